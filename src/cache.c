@@ -1,0 +1,242 @@
+/* cache: listings by key, with TTL and shared loads. */
+#include "cache.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define N_BUCKETS 1024
+
+struct slot {
+	char *key;
+	struct listing *listing;
+	bool loading;
+	unsigned long loads_done; /* bumped when a load ends */
+	unsigned long changes;	  /* bumped by cache_put */
+	int last_error;
+	struct slot *next;
+};
+
+struct cache {
+	double ttl;
+	pthread_mutex_t lock;
+	pthread_cond_t loaded;
+	struct slot *buckets[N_BUCKETS];
+};
+
+double cache_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct listing *listing_new(size_t n)
+{
+	struct listing *l = calloc(1, sizeof(*l));
+	if (!l)
+		return NULL;
+	l->entries = n ? calloc(n, sizeof(*l->entries)) : NULL;
+	if (n && !l->entries) {
+		free(l);
+		return NULL;
+	}
+	l->refs = 1;
+	return l;
+}
+
+struct listing *listing_ref(struct listing *l)
+{
+	if (l)
+		__atomic_add_fetch(&l->refs, 1, __ATOMIC_RELAXED);
+	return l;
+}
+
+void listing_unref(struct listing *l)
+{
+	if (!l || __atomic_sub_fetch(&l->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		efs_object_free(&l->entries[i].obj);
+	free(l->entries);
+	free(l);
+}
+
+const struct entry *listing_find(const struct listing *l, const char *name)
+{
+	/* Names win over ids, so an object named like another's id stays reachable. */
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->entries[i].name, name) == 0)
+			return &l->entries[i];
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->entries[i].obj.id, name) == 0)
+			return &l->entries[i];
+	return NULL;
+}
+
+struct cache *cache_new(double ttl)
+{
+	struct cache *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->ttl = ttl;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->loaded, NULL);
+	return c;
+}
+
+double cache_ttl(const struct cache *c)
+{
+	return c->ttl;
+}
+
+static size_t hash_key(const char *key)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	for (; *key; key++)
+		h = (h ^ (unsigned char)*key) * 1099511628211ULL;
+	return (size_t)(h % N_BUCKETS);
+}
+
+/* Called with the lock held. */
+static struct slot *slot_get(struct cache *c, const char *key, bool create)
+{
+	size_t b = hash_key(key);
+	for (struct slot *s = c->buckets[b]; s; s = s->next)
+		if (strcmp(s->key, key) == 0)
+			return s;
+	if (!create)
+		return NULL;
+	struct slot *s = calloc(1, sizeof(*s));
+	if (!s || !(s->key = strdup(key))) {
+		free(s);
+		return NULL;
+	}
+	s->next = c->buckets[b];
+	c->buckets[b] = s;
+	return s;
+}
+
+static bool is_fresh(const struct cache *c, const struct listing *l)
+{
+	return l && cache_now() - l->fetched < c->ttl;
+}
+
+/* Run the loader without the lock, then publish its result to the waiters. */
+static int load_slot(struct cache *c, struct slot *s, cache_loader_fn loader, void *ctx,
+		     struct listing **out)
+{
+	struct listing *previous = listing_ref(s->listing);
+	struct listing *fresh = NULL;
+	unsigned long changes_before = s->changes;
+
+	s->loading = true;
+	pthread_mutex_unlock(&c->lock);
+	int rc = loader(ctx, s->key, previous, &fresh);
+	listing_unref(previous);
+	pthread_mutex_lock(&c->lock);
+
+	s->loading = false;
+	s->loads_done++;
+	s->last_error = rc;
+	if (rc == 0 && s->changes != changes_before && s->listing) {
+		/* Our own change landed meanwhile; the load may predate it. */
+		listing_unref(fresh);
+		fresh = NULL;
+	} else if (rc == 0) {
+		listing_unref(s->listing);
+		s->listing = fresh;
+	}
+	pthread_cond_broadcast(&c->loaded);
+	if (rc == 0)
+		*out = listing_ref(s->listing);
+	return rc;
+}
+
+int cache_get(struct cache *c, const char *key, cache_loader_fn loader, void *ctx,
+	      struct listing **out)
+{
+	int rc;
+
+	*out = NULL;
+	pthread_mutex_lock(&c->lock);
+	struct slot *s = slot_get(c, key, true);
+	if (!s) {
+		pthread_mutex_unlock(&c->lock);
+		return -ENOMEM;
+	}
+	unsigned long seen = s->loads_done;
+	while (s->loading && !is_fresh(c, s->listing))
+		pthread_cond_wait(&c->loaded, &c->lock);
+	bool waited = s->loads_done != seen;
+	if (is_fresh(c, s->listing) || (waited && s->last_error == 0 && s->listing)) {
+		*out = listing_ref(s->listing);
+		rc = 0;
+	} else if (waited && s->last_error != 0) {
+		rc = s->last_error; /* the load we waited for failed: share its answer */
+	} else {
+		rc = load_slot(c, s, loader, ctx, out);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+struct listing *cache_peek(struct cache *c, const char *key)
+{
+	pthread_mutex_lock(&c->lock);
+	struct slot *s = slot_get(c, key, false);
+	struct listing *l = s ? listing_ref(s->listing) : NULL;
+	pthread_mutex_unlock(&c->lock);
+	return l;
+}
+
+void cache_put(struct cache *c, const char *key, struct listing *l)
+{
+	pthread_mutex_lock(&c->lock);
+	struct slot *s = slot_get(c, key, true);
+	if (s) {
+		listing_unref(s->listing);
+		s->listing = l;
+		s->changes++;
+		l = NULL;
+	}
+	pthread_mutex_unlock(&c->lock);
+	listing_unref(l);
+}
+
+static void drop_slots(struct cache *c, bool free_slots)
+{
+	for (size_t b = 0; b < N_BUCKETS; b++) {
+		for (struct slot *s = c->buckets[b], *next; s; s = next) {
+			next = s->next;
+			listing_unref(s->listing);
+			s->listing = NULL;
+			s->changes++;
+			if (free_slots) {
+				free(s->key);
+				free(s);
+			}
+		}
+		if (free_slots)
+			c->buckets[b] = NULL;
+	}
+}
+
+void cache_drop_all(struct cache *c)
+{
+	pthread_mutex_lock(&c->lock);
+	drop_slots(c, false);
+	pthread_mutex_unlock(&c->lock);
+}
+
+void cache_free(struct cache *c)
+{
+	if (!c)
+		return;
+	drop_slots(c, true);
+	pthread_cond_destroy(&c->loaded);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}

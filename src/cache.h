@@ -1,0 +1,63 @@
+/*
+ * cache: directory listings trusted for cache_ttl seconds.
+ *
+ * Owns listings (immutable, reference-counted: readers hold a reference
+ * while they use one) and the table that maps a directory key to its
+ * current listing. Concurrent misses on one key share one load. Changes
+ * made by the filesystem itself replace a listing at once (cache_put).
+ * Thread-safe.
+ */
+#ifndef OVHSNAPFS_CACHE_H
+#define OVHSNAPFS_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "efs.h"
+
+struct entry {
+	const char *name; /* display name: points into obj.name or obj.id */
+	struct efs_object obj;
+};
+
+struct listing {
+	int refs; /* atomic */
+	double fetched; /* monotonic seconds when the API answered */
+	time_t mtime;	/* the directory's mtime: changes only with its content */
+	size_t n;
+	struct entry *entries;
+};
+
+struct cache;
+
+/* Fetch a listing for key; returns a new listing with one reference. */
+typedef int (*cache_loader_fn)(void *ctx, const char *key, const struct listing *previous,
+			       struct listing **out);
+
+struct cache *cache_new(double ttl);
+void cache_free(struct cache *cache);
+double cache_ttl(const struct cache *cache);
+
+/*
+ * A referenced listing no older than the TTL, loading it with loader when
+ * there is none. Callers that arrive while a load is under way wait for it
+ * and share its result (or its error).
+ */
+int cache_get(struct cache *cache, const char *key, cache_loader_fn loader, void *ctx,
+	      struct listing **out);
+/* The current listing for key, however old, or NULL. Referenced. */
+struct listing *cache_peek(struct cache *cache, const char *key);
+/* Install a listing the filesystem built itself (after mkdir, say); takes the reference. */
+void cache_put(struct cache *cache, const char *key, struct listing *listing);
+/* Forget every listing (SIGHUP): the next access asks the API. */
+void cache_drop_all(struct cache *cache);
+
+/* Listings. */
+struct listing *listing_new(size_t n);
+struct listing *listing_ref(struct listing *listing);
+void listing_unref(struct listing *listing);
+const struct entry *listing_find(const struct listing *listing, const char *name);
+double cache_now(void);
+
+#endif

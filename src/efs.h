@@ -1,0 +1,71 @@
+/*
+ * efs: the Enterprise File Storage model and its routes.
+ *
+ * Owns the OVH JSON models (services, shares, snapshots) and their decoding
+ * into compact C objects, and which route serves which operation. Only this
+ * module knows the JSON field names. Calls go through ovh; thread-safe.
+ */
+#ifndef OVHSNAPFS_EFS_H
+#define OVHSNAPFS_EFS_H
+
+#include <stddef.h>
+#include <time.h>
+
+struct ovh_client;
+
+enum efs_kind { EFS_SERVICE, EFS_SHARE, EFS_SNAPSHOT };
+
+/* Snapshot life cycle, from storage.NetAppSnapshotStatusEnum. */
+enum efs_status {
+	EFS_ST_NONE = 0, /* null, or an object without a status */
+	EFS_ST_AVAILABLE,
+	EFS_ST_CREATING,
+	EFS_ST_DELETING,
+	EFS_ST_ERROR,
+	EFS_ST_ERROR_DELETING,
+	EFS_ST_OTHER, /* a value this version does not know; kept as is */
+};
+
+struct efs_object {
+	char *id;	  /* never NULL; URL-safe (checked when decoded) */
+	char *name;	  /* NULL when the API gave null */
+	time_t created;	  /* 0 when unknown */
+	enum efs_status status;
+	char *json; /* the object as the API gave it, pretty-printed, ends in \n */
+	size_t json_len;
+};
+
+struct efs_list {
+	struct efs_object *items;
+	size_t n;
+};
+
+/* List services, a service's shares, or a share's snapshots (full objects). */
+int efs_list(struct ovh_client *api, enum efs_kind kind, const char *service_id,
+	     const char *share_id, struct efs_list *out);
+
+int efs_get_snapshot(struct ovh_client *api, const char *service_id, const char *share_id,
+		     const char *snapshot_id, struct efs_object *out);
+/*
+ * POST; description may be NULL. out is the API's answer (status creating).
+ * -EINPROGRESS: no usable answer came, and the API may have created it.
+ */
+int efs_create_snapshot(struct ovh_client *api, const char *service_id, const char *share_id,
+			const char *name, const char *description, struct efs_object *out);
+int efs_rename_snapshot(struct ovh_client *api, const char *service_id, const char *share_id,
+			const char *snapshot_id, const char *new_name, struct efs_object *out);
+int efs_delete_snapshot(struct ovh_client *api, const char *service_id, const char *share_id,
+			const char *snapshot_id);
+
+/* Decoding, exposed for the unit tests and fuzzers. -EIO on a bad reply. */
+int efs_decode_list(const char *body, size_t len, struct efs_list *out);
+int efs_decode_object(const char *body, size_t len, struct efs_object *out);
+/* RFC 3339 -> time_t; -EINVAL when it is not one. */
+int efs_parse_time(const char *text, time_t *out);
+const char *efs_status_name(enum efs_status status);
+
+int efs_object_copy(const struct efs_object *src, struct efs_object *dst);
+void efs_object_free(struct efs_object *obj);
+void efs_list_free(struct efs_list *list);
+
+#endif

@@ -1,0 +1,434 @@
+/* fs: fuse_operations over the EFS tree. */
+#include "fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include "log.h"
+#include "names.h"
+
+/* Bytes of one open info.json, fixed at open so every read agrees. */
+struct open_file {
+	size_t len;
+	char data[];
+};
+
+static struct ovhsnapfs *fs_ctx(void)
+{
+	struct ovhsnapfs *fs = fuse_get_context()->private_data;
+	if (__atomic_exchange_n(&fs->drop_caches, 0, __ATOMIC_ACQ_REL)) {
+		log_info("SIGHUP: dropping every cached listing");
+		cache_drop_all(fs->tree.cache);
+	}
+	return fs;
+}
+
+void fs_request_cache_drop(struct ovhsnapfs *fs)
+{
+	__atomic_store_n(&fs->drop_caches, 1, __ATOMIC_RELEASE);
+}
+
+/* The refusal for a change this filesystem never makes. */
+static int refuse(const struct ovhsnapfs *fs)
+{
+	return fs->read_only ? -EROFS : -EPERM;
+}
+
+static const struct efs_object *info_object(const struct node *n)
+{
+	switch (n->info_of) {
+	case NODE_SERVICE:
+		return &n->service->obj;
+	case NODE_SHARE:
+		return &n->share->obj;
+	default:
+		return &n->snapshot->obj;
+	}
+}
+
+static void fill_dir(struct ovhsnapfs *fs, const struct node *n, struct stat *st)
+{
+	st->st_mode = S_IFDIR | 0555;
+	st->st_nlink = 2;
+	switch (n->kind) {
+	case NODE_ROOT:
+		st->st_mtime = fs->tree.started;
+		break;
+	case NODE_SERVICE:
+		st->st_mtime = n->service->obj.created;
+		st->st_nlink = 1; /* share count unknown without a listing */
+		break;
+	case NODE_SHARE:
+		st->st_mtime = n->share->obj.created;
+		st->st_nlink = 3;
+		break;
+	case NODE_SNAPSHOT:
+		st->st_mtime = n->snapshot->obj.created;
+		break;
+	default:
+		break;
+	}
+	if (!st->st_mtime)
+		st->st_mtime = fs->tree.started;
+}
+
+static int fill_stat(struct ovhsnapfs *fs, const struct node *n, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_uid = fs->uid;
+	st->st_gid = fs->gid;
+	st->st_blksize = 4096;
+	if (n->kind == NODE_INFO) {
+		const struct efs_object *o = info_object(n);
+		st->st_mode = S_IFREG | 0444;
+		st->st_nlink = 1;
+		st->st_size = (off_t)o->json_len;
+		st->st_blocks = (blkcnt_t)((o->json_len + 511) / 512);
+		st->st_mtime = o->created ? o->created : fs->tree.started;
+	} else if (n->kind == NODE_SNAPDIR) {
+		struct listing *l;
+		int rc = tree_children(&fs->tree, n, &l);
+		if (rc)
+			return rc;
+		st->st_mode = S_IFDIR | (fs->read_only ? 0555 : 0755);
+		st->st_nlink = 2 + l->n;
+		st->st_mtime = l->mtime;
+		listing_unref(l);
+	} else {
+		fill_dir(fs, n, st);
+	}
+	st->st_ctime = st->st_atime = st->st_mtime;
+	return 0;
+}
+
+static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
+{
+	struct ovhsnapfs *fs = fs_ctx();
+	struct node n;
+	(void)fi;
+	int rc = tree_resolve(&fs->tree, path, &n);
+	if (rc)
+		return rc;
+	rc = fill_stat(fs, &n, st);
+	tree_node_release(&n);
+	return rc;
+}
+
+/* A child node of dir for entry e, for readdir's attributes. */
+static struct node child_node(const struct node *dir, const struct entry *e)
+{
+	struct node c = *dir;
+	memset(c.held, 0, sizeof(c.held));
+	if (dir->kind == NODE_ROOT) {
+		c.kind = NODE_SERVICE;
+		c.service = e;
+	} else if (dir->kind == NODE_SERVICE) {
+		c.kind = NODE_SHARE;
+		c.share = e;
+	} else {
+		c.kind = NODE_SNAPSHOT;
+		c.snapshot = e;
+	}
+	return c;
+}
+
+static void add_info(struct ovhsnapfs *fs, const struct node *dir, void *buf,
+		     fuse_fill_dir_t filler)
+{
+	struct node info = *dir;
+	struct stat st;
+	memset(info.held, 0, sizeof(info.held));
+	info.info_of = dir->kind;
+	info.kind = NODE_INFO;
+	fill_stat(fs, &info, &st);
+	filler(buf, INFO_FILE, &st, 0, FUSE_FILL_DIR_PLUS);
+}
+
+static int list_entries(struct ovhsnapfs *fs, const struct node *dir, void *buf,
+			fuse_fill_dir_t filler)
+{
+	struct listing *l;
+	struct stat st;
+	int rc = tree_children(&fs->tree, dir, &l);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < l->n; i++) {
+		struct node c = child_node(dir, &l->entries[i]);
+		fill_stat(fs, &c, &st);
+		if (filler(buf, l->entries[i].name, &st, 0, FUSE_FILL_DIR_PLUS))
+			break;
+	}
+	listing_unref(l);
+	return 0;
+}
+
+static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
+		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+{
+	struct ovhsnapfs *fs = fs_ctx();
+	struct node n;
+	(void)off, (void)fi, (void)flags;
+	int rc = tree_resolve(&fs->tree, path, &n);
+	if (rc)
+		return rc;
+	filler(buf, ".", NULL, 0, 0);
+	filler(buf, "..", NULL, 0, 0);
+	switch (n.kind) {
+	case NODE_ROOT:
+	case NODE_SNAPDIR:
+		rc = list_entries(fs, &n, buf, filler);
+		break;
+	case NODE_SERVICE:
+		add_info(fs, &n, buf, filler);
+		rc = list_entries(fs, &n, buf, filler);
+		break;
+	case NODE_SHARE:
+		add_info(fs, &n, buf, filler);
+		filler(buf, SNAPSHOT_DIR, NULL, 0, 0);
+		break;
+	case NODE_SNAPSHOT:
+		add_info(fs, &n, buf, filler);
+		break;
+	default:
+		rc = -ENOTDIR;
+	}
+	tree_node_release(&n);
+	return rc;
+}
+
+static int op_open(const char *path, struct fuse_file_info *fi)
+{
+	struct ovhsnapfs *fs = fs_ctx();
+	struct node n;
+	int rc = tree_resolve(&fs->tree, path, &n);
+	if (rc)
+		return rc;
+	if (n.kind != NODE_INFO) {
+		rc = -EISDIR;
+	} else if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
+		rc = fs->read_only ? -EROFS : -EACCES;
+	} else {
+		const struct efs_object *o = info_object(&n);
+		struct open_file *f = malloc(sizeof(*f) + o->json_len);
+		if (!f) {
+			rc = -ENOMEM;
+		} else {
+			f->len = o->json_len;
+			memcpy(f->data, o->json, o->json_len);
+			fi->fh = (uint64_t)(uintptr_t)f;
+			fi->direct_io = 1; /* sizes may change between opens */
+		}
+	}
+	tree_node_release(&n);
+	return rc;
+}
+
+static int op_read(const char *path, char *buf, size_t size, off_t off,
+		   struct fuse_file_info *fi)
+{
+	const struct open_file *f = (const struct open_file *)(uintptr_t)fi->fh;
+	(void)path;
+	if (off < 0 || (size_t)off >= f->len)
+		return 0;
+	size_t n = f->len - (size_t)off;
+	if (n > size)
+		n = size;
+	memcpy(buf, f->data + off, n);
+	return (int)n;
+}
+
+static int op_release(const char *path, struct fuse_file_info *fi)
+{
+	(void)path;
+	free((void *)(uintptr_t)fi->fh);
+	return 0;
+}
+
+/* Resolve the directory holding path's last component; *name points into path. */
+static int resolve_parent(struct ovhsnapfs *fs, const char *path, struct node *parent,
+			  const char **name)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	size_t len = slash ? (size_t)(slash - path) : 0;
+	if (len >= sizeof(dir))
+		return -ENAMETOOLONG;
+	memcpy(dir, path, len);
+	dir[len] = '\0';
+	*name = slash ? slash + 1 : path;
+	return tree_resolve(&fs->tree, dir, parent);
+}
+
+static int op_mkdir(const char *path, mode_t mode)
+{
+	struct ovhsnapfs *fs = fs_ctx();
+	struct node parent;
+	const char *name;
+	(void)mode;
+	int rc = resolve_parent(fs, path, &parent, &name);
+	if (rc)
+		return rc;
+	if (fs->read_only)
+		rc = -EROFS;
+	else if (parent.kind != NODE_SNAPDIR)
+		rc = -EPERM; /* snapshots are made only inside .snapshots */
+	else
+		rc = snapops_create(&fs->tree, &fs->change, &parent, name);
+	tree_node_release(&parent);
+	return rc;
+}
+
+static int op_rmdir(const char *path)
+{
+	struct ovhsnapfs *fs = fs_ctx();
+	struct node n;
+	int rc = tree_resolve(&fs->tree, path, &n);
+	if (rc)
+		return rc;
+	if (fs->read_only)
+		rc = -EROFS;
+	else if (n.kind == NODE_INFO)
+		rc = -ENOTDIR;
+	else if (n.kind != NODE_SNAPSHOT)
+		rc = -EPERM;
+	else
+		rc = snapops_delete(&fs->tree, &fs->change, &n);
+	tree_node_release(&n);
+	return rc;
+}
+
+static int op_rename(const char *from, const char *to, unsigned int flags)
+{
+	struct ovhsnapfs *fs = fs_ctx();
+	struct node src, dst_dir;
+	const char *name;
+	if (flags & RENAME_EXCHANGE)
+		return -EINVAL;
+	int rc = tree_resolve(&fs->tree, from, &src);
+	if (rc)
+		return rc;
+	rc = resolve_parent(fs, to, &dst_dir, &name);
+	if (rc == 0) {
+		if (fs->read_only)
+			rc = -EROFS;
+		else if (src.kind != NODE_SNAPSHOT)
+			rc = -EPERM;
+		else
+			rc = snapops_rename(&fs->tree, &src, &dst_dir, name);
+		tree_node_release(&dst_dir);
+	}
+	tree_node_release(&src);
+	return rc;
+}
+
+/* ---- everything else this filesystem refuses ---- */
+
+static int op_mknod(const char *path, mode_t mode, dev_t dev)
+{
+	(void)path, (void)mode, (void)dev;
+	return refuse(fs_ctx());
+}
+
+static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	(void)path, (void)mode, (void)fi;
+	return refuse(fs_ctx());
+}
+
+static int op_unlink(const char *path)
+{
+	(void)path;
+	return refuse(fs_ctx());
+}
+
+static int op_symlink(const char *target, const char *path)
+{
+	(void)target, (void)path;
+	return refuse(fs_ctx());
+}
+
+static int op_link(const char *from, const char *to)
+{
+	(void)from, (void)to;
+	return refuse(fs_ctx());
+}
+
+static int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	(void)path, (void)mode, (void)fi;
+	return refuse(fs_ctx());
+}
+
+static int op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
+{
+	(void)path, (void)uid, (void)gid, (void)fi;
+	return refuse(fs_ctx());
+}
+
+static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
+{
+	(void)path, (void)size, (void)fi;
+	return refuse(fs_ctx());
+}
+
+static int op_write(const char *path, const char *buf, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	(void)path, (void)buf, (void)size, (void)off, (void)fi;
+	return refuse(fs_ctx());
+}
+
+static int op_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
+{
+	(void)path, (void)tv, (void)fi;
+	return refuse(fs_ctx());
+}
+
+static int op_statfs(const char *path, struct statvfs *st)
+{
+	(void)path;
+	memset(st, 0, sizeof(*st));
+	st->f_bsize = st->f_frsize = 4096;
+	st->f_namemax = NAME_MAX_BYTES;
+	return 0;
+}
+
+static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+{
+	(void)conn;
+	cfg->nullpath_ok = 0;
+	return fuse_get_context()->private_data;
+}
+
+static const struct fuse_operations operations = {
+	.init = op_init,
+	.getattr = op_getattr,
+	.readdir = op_readdir,
+	.open = op_open,
+	.read = op_read,
+	.release = op_release,
+	.mkdir = op_mkdir,
+	.rmdir = op_rmdir,
+	.rename = op_rename,
+	.mknod = op_mknod,
+	.create = op_create,
+	.unlink = op_unlink,
+	.symlink = op_symlink,
+	.link = op_link,
+	.chmod = op_chmod,
+	.chown = op_chown,
+	.truncate = op_truncate,
+	.write = op_write,
+	.utimens = op_utimens,
+	.statfs = op_statfs,
+};
+
+const struct fuse_operations *fs_operations(void)
+{
+	return &operations;
+}

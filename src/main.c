@@ -1,0 +1,417 @@
+/*
+ * ovhsnapfs: OVHcloud Enterprise File Storage snapshots as a filesystem.
+ *
+ * main: the command line, the checks made before anything is mounted, and
+ * the FUSE session's life cycle.
+ */
+#include "fs.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "build_config.h"
+#include "cache.h"
+#include "config.h"
+#include "log.h"
+#include "ovh.h"
+
+struct options {
+	char *config;
+	char *endpoint;
+	char *service;
+	char *description;
+	char *cafile;
+	char *log_level;
+	double cache_ttl;
+	double wait;
+	double timeout;
+	double rate;
+	int retries;
+	int read_only;
+	int show_help;
+	int show_version;
+	char *nonopt[2];
+	int n_nonopt;
+	const char *error; /* a refused option, reported after parsing */
+};
+
+enum { KEY_HELP, KEY_VERSION, KEY_RO, KEY_SECRET };
+
+#define OPTION(t, p) {t, offsetof(struct options, p), 1}
+static const struct fuse_opt option_spec[] = {
+	OPTION("config=%s", config),
+	OPTION("endpoint=%s", endpoint),
+	OPTION("service=%s", service),
+	OPTION("description=%s", description),
+	OPTION("cafile=%s", cafile),
+	OPTION("log_level=%s", log_level),
+	OPTION("cache_ttl=%lf", cache_ttl),
+	OPTION("wait=%lf", wait),
+	OPTION("timeout=%lf", timeout),
+	OPTION("rate=%lf", rate),
+	OPTION("retries=%d", retries),
+	FUSE_OPT_KEY("ro", KEY_RO),
+	FUSE_OPT_KEY("-h", KEY_HELP),
+	FUSE_OPT_KEY("--help", KEY_HELP),
+	FUSE_OPT_KEY("-V", KEY_VERSION),
+	FUSE_OPT_KEY("--version", KEY_VERSION),
+	/* fstab words meant for mount(8) and systemd, not for us. */
+	FUSE_OPT_KEY("_netdev", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("nofail", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("auto", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("noauto", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("user", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("nouser", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("users", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("defaults", FUSE_OPT_KEY_DISCARD),
+	/* Secrets on the command line would show in ps and /proc/mounts. */
+	FUSE_OPT_KEY("application_key=", KEY_SECRET),
+	FUSE_OPT_KEY("application_secret=", KEY_SECRET),
+	FUSE_OPT_KEY("consumer_key=", KEY_SECRET),
+	FUSE_OPT_KEY("client_id=", KEY_SECRET),
+	FUSE_OPT_KEY("client_secret=", KEY_SECRET),
+	FUSE_OPT_END,
+};
+
+/* For the SIGHUP handler only: signals cannot carry a context. */
+static struct ovhsnapfs *signal_fs;
+
+static void show_help(const char *progname)
+{
+	printf("usage: %s [SOURCE] MOUNTPOINT [-o OPT[,OPT...]] [-f] [-d] [-s]\n\n", progname);
+	printf("SOURCE is an endpoint (ovh-eu, ovh-ca, ovh-us, kimsufi-eu, kimsufi-ca,\n"
+	       "soyoustart-eu, soyoustart-ca) or a base URL such as https://eu.api.ovh.com/1.0.\n\n"
+	       "ovhsnapfs options:\n"
+	       "    -o config=PATH         one ovh.conf to read (default: /etc/ovh.conf,\n"
+	       "                           ~/.ovh.conf, ./ovh.conf)\n"
+	       "    -o endpoint=NAME|URL   API endpoint (default: SOURCE, OVH_ENDPOINT,\n"
+	       "                           the config file, ovh-eu)\n"
+	       "    -o service=ID[:ID...]  show only these services\n"
+	       "    -o cache_ttl=SECONDS   trust listings this long (default 60)\n"
+	       "    -o ro                  refuse mkdir/rmdir/rename with EROFS\n"
+	       "    -o wait=SECONDS        mkdir/rmdir wait for available/gone (default 360)\n"
+	       "    -o description=TEXT    description of snapshots made by mkdir\n"
+	       "    -o cafile=PATH         CA bundle for TLS (default: system store)\n"
+	       "    -o timeout=SECONDS     per HTTP request (default 30)\n"
+	       "    -o retries=N           tries on 429, 5xx, network errors (default 4)\n"
+	       "    -o rate=N              at most N API requests per second (default 10)\n"
+	       "    -o log_level=LEVEL     error, warn, info or debug (default warn)\n\n");
+}
+
+static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
+{
+	struct options *o = data;
+	(void)outargs;
+	switch (key) {
+	case KEY_HELP:
+		o->show_help = 1;
+		return 0;
+	case KEY_VERSION:
+		o->show_version = 1;
+		return 0;
+	case KEY_RO:
+		o->read_only = 1;
+		return 1; /* the kernel mount is read-only too */
+	case KEY_SECRET:
+		o->error = "credentials are not accepted as -o options (they would show in ps "
+			   "and /proc/mounts): put them in ovh.conf (chmod 600) or OVH_* "
+			   "environment variables";
+		return 0;
+	case FUSE_OPT_KEY_NONOPT:
+		if (o->n_nonopt == 2) {
+			o->error = "too many arguments: expected [SOURCE] MOUNTPOINT";
+			return 0;
+		}
+		o->nonopt[o->n_nonopt++] = strdup(arg);
+		return 0;
+	case FUSE_OPT_KEY_OPT:
+		if (strncmp(arg, "x-", 2) == 0 || strncmp(arg, "X-", 2) == 0)
+			return 0; /* x-systemd.* and friends */
+		return 1;
+	default:
+		return 1;
+	}
+}
+
+/* The one line a failed start leaves on stderr. */
+__attribute__((format(printf, 1, 2))) static void die(const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "ovhsnapfs: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static char **split_services(const char *text)
+{
+	size_t n = 1;
+	for (const char *p = text; *p; p++)
+		n += *p == ':';
+	char **list = calloc(n + 1, sizeof(*list));
+	char *copy = strdup(text), *save = NULL;
+	size_t i = 0;
+	for (char *tok = copy ? strtok_r(copy, ":", &save) : NULL; tok && list;
+	     tok = strtok_r(NULL, ":", &save))
+		list[i++] = strdup(tok);
+	free(copy);
+	return list;
+}
+
+static int check_numbers(const struct options *o)
+{
+	if (o->cache_ttl < 0)
+		die("cache_ttl=%g: must be 0 or more seconds", o->cache_ttl);
+	else if (o->wait < 0)
+		die("wait=%g: must be 0 or more seconds", o->wait);
+	else if (o->timeout <= 0)
+		die("timeout=%g: must be more than 0 seconds", o->timeout);
+	else if (o->retries < 1 || o->retries > 100)
+		die("retries=%d: must be between 1 and 100", o->retries);
+	else if (o->rate < 0)
+		die("rate=%g: must be 0 (unlimited) or more requests per second", o->rate);
+	else
+		return 0;
+	return -EINVAL;
+}
+
+/* SOURCE and -o endpoint= name the same thing; either may be absent. */
+static int choose_endpoint(const struct options *o, const char **endpoint, const char **source)
+{
+	*source = o->n_nonopt == 2 ? o->nonopt[0] : NULL;
+	*endpoint = o->endpoint;
+	if (*source && !config_is_endpoint(*source)) {
+		die("SOURCE '%s' is not an endpoint: use ovh-eu, ovh-ca, ovh-us, kimsufi-eu, "
+		    "kimsufi-ca, soyoustart-eu, soyoustart-ca or an http(s) URL",
+		    *source);
+		return -EINVAL;
+	}
+	if (*source && *endpoint && strcmp(*source, *endpoint) != 0) {
+		die("SOURCE '%s' and -o endpoint= disagree: give one of them", *source);
+		return -EINVAL;
+	}
+	if (!*endpoint)
+		*endpoint = *source;
+	return 0;
+}
+
+/* fsname and subtype make /proc/mounts read "SOURCE MNT fuse.ovhsnapfs". */
+static int add_mount_args(struct fuse_args *args, const char *fsname, const char *mountpoint)
+{
+	char opt[1024];
+	size_t w = 0;
+	w += (size_t)snprintf(opt, sizeof(opt), "-osubtype=ovhsnapfs,fsname=");
+	for (const char *p = fsname; *p && w + 3 < sizeof(opt); p++) {
+		if (*p == ',' || *p == '\\')
+			opt[w++] = '\\';
+		opt[w++] = *p;
+	}
+	opt[w] = '\0';
+	if (fuse_opt_add_arg(args, opt) || fuse_opt_add_arg(args, mountpoint))
+		return -ENOMEM;
+	return 0;
+}
+
+/* One authenticated call before mounting: a wrong key fails here, loudly. */
+static int check_api(struct ovhsnapfs *fs, const struct ovh_config *cfg)
+{
+	struct node root = {.kind = NODE_ROOT};
+	struct listing *services;
+
+	int rc = ovh_sync_time(fs->tree.api);
+	if (rc) {
+		die("cannot reach the OVH API at %s (%s): check the endpoint and the network",
+		    cfg->base_url, strerror(-rc));
+		return rc;
+	}
+	rc = tree_children(&fs->tree, &root, &services);
+	if (rc == -EACCES || rc == -EINVAL)
+		die("the OVH API at %s refused the credentials for endpoint %s (from %s): "
+		    "check application_key, application_secret and consumer_key, and that the "
+		    "consumer key is validated with access to /storage/netapp/*",
+		    cfg->base_url, cfg->endpoint,
+		    cfg->files_read ? cfg->files_read : "the environment");
+	else if (rc)
+		die("listing services at %s failed: %s", cfg->base_url, strerror(-rc));
+	else
+		log_info("%s: %zu service(s) visible, time delta %ld s", cfg->base_url,
+			 services->n, ovh_time_delta(fs->tree.api));
+	listing_unref(services);
+	return rc;
+}
+
+static void on_sighup(int sig)
+{
+	(void)sig;
+	if (signal_fs)
+		fs_request_cache_drop(signal_fs);
+}
+
+/* Ours first: libfuse leaves a handler alone unless it is SIG_DFL. */
+static void install_sighup(struct ovhsnapfs *fs)
+{
+	struct sigaction sa = {.sa_handler = on_sighup};
+	sigemptyset(&sa.sa_mask);
+	signal_fs = fs;
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+static int serve(struct fuse *fuse, struct ovhsnapfs *fs, const struct fuse_cmdline_opts *c)
+{
+	struct fuse_session *se = fuse_get_session(fuse);
+	int rc = 1;
+
+	if (fuse_mount(fuse, c->mountpoint) != 0)
+		return 1;
+	if (fuse_daemonize(c->foreground) != 0)
+		goto out;
+	if (!c->foreground)
+		log_use_syslog();
+	install_sighup(fs);
+	if (fuse_set_signal_handlers(se) != 0)
+		goto out;
+	log_info("mounted on %s", c->mountpoint);
+	if (c->singlethread) {
+		rc = fuse_loop(fuse);
+	} else {
+		struct fuse_loop_config loop = {.clone_fd = c->clone_fd,
+						.max_idle_threads = c->max_idle_threads};
+		rc = fuse_loop_mt(fuse, &loop);
+	}
+	fuse_remove_signal_handlers(se);
+	log_info("unmounting %s", c->mountpoint);
+out:
+	fuse_unmount(fuse);
+	return rc ? 1 : 0;
+}
+
+/* Options into o; 0 to go on, 1 for a clean early exit, -1 for a usage error. */
+static int parse_args(struct fuse_args *args, struct options *o)
+{
+	*o = (struct options){.cache_ttl = 60, .wait = 360, .timeout = 30, .rate = 10,
+			      .retries = 4};
+	if (fuse_opt_parse(args, o, option_spec, opt_proc) != 0)
+		return -1;
+	if (o->error) {
+		die("%s", o->error);
+		return -1;
+	}
+	if (o->show_version) {
+		printf("ovhsnapfs %s (libfuse %s, %s)\n", PACKAGE_VERSION, fuse_pkgversion(),
+		       curl_version());
+		return 1;
+	}
+	if (o->show_help) {
+		show_help(args->argv[0]);
+		fuse_lib_help(args);
+		return 1;
+	}
+	if (o->n_nonopt == 0) {
+		die("no mountpoint given (try --help)");
+		return -1;
+	}
+	if (o->log_level) {
+		enum log_level level;
+		if (log_level_parse(o->log_level, &level) != 0) {
+			die("log_level=%s: use error, warn, info or debug", o->log_level);
+			return -1;
+		}
+		log_set_level(level);
+	}
+	return check_numbers(o) ? -1 : 0;
+}
+
+static void free_options(struct options *o)
+{
+	free(o->config);
+	free(o->endpoint);
+	free(o->service);
+	free(o->description);
+	free(o->cafile);
+	free(o->log_level);
+	for (int i = 0; i < o->n_nonopt; i++)
+		free(o->nonopt[i]);
+}
+
+/* Everything that must exist before mounting; on failure, one line said why. */
+static int prepare(struct ovhsnapfs *fs, const struct options *o, const struct ovh_config *cfg)
+{
+	struct ovh_client *api;
+	struct ovh_client_opts copts = {.cfg = cfg, .cafile = o->cafile, .timeout = o->timeout,
+					.retries = o->retries, .rate = o->rate};
+	struct cache *cache = cache_new(o->cache_ttl);
+	if (!cache || ovh_client_new(&copts, &api) != 0) {
+		cache_free(cache);
+		die("out of memory");
+		return -ENOMEM;
+	}
+	tree_init(&fs->tree, api, cache, o->service ? split_services(o->service) : NULL);
+	fs->change = (struct snapops_opts){.wait = o->wait, .description = o->description,
+					   .retries = o->retries};
+	fs->read_only = o->read_only;
+	fs->uid = getuid();
+	fs->gid = getgid();
+	return check_api(fs, cfg);
+}
+
+static void release(struct ovhsnapfs *fs)
+{
+	struct ovh_client *api = fs->tree.api;
+	struct cache *cache = fs->tree.cache;
+	if (!api)
+		return;
+	tree_destroy(&fs->tree);
+	cache_free(cache);
+	ovh_client_free(api);
+}
+
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fuse_cmdline_opts cmd = {0};
+	struct ovhsnapfs fs = {0};
+	struct ovh_config cfg = {0};
+	struct options o;
+	const char *endpoint, *source;
+	struct fuse *fuse = NULL;
+	char err[1024];
+	int rc = parse_args(&args, &o);
+
+	if (rc != 0)
+		goto out;
+	rc = -1;
+	if (choose_endpoint(&o, &endpoint, &source) != 0)
+		goto out;
+	if (config_load(&cfg, o.config, endpoint, err, sizeof(err)) != 0) {
+		die("%s", err);
+		goto out;
+	}
+	if (add_mount_args(&args, source ? source : cfg.endpoint, o.nonopt[o.n_nonopt - 1]) ||
+	    fuse_parse_cmdline(&args, &cmd) != 0)
+		goto out;
+	if (cmd.debug)
+		log_set_level(LOG_LVL_DEBUG);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	fuse = fuse_new(&args, fs_operations(), sizeof(struct fuse_operations), &fs);
+	if (!fuse || prepare(&fs, &o, &cfg) != 0)
+		goto out;
+	rc = serve(fuse, &fs, &cmd);
+out:
+	if (fuse)
+		fuse_destroy(fuse);
+	release(&fs);
+	config_free(&cfg);
+	free(cmd.mountpoint);
+	fuse_opt_free_args(&args);
+	free_options(&o);
+	curl_global_cleanup();
+	return rc == 0 ? 0 : 1;
+}

@@ -1,0 +1,87 @@
+/* names: the naming rule and the name checks. */
+#include "names.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+bool names_is_reserved(const char *name)
+{
+	return strcmp(name, INFO_FILE) == 0 || strcmp(name, SNAPSHOT_DIR) == 0;
+}
+
+bool names_is_listable(const char *name)
+{
+	size_t len = name ? strlen(name) : 0;
+	if (len == 0 || len > NAME_MAX_BYTES || strchr(name, '/'))
+		return false;
+	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return false;
+	return !names_is_reserved(name);
+}
+
+/* Length of the UTF-8 sequence at s, or 0 when it is not well-formed. */
+static size_t utf8_sequence(const unsigned char *s)
+{
+	uint32_t cp;
+	size_t len;
+	if (s[0] < 0x80)
+		return 1;
+	if ((s[0] & 0xe0) == 0xc0)
+		len = 2, cp = s[0] & 0x1f;
+	else if ((s[0] & 0xf0) == 0xe0)
+		len = 3, cp = s[0] & 0x0f;
+	else if ((s[0] & 0xf8) == 0xf0)
+		len = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	static const uint32_t min_cp[] = {0, 0, 0x80, 0x800, 0x10000};
+	if (cp < min_cp[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0; /* overlong, out of range or a surrogate */
+	return len;
+}
+
+int names_check_new(const char *name)
+{
+	size_t len = strlen(name);
+	if (len > NAME_MAX_BYTES)
+		return -ENAMETOOLONG;
+	if (len == 0 || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return -EINVAL;
+	for (const unsigned char *p = (const unsigned char *)name; *p;) {
+		if (*p < 0x20 || *p == 0x7f)
+			return -EINVAL;
+		size_t n = utf8_sequence(p);
+		if (n == 0)
+			return -EILSEQ;
+		p += n;
+	}
+	return names_is_reserved(name) ? -EINVAL : 0;
+}
+
+static bool name_is_unique(const char *name, const char *const *names, const char *const *ids,
+			   size_t n, size_t self)
+{
+	for (size_t j = 0; j < n; j++) {
+		if (j != self && names[j] && strcmp(names[j], name) == 0)
+			return false;
+		if (j != self && strcmp(ids[j], name) == 0)
+			return false;
+	}
+	return true;
+}
+
+void names_assign(const char *const *names, const char *const *ids, size_t n,
+		  const char **display)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *name = names[i];
+		bool usable = name && names_is_listable(name) && name_is_unique(name, names, ids, n, i);
+		display[i] = usable ? name : ids[i];
+	}
+}

@@ -1,0 +1,579 @@
+/* ovh: signed HTTP calls to the OVH API over pooled libcurl handles. */
+#include "ovh.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "build_config.h"
+#include "log.h"
+
+#define MAX_BODY	 (8u << 20) /* larger replies are refused, not buffered */
+#define MAX_IDLE_HANDLES 16
+
+struct ovh_client {
+	char *base_url;
+	char *application_key;
+	char *application_secret;
+	char *consumer_key;
+	char *cafile;
+	double timeout;
+	int retries;
+
+	_Atomic long time_delta; /* server clock minus ours, seconds */
+
+	pthread_mutex_t pool_lock;
+	CURL *idle[MAX_IDLE_HANDLES];
+	int n_idle;
+
+	CURLSH *share;
+	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+
+	pthread_mutex_t rate_lock;
+	double rate_interval; /* seconds between requests; 0: unlimited */
+	double rate_burst;
+	double rate_tat; /* theoretical arrival time of the next request */
+};
+
+/* What one HTTP exchange produced, before any interpretation. */
+struct exchange {
+	struct ovh_response *resp;
+	size_t cap;
+	bool too_big;
+	double retry_after;
+};
+
+static double now_monotonic(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sleep_seconds(double s)
+{
+	if (s <= 0)
+		return;
+	struct timespec ts = {.tv_sec = (time_t)s, .tv_nsec = (long)((s - (double)(time_t)s) * 1e9)};
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* ---- signing ---- */
+
+void ovh_sign(const char *app_secret, const char *consumer_key, const char *method,
+	      const char *url, const char *body, long timestamp, char out[45])
+{
+	unsigned char digest[EVP_MAX_MD_SIZE];
+	unsigned int dlen = 0;
+	char ts[32];
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+	snprintf(ts, sizeof(ts), "%ld", timestamp);
+	const char *parts[] = {app_secret, consumer_key, method, url, body ? body : "", ts};
+	EVP_DigestInit_ex(ctx, EVP_sha1(), NULL);
+	for (size_t i = 0; i < 6; i++) {
+		if (i)
+			EVP_DigestUpdate(ctx, "+", 1);
+		EVP_DigestUpdate(ctx, parts[i], strlen(parts[i]));
+	}
+	EVP_DigestFinal_ex(ctx, digest, &dlen);
+	EVP_MD_CTX_free(ctx);
+	memcpy(out, "$1$", 3);
+	for (unsigned int i = 0; i < dlen && i < 20; i++)
+		snprintf(out + 3 + 2 * i, 3, "%02x", digest[i]);
+	out[43] = '\0';
+}
+
+/* ---- errors ---- */
+
+int ovh_status_to_errno(long status)
+{
+	if (status >= 200 && status < 300)
+		return 0;
+	switch (status) {
+	case 400:
+		return -EINVAL;
+	case 401:
+	case 403:
+		return -EACCES;
+	case 404:
+		return -ENOENT;
+	case 409:
+		return -EBUSY;
+	case 0:
+	case 408:
+	case 504:
+		return -ETIMEDOUT;
+	default:
+		return -EIO;
+	}
+}
+
+static void copy_json_string(json_t *obj, const char *key, char *dst, size_t len)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+	if (s && len)
+		snprintf(dst, len, "%s", s);
+}
+
+int ovh_parse_error(const char *body, size_t len, char *cls, size_t cls_len, char *msg,
+		    size_t msg_len)
+{
+	json_t *root = body ? json_loadb(body, len, 0, NULL) : NULL;
+	int rc = -EINVAL;
+
+	if (cls_len)
+		cls[0] = '\0';
+	if (msg_len)
+		msg[0] = '\0';
+	if (json_is_object(root) && json_is_string(json_object_get(root, "message"))) {
+		copy_json_string(root, "message", msg, msg_len);
+		if (json_is_string(json_object_get(root, "class")))
+			copy_json_string(root, "class", cls, cls_len);
+		else
+			copy_json_string(root, "errorCode", cls, cls_len);
+		rc = 0;
+	}
+	json_decref(root);
+	return rc;
+}
+
+/* Non-JSON error pages (an HTML proxy error, say): keep a printable prefix. */
+static void fill_error_fields(struct ovh_response *resp)
+{
+	if (resp->status >= 200 && resp->status < 300)
+		return;
+	if (ovh_parse_error(resp->body, resp->len, resp->error_class, sizeof(resp->error_class),
+			    resp->error_message, sizeof(resp->error_message)) == 0)
+		return;
+	size_t n = 0;
+	for (size_t i = 0; resp->body && i < resp->len && n + 1 < 80; i++) {
+		unsigned char ch = (unsigned char)resp->body[i];
+		resp->error_message[n++] = (char)(isprint(ch) ? ch : ' ');
+	}
+	resp->error_message[n] = '\0';
+}
+
+/* A rejection that a fresh /auth/time can cure; the request was not acted on. */
+static bool is_clock_rejection(const struct ovh_response *resp)
+{
+	return (resp->status == 400 || resp->status == 401 || resp->status == 403) &&
+	       (strcmp(resp->error_class, "QUERY_TIME_OUT") == 0 ||
+		strcmp(resp->error_class, "INVALID_SIGNATURE") == 0);
+}
+
+static void log_api_error(const char *method, const char *path,
+			  const struct ovh_response *resp)
+{
+	/* A 404 is how a finished deletion shows: worth a line, not an alarm. */
+	log_msg(resp->status == 404 ? LOG_LVL_INFO : LOG_LVL_ERROR,
+		"%s %s: HTTP %ld %s%s\"%s\" (X-Ovh-QueryID: %s)", method, path, resp->status,
+		  resp->error_class, resp->error_class[0] ? ": " : "", resp->error_message,
+		  resp->query_id[0] ? resp->query_id : "none");
+}
+
+/* ---- libcurl plumbing ---- */
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *user)
+{
+	struct exchange *ex = user;
+	struct ovh_response *resp = ex->resp;
+	size_t n = size * nmemb;
+
+	if (resp->len + n > MAX_BODY) {
+		ex->too_big = true;
+		return 0; /* aborts the transfer */
+	}
+	if (resp->len + n + 1 > ex->cap) {
+		size_t cap = ex->cap ? ex->cap : 4096;
+		while (cap < resp->len + n + 1)
+			cap *= 2;
+		char *grown = realloc(resp->body, cap);
+		if (!grown)
+			return 0;
+		resp->body = grown;
+		ex->cap = cap;
+	}
+	memcpy(resp->body + resp->len, data, n);
+	resp->len += n;
+	resp->body[resp->len] = '\0';
+	return n;
+}
+
+static bool header_is(const char *line, size_t len, const char *name, const char **value)
+{
+	size_t nlen = strlen(name);
+	if (len <= nlen || strncasecmp(line, name, nlen) != 0 || line[nlen] != ':')
+		return false;
+	*value = line + nlen + 1;
+	while (**value == ' ')
+		(*value)++;
+	return true;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *user)
+{
+	struct exchange *ex = user;
+	size_t n = size * nmemb;
+	const char *value;
+	char buf[256];
+
+	if (n >= sizeof(buf))
+		return n;
+	memcpy(buf, data, n);
+	buf[n] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	if (header_is(buf, n, "X-Ovh-QueryID", &value))
+		snprintf(ex->resp->query_id, sizeof(ex->resp->query_id), "%s", value);
+	else if (header_is(buf, n, "Retry-After", &value))
+		ex->retry_after = atof(value);
+	return n;
+}
+
+static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *user)
+{
+	struct ovh_client *c = user;
+	(void)h;
+	(void)access;
+	pthread_mutex_lock(&c->share_locks[data]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data data, void *user)
+{
+	struct ovh_client *c = user;
+	(void)h;
+	pthread_mutex_unlock(&c->share_locks[data]);
+}
+
+static CURL *handle_acquire(struct ovh_client *c)
+{
+	CURL *h = NULL;
+	pthread_mutex_lock(&c->pool_lock);
+	if (c->n_idle > 0)
+		h = c->idle[--c->n_idle];
+	pthread_mutex_unlock(&c->pool_lock);
+	if (h) {
+		curl_easy_reset(h); /* keeps its connections */
+		return h;
+	}
+	return curl_easy_init();
+}
+
+static void handle_release(struct ovh_client *c, CURL *h)
+{
+	pthread_mutex_lock(&c->pool_lock);
+	if (c->n_idle < MAX_IDLE_HANDLES) {
+		c->idle[c->n_idle++] = h;
+		h = NULL;
+	}
+	pthread_mutex_unlock(&c->pool_lock);
+	if (h)
+		curl_easy_cleanup(h);
+}
+
+/* Process-wide token bucket (GCRA): waits until this request may go. */
+static void rate_wait(struct ovh_client *c)
+{
+	double wait;
+	if (c->rate_interval <= 0)
+		return;
+	pthread_mutex_lock(&c->rate_lock);
+	double now = now_monotonic();
+	if (c->rate_tat < now)
+		c->rate_tat = now;
+	double allowed_at = c->rate_tat - (c->rate_burst - 1) * c->rate_interval;
+	wait = allowed_at - now;
+	c->rate_tat += c->rate_interval;
+	pthread_mutex_unlock(&c->rate_lock);
+	sleep_seconds(wait);
+}
+
+static struct curl_slist *auth_headers(struct ovh_client *c, const char *method, const char *url,
+				       const char *body)
+{
+	struct curl_slist *h = NULL;
+	char line[256], sig[45];
+	long ts = (long)time(NULL) + c->time_delta;
+
+	ovh_sign(c->application_secret, c->consumer_key, method, url, body, ts, sig);
+	snprintf(line, sizeof(line), "X-Ovh-Application: %s", c->application_key);
+	h = curl_slist_append(h, line);
+	snprintf(line, sizeof(line), "X-Ovh-Consumer: %s", c->consumer_key);
+	h = curl_slist_append(h, line);
+	snprintf(line, sizeof(line), "X-Ovh-Timestamp: %ld", ts);
+	h = curl_slist_append(h, line);
+	snprintf(line, sizeof(line), "X-Ovh-Signature: %s", sig);
+	h = curl_slist_append(h, line);
+	explicit_bzero(line, sizeof(line));
+	return h;
+}
+
+static void setup_handle(struct ovh_client *c, CURL *h, const char *method, const char *url,
+			 const char *body, struct exchange *ex)
+{
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_SHARE, c->share);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(c->timeout * 1000));
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)(c->timeout * 1000));
+	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+#endif
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "ovhsnapfs/" PACKAGE_VERSION);
+	if (c->cafile)
+		curl_easy_setopt(h, CURLOPT_CAINFO, c->cafile);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, ex);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, ex);
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	if (strcmp(method, "GET") == 0)
+		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+	if (body) {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	}
+}
+
+static void response_reset(struct ovh_response *resp)
+{
+	free(resp->body);
+	memset(resp, 0, sizeof(*resp));
+}
+
+/* ---- one request, then the retry policy ---- */
+
+static CURLcode perform_once(struct ovh_client *c, const char *method, const char *url,
+			     const char *body, bool sign, struct exchange *ex)
+{
+	CURL *h = handle_acquire(c);
+	struct curl_slist *headers = NULL;
+	CURLcode cc;
+
+	if (!h)
+		return CURLE_OUT_OF_MEMORY;
+	setup_handle(c, h, method, url, body, ex);
+	if (sign)
+		headers = auth_headers(c, method, url, body);
+	headers = curl_slist_append(headers, "Accept: application/json");
+	if (body)
+		headers = curl_slist_append(headers, "Content-Type: application/json;charset=utf-8");
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+	cc = curl_easy_perform(h);
+	if (cc == CURLE_OK)
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &ex->resp->status);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(headers);
+	handle_release(c, h);
+	return cc;
+}
+
+/* Exponential backoff with jitter; Retry-After wins when the API sent one. */
+static double backoff_delay(int attempt, double retry_after)
+{
+	if (retry_after > 0)
+		return retry_after > 60 ? 60 : retry_after;
+	double base = 0.25 * (double)(1 << (attempt < 6 ? attempt : 6));
+	if (base > 8)
+		base = 8;
+	return base * (0.5 + 0.5 * ((double)random() / (double)RAND_MAX));
+}
+
+/* Failures before a byte of the request left: safe to send again. */
+static bool never_sent(CURLcode cc)
+{
+	return cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST ||
+	       cc == CURLE_COULDNT_RESOLVE_PROXY;
+}
+
+static int network_failure(const char *method, const char *path, CURLcode cc,
+			   struct exchange *ex)
+{
+	if (ex->too_big) {
+		log_error("%s %s: reply larger than %u bytes, refused", method, path, MAX_BODY);
+		return -EIO;
+	}
+	log_error("%s %s: %s", method, path, curl_easy_strerror(cc));
+	return cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO;
+}
+
+static int call(struct ovh_client *c, const char *method, const char *path, const char *body,
+		bool sign, struct ovh_response *resp)
+{
+	bool is_post = strcmp(method, "POST") == 0;
+	bool resynced = false;
+	int tries = c->retries > 0 ? c->retries : 1;
+	char url[4096];
+
+	snprintf(url, sizeof(url), "%s%s", c->base_url, path);
+	for (int attempt = 0;; attempt++) {
+		struct exchange ex = {.resp = resp};
+		response_reset(resp);
+		rate_wait(c);
+		double t0 = now_monotonic();
+		CURLcode cc = perform_once(c, method, url, body, sign, &ex);
+		log_debug("%s %s %ld %.0fms %s", method, path, resp->status,
+			  (now_monotonic() - t0) * 1000, resp->query_id);
+
+		if (cc != CURLE_OK) {
+			bool may_retry = never_sent(cc) || (!is_post && !ex.too_big);
+			if (!may_retry || attempt + 1 >= tries) {
+				resp->outcome_unknown = is_post && !never_sent(cc);
+				return network_failure(method, path, cc, &ex);
+			}
+			log_warn("%s %s: %s; retrying", method, path, curl_easy_strerror(cc));
+			sleep_seconds(backoff_delay(attempt, 0));
+			continue;
+		}
+		fill_error_fields(resp);
+		if (resp->status >= 200 && resp->status < 300)
+			return 0;
+		if (sign && !resynced && is_clock_rejection(resp)) {
+			/* Our clock may have drifted from the API's: measure again, once. */
+			resynced = true;
+			attempt--;
+			if (ovh_sync_time(c) == 0)
+				continue;
+		}
+		if (strcmp(method, "DELETE") == 0 && resp->status == 404 && attempt > 0)
+			return 0; /* an earlier try did it */
+		bool transient = resp->status == 429 || resp->status >= 500;
+		if (transient && is_post && resp->status != 429) {
+			resp->outcome_unknown = true;
+		} else if (transient && attempt + 1 < tries) {
+			double delay = backoff_delay(attempt, ex.retry_after);
+			log_warn("%s %s: HTTP %ld; retry %d/%d in %.1fs", method, path,
+				 resp->status, attempt + 1, tries - 1, delay);
+			sleep_seconds(delay);
+			continue;
+		}
+		log_api_error(method, path, resp);
+		return ovh_status_to_errno(resp->status);
+	}
+}
+
+int ovh_call(struct ovh_client *c, const char *method, const char *path, const char *body,
+	     struct ovh_response *resp)
+{
+	memset(resp, 0, sizeof(*resp));
+	return call(c, method, path, body, true, resp);
+}
+
+void ovh_response_free(struct ovh_response *resp)
+{
+	response_reset(resp);
+}
+
+int ovh_sync_time(struct ovh_client *c)
+{
+	struct ovh_response resp = {0};
+	int rc = call(c, "GET", "/auth/time", NULL, false, &resp);
+	if (rc == 0) {
+		json_t *t = json_loadb(resp.body ? resp.body : "", resp.len, JSON_DECODE_ANY, NULL);
+		if (json_is_integer(t)) {
+			c->time_delta = (long)(json_integer_value(t) - (json_int_t)time(NULL));
+			log_debug("server time delta: %ld s", (long)c->time_delta);
+		} else {
+			log_error("GET /auth/time: reply is not an integer");
+			rc = -EIO;
+		}
+		json_decref(t);
+	}
+	ovh_response_free(&resp);
+	return rc;
+}
+
+long ovh_time_delta(const struct ovh_client *c)
+{
+	return c->time_delta;
+}
+
+const char *ovh_base_url(const struct ovh_client *c)
+{
+	return c->base_url;
+}
+
+/* ---- life cycle ---- */
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+int ovh_client_new(const struct ovh_client_opts *opts, struct ovh_client **out)
+{
+	struct ovh_client *c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->base_url = dup_or_null(opts->cfg->base_url);
+	c->application_key = dup_or_null(opts->cfg->application_key);
+	c->application_secret = dup_or_null(opts->cfg->application_secret);
+	c->consumer_key = dup_or_null(opts->cfg->consumer_key);
+	c->cafile = dup_or_null(opts->cafile);
+	c->timeout = opts->timeout > 0 ? opts->timeout : 30;
+	c->retries = opts->retries;
+	if (opts->rate > 0) {
+		c->rate_interval = 1.0 / opts->rate;
+		c->rate_burst = opts->rate < 1 ? 1 : opts->rate;
+	}
+	pthread_mutex_init(&c->pool_lock, NULL);
+	pthread_mutex_init(&c->rate_lock, NULL);
+	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&c->share_locks[i], NULL);
+	c->share = curl_share_init();
+	if (!c->share || !c->base_url) {
+		ovh_client_free(c);
+		return -ENOMEM;
+	}
+	curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, share_lock);
+	curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+	curl_share_setopt(c->share, CURLSHOPT_USERDATA, c);
+	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	*out = c;
+	return 0;
+}
+
+static void wipe_free(char *s)
+{
+	if (s) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
+void ovh_client_free(struct ovh_client *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < c->n_idle; i++)
+		curl_easy_cleanup(c->idle[i]);
+	if (c->share)
+		curl_share_cleanup(c->share);
+	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_destroy(&c->share_locks[i]);
+	pthread_mutex_destroy(&c->pool_lock);
+	pthread_mutex_destroy(&c->rate_lock);
+	free(c->base_url);
+	wipe_free(c->application_key);
+	wipe_free(c->application_secret);
+	wipe_free(c->consumer_key);
+	free(c->cafile);
+	free(c);
+}

@@ -1,0 +1,66 @@
+/*
+ * ovh: HTTP calls to the OVHcloud API.
+ *
+ * Owns libcurl (a pool of easy handles sharing one connection cache, so
+ * requests reuse keep-alive connections), request signing and the server
+ * time delta, the client-side rate limit, retries of idempotent requests,
+ * and the translation of HTTP failures into negative errno with one log
+ * line. Knows nothing of the EFS models. Thread-safe.
+ */
+#ifndef OVHSNAPFS_OVH_H
+#define OVHSNAPFS_OVH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+
+struct ovh_client;
+
+struct ovh_client_opts {
+	const struct ovh_config *cfg; /* copied; the caller may free it after */
+	const char *cafile;	      /* NULL: system store */
+	double timeout;		      /* seconds per HTTP request */
+	int retries;		      /* tries for 429, 5xx and network errors */
+	double rate;		      /* requests per second; <= 0: unlimited */
+};
+
+struct ovh_response {
+	long status; /* HTTP status; 0 when no reply arrived */
+	char *body;  /* NUL-terminated */
+	size_t len;
+	char query_id[128];
+	/* The request may have been carried out although no reply came. */
+	bool outcome_unknown;
+	char error_class[96]; /* "Client::NotFound" or an errorCode */
+	char error_message[256];
+};
+
+int ovh_client_new(const struct ovh_client_opts *opts, struct ovh_client **out);
+void ovh_client_free(struct ovh_client *client);
+
+/* Fetch GET /auth/time and store the delta used for signatures. */
+int ovh_sync_time(struct ovh_client *client);
+long ovh_time_delta(const struct ovh_client *client);
+const char *ovh_base_url(const struct ovh_client *client);
+
+/*
+ * One API call: method, path below the base URL (with its query string),
+ * JSON body or NULL. Returns 0 on 2xx with resp filled, or negative errno
+ * after logging the failure; resp is filled either way and must be freed.
+ * GET, PUT and DELETE are retried on 429, 5xx and network errors; POST only
+ * when the API certainly did not act on it (429, connection refused).
+ */
+int ovh_call(struct ovh_client *client, const char *method, const char *path, const char *body,
+	     struct ovh_response *resp);
+void ovh_response_free(struct ovh_response *resp);
+
+/* Pure helpers, exposed for the unit tests. */
+void ovh_sign(const char *app_secret, const char *consumer_key, const char *method,
+	      const char *url, const char *body, long timestamp, char out[45]);
+int ovh_status_to_errno(long status);
+/* Parse either OVH error shape into class and message; 0 if it was one. */
+int ovh_parse_error(const char *body, size_t len, char *cls, size_t cls_len, char *msg,
+		    size_t msg_len);
+
+#endif

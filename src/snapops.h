@@ -1,0 +1,30 @@
+/*
+ * snapops: the changes a user can make: create, delete and rename snapshots.
+ *
+ * Owns the rules around each API call (name checks, EEXIST/EBUSY before any
+ * call, one POST/DELETE/PUT, reconciling a POST whose outcome is unknown,
+ * waiting for creating/deleting to end) and updates the cached listing as
+ * soon as the API has accepted a change. Thread-safe: changes within one
+ * share are serialized so two mkdirs of one name cannot both create.
+ */
+#ifndef OVHSNAPFS_SNAPOPS_H
+#define OVHSNAPFS_SNAPOPS_H
+
+#include "tree.h"
+
+struct snapops_opts {
+	double wait;		 /* seconds to wait for available/gone; 0: do not */
+	const char *description; /* for new snapshots; NULL or "" for none */
+	int retries;		 /* bound on POSTs for one mkdir */
+};
+
+/* dir is a NODE_SNAPDIR. */
+int snapops_create(struct tree *tree, const struct snapops_opts *opts, const struct node *dir,
+		   const char *name);
+/* node is a NODE_SNAPSHOT. */
+int snapops_delete(struct tree *tree, const struct snapops_opts *opts, const struct node *node);
+/* from is a NODE_SNAPSHOT, to_dir the directory of the new name. */
+int snapops_rename(struct tree *tree, const struct node *from, const struct node *to_dir,
+		   const char *new_name);
+
+#endif

@@ -1,0 +1,289 @@
+/* tree: path resolution and listing construction. */
+#include "tree.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "names.h"
+
+#define MAX_DEPTH 5
+
+/* Cache keys: "S" services, "H/<svc>" shares, "N/<svc>/<share>" snapshots. */
+static void key_of(char *buf, size_t len, enum efs_kind kind, const char *svc, const char *share)
+{
+	if (kind == EFS_SERVICE)
+		snprintf(buf, len, "S");
+	else if (kind == EFS_SHARE)
+		snprintf(buf, len, "H/%s", svc);
+	else
+		snprintf(buf, len, "N/%s/%s", svc, share);
+}
+
+void tree_snapshots_key(char *buf, size_t len, const char *svc, const char *share)
+{
+	key_of(buf, len, EFS_SNAPSHOT, svc, share);
+}
+
+static bool service_wanted(const struct tree *t, const struct efs_object *obj)
+{
+	if (!t->services)
+		return true;
+	for (char **s = t->services; *s; s++)
+		if (strcmp(*s, obj->id) == 0 || (obj->name && strcmp(*s, obj->name) == 0))
+			return true;
+	return false;
+}
+
+static bool is_visible(const struct tree *t, enum efs_kind kind, const struct efs_object *obj)
+{
+	if (kind == EFS_SNAPSHOT)
+		return obj->status != EFS_ST_DELETING;
+	if (kind == EFS_SERVICE)
+		return service_wanted(t, obj);
+	return true;
+}
+
+static bool same_names(const struct listing *a, const struct listing *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->entries[i].obj.id, b->entries[i].obj.id) != 0 ||
+		    strcmp(a->entries[i].name, b->entries[i].name) != 0)
+			return false;
+	return true;
+}
+
+/* The ZFS snapdir rule: a directory's mtime moves only when its entries do. */
+static time_t listing_mtime(const struct tree *t, const struct listing *l,
+			    const struct listing *previous)
+{
+	time_t newest = 0;
+	for (size_t i = 0; i < l->n; i++)
+		if (l->entries[i].obj.created > newest)
+			newest = l->entries[i].obj.created;
+	if (!previous)
+		return newest ? newest : t->started;
+	if (same_names(previous, l))
+		return previous->mtime;
+	time_t now = time(NULL);
+	return newest > now ? newest : now;
+}
+
+static void assign_names(struct listing *l)
+{
+	const char **names = calloc(l->n ? l->n : 1, sizeof(*names));
+	const char **ids = calloc(l->n ? l->n : 1, sizeof(*ids));
+	const char **display = calloc(l->n ? l->n : 1, sizeof(*display));
+	if (names && ids && display) {
+		for (size_t i = 0; i < l->n; i++) {
+			names[i] = l->entries[i].obj.name;
+			ids[i] = l->entries[i].obj.id;
+		}
+		names_assign(names, ids, l->n, display);
+	}
+	for (size_t i = 0; i < l->n; i++)
+		l->entries[i].name = display ? display[i] : l->entries[i].obj.id;
+	free(names);
+	free(ids);
+	free(display);
+}
+
+struct listing *tree_build_listing(struct tree *t, enum efs_kind kind, struct efs_list *list,
+				   const struct listing *previous)
+{
+	size_t visible = 0;
+	for (size_t i = 0; i < list->n; i++)
+		visible += is_visible(t, kind, &list->items[i]);
+	struct listing *l = listing_new(visible);
+	if (!l)
+		return NULL;
+	for (size_t i = 0; i < list->n; i++) {
+		if (!is_visible(t, kind, &list->items[i]))
+			continue;
+		l->entries[l->n++].obj = list->items[i];
+		memset(&list->items[i], 0, sizeof(list->items[i]));
+	}
+	assign_names(l);
+	l->fetched = cache_now();
+	l->mtime = listing_mtime(t, l, previous);
+	return l;
+}
+
+int tree_listing_objects(const struct listing *l, struct efs_list *list)
+{
+	list->n = 0;
+	list->items = calloc(l->n + 1, sizeof(*list->items));
+	if (!list->items)
+		return -ENOMEM;
+	for (size_t i = 0; i < l->n; i++) {
+		if (efs_object_copy(&l->entries[i].obj, &list->items[i]) != 0) {
+			efs_list_free(list);
+			return -ENOMEM;
+		}
+		list->n++;
+	}
+	return 0;
+}
+
+void tree_init(struct tree *t, struct ovh_client *api, struct cache *cache, char **services)
+{
+	memset(t, 0, sizeof(*t));
+	t->api = api;
+	t->cache = cache;
+	t->services = services;
+	t->started = time(NULL);
+	for (int i = 0; i < TREE_CHANGE_LOCKS; i++)
+		pthread_mutex_init(&t->change_locks[i], NULL);
+}
+
+void tree_destroy(struct tree *t)
+{
+	for (int i = 0; i < TREE_CHANGE_LOCKS; i++)
+		pthread_mutex_destroy(&t->change_locks[i]);
+	for (char **s = t->services; s && *s; s++)
+		free(*s);
+	free(t->services);
+	t->services = NULL;
+}
+
+/* ---- loading ---- */
+
+static int loader(void *ctx, const char *key, const struct listing *previous,
+		  struct listing **out)
+{
+	struct tree *t = ctx;
+	enum efs_kind kind = key[0] == 'S' ? EFS_SERVICE : key[0] == 'H' ? EFS_SHARE : EFS_SNAPSHOT;
+	char svc[160] = "", share[160] = "";
+	struct efs_list list;
+
+	if (kind != EFS_SERVICE) {
+		const char *p = key + 2, *slash = strchr(p, '/');
+		size_t n = slash ? (size_t)(slash - p) : strlen(p);
+		snprintf(svc, sizeof(svc), "%.*s", (int)n, p);
+		if (slash)
+			snprintf(share, sizeof(share), "%s", slash + 1);
+	}
+	int rc = efs_list(t->api, kind, svc, share, &list);
+	if (rc)
+		return rc;
+	*out = tree_build_listing(t, kind, &list, previous);
+	efs_list_free(&list);
+	return *out ? 0 : -ENOMEM;
+}
+
+static int load(struct tree *t, enum efs_kind kind, const char *svc, const char *share,
+		struct listing **out)
+{
+	char key[400];
+	key_of(key, sizeof(key), kind, svc, share);
+	return cache_get(t->cache, key, loader, t, out);
+}
+
+int tree_snapshots(struct tree *t, const char *svc, const char *share, struct listing **out)
+{
+	return load(t, EFS_SNAPSHOT, svc, share, out);
+}
+
+int tree_children(struct tree *t, const struct node *dir, struct listing **out)
+{
+	switch (dir->kind) {
+	case NODE_ROOT:
+		return load(t, EFS_SERVICE, NULL, NULL, out);
+	case NODE_SERVICE:
+		return load(t, EFS_SHARE, dir->service->obj.id, NULL, out);
+	case NODE_SNAPDIR:
+		return load(t, EFS_SNAPSHOT, dir->service->obj.id, dir->share->obj.id, out);
+	default:
+		return -ENOTDIR;
+	}
+}
+
+/* ---- resolving ---- */
+
+static int split_path(const char *path, char parts[MAX_DEPTH][NAME_MAX_BYTES + 1], int *count)
+{
+	*count = 0;
+	while (*path) {
+		while (*path == '/')
+			path++;
+		if (!*path)
+			break;
+		size_t len = strcspn(path, "/");
+		if (len > NAME_MAX_BYTES)
+			return -ENAMETOOLONG;
+		if (*count == MAX_DEPTH)
+			return -ENOENT;
+		memcpy(parts[*count], path, len);
+		parts[(*count)++][len] = '\0';
+		path += len;
+	}
+	return 0;
+}
+
+/* Step into a directory's child called name. */
+static int step(struct tree *t, struct node *n, int level, const char *name)
+{
+	if (n->kind == NODE_INFO)
+		return -ENOTDIR;
+	if (strcmp(name, INFO_FILE) == 0 && n->kind != NODE_ROOT && n->kind != NODE_SNAPDIR) {
+		n->info_of = n->kind;
+		n->kind = NODE_INFO;
+		return 0;
+	}
+	if (n->kind == NODE_SHARE) {
+		if (strcmp(name, SNAPSHOT_DIR) != 0)
+			return -ENOENT;
+		n->kind = NODE_SNAPDIR;
+		return 0;
+	}
+	if (n->kind == NODE_SNAPSHOT)
+		return -ENOENT;
+	struct listing *l;
+	int rc = tree_children(t, n, &l);
+	if (rc)
+		return rc;
+	n->held[level] = l;
+	const struct entry *e = listing_find(l, name);
+	if (!e)
+		return -ENOENT; /* the cached listing answers: no API call */
+	if (n->kind == NODE_ROOT) {
+		n->service = e;
+		n->kind = NODE_SERVICE;
+	} else if (n->kind == NODE_SERVICE) {
+		n->share = e;
+		n->kind = NODE_SHARE;
+	} else {
+		n->snapshot = e;
+		n->kind = NODE_SNAPSHOT;
+	}
+	return 0;
+}
+
+int tree_resolve(struct tree *t, const char *path, struct node *out)
+{
+	char parts[MAX_DEPTH][NAME_MAX_BYTES + 1];
+	int count, rc, level = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->kind = NODE_ROOT;
+	rc = split_path(path, parts, &count);
+	for (int i = 0; rc == 0 && i < count; i++) {
+		rc = step(t, out, level, parts[i]);
+		if (out->held[level])
+			level++;
+	}
+	if (rc)
+		tree_node_release(out);
+	return rc;
+}
+
+void tree_node_release(struct node *n)
+{
+	for (int i = 0; i < 3; i++) {
+		listing_unref(n->held[i]);
+		n->held[i] = NULL;
+	}
+}

@@ -1,0 +1,63 @@
+/*
+ * tree: paths <-> EFS objects.
+ *
+ * Owns the shape of the mount (SERVICE/SHARE/.snapshots/SNAPSHOT/info.json),
+ * the cache keys of its directories and how a listing is built from an API
+ * list (naming rule, hidden snapshots, directory mtime). Resolving a path
+ * loads at most one listing per level, through the cache. Thread-safe.
+ */
+#ifndef OVHSNAPFS_TREE_H
+#define OVHSNAPFS_TREE_H
+
+#include <pthread.h>
+#include <time.h>
+
+#include "cache.h"
+#include "efs.h"
+
+struct ovh_client;
+
+#define TREE_CHANGE_LOCKS 64
+
+struct tree {
+	struct ovh_client *api;
+	struct cache *cache;
+	char **services; /* -o service= ids or names, NULL-terminated; NULL: all */
+	time_t started;	 /* mtime of what has no date of its own */
+	/* Changes to one share are serialized (snapops); striped by share id. */
+	pthread_mutex_t change_locks[TREE_CHANGE_LOCKS];
+};
+
+/* api and cache are borrowed; services is taken (freed by tree_destroy). */
+void tree_init(struct tree *tree, struct ovh_client *api, struct cache *cache, char **services);
+void tree_destroy(struct tree *tree);
+
+enum node_kind { NODE_ROOT, NODE_SERVICE, NODE_SHARE, NODE_SNAPDIR, NODE_SNAPSHOT, NODE_INFO };
+
+struct node {
+	enum node_kind kind;
+	enum node_kind info_of; /* NODE_INFO: whose info.json */
+	const struct entry *service, *share, *snapshot;
+	struct listing *held[3]; /* keep the entries above alive */
+};
+
+int tree_resolve(struct tree *tree, const char *path, struct node *out);
+void tree_node_release(struct node *node);
+
+/* What a directory node contains: services, shares or snapshots. */
+int tree_children(struct tree *tree, const struct node *dir, struct listing **out);
+/* The snapshot listing of a share, however it was reached. */
+int tree_snapshots(struct tree *tree, const char *service_id, const char *share_id,
+		   struct listing **out);
+void tree_snapshots_key(char *buf, size_t len, const char *service_id, const char *share_id);
+
+/*
+ * Build a listing from an API list (its objects are moved out of list).
+ * previous (may be NULL) keeps the directory mtime when nothing changed.
+ */
+struct listing *tree_build_listing(struct tree *tree, enum efs_kind kind, struct efs_list *list,
+				   const struct listing *previous);
+/* Copy a listing's objects into list, for building a changed listing. */
+int tree_listing_objects(const struct listing *listing, struct efs_list *list);
+
+#endif
