@@ -58,6 +58,7 @@ static void fill_dir(struct ovhsnapfs *fs, const struct node *n, struct stat *st
 	switch (n->kind) {
 	case NODE_ROOT:
 		st->st_mtime = fs->tree.started;
+		st->st_nlink = 1; /* stat / must not cost an API call */
 		break;
 	case NODE_SERVICE:
 		st->st_mtime = n->service->obj.created;

@@ -8,7 +8,7 @@
 #ifndef OVHSNAPFS_FS_H
 #define OVHSNAPFS_FS_H
 
-#define FUSE_USE_VERSION 35
+#define FUSE_USE_VERSION 312
 #include <fuse.h>
 #include <fuse_lowlevel.h>
 #include <stdbool.h>

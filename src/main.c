@@ -8,6 +8,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -282,9 +283,13 @@ static int serve(struct fuse *fuse, struct ovhsnapfs *fs, const struct fuse_cmdl
 	if (c->singlethread) {
 		rc = fuse_loop(fuse);
 	} else {
-		struct fuse_loop_config loop = {.clone_fd = c->clone_fd,
-						.max_idle_threads = c->max_idle_threads};
-		rc = fuse_loop_mt(fuse, &loop);
+		struct fuse_loop_config *loop = fuse_loop_cfg_create();
+		fuse_loop_cfg_set_clone_fd(loop, (unsigned)c->clone_fd);
+		fuse_loop_cfg_set_max_threads(loop, c->max_threads);
+		if (c->max_idle_threads != UINT_MAX)
+			fuse_loop_cfg_set_idle_threads(loop, c->max_idle_threads);
+		rc = fuse_loop_mt(fuse, loop);
+		fuse_loop_cfg_destroy(loop);
 	}
 	fuse_remove_signal_handlers(se);
 	log_info("unmounting %s", c->mountpoint);

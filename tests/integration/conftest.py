@@ -1,0 +1,273 @@
+"""Harness for the integration tests: a simulator, real mounts, and real tools.
+
+Every process a test starts is stopped by its PID and every mount is unmounted at
+teardown, even when the test fails; calls that could hang on a broken FUSE daemon run
+in a child process with a timeout.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SIM = REPO / "tests" / "sim" / "ovhsim.py"
+BUILD = Path(os.environ.get("OVHSNAPFS_BUILD", REPO / "build"))
+BINARY = Path(os.environ.get("OVHSNAPFS_BIN", BUILD / "src" / "ovhsnapfs"))
+PYTHON = "/usr/bin/python3"
+
+# Demo seed ids (tests/sim/ovhsim.py DEMO_SEED).
+SVC = "5c1f8e2a-0b4d-4e6f-9a21-3d7c60f0a001"
+SVC2 = "5c1f8e2a-0b4d-4e6f-9a21-3d7c60f0a002"
+WWW = "7e4b2d90-3a1c-4f58-b6e2-0c9d8a7b0101"
+DB = "7e4b2d90-3a1c-4f58-b6e2-0c9d8a7b0102"
+AK, AS, CK = "demo-ak", "demo-as", "demo-ck"
+SIM_DELAY = 0.3
+
+
+def is_mounted(path):
+    path = os.path.realpath(str(path))
+    with open("/proc/self/mounts") as f:
+        return any(line.split()[1] == path for line in f)
+
+
+def mount_entry(path):
+    path = os.path.realpath(str(path))
+    with open("/proc/self/mounts") as f:
+        for line in f:
+            fields = line.split()
+            if fields[1] == path:
+                return fields
+    return None
+
+
+class Sim:
+    """The simulator process and its admin interface."""
+
+    def __init__(self, workdir):
+        port_file = workdir / "sim.port"
+        self.log_path = workdir / "sim.log"
+        self._log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(
+            [PYTHON, str(SIM), "--port", "0", "--port-file", str(port_file), "--quiet",
+             "--create-delay", str(SIM_DELAY), "--delete-delay", str(SIM_DELAY)],
+            stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 15
+        while not port_file.exists():
+            if self.proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError("simulator did not start: " + self.log_path.read_text())
+            time.sleep(0.05)
+        self.port = int(port_file.read_text())
+        self.url = "http://127.0.0.1:%d/1.0" % self.port
+
+    def admin(self, method, path, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request("http://127.0.0.1:%d/_sim/%s" % (self.port, path),
+                                     data=data, method=method)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            text = resp.read()
+        return json.loads(text) if text else None
+
+    def reset(self):
+        self.admin("POST", "reset", {})
+
+    def config(self, **knobs):
+        return self.admin("POST", "config", knobs)
+
+    def fault(self, **spec):
+        return self.admin("POST", "fault", spec)
+
+    def seed(self, services):
+        return self.admin("POST", "seed", {"services": services})
+
+    def state(self):
+        return self.admin("GET", "state")["services"]
+
+    def log(self):
+        return self.admin("GET", "log")["requests"]
+
+    def clear_log(self):
+        self.admin("POST", "log/reset", {})
+
+    def calls(self, method=None, contains=None, suffix=None):
+        """API requests in the log, optionally filtered, as (method, path?query)."""
+        out = []
+        for r in self.log():
+            target = r["path"] + ("?" + r["query"] if r["query"] else "")
+            if method and r["method"] != method:
+                continue
+            if contains and contains not in target:
+                continue
+            if suffix and not r["path"].endswith(suffix):
+                continue
+            out.append((r["method"], target))
+        return out
+
+    def snapshots(self, svc=SVC, share=WWW):
+        for s in self.state():
+            if s["id"] == svc:
+                for sh in s["shares"]:
+                    if sh["id"] == share:
+                        return sh["snapshots"]
+        raise KeyError(share)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self._log.close()
+
+
+@pytest.fixture(scope="session")
+def sim_process(tmp_path_factory):
+    sim = Sim(tmp_path_factory.mktemp("sim"))
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def sim(sim_process):
+    sim_process.reset()
+    sim_process.config(create_delay=SIM_DELAY, delete_delay=SIM_DELAY)
+    yield sim_process
+    sim_process.admin("POST", "faults/clear", {})
+
+
+def write_config(path, endpoint, ak=AK, as_=AS, ck=CK, mode=0o600, extra=""):
+    path.write_text("[default]\nendpoint=%s\n\n[%s]\napplication_key=%s\n"
+                    "application_secret=%s\nconsumer_key=%s\n%s" % (endpoint, endpoint, ak,
+                                                                      as_, ck, extra))
+    os.chmod(path, mode)
+    return path
+
+
+class Mount:
+    """One ovhsnapfs process in the foreground (-f) and its mountpoint."""
+
+    def __init__(self, workdir, sim, options=(), config=None, env=None, args=None):
+        self.workdir = workdir
+        self.path = workdir / ("mnt-" + uuid.uuid4().hex[:8])
+        self.path.mkdir()
+        self.config = config or write_config(workdir / "ovh.conf", sim.url)
+        self.log_path = workdir / ("ovhsnapfs-%s.log" % self.path.name)
+        opts = ["config=%s" % self.config] + list(options)
+        self.argv = args or [str(BINARY), str(self.path), "-f", "-o", ",".join(opts)]
+        full_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir)}
+        full_env.update(env or {})
+        self._log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(self.argv, stdout=self._log, stderr=subprocess.STDOUT,
+                                     env=full_env, cwd=str(workdir))
+
+    def wait_mounted(self, timeout=15):
+        deadline = time.time() + timeout
+        while not is_mounted(self.path):
+            if self.proc.poll() is not None:
+                raise AssertionError("ovhsnapfs exited %s: %s" % (self.proc.returncode,
+                                                                 self.log()))
+            if time.time() > deadline:
+                raise AssertionError("not mounted after %ss: %s" % (timeout, self.log()))
+            time.sleep(0.05)
+        return self
+
+    def log(self):
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def __truediv__(self, rel):
+        return self.path / rel
+
+    def unmount(self):
+        if is_mounted(self.path):
+            subprocess.run(["fusermount3", "-u", str(self.path)], timeout=20,
+                           capture_output=True)
+        if is_mounted(self.path):
+            subprocess.run(["umount", "-l", str(self.path)], timeout=20, capture_output=True)
+        if self.proc.poll() is None:
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self._log.close()
+
+
+@pytest.fixture
+def mounts(tmp_path, sim):
+    """Factory: mounts(options=[...]) -> a mounted Mount; all are unmounted afterwards."""
+    started = []
+
+    def start(options=(), wait=True, **kw):
+        m = Mount(tmp_path, sim, options=options, **kw)
+        started.append(m)
+        return m.wait_mounted() if wait else m
+
+    yield start
+    for m in started:
+        m.unmount()
+
+
+@pytest.fixture
+def mnt(mounts):
+    return mounts()
+
+
+def run(cmd, timeout=30, **kw):
+    """A real tool, bounded in time: a hung FUSE call fails the test, not the suite."""
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
+
+
+_FSOP = r"""
+import errno, json, os, sys
+op, args = sys.argv[1], [os.fsencode(a) if isinstance(a, str) else a for a in json.loads(sys.argv[2])]
+args = [bytes.fromhex(a.decode()[4:]) if a.startswith(b"hex:") else a for a in args]
+try:
+    if op == "read":
+        with open(args[0], "rb") as f:
+            sys.stdout.write(f.read().decode("utf-8", "replace"))
+    elif op == "write":
+        with open(args[0], "wb") as f:
+            f.write(b"x")
+    elif op == "create":
+        os.close(os.open(args[0], os.O_CREAT | os.O_WRONLY, 0o644))
+    elif op == "stat":
+        os.stat(args[0])
+    else:
+        getattr(os, op)(*args)
+    print("\nERRNO 0")
+except OSError as e:
+    print("\nERRNO %s" % errno.errorcode.get(e.errno, e.errno))
+"""
+
+
+def fsop(op, *paths, timeout=30):
+    """Run os.<op>(*paths) in a child process; return the errno name ('0' on success).
+
+    A path given as bytes is passed as hex so that invalid UTF-8 survives argv.
+    """
+    args = ["hex:" + p.hex() if isinstance(p, bytes) else str(p) for p in paths]
+    out = run([PYTHON, "-c", _FSOP, op, json.dumps(args)], timeout=timeout).stdout
+    return out.rsplit("ERRNO ", 1)[1].strip()
+
+
+def ls(path, timeout=30):
+    res = run(["ls", "-1", str(path)], timeout=timeout)
+    assert res.returncode == 0, res.stderr
+    return res.stdout.split("\n")[:-1]

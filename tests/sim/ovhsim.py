@@ -1,0 +1,1554 @@
+#!/usr/bin/python3
+"""ovhsim: a local simulator of the OVHcloud v1 API for Enterprise File Storage snapshots.
+
+It lets ovhsnapfs be tested without an OVH account: same routes, models, signature check,
+error bodies and asynchronous snapshot life cycle as the real API (see
+shared/reference/ovh-api.md), plus an unauthenticated admin interface under /_sim/ to seed
+data, change timings, inject faults and read the log of every API request.
+
+Python 3 standard library only. Run:  python3 tests/sim/ovhsim.py --port 0 --port-file F
+
+API (under /1.0 and /v1): GET /auth/time; GET /storage/netapp[/{svc}];
+GET .../{svc}/share[?detail=&mountPointName=]; GET .../share/{id};
+GET|POST .../share/{id}/snapshot[?detail=]; GET|PUT|DELETE .../snapshot/{id}.
+
+Admin (no auth, not logged):
+  GET  /_sim/health                 {"ok": true}
+  GET  /_sim/log                    {"requests": [{seq, t, conn, method, path, query, body,
+                                     status, query_id, fault, headers}]}; status 0 = no reply
+  POST /_sim/log/reset
+  GET  /_sim/state                  {"services": [{..., "shares": [{..., "snapshots": [...]}]}]}
+  POST /_sim/seed                   same shape; replaces the data (defaults for missing fields)
+  POST /_sim/reset                  start-up seed and config, no faults, empty log
+  GET|POST /_sim/config             create_delay, delete_delay, clock_offset, latency,
+                                    snapshot_limit, limit_status, delete_fails, app_key,
+                                    app_secret, consumer_keys, tokens, time_window
+  POST /_sim/fault                  {method, path (regex on the path without /1.0|/v1),
+                                     action: status|hang|drop|lost_reply|malformed|html|
+                                     delay|raise, times (-1 = forever), status, body,
+                                     retry_after, seconds, body_text, rst}
+  GET  /_sim/faults, POST /_sim/faults/clear
+
+Seeded statuses never change by themselves; only snapshots created or deleted through the
+API move (creating -> available after create_delay, deleting -> gone after delete_delay).
+"""
+
+import argparse
+import copy
+import hashlib
+import hmac
+import http
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+import traceback
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, unquote, urlsplit
+
+# --------------------------------------------------------------------------------------
+# Schema facts (storage.* models of OVH's v1 schema), embedded so the simulator stands alone.
+# --------------------------------------------------------------------------------------
+
+SNAPSHOT_STATUSES = ("available", "creating", "deleting", "error", "error_deleting",
+                     "manage_error", "manage_starting", "restoring", "unmanage_error",
+                     "unmanage_starting")
+SNAPSHOT_TYPES = ("automatic", "manual", "system")
+SHARE_STATUSES = ("available", "awaiting_replication", "creating", "creating_from_snapshot",
+                  "deleted", "deleting", "error", "error_deleting", "extending",
+                  "extending_error", "inactive", "manage_error", "manage_starting", "migrating",
+                  "migrating_to", "replication_change", "reverting", "reverting_error",
+                  "shrinking", "shrinking_error", "shrinking_possible_data_loss_error",
+                  "unmanage_error", "unmanage_starting", "unmanaged")
+SERVICE_STATUSES = ("creating", "deleted", "deleting", "reopening", "running", "suspended",
+                    "suspending")
+REGIONS = ("ca-east-bhs", "eu-west-gra", "eu-west-lim", "eu-west-rbx", "eu-west-sbg")
+PERFORMANCE_LEVELS = ("premium",)
+PROTOCOLS = ("NFS",)
+ACCESS_MODES = ("ro", "rw")
+IAM_STATES = ("EXPIRED", "IN_CREATION", "OK", "SUSPENDED")
+
+# field -> (kind, nullable, allowed enum values or None); key order is the reply order.
+SERVICE_SPEC = {
+    "id": ("uuid", False, None),
+    "name": ("string", False, None),
+    "createdAt": ("datetime", False, None),
+    "performanceLevel": ("string", False, PERFORMANCE_LEVELS),
+    "product": ("string", False, None),
+    "quota": ("long", False, None),
+    "region": ("string", False, REGIONS),
+    "status": ("string", False, SERVICE_STATUSES),
+    "iam": ("iam", True, None),
+}
+IAM_SPEC = {
+    "displayName": ("string", True, None),
+    "id": ("uuid", False, None),
+    "state": ("string", True, IAM_STATES),
+    "tags": ("tags", True, None),
+    "urn": ("string", False, None),
+}
+SHARE_SPEC = {
+    "id": ("uuid", False, None),
+    "name": ("string", True, None),
+    "description": ("string", True, None),
+    "protocol": ("string", True, PROTOCOLS),
+    "size": ("long", True, None),
+    "mountPointName": ("string", True, None),
+    "snapshotID": ("string", True, None),
+    "createdAt": ("datetime", True, None),
+    "status": ("string", True, SHARE_STATUSES),
+    "accessMode": ("string", True, ACCESS_MODES),
+}
+SNAPSHOT_SPEC = {
+    "id": ("uuid", False, None),
+    "name": ("string", True, None),
+    "description": ("string", True, None),
+    "createdAt": ("datetime", True, None),
+    "path": ("string", True, None),
+    "status": ("string", True, SNAPSHOT_STATUSES),
+    "type": ("string", True, SNAPSHOT_TYPES),
+}
+# storage.NetAppShareSnapshot (POST) and storage.NetAppShareSnapshotUpdate (PUT): the
+# only writable fields.
+SNAPSHOT_WRITABLE = ("name", "description")
+
+EXPORT_IP = "10.0.0.5"
+MAX_BODY = 1 << 20
+UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+                     r"[0-9a-fA-F]{12}$")
+DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+
+# --------------------------------------------------------------------------------------
+# Demo seed: deterministic ids and dates so tests can name them.
+# --------------------------------------------------------------------------------------
+
+DEMO_SEED = {
+    "services": [
+        {
+            "id": "5c1f8e2a-0b4d-4e6f-9a21-3d7c60f0a001",
+            "name": "efs-prod",
+            "createdAt": "2025-03-14T09:12:45Z",
+            "performanceLevel": "premium",
+            "product": "enterprise-file-storage-premium-4tb",
+            "quota": 4096,
+            "region": "eu-west-gra",
+            "status": "running",
+            "iam": {
+                "displayName": "efs-prod",
+                "id": "c8a2e4f1-7d3b-4f5a-8e90-1b2c3d4e0a01",
+                "tags": {"env": "prod"},
+                "urn": "urn:v1:eu:resource:storageNetApp:5c1f8e2a-0b4d-4e6f-9a21-3d7c60f0a001",
+            },
+            "shares": [
+                {
+                    "id": "7e4b2d90-3a1c-4f58-b6e2-0c9d8a7b0101",
+                    "name": "www",
+                    "description": "web site documents",
+                    "protocol": "NFS",
+                    "size": 500,
+                    "mountPointName": "www",
+                    "snapshotID": None,
+                    "createdAt": "2025-03-14T09:30:00Z",
+                    "status": "available",
+                    "accessMode": "rw",
+                    "snapshots": [
+                        {"id": "2f6d9c3b-8e1a-4b75-a0d4-010100000001",
+                         "name": "daily-2026-11-24", "description": None,
+                         "createdAt": "2026-11-24T00:10:03Z", "status": "available",
+                         "type": "automatic"},
+                        {"id": "2f6d9c3b-8e1a-4b75-a0d4-010100000002",
+                         "name": "daily-2026-11-25", "description": None,
+                         "createdAt": "2026-11-25T00:10:02Z", "status": "available",
+                         "type": "automatic"},
+                        {"id": "2f6d9c3b-8e1a-4b75-a0d4-010100000003",
+                         "name": "before-upgrade", "description": "before the nginx upgrade",
+                         "createdAt": "2026-11-25T14:02:37Z", "status": "available",
+                         "type": "manual"},
+                        {"id": "2f6d9c3b-8e1a-4b75-a0d4-010100000004",
+                         "name": None, "description": "made through the API without a name",
+                         "createdAt": "2026-11-25T16:45:10Z", "status": "available",
+                         "type": "manual"},
+                        {"id": "2f6d9c3b-8e1a-4b75-a0d4-010100000005",
+                         "name": "dup", "description": "first of two snapshots named dup",
+                         "createdAt": "2026-11-26T08:00:00Z", "status": "available",
+                         "type": "manual"},
+                        {"id": "2f6d9c3b-8e1a-4b75-a0d4-010100000006",
+                         "name": "dup", "description": "second of two snapshots named dup",
+                         "createdAt": "2026-11-26T08:05:00Z", "status": "available",
+                         "type": "manual"},
+                    ],
+                },
+                {
+                    "id": "7e4b2d90-3a1c-4f58-b6e2-0c9d8a7b0102",
+                    "name": "db",
+                    "description": "PostgreSQL data",
+                    "protocol": "NFS",
+                    "size": 1000,
+                    "mountPointName": "db",
+                    "snapshotID": None,
+                    "createdAt": "2025-03-14T09:31:12Z",
+                    "status": "available",
+                    "accessMode": "rw",
+                    "snapshots": [
+                        {"id": "2f6d9c3b-8e1a-4b75-a0d4-010200000001",
+                         "name": "daily-2026-11-25", "description": None,
+                         "createdAt": "2026-11-25T00:10:05Z", "status": "available",
+                         "type": "automatic"},
+                        {"id": "2f6d9c3b-8e1a-4b75-a0d4-010200000002",
+                         "name": "pre-migration", "description": "schema v42 \u2192 v43",
+                         "createdAt": "2026-11-25T21:30:00Z", "status": "available",
+                         "type": "manual"},
+                        {"id": "2f6d9c3b-8e1a-4b75-a0d4-010200000003",
+                         "name": "system-2026-11-26", "description": None,
+                         "createdAt": "2026-11-26T00:05:00Z", "status": "available",
+                         "type": "system"},
+                    ],
+                },
+                {
+                    "id": "7e4b2d90-3a1c-4f58-b6e2-0c9d8a7b0103",
+                    "name": "logs",
+                    "description": None,
+                    "protocol": "NFS",
+                    "size": 200,
+                    "mountPointName": "logs",
+                    "snapshotID": None,
+                    "createdAt": "2025-04-02T11:00:00Z",
+                    "status": "available",
+                    "accessMode": "rw",
+                    "snapshots": [
+                        {"id": "2f6d9c3b-8e1a-4b75-a0d4-010300000001",
+                         "name": "daily-2026-11-25", "description": None,
+                         "createdAt": "2026-11-25T00:10:07Z", "status": "available",
+                         "type": "automatic"},
+                        {"id": "2f6d9c3b-8e1a-4b75-a0d4-010300000002",
+                         "name": "weekly/2026-47", "description": "a name with a slash",
+                         "createdAt": "2026-11-25T06:00:00Z", "status": "available",
+                         "type": "manual"},
+                        {"id": "2f6d9c3b-8e1a-4b75-a0d4-010300000003",
+                         "name": "rotate-2026-11", "description": None,
+                         "createdAt": "2026-11-26T03:15:00Z", "status": "available",
+                         "type": "manual"},
+                    ],
+                },
+            ],
+        },
+        {
+            "id": "5c1f8e2a-0b4d-4e6f-9a21-3d7c60f0a002",
+            "name": "efs-backup",
+            "createdAt": "2025-06-02T15:40:00Z",
+            "performanceLevel": "premium",
+            "product": "enterprise-file-storage-premium-1tb",
+            "quota": 1024,
+            "region": "eu-west-rbx",
+            "status": "running",
+            "iam": {
+                "displayName": "efs-backup",
+                "id": "c8a2e4f1-7d3b-4f5a-8e90-1b2c3d4e0a02",
+                "tags": {},
+                "urn": "urn:v1:eu:resource:storageNetApp:5c1f8e2a-0b4d-4e6f-9a21-3d7c60f0a002",
+            },
+            "shares": [
+                {
+                    "id": "7e4b2d90-3a1c-4f58-b6e2-0c9d8a7b0201",
+                    "name": "archive",
+                    "description": "long-term copies",
+                    "protocol": "NFS",
+                    "size": 800,
+                    "mountPointName": "archive",
+                    "snapshotID": None,
+                    "createdAt": "2025-06-02T16:00:00Z",
+                    "status": "available",
+                    "accessMode": "rw",
+                    "snapshots": [
+                        {"id": "2f6d9c3b-8e1a-4b75-a0d4-020100000001",
+                         "name": "daily-2026-11-25", "description": None,
+                         "createdAt": "2026-11-25T00:10:09Z", "status": "available",
+                         "type": "automatic"},
+                        {"id": "2f6d9c3b-8e1a-4b75-a0d4-020100000002",
+                         "name": "monthly-2026-10", "description": "end of October",
+                         "createdAt": "2026-10-31T23:00:00Z", "status": "available",
+                         "type": "manual"},
+                        {"id": "2f6d9c3b-8e1a-4b75-a0d4-020100000003",
+                         "name": "before-restore-test", "description": None,
+                         "createdAt": "2026-11-26T07:45:00Z", "status": "available",
+                         "type": "manual"},
+                    ],
+                },
+            ],
+        },
+    ],
+}
+
+DEFAULT_CONFIG = {
+    "create_delay": 2.0,     # seconds a new snapshot stays "creating"
+    "delete_delay": 2.0,     # seconds a deleted snapshot stays "deleting" before it vanishes
+    "clock_offset": 0.0,     # server clock = real clock + offset (tests clock skew)
+    "latency": 0.0,          # seconds slept before every API reply
+    "snapshot_limit": 200,   # snapshots per share (documented OVH limit)
+    "limit_status": 400,     # HTTP status of the over-the-limit reply
+    "delete_fails": False,   # deletions end in error_deleting instead of vanishing
+    "app_key": "demo-ak",
+    "app_secret": "demo-as",
+    "consumer_keys": ["demo-ck"],
+    "tokens": [],            # OAuth2-style bearer tokens: [{"token": "...", "expires": epoch|null}]
+    "time_window": 180,      # allowed |X-Ovh-Timestamp - server clock| in seconds
+}
+
+# Default OVH classes per status, for error bodies the simulator makes up itself.
+STATUS_CLASSES = {
+    400: "Client::BadRequest", 401: "Client::Unauthorized", 403: "Client::Forbidden",
+    404: "Client::NotFound", 405: "Client::MethodNotAllowed", 409: "Client::Conflict",
+    413: "Client::BadRequest::PayloadTooLarge", 429: "Client::TooManyRequests",
+    500: "Server::InternalServerError", 502: "Server::BadGateway",
+    503: "Server::ServiceUnavailable", 504: "Server::GatewayTimeout",
+}
+
+JSON_TYPE = "application/json; charset=utf-8"
+
+
+# --------------------------------------------------------------------------------------
+# Small helpers
+# --------------------------------------------------------------------------------------
+
+def rfc3339(epoch):
+    """Format an epoch as OVH does in createdAt (UTC, seconds precision)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+def dump_json(value):
+    """Serialize compactly and in UTF-8, as the real API answers."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _reject_constant(name):
+    raise ValueError("invalid JSON constant %s" % name)
+
+
+def parse_json(raw):
+    """Parse a request body strictly (no NaN/Infinity); raise ValueError when invalid."""
+    text = raw.decode("utf-8")
+    return json.loads(text, parse_constant=_reject_constant)
+
+
+def status_class(status):
+    """OVH error class used for a status when nothing more specific applies."""
+    if status in STATUS_CLASSES:
+        return STATUS_CLASSES[status]
+    return "Server::Error" if status >= 500 else "Client::Error"
+
+
+def status_message(status):
+    """Human message for a status, in OVH's sentence case ("Internal server error")."""
+    try:
+        return http.HTTPStatus(status).phrase.capitalize()
+    except ValueError:
+        return "Error %d" % status
+
+
+class ApiError(Exception):
+    """An API failure with the exact HTTP status and JSON body to send back."""
+
+    def __init__(self, status, body, headers=()):
+        super().__init__(body.get("message", "") if isinstance(body, dict) else "")
+        self.status = status
+        self.body = body
+        self.headers = list(headers)
+
+
+def ovh_error(status, message, cls=None):
+    """The usual OVH error shape: {"class": ..., "message": ...}."""
+    return ApiError(status, {"class": cls or status_class(status), "message": message})
+
+
+def auth_error(status_line, code, message):
+    """The authentication-layer shape: {"errorCode", "httpCode", "message"}."""
+    status = int(status_line.split()[0])
+    return ApiError(status, {"errorCode": code, "httpCode": status_line, "message": message})
+
+
+class Reply:
+    """An HTTP reply ready to send: status, raw payload, content type and extra headers."""
+
+    def __init__(self, status, payload=b"", content_type=JSON_TYPE, headers=()):
+        self.status = status
+        self.payload = payload
+        self.content_type = content_type
+        self.headers = list(headers)
+
+    @classmethod
+    def json(cls, status, value, headers=()):
+        return cls(status, dump_json(value), JSON_TYPE, headers)
+
+    @classmethod
+    def from_error(cls, err):
+        return cls(err.status, dump_json(err.body), JSON_TYPE, err.headers)
+
+
+class SeedError(ValueError):
+    """A seed, config or fault document that cannot be accepted (admin 400)."""
+
+
+# --------------------------------------------------------------------------------------
+# Seed validation: every object keeps exactly the schema's fields, with sensible defaults.
+# --------------------------------------------------------------------------------------
+
+def _check_value(kind, value, where):
+    """Raise SeedError unless value has the JSON type the schema gives to kind."""
+    ok = {
+        "uuid": lambda v: isinstance(v, str) and UUID_RE.match(v),
+        "string": lambda v: isinstance(v, str),
+        "datetime": lambda v: isinstance(v, str) and DATETIME_RE.match(v),
+        "long": lambda v: isinstance(v, int) and not isinstance(v, bool),
+        "tags": lambda v: isinstance(v, dict) and all(
+            isinstance(k, str) and isinstance(x, str) for k, x in v.items()),
+        "iam": lambda v: isinstance(v, dict),
+    }[kind](value)
+    if not ok:
+        raise SeedError("%s: %r is not a valid %s" % (where, value, kind))
+
+
+def normalize(raw, spec, defaults, where, children=()):
+    """Check raw against spec and fill the missing fields from defaults.
+
+    Unknown keys are refused so that the simulator never emits a field the real API lacks.
+    """
+    if not isinstance(raw, dict):
+        raise SeedError("%s: expected an object" % where)
+    unknown = set(raw) - set(spec) - set(children)
+    if unknown:
+        raise SeedError("%s: unknown field(s) %s" % (where, ", ".join(sorted(unknown))))
+    out = {}
+    for field, (kind, nullable, enum) in spec.items():
+        value = raw[field] if field in raw else defaults.get(field)
+        if value is None:
+            if not nullable:
+                raise SeedError("%s.%s: may not be null" % (where, field))
+        else:
+            _check_value(kind, value, "%s.%s" % (where, field))
+            if enum is not None and value not in enum:
+                raise SeedError("%s.%s: %r is not one of %s" % (where, field, value, enum))
+        out[field] = value
+    return out
+
+
+def snapshot_path(share_id, name, snap_id):
+    """An NFS-style access path; the real format is undocumented, clients treat it as opaque."""
+    return "%s:/share_%s/.snapshot/%s" % (EXPORT_IP, share_id, name or snap_id)
+
+
+def _require_object(raw, where):
+    if not isinstance(raw, dict):
+        raise SeedError("%s: expected an object" % where)
+    return raw.get("id") or str(uuid.uuid4())
+
+
+def normalize_snapshot(raw, share_id, now, where):
+    snap_id = _require_object(raw, where)
+    defaults = {"id": snap_id, "createdAt": rfc3339(now), "status": "available",
+                "type": "manual", "path": snapshot_path(share_id, raw.get("name"), snap_id)}
+    return normalize(raw, SNAPSHOT_SPEC, defaults, where)
+
+
+def normalize_share(raw, now, where):
+    share_id = _require_object(raw, where)
+    defaults = {"id": share_id, "protocol": "NFS", "size": 100, "createdAt": rfc3339(now),
+                "status": "available", "accessMode": "rw"}
+    share = normalize(raw, SHARE_SPEC, defaults, where, children=("snapshots",))
+    snaps = _child_list(raw, "snapshots", where)
+    share["_snapshots"] = [
+        normalize_snapshot(s, share_id, now, "%s.snapshots[%d]" % (where, i))
+        for i, s in enumerate(snaps)]
+    _check_unique([s["id"] for s in share["_snapshots"]], where + ".snapshots")
+    return share
+
+
+def default_iam(svc_id, name):
+    return {"displayName": name, "id": str(uuid.uuid4()), "tags": {},
+            "urn": "urn:v1:eu:resource:storageNetApp:%s" % svc_id}
+
+
+def normalize_iam(raw, svc_id, name, where):
+    """iam.ResourceMetadata; `state` is emitted only when the seed gives it, as OVH does."""
+    iam = normalize(raw, IAM_SPEC, default_iam(svc_id, name), where)
+    if "state" not in raw:
+        del iam["state"]
+    return iam
+
+
+def normalize_service(raw, now, where):
+    svc_id = _require_object(raw, where)
+    name = raw.get("name") if isinstance(raw.get("name"), str) else "efs-" + str(svc_id)[:8]
+    defaults = {"id": svc_id, "name": name, "createdAt": rfc3339(now),
+                "performanceLevel": "premium",
+                "product": "enterprise-file-storage-premium-1tb", "quota": 1024,
+                "region": "eu-west-gra", "status": "running",
+                "iam": default_iam(svc_id, name)}
+    service = normalize(raw, SERVICE_SPEC, defaults, where, children=("shares",))
+    if service["iam"] is not None:
+        service["iam"] = normalize_iam(service["iam"], svc_id, name, where + ".iam")
+    shares = _child_list(raw, "shares", where)
+    service["_shares"] = [normalize_share(s, now, "%s.shares[%d]" % (where, i))
+                          for i, s in enumerate(shares)]
+    return service
+
+
+def _child_list(raw, key, where):
+    """The nested list under key; absent or null means empty."""
+    items = raw.get(key)
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise SeedError("%s.%s: expected a list" % (where, key))
+    return items
+
+
+def _check_unique(ids, where):
+    seen = set()
+    for i in ids:
+        if i.lower() in seen:
+            raise SeedError("%s: duplicate id %s" % (where, i))
+        seen.add(i.lower())
+
+
+def normalize_seed(seed, now):
+    """Validate a whole {"services": [...]} document; return the internal model."""
+    if not isinstance(seed, dict) or set(seed) - {"services"}:
+        raise SeedError('seed: expected {"services": [...]}')
+    raw_services = _child_list(seed, "services", "seed")
+    services = [normalize_service(s, now, "services[%d]" % i)
+                for i, s in enumerate(raw_services)]
+    _check_unique([s["id"] for s in services], "services")
+    _check_unique([sh["id"] for s in services for sh in s["_shares"]], "shares")
+    return services
+
+
+def public(obj):
+    """A deep copy without the simulator's private keys (those starting with '_')."""
+    return {k: copy.deepcopy(v) for k, v in obj.items() if not k.startswith("_")}
+
+
+# --------------------------------------------------------------------------------------
+# Config
+# --------------------------------------------------------------------------------------
+
+class Config:
+    """Runtime knobs. Merged by POST /_sim/config; reset restores the start-up values."""
+
+    def __init__(self, lock, initial):
+        self._lock = lock
+        self._initial = copy.deepcopy(initial)
+        self._values = copy.deepcopy(initial)
+
+    def get(self, key):
+        with self._lock:
+            return copy.deepcopy(self._values[key])
+
+    def snapshot(self):
+        with self._lock:
+            return copy.deepcopy(self._values)
+
+    def restore(self):
+        with self._lock:
+            self._values = copy.deepcopy(self._initial)
+
+    def merge(self, changes):
+        """Validate every key first, then apply all of them: a bad document changes nothing."""
+        if not isinstance(changes, dict):
+            raise SeedError("config: expected an object")
+        clean = {key: self._validate(key, value) for key, value in changes.items()}
+        with self._lock:
+            self._values.update(clean)
+            return copy.deepcopy(self._values)
+
+    @staticmethod
+    def _validate(key, value):
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if key in ("create_delay", "delete_delay", "latency", "time_window"):
+            if not number or value < 0:
+                raise SeedError("config.%s: expected a number >= 0" % key)
+        elif key == "clock_offset":
+            if not number:
+                raise SeedError("config.clock_offset: expected a number")
+        elif key in ("snapshot_limit", "limit_status"):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0 or (
+                    key == "limit_status" and not 100 <= value <= 599):
+                raise SeedError("config.%s: expected an integer in range" % key)
+        elif key == "delete_fails":
+            if not isinstance(value, bool):
+                raise SeedError("config.delete_fails: expected a boolean")
+        elif key in ("app_key", "app_secret"):
+            if not isinstance(value, str):
+                raise SeedError("config.%s: expected a string" % key)
+        elif key == "consumer_keys":
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise SeedError("config.consumer_keys: expected a list of strings")
+        elif key == "tokens":
+            return Config._validate_tokens(value)
+        else:
+            raise SeedError("config: unknown key %s" % key)
+        return value
+
+    @staticmethod
+    def _validate_tokens(value):
+        if not isinstance(value, list):
+            raise SeedError("config.tokens: expected a list")
+        out = []
+        for item in value:
+            if isinstance(item, str):
+                item = {"token": item, "expires": None}
+            if (not isinstance(item, dict) or not isinstance(item.get("token"), str)
+                    or set(item) - {"token", "expires"}):
+                raise SeedError('config.tokens: items are {"token": str, "expires": epoch}')
+            expires = item.get("expires")
+            if expires is not None and (isinstance(expires, bool)
+                                        or not isinstance(expires, (int, float))):
+                raise SeedError("config.tokens: expires must be an epoch or null")
+            out.append({"token": item["token"], "expires": expires})
+        return out
+
+
+# --------------------------------------------------------------------------------------
+# State: the data model and the snapshot life cycle
+# --------------------------------------------------------------------------------------
+
+class State:
+    """Services, shares and snapshots, guarded by the simulator's single lock.
+
+    Transitions (creating -> available, deleting -> gone) are computed lazily from
+    monotonic deadlines whenever a share is touched, so no timer threads are needed and a
+    test can reason only about elapsed time.
+    """
+
+    def __init__(self, lock, config):
+        self._lock = lock
+        self._config = config
+        self._services = []
+
+    # ---- whole-model operations (admin) ----
+
+    def load(self, seed):
+        services = normalize_seed(seed, self._server_now())
+        with self._lock:
+            self._services = services
+
+    def dump(self):
+        with self._lock:
+            out = []
+            for svc in self._services:
+                item = public(svc)
+                item["shares"] = []
+                for share in svc["_shares"]:
+                    self._settle(share)
+                    sh = public(share)
+                    sh["snapshots"] = [public(s) for s in share["_snapshots"]]
+                    item["shares"].append(sh)
+                out.append(item)
+            return {"services": out}
+
+    # ---- reads ----
+
+    def services(self):
+        with self._lock:
+            return [public(s) for s in self._services]
+
+    def service(self, svc_id):
+        with self._lock:
+            return public(self._find_service(svc_id))
+
+    def shares(self, svc_id, mount_point=None):
+        with self._lock:
+            shares = self._find_service(svc_id)["_shares"]
+            return [public(s) for s in shares
+                    if mount_point is None or s["mountPointName"] == mount_point]
+
+    def share(self, svc_id, share_id):
+        with self._lock:
+            return public(self._find_share(svc_id, share_id))
+
+    def snapshots(self, svc_id, share_id):
+        with self._lock:
+            share = self._find_share(svc_id, share_id)
+            self._settle(share)
+            return [public(s) for s in share["_snapshots"]]
+
+    def snapshot(self, svc_id, share_id, snap_id):
+        with self._lock:
+            return public(self._find_snapshot(svc_id, share_id, snap_id))
+
+    # ---- writes ----
+
+    def create_snapshot(self, svc_id, share_id, fields):
+        cfg = self._config.snapshot()
+        with self._lock:
+            share = self._find_share(svc_id, share_id)
+            self._settle(share)
+            self._check_can_create(share, cfg)
+            snap_id = str(uuid.uuid4())
+            snap = {"id": snap_id, "name": fields.get("name"),
+                    "description": fields.get("description"),
+                    "createdAt": rfc3339(self._server_now()),
+                    "path": snapshot_path(share["id"], fields.get("name"), snap_id),
+                    "status": "creating", "type": "manual",
+                    "_ready_at": time.monotonic() + cfg["create_delay"]}
+            share["_snapshots"].append(snap)
+            return public(snap)
+
+    def update_snapshot(self, svc_id, share_id, snap_id, fields):
+        with self._lock:
+            snap = self._find_snapshot(svc_id, share_id, snap_id)
+            self._check_not_busy(snap, "update")
+            snap.update(fields)
+            return public(snap)
+
+    def delete_snapshot(self, svc_id, share_id, snap_id):
+        cfg = self._config.snapshot()
+        with self._lock:
+            snap = self._find_snapshot(svc_id, share_id, snap_id)
+            self._check_not_busy(snap, "delete")
+            snap["status"] = "deleting"
+            snap["_gone_at"] = time.monotonic() + cfg["delete_delay"]
+            snap["_delete_fails"] = cfg["delete_fails"]
+
+    # ---- internals (call with the lock held) ----
+
+    def _server_now(self):
+        return time.time() + self._config.get("clock_offset")
+
+    @staticmethod
+    def _settle(share):
+        """Apply every transition whose deadline has passed."""
+        now = time.monotonic()
+        kept = []
+        for snap in share["_snapshots"]:
+            if snap["status"] == "creating" and now >= snap.get("_ready_at", float("inf")):
+                snap["status"] = "available"
+            if snap["status"] == "deleting" and now >= snap.get("_gone_at", float("inf")):
+                if not snap.get("_delete_fails"):
+                    continue
+                snap["status"] = "error_deleting"
+                snap.pop("_gone_at", None)
+            kept.append(snap)
+        share["_snapshots"] = kept
+
+    @staticmethod
+    def _check_can_create(share, cfg):
+        limit = cfg["snapshot_limit"]
+        if len(share["_snapshots"]) >= limit:
+            raise ovh_error(cfg["limit_status"],
+                            "Maximum number of snapshots (%d) reached for share %s"
+                            % (limit, share["id"]))
+        if share["status"] != "available":
+            raise ovh_error(409, "Share %s is in status %s: snapshots can only be created "
+                                 "on an available share" % (share["id"], share["status"]))
+
+    @staticmethod
+    def _check_not_busy(snap, verb):
+        if snap["status"] in ("creating", "deleting"):
+            raise ovh_error(409, "Cannot %s snapshot %s while its status is %s"
+                            % (verb, snap["id"], snap["status"]))
+
+    def _find_service(self, svc_id):
+        for svc in self._services:
+            if svc["id"].lower() == svc_id.lower():
+                return svc
+        raise ovh_error(404, "The requested object (serviceName = %s) does not exist" % svc_id)
+
+    def _find_share(self, svc_id, share_id):
+        for share in self._find_service(svc_id)["_shares"]:
+            if share["id"].lower() == share_id.lower():
+                return share
+        raise ovh_error(404, "The requested object (shareId = %s) does not exist" % share_id)
+
+    def _find_snapshot(self, svc_id, share_id, snap_id):
+        share = self._find_share(svc_id, share_id)
+        self._settle(share)
+        for snap in share["_snapshots"]:
+            if snap["id"].lower() == snap_id.lower():
+                return snap
+        raise ovh_error(404, "The requested object (snapshotId = %s) does not exist" % snap_id)
+
+
+# --------------------------------------------------------------------------------------
+# Authentication
+# --------------------------------------------------------------------------------------
+
+class Auth:
+    """OVH's two authentication schemes: AK/AS/CK signature and OAuth2 bearer tokens."""
+
+    def __init__(self, config):
+        self._config = config
+
+    def check(self, req):
+        """Return None when the request is authenticated, else the ApiError to send."""
+        cfg = self._config.snapshot()
+        authz = req.headers.get("Authorization", "")
+        if authz[:7].lower() == "bearer ":
+            return self._check_bearer(authz[7:].strip(), cfg)
+        if req.headers.get("X-Ovh-Application") is None:
+            return self._login_first()
+        return self._check_signature(req, cfg)
+
+    @staticmethod
+    def _login_first():
+        return ovh_error(401, "You must login first", "Client::Unauthorized")
+
+    @staticmethod
+    def _check_bearer(token, cfg):
+        now = time.time() + cfg["clock_offset"]
+        for item in cfg["tokens"]:
+            if hmac.compare_digest(item["token"].encode(), token.encode()):
+                if item["expires"] is not None and now >= item["expires"]:
+                    return ovh_error(401, "The access token has expired",
+                                     "Client::Unauthorized")
+                return None
+        return ovh_error(401, "Invalid access token", "Client::Unauthorized")
+
+    def _check_signature(self, req, cfg):
+        h = req.headers
+        if h["X-Ovh-Application"] != cfg["app_key"]:
+            return auth_error("403 Forbidden", "INVALID_KEY", "This application key is invalid")
+        consumer = h.get("X-Ovh-Consumer")
+        if consumer is None:
+            return self._login_first()
+        if consumer not in cfg["consumer_keys"]:
+            return auth_error("403 Forbidden", "INVALID_CREDENTIAL",
+                              "This credential does not exist")
+        stamp = h.get("X-Ovh-Timestamp") or ""
+        now = time.time() + cfg["clock_offset"]
+        if not re.fullmatch(r"[0-9]{1,15}", stamp) or abs(int(stamp) - now) > cfg["time_window"]:
+            return auth_error("400 Bad Request", "QUERY_TIME_OUT", "Query out of time")
+        expected = self.signature(cfg["app_secret"], consumer, req.method, req.full_url,
+                                  req.body, stamp)
+        given = h.get("X-Ovh-Signature") or ""
+        if not hmac.compare_digest(expected.encode(), given.encode("latin-1", "replace")):
+            return auth_error("400 Bad Request", "INVALID_SIGNATURE", "Invalid signature")
+        return None
+
+    @staticmethod
+    def signature(secret, consumer, method, full_url, body, stamp):
+        """"$1$" + sha1_hex(AS+CK+METHOD+URL+BODY+TS joined with '+'), over the wire bytes.
+
+        http.server decodes the request line and headers as latin-1, so encoding them back
+        as latin-1 gives exactly the bytes the client signed.
+        """
+        parts = (secret.encode("utf-8"), consumer.encode("latin-1", "replace"),
+                 method.encode("latin-1", "replace"), full_url.encode("latin-1", "replace"),
+                 body, stamp.encode("latin-1", "replace"))
+        return "$1$" + hashlib.sha1(b"+".join(parts)).hexdigest()
+
+
+# --------------------------------------------------------------------------------------
+# Faults
+# --------------------------------------------------------------------------------------
+
+class Faults:
+    """Injected failures, matched in insertion order, each consuming one of its `times`."""
+
+    ACTIONS = ("status", "hang", "drop", "lost_reply", "malformed", "html", "delay", "raise")
+    KEYS = {"method", "path", "action", "times", "status", "body", "retry_after", "seconds",
+            "body_text", "rst"}
+
+    def __init__(self, lock):
+        self._lock = lock
+        self._items = []
+        self._next_id = 1
+        self._wake = threading.Event()
+
+    def add(self, spec):
+        fault = self._validate(spec)
+        with self._lock:
+            fault["id"] = self._next_id
+            self._next_id += 1
+            self._items.append(fault)
+            return self._visible(fault)
+
+    def list(self):
+        with self._lock:
+            return [self._visible(f) for f in self._items]
+
+    def clear(self):
+        """Drop every fault and wake the requests hanging on one."""
+        with self._lock:
+            self._items = []
+            wake, self._wake = self._wake, threading.Event()
+        wake.set()
+
+    def take(self, method, path):
+        """The first fault matching the request (consuming one use), or None.
+
+        The returned copy carries `_wake`, the event that cuts a hang short.
+        """
+        with self._lock:
+            for fault in self._items:
+                if fault["method"] and fault["method"] != method:
+                    continue
+                if fault["_regex"] and not fault["_regex"].search(path):
+                    continue
+                if fault["times"] > 0:
+                    fault["times"] -= 1
+                    if fault["times"] == 0:
+                        self._items.remove(fault)
+                taken = dict(fault)
+                taken["_wake"] = self._wake
+                return taken
+        return None
+
+    @staticmethod
+    def _visible(fault):
+        return {k: v for k, v in fault.items() if not k.startswith("_")}
+
+    def _validate(self, spec):
+        if not isinstance(spec, dict):
+            raise SeedError("fault: expected an object")
+        unknown = set(spec) - self.KEYS
+        if unknown:
+            raise SeedError("fault: unknown key(s) %s" % ", ".join(sorted(unknown)))
+        action = spec.get("action")
+        if action not in self.ACTIONS:
+            raise SeedError("fault.action: one of %s" % ", ".join(self.ACTIONS))
+        fault = {"method": self._method(spec.get("method")), "path": spec.get("path"),
+                 "action": action, "times": self._times(spec.get("times", 1))}
+        fault["_regex"] = self._regex(fault["path"])
+        for key in ("status", "body", "retry_after", "seconds", "body_text", "rst"):
+            if key in spec:
+                fault[key] = spec[key]
+        self._check_options(fault)
+        return fault
+
+    @staticmethod
+    def _method(method):
+        if method is not None and not isinstance(method, str):
+            raise SeedError("fault.method: a string or null")
+        return method.upper() if method else None
+
+    @staticmethod
+    def _times(times):
+        if not isinstance(times, int) or isinstance(times, bool) or times == 0 or times < -1:
+            raise SeedError("fault.times: a positive integer, or -1 for forever")
+        return times
+
+    @staticmethod
+    def _regex(path):
+        if path is None:
+            return None
+        if not isinstance(path, str):
+            raise SeedError("fault.path: a regular expression string or null")
+        try:
+            return re.compile(path)
+        except re.error as exc:
+            raise SeedError("fault.path: invalid regular expression: %s" % exc)
+
+    @staticmethod
+    def _check_options(fault):
+        status = fault.get("status")
+        if status is not None and (not isinstance(status, int) or isinstance(status, bool)
+                                   or not 100 <= status <= 599):
+            raise SeedError("fault.status: an HTTP status code")
+        for key in ("seconds", "retry_after"):
+            value = fault.get(key)
+            if value is not None and (isinstance(value, bool)
+                                      or not isinstance(value, (int, float)) or value < 0):
+                raise SeedError("fault.%s: a number >= 0" % key)
+        if fault.get("body_text") is not None and not isinstance(fault["body_text"], str):
+            raise SeedError("fault.body_text: a string")
+
+    @staticmethod
+    def reply(fault):
+        """The canned reply of the status, malformed and html actions."""
+        action = fault["action"]
+        if action == "malformed":
+            text = fault.get("body_text")
+            return Reply(200, ('{"id": "trunc' if text is None else text).encode("utf-8"))
+        status = fault.get("status") or (502 if action == "html" else 500)
+        if action == "html":
+            page = ("<html><head><title>%d %s</title></head><body><center><h1>%d %s</h1>"
+                    "</center><hr><center>nginx</center></body></html>\n"
+                    % (status, status_message(status), status, status_message(status)))
+            return Reply(status, page.encode("utf-8"), "text/html; charset=utf-8")
+        headers = []
+        if fault.get("retry_after") is not None:
+            headers.append(("Retry-After", "%g" % fault["retry_after"]))
+        body = fault.get("body")
+        if body is None:
+            body = {"class": status_class(status), "message": status_message(status)}
+        return Reply.json(status, body, headers)
+
+
+# --------------------------------------------------------------------------------------
+# Request log
+# --------------------------------------------------------------------------------------
+
+class RequestLog:
+    """Every API request (not admin ones), recorded when its reply is sent or given up."""
+
+    def __init__(self, lock):
+        self._lock = lock
+        self._entries = []
+
+    def record(self, req, status, fault=None):
+        with self._lock:
+            self._entries.append({
+                "seq": len(self._entries) + 1, "t": req.t, "conn": req.conn,
+                "method": req.method, "path": req.path, "query": req.query,
+                "body": req.body.decode("utf-8", "replace"), "status": status,
+                "query_id": req.query_id, "fault": fault,
+                "headers": dict(req.headers.items())})
+
+    def entries(self):
+        with self._lock:
+            return copy.deepcopy(self._entries)
+
+    def reset(self):
+        with self._lock:
+            self._entries = []
+
+
+# --------------------------------------------------------------------------------------
+# The API routes
+# --------------------------------------------------------------------------------------
+
+class Request:
+    """What the API layer needs to know about one HTTP request."""
+
+    def __init__(self, method, target, headers, body, conn, query_id, host):
+        self.method = method
+        path, _, self.query = target.partition("?")
+        self.path = path
+        self.headers = headers
+        self.body = body
+        self.conn = conn
+        self.query_id = query_id
+        self.t = time.time()
+        self.full_url = "http://" + host + target
+        if target.startswith(("http://", "https://")):  # absolute-form request target
+            self.full_url = target
+            self.path = urlsplit(path).path or "/"
+        self.api_path = self._strip_prefix(self.path)
+
+    @staticmethod
+    def _strip_prefix(path):
+        """The path without /1.0 or /v1, or None when it has neither prefix."""
+        for prefix in ("/1.0", "/v1"):
+            if path == prefix or path.startswith(prefix + "/"):
+                return path[len(prefix):] or "/"
+        return None
+
+
+SEG = r"([^/]+)"
+NETAPP = r"/storage/netapp"
+ROUTES = [
+    (re.compile(r"^/auth/time$"), {"GET": "auth_time"}),
+    (re.compile(r"^%s$" % NETAPP), {"GET": "list_services"}),
+    (re.compile(r"^%s/%s$" % (NETAPP, SEG)), {"GET": "get_service"}),
+    (re.compile(r"^%s/%s/share$" % (NETAPP, SEG)), {"GET": "list_shares"}),
+    (re.compile(r"^%s/%s/share/%s$" % (NETAPP, SEG, SEG)), {"GET": "get_share"}),
+    (re.compile(r"^%s/%s/share/%s/snapshot$" % (NETAPP, SEG, SEG)),
+     {"GET": "list_snapshots", "POST": "create_snapshot"}),
+    (re.compile(r"^%s/%s/share/%s/snapshot/%s$" % (NETAPP, SEG, SEG, SEG)),
+     {"GET": "get_snapshot", "PUT": "update_snapshot", "DELETE": "delete_snapshot"}),
+]
+
+
+class Api:
+    """Routes an authenticated request to the State and shapes OVH's replies."""
+
+    def __init__(self, state, auth, config):
+        self._state = state
+        self._auth = auth
+        self._config = config
+
+    def handle(self, req):
+        try:
+            return self._route(req)
+        except ApiError as err:
+            return Reply.from_error(err)
+
+    def _route(self, req):
+        if req.api_path is None:
+            raise ovh_error(404, "Got an invalid (or empty) URL", "Client::NotFound")
+        handler_name, args = self._match(req.method, req.api_path)
+        if handler_name != "auth_time":
+            err = self._auth.check(req)
+            if err is not None:
+                raise err
+        return getattr(self, "_" + handler_name)(req, *args)
+
+    @staticmethod
+    def _match(method, path):
+        for regex, methods in ROUTES:
+            m = regex.match(path)
+            if not m:
+                continue
+            if method not in methods:
+                raise ApiError(405, {"class": "Client::MethodNotAllowed",
+                                     "message": "Method %s not allowed on this path" % method},
+                               [("Allow", ", ".join(sorted(methods)))])
+            return methods[method], [unquote(g) for g in m.groups()]
+        raise ovh_error(404, "Got an invalid (or empty) URL", "Client::NotFound")
+
+    # ---- query and body parsing ----
+
+    @staticmethod
+    def _query(req):
+        return {k: v[-1] for k, v in parse_qs(req.query, keep_blank_values=True).items()}
+
+    def _detail(self, req):
+        value = self._query(req).get("detail")
+        if value is None:
+            return False
+        if value.lower() not in ("true", "false"):
+            raise ovh_error(400, "Invalid value for parameter detail: %r is not a boolean"
+                            % value)
+        return value.lower() == "true"
+
+    @staticmethod
+    def _snapshot_fields(req, model):
+        """Parse a NetAppShareSnapshot(Update) body: an object with name/description only."""
+        try:
+            body = parse_json(req.body)
+        except (ValueError, UnicodeDecodeError):
+            raise ovh_error(400, "Invalid JSON in request body")
+        if not isinstance(body, dict):
+            raise ovh_error(400, "Request body must be a %s object" % model)
+        for key, value in body.items():
+            if key not in SNAPSHOT_WRITABLE:
+                raise ovh_error(400, "Invalid property %s for type %s: read-only or unknown"
+                                % (key, model))
+            if value is not None and not isinstance(value, str):
+                raise ovh_error(400, "Invalid value for property %s: expected a string" % key)
+        return body
+
+    # ---- handlers ----
+
+    def _auth_time(self, req):
+        return Reply.json(200, int(time.time() + self._config.get("clock_offset")))
+
+    def _list_services(self, req):
+        return Reply.json(200, self._state.services())
+
+    def _get_service(self, req, svc):
+        return Reply.json(200, self._state.service(svc))
+
+    def _list_shares(self, req, svc):
+        detail = self._detail(req)
+        shares = self._state.shares(svc, self._query(req).get("mountPointName"))
+        return Reply.json(200, shares if detail else [{"id": s["id"]} for s in shares])
+
+    def _get_share(self, req, svc, share):
+        return Reply.json(200, self._state.share(svc, share))
+
+    def _list_snapshots(self, req, svc, share):
+        detail = self._detail(req)
+        snaps = self._state.snapshots(svc, share)
+        return Reply.json(200, snaps if detail else [{"id": s["id"]} for s in snaps])
+
+    def _create_snapshot(self, req, svc, share):
+        fields = self._snapshot_fields(req, "storage.NetAppShareSnapshot")
+        return Reply.json(200, self._state.create_snapshot(svc, share, fields))
+
+    def _get_snapshot(self, req, svc, share, snap):
+        return Reply.json(200, self._state.snapshot(svc, share, snap))
+
+    def _update_snapshot(self, req, svc, share, snap):
+        fields = self._snapshot_fields(req, "storage.NetAppShareSnapshotUpdate")
+        return Reply.json(200, self._state.update_snapshot(svc, share, snap, fields))
+
+    def _delete_snapshot(self, req, svc, share, snap):
+        self._state.delete_snapshot(svc, share, snap)
+        return Reply(200, b"")
+
+
+# --------------------------------------------------------------------------------------
+# Admin interface (/_sim/...)
+# --------------------------------------------------------------------------------------
+
+class Admin:
+    """Test control: no auth, JSON in and out, never recorded in the request log."""
+
+    def __init__(self, sim):
+        self._sim = sim
+        self._routes = {
+            ("GET", "/_sim/health"): lambda body: {"ok": True},
+            ("GET", "/_sim/log"): lambda body: {"requests": sim.log.entries()},
+            ("POST", "/_sim/log/reset"): self._reset_log,
+            ("GET", "/_sim/state"): lambda body: sim.state.dump(),
+            ("POST", "/_sim/seed"): self._seed,
+            ("POST", "/_sim/reset"): self._reset,
+            ("GET", "/_sim/config"): lambda body: sim.config.snapshot(),
+            ("POST", "/_sim/config"): lambda body: sim.config.merge(self._json(body)),
+            ("POST", "/_sim/fault"): lambda body: sim.faults.add(self._json(body)),
+            ("GET", "/_sim/faults"): lambda body: {"faults": sim.faults.list()},
+            ("POST", "/_sim/faults/clear"): self._clear_faults,
+        }
+
+    def handle(self, method, path, body):
+        """Return a Reply for an admin request."""
+        action = self._routes.get((method, path))
+        if action is None:
+            known = any(p == path for _, p in self._routes)
+            status = 405 if known else 404
+            return Reply.json(status, {"error": "%s %s: %s" % (
+                method, path, "method not allowed" if known else "no such admin route")})
+        try:
+            return Reply.json(200, action(body))
+        except SeedError as exc:
+            return Reply.json(400, {"error": str(exc)})
+
+    @staticmethod
+    def _json(body):
+        try:
+            return parse_json(body) if body.strip() else {}
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise SeedError("invalid JSON: %s" % exc)
+
+    def _reset_log(self, body):
+        self._sim.log.reset()
+        return {"ok": True}
+
+    def _seed(self, body):
+        self._sim.state.load(self._json(body))
+        return {"ok": True}
+
+    def _reset(self, body):
+        self._sim.reset()
+        return {"ok": True}
+
+    def _clear_faults(self, body):
+        self._sim.faults.clear()
+        return {"ok": True}
+
+
+# --------------------------------------------------------------------------------------
+# HTTP handler
+# --------------------------------------------------------------------------------------
+
+class BodyError(Exception):
+    """The request body cannot be read; the connection cannot be reused afterwards."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+
+
+class Handler(BaseHTTPRequestHandler):
+    """One instance per TCP connection; keep-alive serves many requests through it."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "ovhsim/1.0"
+    timeout = 300  # an idle keep-alive connection is closed after this many seconds
+
+    def version_string(self):
+        return self.server_version
+
+    def setup(self):
+        super().setup()
+        self.sim = self.server.sim
+        self.conn_id = self.sim.next_conn_id()
+
+    def _dispatch(self):
+        """Entry point for every method: admin requests first, then the API."""
+        try:
+            path = self.path.partition("?")[0]
+            if path == "/_sim" or path.startswith("/_sim/"):
+                self._serve_admin(path)
+            else:
+                self._serve_api()
+        except (ConnectionError, TimeoutError):
+            self.close_connection = True
+        except Exception:  # never let a bug kill the connection silently
+            self._report_crash()
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _dispatch
+
+    # ---- admin ----
+
+    def _serve_admin(self, path):
+        try:
+            body = self._read_body()
+        except BodyError as err:
+            self.close_connection = True
+            self._send(Reply.json(err.status, {"error": str(err)}), None)
+            return
+        self._send(self.sim.admin.handle(self.command, path, body), None)
+
+    # ---- API ----
+
+    def _serve_api(self):
+        req = Request(self.command, self.path, self.headers, b"", self.conn_id,
+                      self.sim.new_query_id(), self.headers.get("Host") or self.sim.address)
+        try:
+            req.body = self._read_body()
+        except BodyError as err:
+            self.close_connection = True
+            self._reply(req, Reply.from_error(ovh_error(err.status, str(err))))
+            return
+        fault = self.sim.faults.take(req.method, req.api_path or req.path)
+        action = fault["action"] if fault else None
+        if action in ("drop", "hang", "lost_reply"):
+            self._no_reply(req, fault)
+            return
+        if action == "delay":
+            fault["_wake"].wait(fault.get("seconds", 1.0))
+        if action in ("status", "malformed", "html"):
+            reply = Faults.reply(fault)
+        elif action == "raise":
+            reply = self._crash_reply("fault action raise")
+        else:
+            reply = self._perform(req)
+        self._reply(req, reply, action)
+
+    def _perform(self, req):
+        try:
+            return self.sim.api.handle(req)
+        except Exception:
+            return self._crash_reply(traceback.format_exc())
+
+    def _reply(self, req, reply, action=None):
+        latency = self.sim.config.get("latency")
+        if latency:
+            self.sim.stopping.wait(latency)
+        # Recorded just before the bytes leave, so a client that got the reply always
+        # finds the request in the log.
+        self.sim.log.record(req, reply.status, action)
+        self._send(reply, req.query_id)
+
+    def _no_reply(self, req, fault):
+        """drop, hang and lost_reply: the client never gets an answer."""
+        action = fault["action"]
+        if action == "lost_reply":
+            self._perform(req)
+        self.sim.log.record(req, 0, action)
+        self.log_message('"%s" gets no reply (fault %s)', self.requestline, action)
+        if action == "hang":
+            fault["_wake"].wait(fault.get("seconds", 3600))
+        self.close_connection = True
+        if fault.get("rst"):
+            # linger on with timeout 0, closed before socketserver's orderly shutdown:
+            # the client sees a TCP reset instead of a clean end of stream.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+            self.connection.close()
+
+    # ---- low-level I/O ----
+
+    def _read_body(self):
+        """The raw body bytes: Content-Length or chunked; b"" when there is none."""
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            return self._read_chunked()
+        length = self.headers.get("Content-Length")
+        if length is None:
+            return b""
+        if not length.strip().isdigit():
+            raise BodyError(400, "Invalid Content-Length")
+        length = int(length)
+        if length > MAX_BODY:
+            raise BodyError(413, "Request body too large")
+        body = self.rfile.read(length)
+        if len(body) != length:
+            raise BodyError(400, "Truncated request body")
+        return body
+
+    def _read_chunked(self):
+        body = b""
+        while True:
+            line = self.rfile.readline(1024)
+            try:
+                size = int(line.split(b";")[0].strip(), 16)
+            except ValueError:
+                raise BodyError(400, "Invalid chunked encoding")
+            if size == 0:
+                while self.rfile.readline(1024).strip():
+                    pass  # trailers
+                return body
+            if len(body) + size > MAX_BODY:
+                raise BodyError(413, "Request body too large")
+            body += self.rfile.read(size)
+            self.rfile.readline(1024)
+
+    def _send(self, reply, query_id):
+        self.send_response(reply.status)
+        self.send_header("Content-Type", reply.content_type)
+        self.send_header("Content-Length", str(len(reply.payload)))
+        if query_id:
+            self.send_header("X-Ovh-QueryID", query_id)
+        for name, value in reply.headers:
+            self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(reply.payload)
+        self.wfile.flush()
+
+    def send_error(self, code, message=None, explain=None):
+        """Protocol-level errors (bad request line...) get an OVH-shaped JSON body too."""
+        self.close_connection = True
+        if self.request_version == "HTTP/0.9":
+            self.request_version = "HTTP/1.1"  # nobody speaks 0.9: always send a status line
+        body = {"class": status_class(code), "message": message or status_message(code)}
+        try:
+            self._send(Reply.json(code, body), self.sim.new_query_id())
+        except OSError:
+            pass
+
+    def _crash_reply(self, text):
+        sys.stderr.write("ovhsim: internal error: %s\n" % text.rstrip())
+        sys.stderr.flush()
+        return Reply.from_error(ovh_error(500, "Internal server error",
+                                          "Server::InternalServerError"))
+
+    def _report_crash(self):
+        self.close_connection = True
+        try:
+            self._send(self._crash_reply(traceback.format_exc()), self.sim.new_query_id())
+        except OSError:
+            pass
+
+    def log_message(self, fmt, *args):
+        if not self.sim.quiet:
+            sys.stderr.write("ovhsim: conn %s: %s\n" % (getattr(self, "conn_id", "?"),
+                                                        fmt % args))
+
+
+# --------------------------------------------------------------------------------------
+# The simulator: ties everything together
+# --------------------------------------------------------------------------------------
+
+class Server(ThreadingHTTPServer):
+    """Threaded server; daemon threads so hung or idle connections never block exit."""
+
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+    request_queue_size = 128  # the default 5 resets connections under parallel load
+
+
+class Simulator:
+    """Owns the single lock, the components and the HTTP server."""
+
+    def __init__(self, seed, config, quiet=False, port=0):
+        self.lock = threading.RLock()
+        self.quiet = quiet
+        self.stopping = threading.Event()
+        self.config = Config(self.lock, config)
+        self.state = State(self.lock, self.config)
+        self._seed = copy.deepcopy(seed)
+        self.state.load(seed)  # raises SeedError on a bad seed
+        self.auth = Auth(self.config)
+        self.api = Api(self.state, self.auth, self.config)
+        self.faults = Faults(self.lock)
+        self.log = RequestLog(self.lock)
+        self.admin = Admin(self)
+        self._conn_ids = 0
+        self._query_ids = 0
+        self.server = Server(("127.0.0.1", port), Handler)
+        self.server.sim = self
+        self.port = self.server.server_address[1]
+        self.address = "127.0.0.1:%d" % self.port
+
+    def next_conn_id(self):
+        with self.lock:
+            self._conn_ids += 1
+            return self._conn_ids
+
+    def new_query_id(self):
+        """Unique per request, shaped like OVH's: EU.ext-N.<hex time>.<counter>.<hex>."""
+        with self.lock:
+            self._query_ids += 1
+            counter = self._query_ids
+        now = int(time.time() + self.config.get("clock_offset"))
+        return "EU.ext-1.%08x.%d.%s" % (now, counter, secrets.token_hex(16))
+
+    def reset(self):
+        self.config.restore()
+        self.state.load(self._seed)
+        self.faults.clear()
+        self.log.reset()
+
+    def serve(self):
+        thread = threading.Thread(target=self.server.serve_forever, args=(0.1,), daemon=True)
+        thread.start()
+        return thread
+
+    def stop(self):
+        self.stopping.set()
+        self.faults.clear()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+# --------------------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------------------
+
+def load_seed(spec):
+    if spec == "demo":
+        return copy.deepcopy(DEMO_SEED)
+    if spec == "empty":
+        return {"services": []}
+    with open(spec, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def write_port_file(path, port):
+    """Atomic, so a waiting test never reads a half-written number."""
+    tmp = "%s.tmp.%d" % (path, os.getpid())
+    with open(tmp, "w") as f:
+        f.write("%d\n" % port)
+    os.replace(tmp, path)
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description="Simulator of the OVHcloud EFS snapshot API.")
+    p.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0: any free)")
+    p.add_argument("--port-file", help="write the chosen port there once listening")
+    p.add_argument("--seed", default="demo", help="demo, empty or PATH.json")
+    p.add_argument("--app-key", default="demo-ak")
+    p.add_argument("--app-secret", default="demo-as")
+    p.add_argument("--consumer-key", action="append",
+                   help="accepted consumer key (repeatable; default demo-ck)")
+    p.add_argument("--create-delay", type=float, default=2.0)
+    p.add_argument("--delete-delay", type=float, default=2.0)
+    p.add_argument("--clock-offset", type=float, default=0.0)
+    p.add_argument("--quiet", action="store_true", help="no per-request lines on stderr")
+    return p.parse_args(argv)
+
+
+def config_from_args(args):
+    cfg = copy.deepcopy(DEFAULT_CONFIG)
+    cfg.update(app_key=args.app_key, app_secret=args.app_secret,
+               consumer_keys=args.consumer_key or ["demo-ck"],
+               create_delay=args.create_delay, delete_delay=args.delete_delay,
+               clock_offset=args.clock_offset)
+    return cfg
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        sim = Simulator(load_seed(args.seed), config_from_args(args), args.quiet, args.port)
+    except (OSError, ValueError) as exc:
+        sys.stderr.write("ovhsim: %s\n" % exc)
+        return 2
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    sim.serve()
+    if args.port_file:
+        write_port_file(args.port_file, sim.port)
+    print("ovhsim listening on http://127.0.0.1:%d/1.0" % sim.port, flush=True)
+    while not stop.wait(0.1):
+        pass
+    sim.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

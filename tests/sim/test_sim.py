@@ -1,0 +1,764 @@
+"""Tests of the OVH API simulator (tests/sim/ovhsim.py).
+
+The simulator stands in for OVH in every other test of ovhsnapfs, so these tests pin the
+behaviour the C client relies on: the signature check and its exact error bodies, the
+snapshot life cycle, the limits, the fault injection and the request log. They talk to a
+real simulator process over HTTP with a signing client written here from the OVH formula,
+independently of the simulator's own code.
+"""
+
+import hashlib
+import http.client
+import json
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+SIM = Path(__file__).resolve().parent / "ovhsim.py"
+SCHEMA = Path(__file__).resolve().parents[3] / "shared/reference/ovh-storage-schema.json"
+
+AK, AS, CK = "demo-ak", "demo-as", "demo-ck"
+DELAY = 0.3  # create/delete delay given to the simulator: long enough to observe, short
+
+SVC = "5c1f8e2a-0b4d-4e6f-9a21-3d7c60f0a001"
+SVC2 = "5c1f8e2a-0b4d-4e6f-9a21-3d7c60f0a002"
+WWW = "7e4b2d90-3a1c-4f58-b6e2-0c9d8a7b0101"
+DB = "7e4b2d90-3a1c-4f58-b6e2-0c9d8a7b0102"
+WWW_SNAP = "2f6d9c3b-8e1a-4b75-a0d4-010100000003"
+SNAPS = "/storage/netapp/%s/share/%s/snapshot" % (SVC, WWW)
+MISSING = "00000000-0000-4000-8000-000000000000"
+
+QUERY_ID_RE = re.compile(r"^EU\.ext-\d+\.[0-9a-f]{8}\.\d+\.[0-9a-f]+$")
+RFC3339_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+
+UNSIGNED = {"class": "Client::Unauthorized", "message": "You must login first"}
+INVALID_KEY = {"errorCode": "INVALID_KEY", "httpCode": "403 Forbidden",
+               "message": "This application key is invalid"}
+INVALID_CREDENTIAL = {"errorCode": "INVALID_CREDENTIAL", "httpCode": "403 Forbidden",
+                      "message": "This credential does not exist"}
+QUERY_TIME_OUT = {"errorCode": "QUERY_TIME_OUT", "httpCode": "400 Bad Request",
+                  "message": "Query out of time"}
+INVALID_SIGNATURE = {"errorCode": "INVALID_SIGNATURE", "httpCode": "400 Bad Request",
+                     "message": "Invalid signature"}
+
+
+# --------------------------------------------------------------------------------------
+# Harness: a simulator process and a small signing client
+# --------------------------------------------------------------------------------------
+
+def start_sim(tmp_path, *args):
+    """Start ovhsim on a free port; return (process, port) once it listens."""
+    name = uuid.uuid4().hex
+    port_file, err_file = tmp_path / ("port-" + name), tmp_path / ("stderr-" + name)
+    with open(err_file, "w") as err:  # a file, not a pipe: a full pipe would block the sim
+        proc = subprocess.Popen(
+            [sys.executable, str(SIM), "--port", "0", "--port-file", str(port_file),
+             "--quiet", *args], stdout=subprocess.PIPE, stderr=err, text=True)
+    deadline = time.monotonic() + 10
+    while not port_file.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop_sim(proc)
+            pytest.fail("simulator did not start: %s" % err_file.read_text())
+        time.sleep(0.02)
+    return proc, int(port_file.read_text())
+
+
+def stop_sim(proc):
+    """Stop by PID: SIGTERM, then SIGKILL if it lingers. Returns the exit code."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
+class Resp:
+    def __init__(self, status, headers, data):
+        self.status = status
+        self.headers = headers
+        self.data = data
+
+    def json(self):
+        return json.loads(self.data)
+
+
+class Client:
+    """Signs requests exactly as OVH's SDKs do (AK/AS/CK, "$1$" + sha1)."""
+
+    def __init__(self, port, prefix="/1.0"):
+        self.port = port
+        self.prefix = prefix
+        self.host = "127.0.0.1:%d" % port
+
+    def connect(self, timeout=5):
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+
+    def sign(self, method, url, body, ts, secret=AS, ck=CK):
+        data = "+".join([secret, ck, method, url, body.decode(), str(ts)])
+        return "$1$" + hashlib.sha1(data.encode()).hexdigest()
+
+    def call(self, method, path, body=None, query="", conn=None, headers=None, **auth):
+        """One API request. auth: sign=False, ak, secret, ck, ts, sig_url, bearer."""
+        target = self.prefix + path + ("?" + query if query else "")
+        raw = b"" if body is None else (body if isinstance(body, bytes) else
+                                        json.dumps(body).encode())
+        hdrs = dict(headers or {})
+        hdrs.update(self.auth_headers(method, target, raw, **auth))
+        if raw:
+            hdrs.setdefault("Content-Type", "application/json")
+        return self.send(method, target, raw, hdrs, conn)
+
+    def auth_headers(self, method, target, raw, sign=True, ak=AK, secret=AS, ck=CK,
+                     ts=None, sig_url=None, bearer=None):
+        if bearer is not None:
+            return {"Authorization": "Bearer " + bearer}
+        if not sign:
+            return {}
+        ts = int(time.time()) if ts is None else ts
+        url = sig_url or "http://%s%s" % (self.host, target)
+        return {"X-Ovh-Application": ak, "X-Ovh-Consumer": ck, "X-Ovh-Timestamp": str(ts),
+                "X-Ovh-Signature": self.sign(method, url, raw, ts, secret, ck)}
+
+    def send(self, method, target, raw=b"", headers=None, conn=None):
+        own = conn is None
+        conn = conn or self.connect()
+        try:
+            conn.request(method, target, body=raw or None, headers=headers or {})
+            r = conn.getresponse()
+            return Resp(r.status, r.headers, r.read())
+        finally:
+            if own:
+                conn.close()
+
+    def admin(self, method, path, body=None):
+        raw = b"" if body is None else json.dumps(body).encode()
+        r = self.send(method, path, raw, {"Content-Type": "application/json"})
+        return r.status, json.loads(r.data)
+
+    def ok(self, method, path, body=None, query=""):
+        r = self.call(method, path, body, query)
+        assert 200 <= r.status < 300, (r.status, r.data)
+        return r.json() if r.data else None
+
+    def log(self):
+        return self.admin("GET", "/_sim/log")[1]["requests"]
+
+    def config(self, **values):
+        status, body = self.admin("POST", "/_sim/config", values)
+        assert status == 200, body
+        return body
+
+    def fault(self, **spec):
+        status, body = self.admin("POST", "/_sim/fault", spec)
+        assert status == 200, body
+        return body
+
+
+@pytest.fixture(scope="module")
+def sim_proc(tmp_path_factory):
+    proc, port = start_sim(tmp_path_factory.mktemp("sim"), "--create-delay", str(DELAY),
+                           "--delete-delay", str(DELAY))
+    try:
+        yield proc, port
+    finally:
+        stop_sim(proc)
+
+
+@pytest.fixture
+def api(sim_proc):
+    """A client on a freshly reset simulator (demo seed, start-up config, no faults)."""
+    client = Client(sim_proc[1])
+    assert client.admin("POST", "/_sim/reset") == (200, {"ok": True})
+    return client
+
+
+def wait_for(predicate, timeout=3.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+def snapshot_ids(api):
+    return [s["id"] for s in api.ok("GET", SNAPS, query="detail=true")]
+
+
+# --------------------------------------------------------------------------------------
+# Start-up and process behaviour
+# --------------------------------------------------------------------------------------
+
+def test_startup_prints_listening_line_and_sigterm_exits_cleanly(tmp_path):
+    proc, port = start_sim(tmp_path, "--seed", "empty")
+    line = proc.stdout.readline().strip()
+    assert line == "ovhsim listening on http://127.0.0.1:%d/1.0" % port
+    assert Client(port).ok("GET", "/storage/netapp") == []
+    assert stop_sim(proc) == 0
+
+
+def test_seed_file_and_custom_keys_are_used(tmp_path):
+    seed = tmp_path / "seed.json"
+    seed.write_text(json.dumps({"services": [{"name": "from-file"}]}))
+    proc, port = start_sim(tmp_path, "--seed", str(seed), "--app-key", "ak2",
+                           "--app-secret", "as2", "--consumer-key", "ck2")
+    try:
+        client = Client(port)
+        r = client.call("GET", "/storage/netapp", ak="ak2", secret="as2", ck="ck2")
+        assert r.status == 200
+        assert [s["name"] for s in r.json()] == ["from-file"]
+        assert client.call("GET", "/storage/netapp").status == 403
+    finally:
+        stop_sim(proc)
+
+
+def test_health(api):
+    assert api.admin("GET", "/_sim/health") == (200, {"ok": True})
+
+
+# --------------------------------------------------------------------------------------
+# Authentication
+# --------------------------------------------------------------------------------------
+
+def test_auth_time_is_unauthenticated_server_clock(api):
+    r = api.call("GET", "/auth/time", sign=False)
+    assert r.status == 200
+    assert isinstance(r.json(), int) and abs(r.json() - time.time()) < 5
+    api.config(clock_offset=1000)
+    assert abs(api.call("GET", "/auth/time", sign=False).json() - time.time() - 1000) < 5
+
+
+def test_correct_signature_is_accepted_on_both_prefixes(api):
+    assert api.call("GET", "/storage/netapp").status == 200
+    v1 = Client(api.port, prefix="/v1")
+    r = v1.call("GET", "/storage/netapp/%s/share" % SVC, query="detail=true")
+    assert r.status == 200 and len(r.json()) == 3
+
+
+def test_unsigned_request_is_401_login_first(api):
+    r = api.call("GET", "/storage/netapp", sign=False)
+    assert (r.status, r.json()) == (401, UNSIGNED)
+
+
+def test_unknown_application_key_is_403_invalid_key(api):
+    r = api.call("GET", "/storage/netapp", ak="nope")
+    assert (r.status, r.json()) == (403, INVALID_KEY)
+
+
+def test_unknown_consumer_key_is_403_invalid_credential(api):
+    r = api.call("GET", "/storage/netapp", ck="nope")
+    assert (r.status, r.json()) == (403, INVALID_CREDENTIAL)
+
+
+def test_consumer_keys_added_by_config_are_accepted(api):
+    api.config(consumer_keys=["demo-ck", "ck-two"])
+    assert api.call("GET", "/storage/netapp", ck="ck-two").status == 200
+
+
+@pytest.mark.parametrize("ts", [int(time.time()) + 400, int(time.time()) - 400, "soon", ""])
+def test_skewed_or_bad_timestamp_is_400_query_time_out(api, ts):
+    r = api.call("GET", "/storage/netapp", ts=ts)
+    assert (r.status, r.json()) == (400, QUERY_TIME_OUT)
+
+
+def test_timestamp_must_follow_the_server_clock(api):
+    api.config(clock_offset=-3600)
+    assert api.call("GET", "/storage/netapp").json() == QUERY_TIME_OUT
+    server_now = api.call("GET", "/auth/time", sign=False).json()
+    assert api.call("GET", "/storage/netapp", ts=server_now).status == 200
+
+
+def test_wrong_secret_is_400_invalid_signature(api):
+    r = api.call("GET", "/storage/netapp", secret="wrong")
+    assert (r.status, r.json()) == (400, INVALID_SIGNATURE)
+
+
+def test_signature_covers_query_string_host_and_body(api):
+    target = "/1.0%s" % SNAPS
+    no_query = api.call("GET", SNAPS, query="detail=true",
+                        sig_url="http://%s%s" % (api.host, target))
+    assert (no_query.status, no_query.json()) == (400, INVALID_SIGNATURE)
+    other_host = api.call("GET", SNAPS, sig_url="http://localhost:%d%s" % (api.port, target))
+    assert other_host.json() == INVALID_SIGNATURE
+    ts = int(time.time())
+    headers = api.auth_headers("POST", target, b'{"name":"a"}', ts=ts)
+    r = api.send("POST", target, b'{"name":"b"}', headers)
+    assert (r.status, r.json()) == (400, INVALID_SIGNATURE)
+    assert len(snapshot_ids(api)) == 6
+
+
+def test_bearer_tokens_from_config(api):
+    api.config(tokens=[{"token": "good", "expires": None},
+                       {"token": "old", "expires": time.time() - 10}])
+    assert api.call("GET", "/storage/netapp", bearer="good").status == 200
+    for token in ("old", "unknown"):
+        r = api.call("GET", "/storage/netapp", bearer=token)
+        assert r.status == 401 and r.json()["class"] == "Client::Unauthorized"
+
+
+# --------------------------------------------------------------------------------------
+# Reads
+# --------------------------------------------------------------------------------------
+
+def test_demo_seed_is_deterministic(api):
+    services = api.ok("GET", "/storage/netapp")
+    assert [(s["id"], s["name"], s["region"]) for s in services] == [
+        (SVC, "efs-prod", "eu-west-gra"), (SVC2, "efs-backup", "eu-west-rbx")]
+    shares = api.ok("GET", "/storage/netapp/%s/share" % SVC, query="detail=true")
+    assert [s["name"] for s in shares] == ["www", "db", "logs"]
+    snaps = api.ok("GET", SNAPS, query="detail=true")
+    names = [s["name"] for s in snaps]
+    assert names.count("dup") == 2 and None in names and "daily-2026-11-25" in names
+    assert snaps[0]["type"] == "automatic"
+    assert [s["createdAt"] for s in snaps] == sorted(s["createdAt"] for s in snaps)
+
+
+def test_single_objects_match_the_lists(api):
+    assert api.ok("GET", "/storage/netapp/%s" % SVC) == api.ok("GET", "/storage/netapp")[0]
+    share = api.ok("GET", "/storage/netapp/%s/share/%s" % (SVC, DB))
+    assert share["name"] == "db" and share["protocol"] == "NFS"
+    snap = api.ok("GET", "%s/%s" % (SNAPS, WWW_SNAP))
+    assert snap["name"] == "before-upgrade" and snap["status"] == "available"
+
+
+@pytest.mark.parametrize("query", ["", "detail=false"])
+def test_lists_without_detail_give_ids_only(api, query):
+    shares = api.ok("GET", "/storage/netapp/%s/share" % SVC, query=query)
+    assert shares == [{"id": s["id"]} for s in
+                      api.ok("GET", "/storage/netapp/%s/share" % SVC, query="detail=true")]
+    assert api.ok("GET", SNAPS, query=query) == [{"id": i} for i in snapshot_ids(api)]
+
+
+def test_share_list_filters_on_mount_point_name(api):
+    shares = api.ok("GET", "/storage/netapp/%s/share" % SVC, query="detail=true&mountPointName=db")
+    assert [s["id"] for s in shares] == [DB]
+
+
+def test_bad_detail_value_is_400(api):
+    r = api.call("GET", SNAPS, query="detail=yes")
+    assert r.status == 400 and r.json()["class"] == "Client::BadRequest"
+
+
+@pytest.mark.parametrize("path", [
+    "/storage/netapp/%s" % MISSING,
+    "/storage/netapp/%s/share/%s" % (SVC, MISSING),
+    "/storage/netapp/%s/share/%s/snapshot" % (SVC2, WWW),
+    "%s/%s" % (SNAPS, MISSING),
+    "/storage/netapp/%s/nothing" % SVC,
+])
+def test_unknown_ids_and_routes_are_404_not_found(api, path):
+    r = api.call("GET", path)
+    assert r.status == 404 and r.json()["class"] == "Client::NotFound"
+    assert isinstance(r.json()["message"], str)
+
+
+def test_unprefixed_path_is_404_and_wrong_method_is_405(api):
+    r = api.send("GET", "/storage/netapp")
+    assert r.status == 404 and r.json()["class"] == "Client::NotFound"
+    r = api.call("PATCH", "%s/%s" % (SNAPS, WWW_SNAP), {"name": "x"})
+    assert r.status == 405 and r.json()["class"] == "Client::MethodNotAllowed"
+
+
+def test_every_reply_has_a_unique_query_id_and_json_content_type(api):
+    replies = [api.call("GET", "/auth/time", sign=False), api.call("GET", "/storage/netapp"),
+               api.call("GET", "/storage/netapp", sign=False),
+               api.call("GET", "/storage/netapp", secret="x"), api.call("GET", "/nope")]
+    ids = [r.headers["X-Ovh-QueryID"] for r in replies]
+    assert all(QUERY_ID_RE.match(i) for i in ids) and len(set(ids)) == len(ids)
+    assert {r.headers["Content-Type"] for r in replies} == {"application/json; charset=utf-8"}
+
+
+# --------------------------------------------------------------------------------------
+# Snapshot life cycle
+# --------------------------------------------------------------------------------------
+
+def test_create_is_creating_then_available_after_the_delay(api):
+    created = api.ok("POST", SNAPS, {"name": "mine", "description": None})
+    assert created["status"] == "creating" and created["type"] == "manual"
+    assert created["name"] == "mine" and created["description"] is None
+    assert uuid.UUID(created["id"]).version == 4
+    assert RFC3339_RE.match(created["createdAt"]) and created["path"].endswith("/mine")
+    url = "%s/%s" % (SNAPS, created["id"])
+    assert api.ok("GET", url)["status"] == "creating"
+    assert snapshot_ids(api)[-1] == created["id"]
+    time.sleep(DELAY + 0.1)
+    assert api.ok("GET", url)["status"] == "available"
+
+
+def test_create_accepts_empty_object_and_duplicate_names(api):
+    first = api.ok("POST", SNAPS, {"name": "dup"})
+    second = api.ok("POST", SNAPS, {"name": "dup"})
+    anonymous = api.ok("POST", SNAPS, {})
+    assert first["id"] != second["id"] and anonymous["name"] is None
+    assert anonymous["path"].endswith("/" + anonymous["id"])
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"name": "x", "type": "manual"}', b'{"id": "x"}', b'["x"]', b'"x"', b"{",
+    b'{"name": 5}', b'{"description": true}', b""])
+def test_create_rejects_bad_bodies_with_400_and_creates_nothing(api, raw):
+    r = api.call("POST", SNAPS, raw)
+    assert r.status == 400 and r.json()["class"] == "Client::BadRequest", r.data
+    assert len(snapshot_ids(api)) == 6
+
+
+def test_update_renames_and_rejects_other_keys(api):
+    url = "%s/%s" % (SNAPS, WWW_SNAP)
+    updated = api.ok("PUT", url, {"name": "renamed", "description": "d"})
+    assert (updated["name"], updated["description"]) == ("renamed", "d")
+    assert api.ok("GET", url)["name"] == "renamed"
+    r = api.call("PUT", url, {"status": "available"})
+    assert r.status == 400 and r.json()["class"] == "Client::BadRequest"
+
+
+def test_delete_is_deleting_then_404(api):
+    url = "%s/%s" % (SNAPS, WWW_SNAP)
+    r = api.call("DELETE", url)
+    assert (r.status, r.data, r.headers["Content-Length"]) == (200, b"", "0")
+    assert api.ok("GET", url)["status"] == "deleting"
+    time.sleep(DELAY + 0.1)
+    assert api.call("GET", url).status == 404
+    assert WWW_SNAP not in snapshot_ids(api)
+    assert api.call("DELETE", url).status == 404
+
+
+def test_update_or_delete_while_busy_is_409_conflict(api):
+    created = api.ok("POST", SNAPS, {"name": "busy"})
+    url = "%s/%s" % (SNAPS, created["id"])
+    for method, body in (("PUT", {"name": "x"}), ("DELETE", None)):
+        r = api.call(method, url, body)
+        assert r.status == 409 and r.json()["class"] == "Client::Conflict"
+    api.ok("DELETE", "%s/%s" % (SNAPS, WWW_SNAP))
+    r = api.call("DELETE", "%s/%s" % (SNAPS, WWW_SNAP))
+    assert r.status == 409
+
+
+def test_delete_fails_knob_ends_in_error_deleting(api):
+    api.config(delete_fails=True, delete_delay=0)
+    api.ok("DELETE", "%s/%s" % (SNAPS, WWW_SNAP))
+    assert api.ok("GET", "%s/%s" % (SNAPS, WWW_SNAP))["status"] == "error_deleting"
+
+
+def seed_share_with(api, count):
+    snaps = [{"name": "s%d" % i} for i in range(count)]
+    seed = {"services": [{"id": SVC, "shares": [{"id": WWW, "snapshots": snaps}]}]}
+    assert api.admin("POST", "/_sim/seed", seed) == (200, {"ok": True})
+
+
+def test_two_hundred_snapshots_per_share_then_400(api):
+    seed_share_with(api, 199)
+    assert api.call("POST", SNAPS, {"name": "200th"}).status == 200
+    r = api.call("POST", SNAPS, {"name": "201st"})
+    assert r.status == 400 and r.json()["class"] == "Client::BadRequest"
+    assert "200" in r.json()["message"]
+    assert len(snapshot_ids(api)) == 200
+
+
+def test_limit_status_knob(api):
+    seed_share_with(api, 200)
+    api.config(limit_status=409)
+    r = api.call("POST", SNAPS, {"name": "over"})
+    assert r.status == 409 and r.json()["class"] == "Client::Conflict"
+
+
+# --------------------------------------------------------------------------------------
+# Connections, log, admin
+# --------------------------------------------------------------------------------------
+
+def test_keep_alive_requests_share_one_connection_id(api):
+    api.admin("POST", "/_sim/log/reset")
+    conn = api.connect()
+    try:
+        assert api.call("GET", "/auth/time", sign=False, conn=conn).status == 200
+        assert api.call("GET", "/storage/netapp", conn=conn).status == 200
+    finally:
+        conn.close()
+    api.call("GET", "/auth/time", sign=False)
+    conns = [e["conn"] for e in api.log()]
+    assert len(conns) == 3 and conns[0] == conns[1] != conns[2]
+
+
+def test_log_records_api_requests_but_not_admin_ones(api):
+    api.admin("POST", "/_sim/log/reset")
+    api.call("GET", SNAPS, query="detail=true")
+    api.call("POST", SNAPS, {"name": "logged"})
+    api.call("GET", "/storage/netapp", sign=False)
+    api.admin("GET", "/_sim/state")
+    log = api.log()
+    assert [(e["seq"], e["method"], e["path"], e["query"], e["status"]) for e in log] == [
+        (1, "GET", "/1.0" + SNAPS, "detail=true", 200),
+        (2, "POST", "/1.0" + SNAPS, "", 200),
+        (3, "GET", "/1.0/storage/netapp", "", 401)]
+    assert json.loads(log[1]["body"]) == {"name": "logged"} and log[0]["body"] == ""
+    assert all(QUERY_ID_RE.match(e["query_id"]) for e in log)
+    assert all(isinstance(e["t"], float) and isinstance(e["conn"], int) for e in log)
+
+
+def test_state_round_trips_through_seed(api):
+    api.ok("POST", SNAPS, {"name": "pending"})
+    state = api.admin("GET", "/_sim/state")[1]
+    statuses = [s["status"] for s in state["services"][0]["shares"][0]["snapshots"]]
+    assert statuses[-1] == "creating"
+    assert api.admin("POST", "/_sim/seed", state) == (200, {"ok": True})
+    assert api.admin("GET", "/_sim/state")[1] == state
+
+
+def test_seed_fills_defaults_and_refuses_bad_documents(api):
+    seed = {"services": [{"shares": [{"name": "only", "snapshots": [{}]}]}]}
+    assert api.admin("POST", "/_sim/seed", seed)[0] == 200
+    svc = api.admin("GET", "/_sim/state")[1]["services"][0]
+    assert uuid.UUID(svc["id"]) and svc["status"] == "running" and svc["iam"]["urn"]
+    snap = svc["shares"][0]["snapshots"][0]
+    assert snap["status"] == "available" and snap["type"] == "manual"
+    for bad in ({"services": [{"colour": "red"}]}, {"services": [{"region": "mars"}]},
+                {"services": [{"id": "not-a-uuid"}]}, {"services": {}}, [1]):
+        status, body = api.admin("POST", "/_sim/seed", bad)
+        assert status == 400 and body["error"], bad
+
+
+def test_config_merge_validation_and_reset(api):
+    cfg = api.config(create_delay=5, latency=0)
+    assert cfg["create_delay"] == 5 and cfg["delete_delay"] == DELAY
+    assert api.admin("POST", "/_sim/config", {"create_delay": -1})[0] == 400
+    assert api.admin("POST", "/_sim/config", {"nonsense": 1})[0] == 400
+    api.ok("DELETE", "%s/%s" % (SNAPS, WWW_SNAP))
+    api.fault(action="drop")
+    api.admin("POST", "/_sim/reset")
+    assert api.log() == [] and api.admin("GET", "/_sim/faults")[1] == {"faults": []}
+    assert api.admin("GET", "/_sim/config")[1]["create_delay"] == DELAY
+    assert api.ok("GET", "%s/%s" % (SNAPS, WWW_SNAP))["status"] == "available"
+
+
+def test_latency_delays_api_replies(api):
+    api.config(latency=0.3)
+    start = time.monotonic()
+    api.call("GET", "/auth/time", sign=False)
+    assert time.monotonic() - start >= 0.3
+
+
+def test_unknown_admin_route_is_404(api):
+    assert api.admin("GET", "/_sim/nothing")[0] == 404
+    assert api.admin("GET", "/_sim/seed")[0] == 405
+
+
+# --------------------------------------------------------------------------------------
+# Faults
+# --------------------------------------------------------------------------------------
+
+def test_status_fault_with_retry_after_does_not_perform_the_request(api):
+    api.fault(method="POST", path="/snapshot$", action="status", status=503, retry_after=2)
+    r = api.call("POST", SNAPS, {"name": "x"})
+    assert r.status == 503 and r.headers["Retry-After"] == "2"
+    assert r.json() == {"class": "Server::ServiceUnavailable", "message": "Service unavailable"}
+    assert QUERY_ID_RE.match(r.headers["X-Ovh-QueryID"])
+    assert len(snapshot_ids(api)) == 6
+    assert api.call("POST", SNAPS, {"name": "x"}).status == 200
+
+
+def test_status_fault_defaults_and_custom_body(api):
+    api.fault(action="status")
+    r = api.call("GET", "/storage/netapp")
+    assert (r.status, r.json()) == (500, {"class": "Server::InternalServerError",
+                                          "message": "Internal server error"})
+    api.fault(action="status", status=429, body={"class": "Client::TooManyRequests",
+                                                 "message": "slow down"})
+    assert api.call("GET", "/storage/netapp").json()["message"] == "slow down"
+
+
+def test_fault_matching_by_method_path_and_times(api):
+    api.fault(method="GET", path="^/auth/time$", action="status", status=500, times=2)
+    assert api.call("GET", "/storage/netapp").status == 200
+    assert [api.call("GET", "/auth/time", sign=False).status for _ in range(3)] == [500, 500, 200]
+    api.fault(path="/snapshot", action="status", status=502, times=-1)
+    assert [api.call("GET", SNAPS).status for _ in range(3)] == [502] * 3
+    assert [f["times"] for f in api.admin("GET", "/_sim/faults")[1]["faults"]] == [-1]
+    api.admin("POST", "/_sim/faults/clear")
+    assert api.call("GET", SNAPS).status == 200
+    assert api.admin("POST", "/_sim/fault", {"action": "explode"})[0] == 400
+    assert api.admin("POST", "/_sim/fault", {"action": "drop", "path": "("})[0] == 400
+
+
+@pytest.mark.parametrize("rst", [False, True])
+def test_drop_closes_without_reply_and_does_not_perform(api, rst):
+    api.fault(method="POST", action="drop", rst=rst)
+    with pytest.raises(ConnectionError) as caught:
+        api.call("POST", SNAPS, {"name": "dropped"})
+    expected = ConnectionResetError if rst else http.client.RemoteDisconnected
+    assert type(caught.value) is expected
+    assert len(snapshot_ids(api)) == 6
+    assert api.log()[0]["status"] == 0 and api.log()[0]["fault"] == "drop"
+
+
+def test_lost_reply_performs_the_request_then_closes(api):
+    api.fault(method="POST", action="lost_reply")
+    with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
+        api.call("POST", SNAPS, {"name": "lost"})
+    snaps = api.ok("GET", SNAPS, query="detail=true")
+    assert [s["name"] for s in snaps].count("lost") == 1
+
+
+def test_malformed_reply_is_200_with_invalid_json(api):
+    api.fault(action="malformed")
+    r = api.call("GET", SNAPS, query="detail=true")
+    assert r.status == 200 and r.data == b'{"id": "trunc'
+    with pytest.raises(ValueError):
+        r.json()
+    api.fault(action="malformed", body_text="[{")
+    assert api.call("GET", SNAPS).data == b"[{"
+
+
+def test_html_fault_is_an_html_error_page(api):
+    api.fault(action="html")
+    r = api.call("GET", "/storage/netapp")
+    assert r.status == 502 and r.headers["Content-Type"].startswith("text/html")
+    assert b"<html>" in r.data
+
+
+def test_hang_closes_after_its_seconds_without_reply(api):
+    api.fault(action="hang", seconds=0.5)
+    start = time.monotonic()
+    with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
+        api.call("GET", "/storage/netapp")
+    assert 0.45 <= time.monotonic() - start < 4
+    assert api.log()[0]["status"] == 0 and api.log()[0]["fault"] == "hang"
+
+
+def test_clearing_faults_wakes_a_hanging_request(api):
+    api.fault(action="hang", seconds=60)
+    outcome = []
+
+    def request():
+        try:
+            api.call("GET", "/storage/netapp")
+            outcome.append("reply")
+        except (http.client.HTTPException, OSError) as exc:
+            outcome.append(type(exc).__name__)
+
+    thread = threading.Thread(target=request)
+    start = time.monotonic()
+    thread.start()
+    assert wait_for(lambda: len(api.log()) == 1)
+    api.admin("POST", "/_sim/faults/clear")
+    thread.join(5)
+    assert outcome and outcome[0] != "reply" and time.monotonic() - start < 5
+
+
+def test_delay_fault_answers_normally_but_late(api):
+    api.fault(action="delay", seconds=0.3)
+    start = time.monotonic()
+    assert api.call("GET", "/storage/netapp").status == 200
+    assert time.monotonic() - start >= 0.3
+
+
+def test_handler_exception_gives_500_and_the_server_survives(api):
+    api.fault(action="raise")
+    r = api.call("GET", "/storage/netapp")
+    assert (r.status, r.json()["class"]) == (500, "Server::InternalServerError")
+    assert api.call("GET", "/storage/netapp").status == 200
+
+
+def test_garbage_on_the_wire_does_not_crash(api):
+    for raw in (b"NONSENSE\r\n\r\n", b"GET /1.0/auth/time HTTP/1.1\r\nContent-Length: x\r\n\r\n",
+                b"\x00\xff\xfe garbage\r\n\r\n", b"POST /_sim/seed HTTP/1.1\r\n"
+                b"Content-Length: 3\r\n\r\n{{{"):
+        with socket.create_connection(("127.0.0.1", api.port), timeout=5) as s:
+            s.sendall(raw)
+            reply = s.recv(65536)
+            assert reply.startswith(b"HTTP/1.") and b" 200 " not in reply.split(b"\r\n")[0]
+    assert api.admin("GET", "/_sim/health") == (200, {"ok": True})
+
+
+def test_chunked_body_is_read_and_signed(api):
+    target = "/1.0" + SNAPS
+    body = b'{"name":"chunked"}'
+    headers = api.auth_headers("POST", target, body)
+    headers.update({"Transfer-Encoding": "chunked", "Content-Type": "application/json"})
+    chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+    with socket.create_connection(("127.0.0.1", api.port), timeout=5) as s:
+        head = "POST %s HTTP/1.1\r\nHost: %s\r\n" % (target, api.host)
+        head += "".join("%s: %s\r\n" % kv for kv in headers.items()) + "\r\n"
+        s.sendall(head.encode() + chunked)
+        assert s.recv(65536).split(b"\r\n")[0] == b"HTTP/1.1 200 OK"
+
+
+# --------------------------------------------------------------------------------------
+# Schema conformance
+# --------------------------------------------------------------------------------------
+
+def check_object(schema, model_name, obj, where):
+    """Every key is a property of the model; values have its type; enums are in range."""
+    models = schema["models"]
+    props = models[model_name]["properties"]
+    assert isinstance(obj, dict), where
+    for key, value in obj.items():
+        assert key in props, "%s: %s is not in %s" % (where, key, model_name)
+        prop = props[key]
+        if value is None:
+            assert prop["canBeNull"], "%s.%s may not be null" % (where, key)
+            continue
+        check_value(schema, prop["type"], value, "%s.%s" % (where, key))
+
+
+def check_value(schema, type_name, value, where):
+    models = schema["models"]
+    if type_name in models and "enum" in models[type_name]:
+        assert value in models[type_name]["enum"], "%s: %r not in %s" % (where, value, type_name)
+    elif type_name in models:
+        check_object(schema, type_name, value, where)
+    elif type_name == "uuid":
+        assert str(uuid.UUID(value)) == value.lower(), where
+    elif type_name == "datetime":
+        assert RFC3339_RE.match(value), where
+    elif type_name == "long":
+        assert isinstance(value, int) and not isinstance(value, bool), where
+    elif type_name == "string":
+        assert isinstance(value, str), where
+    elif type_name.startswith("map[string]"):
+        assert isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+    else:
+        pytest.fail("%s: unexpected schema type %s" % (where, type_name))
+
+
+def all_api_objects(api):
+    """Every service, share and snapshot the API returns, in every status it can show."""
+    api.config(delete_fails=True, delete_delay=0)
+    api.ok("DELETE", "%s/%s" % (SNAPS, WWW_SNAP))  # -> error_deleting
+    api.config(delete_fails=False, delete_delay=30)
+    api.ok("DELETE", "%s/%s" % (SNAPS, snapshot_ids(api)[0]))  # -> deleting
+    objects = {"storage.NetAppShareSnapshot": [api.ok("POST", SNAPS, {"name": "new"})],
+               "storage.NetAppServiceWithIAM": [], "storage.NetAppShare": []}
+    for svc in api.ok("GET", "/storage/netapp"):
+        objects["storage.NetAppServiceWithIAM"] += [svc, api.ok("GET", "/storage/netapp/" +
+                                                                svc["id"])]
+        base = "/storage/netapp/%s/share" % svc["id"]
+        for share in api.ok("GET", base, query="detail=true"):
+            objects["storage.NetAppShare"] += [share, api.ok("GET", base + "/" + share["id"])]
+            snaps = api.ok("GET", "%s/%s/snapshot" % (base, share["id"]), query="detail=true")
+            objects["storage.NetAppShareSnapshot"] += snaps
+    return objects
+
+
+def test_every_field_and_enum_value_is_in_the_ovh_schema(api):
+    if not SCHEMA.exists():
+        pytest.skip("schema not found at %s" % SCHEMA)
+    schema = json.loads(SCHEMA.read_text())
+    objects = all_api_objects(api)
+    for model, items in objects.items():
+        assert items, model
+        for i, obj in enumerate(items):
+            check_object(schema, model, obj, "%s[%d]" % (model, i))
+    statuses = {s["status"] for s in objects["storage.NetAppShareSnapshot"]}
+    assert {"available", "creating", "deleting", "error_deleting"} <= statuses
+    types = {s["type"] for s in objects["storage.NetAppShareSnapshot"]}
+    assert types == {"automatic", "manual", "system"}
