@@ -101,10 +101,14 @@ class Sim:
         self.admin("POST", "log/reset", {})
 
     def calls(self, method=None, contains=None, suffix=None):
-        """API requests in the log, optionally filtered, as (method, path?query)."""
+        """API requests in the log, optionally filtered, as (method, path?query).
+
+        Paths are given below the base URL (without /1.0), as the reference writes them.
+        """
         out = []
         for r in self.log():
-            target = r["path"] + ("?" + r["query"] if r["query"] else "")
+            path = r["path"][4:] if r["path"].startswith("/1.0/") else r["path"]
+            target = path + ("?" + r["query"] if r["query"] else "")
             if method and r["method"] != method:
                 continue
             if contains and contains not in target:

@@ -1,0 +1,200 @@
+"""mkdir, rmdir and mv on .snapshots: one API call each, and what the user sees."""
+
+import json
+import os
+import time
+
+from conftest import DB, SVC, WWW, fsop, ls, run
+
+SNAPS = "/storage/netapp/%s/share/%s/snapshot" % (SVC, WWW)
+WWW_DIR = "efs-prod/www/.snapshots"
+
+
+def posts(sim):
+    return sim.calls("POST")
+
+
+def test_mkdir_creates_one_snapshot_listed_at_once(mnt, sim):
+    ls(mnt / WWW_DIR)
+    sim.clear_log()
+    res = run(["mkdir", str(mnt / WWW_DIR / "nightly")])
+    assert res.returncode == 0, res.stderr
+    assert posts(sim) == [("POST", SNAPS)]
+    body = [r["body"] for r in sim.log() if r["method"] == "POST"][0]
+    assert json.loads(body) == {"name": "nightly"}
+    assert "nightly" in ls(mnt / WWW_DIR)
+    made = [s for s in sim.snapshots() if s["name"] == "nightly"]
+    assert len(made) == 1 and made[0]["status"] == "available"
+    info = json.loads((mnt / WWW_DIR / "nightly/info.json").read_text())
+    assert info["id"] == made[0]["id"] and info["status"] == "available"
+    # It waited by polling the new snapshot, and listed nothing again.
+    assert sim.calls("GET", suffix=made[0]["id"])
+    assert not sim.calls("GET", suffix="/snapshot")
+
+
+def test_mkdir_with_wait_0_returns_while_creating(mounts, sim):
+    sim.config(create_delay=30)
+    m = mounts(["wait=0"])
+    assert run(["mkdir", str(m / WWW_DIR / "quick")], timeout=10).returncode == 0
+    info = json.loads((m / WWW_DIR / "quick/info.json").read_text())
+    assert info["status"] == "creating"
+    assert not sim.calls("GET", suffix=info["id"])
+
+
+def test_mkdir_sends_the_description_option(mounts, sim):
+    m = mounts(["description=made by cron"])
+    assert run(["mkdir", str(m / WWW_DIR / "described")]).returncode == 0
+    body = [r["body"] for r in sim.log() if r["method"] == "POST"][0]
+    assert json.loads(body) == {"name": "described", "description": "made by cron"}
+
+
+def test_mkdir_unicode_name(mnt, sim):
+    name = "sauvegarde-été-日本"
+    assert run(["mkdir", str(mnt / WWW_DIR / name)]).returncode == 0
+    assert name in ls(mnt / WWW_DIR)
+    assert [s for s in sim.snapshots() if s["name"] == name]
+
+
+def test_mkdir_255_byte_name(mnt, sim):
+    name = "é" * 127 + "x"  # 255 bytes
+    assert fsop("mkdir", mnt / WWW_DIR / name) == "0"
+    assert name in os.listdir(mnt / WWW_DIR)
+
+
+def test_mkdir_existing_name_is_eexist_without_post(mnt, sim):
+    assert fsop("mkdir", mnt / WWW_DIR / "before-upgrade") == "EEXIST"
+    assert fsop("mkdir", mnt / WWW_DIR / "dup") == "EEXIST"  # two share it: listed by id
+    assert posts(sim) == []
+
+
+def test_mkdir_outside_snapshots_dir_is_refused_without_call(mnt, sim):
+    for rel in ["new", "efs-prod/new", "efs-prod/www/new",
+                WWW_DIR + "/before-upgrade/new"]:
+        assert fsop("mkdir", mnt / rel) in ("EPERM", "EACCES"), rel
+    assert posts(sim) == []
+
+
+def test_mkdir_bad_names_are_refused_without_call(mnt, sim):
+    d = mnt / WWW_DIR
+    assert fsop("mkdir", str(d / "x") + "y" * 255) == "ENAMETOOLONG"
+    assert fsop("mkdir", d / "tab\there") == "EINVAL"
+    assert fsop("mkdir", d / "new\nline") == "EINVAL"
+    assert fsop("mkdir", d / "del\x7f") == "EINVAL"
+    assert fsop("mkdir", os.fsencode(d) + b"/bad\xff\xfe") == "EILSEQ"
+    assert fsop("mkdir", os.fsencode(d) + b"/overlong\xc0\xaf") == "EILSEQ"
+    assert fsop("mkdir", d / "info.json") == "EINVAL"
+    assert fsop("mkdir", d / ".snapshots") == "EINVAL"
+    assert posts(sim) == []
+
+
+def test_mkdir_that_ends_in_error_is_eio(mnt, sim):
+    # Creation that fails on the API side: the snapshot lands in status error.
+    sim.fault(method="GET", path=r"/snapshot/[0-9a-f-]+$", action="status", status=404,
+              times=-1)
+    assert fsop("mkdir", mnt / WWW_DIR / "vanishing") == "EIO"
+    assert "vanished" in mnt.log()
+
+
+def test_rmdir_deletes_with_one_delete_and_waits_until_gone(mnt, sim):
+    target = next(s for s in sim.snapshots() if s["name"] == "before-upgrade")
+    sim.clear_log()
+    t0 = time.time()
+    assert run(["rmdir", str(mnt / WWW_DIR / "before-upgrade")]).returncode == 0
+    assert time.time() - t0 >= 0.3  # the simulator's delete delay
+    assert sim.calls("DELETE") == [("DELETE", SNAPS + "/" + target["id"])]
+    assert "before-upgrade" not in ls(mnt / WWW_DIR)
+    assert target["id"] not in [s["id"] for s in sim.snapshots()]
+    assert fsop("stat", mnt / WWW_DIR / target["id"]) == "ENOENT"
+
+
+def test_rmdir_by_id(mnt, sim):
+    target = next(s for s in sim.snapshots() if s["name"] is None)
+    assert fsop("rmdir", mnt / WWW_DIR / target["id"]) == "0"
+    assert len(sim.calls("DELETE")) == 1
+
+
+def test_rmdir_missing_is_enoent_without_call(mnt, sim):
+    assert fsop("rmdir", mnt / WWW_DIR / "nope") == "ENOENT"
+    assert sim.calls("DELETE") == []
+
+
+def test_rmdir_that_ends_in_error_deleting_is_eio(mnt, sim):
+    sim.config(delete_fails=True)
+    assert fsop("rmdir", mnt / WWW_DIR / "before-upgrade") == "EIO"
+    assert "error_deleting" in mnt.log()
+    # The snapshot is still there, and shown again.
+    assert "before-upgrade" in ls(mnt / WWW_DIR)
+
+
+def test_rmdir_of_other_directories_is_refused(mnt, sim):
+    for rel in ["efs-prod", "efs-prod/www", WWW_DIR]:
+        assert fsop("rmdir", mnt / rel) in ("EPERM", "EACCES", "EBUSY"), rel
+    assert sim.calls("DELETE") == []
+
+
+def test_mv_renames_with_one_put(mnt, sim):
+    target = next(s for s in sim.snapshots() if s["name"] == "before-upgrade")
+    sim.clear_log()
+    res = run(["mv", str(mnt / WWW_DIR / "before-upgrade"), str(mnt / WWW_DIR / "golden")])
+    assert res.returncode == 0, res.stderr
+    assert sim.calls("PUT") == [("PUT", SNAPS + "/" + target["id"])]
+    body = [r["body"] for r in sim.log() if r["method"] == "PUT"][0]
+    assert json.loads(body) == {"name": "golden"}
+    listed = ls(mnt / WWW_DIR)
+    assert "golden" in listed and "before-upgrade" not in listed
+    assert json.loads((mnt / WWW_DIR / "golden/info.json").read_text())["name"] == "golden"
+
+
+def test_rename_across_shares_is_exdev_without_call(mnt, sim):
+    src = mnt / WWW_DIR / "before-upgrade"
+    assert fsop("rename", src, mnt / "efs-prod/db/.snapshots/moved") == "EXDEV"
+    assert fsop("rename", src, mnt / "efs-prod/moved") in ("EXDEV", "EPERM")
+    assert sim.calls("PUT") == [] and sim.calls("POST") == []
+
+
+def test_rename_onto_an_existing_name_is_eexist(mnt, sim):
+    assert fsop("rename", mnt / WWW_DIR / "before-upgrade",
+                mnt / WWW_DIR / "daily-2026-11-25") == "EEXIST"
+    assert sim.calls("PUT") == []
+
+
+def test_rename_to_a_bad_name_is_refused(mnt, sim):
+    src = mnt / WWW_DIR / "before-upgrade"
+    assert fsop("rename", src, mnt / WWW_DIR / "a\tb") == "EINVAL"
+    assert fsop("rename", src, os.fsencode(mnt / WWW_DIR) + b"/\xff") == "EILSEQ"
+    assert sim.calls("PUT") == []
+
+
+def test_read_only_mount_refuses_changes_with_erofs(mounts, sim):
+    m = mounts(["ro"])
+    assert fsop("mkdir", m / WWW_DIR / "new") == "EROFS"
+    assert fsop("rmdir", m / WWW_DIR / "before-upgrade") == "EROFS"
+    assert fsop("rename", m / WWW_DIR / "before-upgrade", m / WWW_DIR / "x") == "EROFS"
+    assert fsop("create", m / WWW_DIR / "f") == "EROFS"
+    assert sim.calls("POST") == [] and sim.calls("PUT") == [] and sim.calls("DELETE") == []
+    assert ls(m / WWW_DIR)
+    assert "ro" in mount_options(m)
+
+
+def mount_options(m):
+    with open("/proc/self/mounts") as f:
+        for line in f:
+            fields = line.split()
+            if fields[1] == str(m.path):
+                return fields[3].split(",")
+    return []
+
+
+def test_busy_snapshot_is_ebusy(mounts, sim):
+    sim.config(create_delay=30)
+    m = mounts(["wait=0"])
+    assert fsop("mkdir", m / WWW_DIR / "slow") == "0"
+    assert fsop("rmdir", m / WWW_DIR / "slow") == "EBUSY"
+    assert fsop("rename", m / WWW_DIR / "slow", m / WWW_DIR / "slower") == "EBUSY"
+    assert sim.calls("DELETE") == [] and sim.calls("PUT") == []
+
+
+def test_other_share_changes_do_not_touch_www(mnt, sim):
+    assert fsop("mkdir", mnt / "efs-prod/db/.snapshots/dbsnap") == "0"
+    assert [c for c in sim.calls("POST")] == [
+        ("POST", "/storage/netapp/%s/share/%s/snapshot" % (SVC, DB))]
