@@ -268,7 +268,7 @@ static void install_sighup(struct ovhsnapfs *fs)
 static int serve(struct fuse *fuse, struct ovhsnapfs *fs, const struct fuse_cmdline_opts *c)
 {
 	struct fuse_session *se = fuse_get_session(fuse);
-	int rc = 1;
+	int rc = -1;
 
 	if (fuse_mount(fuse, c->mountpoint) != 0)
 		return 1;
@@ -295,7 +295,7 @@ static int serve(struct fuse *fuse, struct ovhsnapfs *fs, const struct fuse_cmdl
 	log_info("unmounting %s", c->mountpoint);
 out:
 	fuse_unmount(fuse);
-	return rc ? 1 : 0;
+	return rc < 0 ? 1 : 0; /* > 0: ended by a signal, which is a clean stop */
 }
 
 /* Options into o; 0 to go on, 1 for a clean early exit, -1 for a usage error. */
