@@ -390,8 +390,10 @@ int main(int argc, char *argv[])
 	char err[1024];
 	int rc = parse_args(&args, &o);
 
-	if (rc != 0)
+	if (rc != 0) {
+		rc = rc > 0 ? 0 : -1; /* --help and --version end here, successfully */
 		goto out;
+	}
 	rc = -1;
 	if (choose_endpoint(&o, &endpoint, &source) != 0)
 		goto out;

@@ -1,0 +1,150 @@
+"""Starting up: configuration, credentials and options are checked before mounting."""
+
+import os
+import time
+
+from conftest import AS, BINARY, CK, Mount, is_mounted, mount_entry, ls, run, write_config
+
+ERR_PREFIX = "ovhsnapfs: "
+
+
+def start_fails(tmp_path, argv, env=None, timeout=10):
+    """Run ovhsnapfs expecting it to refuse; return its stderr."""
+    mnt = tmp_path / "mnt"
+    mnt.mkdir(exist_ok=True)
+    full_env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    full_env.update(env or {})
+    t0 = time.time()
+    res = run([str(BINARY)] + [str(a).replace("MNT", str(mnt)) for a in argv],
+              timeout=timeout + 5, env=full_env, cwd=str(tmp_path))
+    assert time.time() - t0 < timeout
+    assert res.returncode == 1, res.stderr
+    assert not is_mounted(mnt)
+    return res.stderr
+
+
+def test_wrong_secret_is_refused_before_mounting(tmp_path, sim):
+    conf = write_config(tmp_path / "ovh.conf", sim.url, as_="wrong-secret-value")
+    err = start_fails(tmp_path, ["MNT", "-o", "config=%s" % conf])
+    assert "refused the credentials" in err
+    assert "wrong-secret-value" not in err
+
+
+def test_unknown_consumer_key_is_refused(tmp_path, sim):
+    conf = write_config(tmp_path / "ovh.conf", sim.url, ck="not-a-key")
+    err = start_fails(tmp_path, ["MNT", "-o", "config=%s" % conf])
+    assert "This credential does not exist" in err and "consumer_key" in err
+
+
+def test_unreachable_endpoint_is_refused(tmp_path, sim):
+    url = "http://127.0.0.1:9/1.0"
+    conf = write_config(tmp_path / "ovh.conf", url)
+    err = start_fails(tmp_path, ["MNT", "-o", "config=%s,timeout=2,retries=1" % conf])
+    assert "cannot reach the OVH API at " + url in err
+
+
+def test_group_readable_config_is_refused(tmp_path, sim):
+    conf = write_config(tmp_path / "ovh.conf", sim.url, mode=0o644)
+    err = start_fails(tmp_path, ["MNT", "-o", "config=%s" % conf])
+    assert "chmod 600" in err and str(conf) in err
+    assert sim.calls() == []
+
+
+def test_missing_config_file_is_named(tmp_path, sim):
+    err = start_fails(tmp_path, ["MNT", "-o", "config=%s/absent.conf" % tmp_path])
+    assert "absent.conf" in err
+
+
+def test_credentials_as_options_are_refused(tmp_path, sim):
+    conf = write_config(tmp_path / "ovh.conf", sim.url)
+    err = start_fails(tmp_path, ["MNT", "-o", "config=%s,application_secret=s3cr3t" % conf])
+    assert "not accepted as -o options" in err and "s3cr3t" not in err
+    assert sim.calls() == []
+
+
+def test_bad_option_values_are_refused(tmp_path, sim):
+    conf = write_config(tmp_path / "ovh.conf", sim.url)
+    for opt in ["cache_ttl=abc", "cache_ttl=-1", "retries=0", "timeout=0", "log_level=loud",
+                "no_such_option"]:
+        start_fails(tmp_path, ["MNT", "-o", "config=%s,%s" % (conf, opt)])
+    assert sim.calls() == []
+
+
+def test_no_mountpoint_is_a_usage_error(tmp_path):
+    assert "no mountpoint" in start_fails(tmp_path, [])
+
+
+def test_source_that_is_no_endpoint_is_refused(tmp_path, sim):
+    conf = write_config(tmp_path / "ovh.conf", sim.url)
+    err = start_fails(tmp_path, ["nowhere", "MNT", "-o", "config=%s" % conf])
+    assert "SOURCE 'nowhere' is not an endpoint" in err
+
+
+def test_version_and_help(tmp_path):
+    res = run([str(BINARY), "--version"])
+    assert res.returncode == 0 and res.stdout.startswith("ovhsnapfs ")
+    res = run([str(BINARY), "--help"])
+    assert res.returncode == 0
+    for opt in ["config=", "endpoint=", "service=", "cache_ttl=", "ro", "wait=",
+                "description=", "cafile=", "timeout=", "retries=", "rate="]:
+        assert opt in res.stdout, opt
+
+
+def test_source_argument_shows_in_proc_mounts(tmp_path, sim):
+    conf = write_config(tmp_path / "ovh.conf", sim.url)
+    mnt = tmp_path / "m"
+    mnt.mkdir()
+    m = Mount(tmp_path, sim, args=[str(BINARY), sim.url, str(mnt), "-f", "-o",
+                                   "config=%s" % conf])
+    m.path = mnt
+    try:
+        m.wait_mounted()
+        fields = mount_entry(mnt)
+        assert fields[0] == sim.url and fields[2] == "fuse.ovhsnapfs"
+        assert AS not in open("/proc/self/mounts").read()
+    finally:
+        m.unmount()
+
+
+def test_fstab_style_options_are_accepted(mounts, sim):
+    m = mounts(["rw", "_netdev", "nofail", "noauto", "user", "x-systemd.automount", "dev",
+                "suid", "defaults"])
+    assert ls(m.path) == ["efs-backup", "efs-prod"]
+
+
+def test_environment_alone_is_enough(mounts, sim, tmp_path):
+    empty = tmp_path / "empty.conf"
+    empty.write_text("")
+    os.chmod(empty, 0o600)
+    m = mounts([], config=empty, env={"OVH_ENDPOINT": sim.url, "OVH_APPLICATION_KEY": "demo-ak",
+                                      "OVH_APPLICATION_SECRET": AS, "OVH_CONSUMER_KEY": CK})
+    assert ls(m.path) == ["efs-backup", "efs-prod"]
+
+
+def test_environment_overrides_the_file(tmp_path, sim):
+    conf = write_config(tmp_path / "ovh.conf", sim.url)
+    err = start_fails(tmp_path, ["MNT", "-o", "config=%s" % conf],
+                      env={"OVH_APPLICATION_SECRET": "env-wrong"})
+    assert "refused the credentials" in err
+
+
+def test_home_ovh_conf_is_found_without_config_option(tmp_path, sim):
+    write_config(tmp_path / ".ovh.conf", sim.url)
+    mnt = tmp_path / "m"
+    mnt.mkdir()
+    m = Mount(tmp_path, sim, args=[str(BINARY), str(mnt), "-f"])
+    m.path = mnt
+    try:
+        m.wait_mounted()
+        assert ls(mnt) == ["efs-backup", "efs-prod"]
+    finally:
+        m.unmount()
+
+
+def test_secrets_never_reach_the_debug_log(mounts, sim):
+    m = mounts(["log_level=debug"])
+    ls(m / "efs-prod/www/.snapshots")
+    assert run(["mkdir", str(m / "efs-prod/www/.snapshots/logged")]).returncode == 0
+    log = m.log()
+    assert "GET /storage/netapp" in log
+    assert AS not in log and CK not in log
