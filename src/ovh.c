@@ -344,6 +344,13 @@ static void setup_handle(struct ovh_client *c, CURL *h, const char *method, cons
 	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
 	if (strcmp(method, "GET") == 0)
 		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+	if (strcmp(method, "POST") == 0) {
+		/*
+		 * libcurl silently re-sends a request whose reused connection died
+		 * before the reply; for a POST that could make a second snapshot.
+		 */
+		curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+	}
 	if (body) {
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
