@@ -272,8 +272,8 @@ int tree_resolve(struct tree *t, const char *path, struct node *out)
 	rc = split_path(path, parts, &count);
 	for (int i = 0; rc == 0 && i < count; i++) {
 		rc = step(t, out, level, parts[i]);
-		if (out->held[level])
-			level++;
+		if (level < 3 && out->held[level])
+			level++; /* each level that loaded a listing holds it */
 	}
 	if (rc)
 		tree_node_release(out);

@@ -160,6 +160,11 @@ def write_config(path, endpoint, ak=AK, as_=AS, ck=CK, mode=0o600, extra=""):
     return path
 
 
+def sanitizer_env():
+    """ASan/UBSan settings of the run, passed on to every ovhsnapfs started."""
+    return {k: v for k, v in os.environ.items() if k.endswith("SAN_OPTIONS")}
+
+
 class Mount:
     """One ovhsnapfs process in the foreground (-f) and its mountpoint."""
 
@@ -172,6 +177,7 @@ class Mount:
         opts = ["config=%s" % self.config] + list(options)
         self.argv = args or [str(BINARY), str(self.path), "-f", "-o", ",".join(opts)]
         full_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir)}
+        full_env.update(sanitizer_env())
         full_env.update(env or {})
         self._log = open(self.log_path, "w")
         self.proc = subprocess.Popen(self.argv, stdout=self._log, stderr=subprocess.STDOUT,

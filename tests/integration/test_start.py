@@ -3,7 +3,8 @@
 import os
 import time
 
-from conftest import AS, BINARY, CK, Mount, is_mounted, mount_entry, ls, run, write_config
+from conftest import (AS, BINARY, CK, Mount, is_mounted, mount_entry, ls, run, sanitizer_env,
+                      write_config)
 
 ERR_PREFIX = "ovhsnapfs: "
 
@@ -13,6 +14,7 @@ def start_fails(tmp_path, argv, env=None, timeout=10):
     mnt = tmp_path / "mnt"
     mnt.mkdir(exist_ok=True)
     full_env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    full_env.update(sanitizer_env())
     full_env.update(env or {})
     t0 = time.time()
     res = run([str(BINARY)] + [str(a).replace("MNT", str(mnt)) for a in argv],
