@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Install what building ovhsnapfs needs on Debian 12 (bookworm); with --tests, also what
+# its test suite needs. Run as root. Safe to run again.
+set -euo pipefail
+
+packages=(build-essential autoconf automake pkg-config
+          libfuse3-dev fuse3 libcurl4-openssl-dev libjansson-dev libssl-dev libinih-dev
+          ca-certificates python3)
+if [ "${1:-}" = "--tests" ]; then
+	packages+=(libcmocka-dev python3-pytest valgrind)
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps.sh: run as root (sudo $0 $*)" >&2
+	exit 1
+fi
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian 12 machine: install the dependencies (as root),
+# build, and run every test twice, in a normal build and in an ASan+UBSan build:
+#   unit tests (cmocka), simulator tests, integration tests (real FUSE mounts against
+#   the bundled OVH API simulator), then `make distcheck`.
+# Ends with the line "N passed, M failed"; exits non-zero when anything failed.
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+results=$(mktemp -d)
+trap 'rm -rf "$results"' EXIT
+passed=0
+failed=0
+
+say() { printf '\n=== %s\n' "$*"; }
+fail_stage() { echo "FAILED: $1"; failed=$((failed + 1)); }
+
+if [ "$(id -u)" -eq 0 ] && [ -z "${OVHSNAPFS_SKIP_APT:-}" ]; then
+	say "dependencies"
+	contrib/install-deps.sh --tests || { echo "cannot install dependencies"; exit 1; }
+fi
+PYTHON=/usr/bin/python3
+
+# Count cmocka's "[  PASSED  ] N test(s)." / "[  FAILED  ] N test(s)" lines.
+count_unit() {
+	local dir=$1 p f
+	p=$(cat "$dir"/tests/unit/*.log 2>/dev/null | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' |
+		awk '{s+=$1} END {print s+0}')
+	f=$(cat "$dir"/tests/unit/*.log 2>/dev/null | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' |
+		awk '{s+=$1} END {print s+0}')
+	passed=$((passed + p))
+	failed=$((failed + f))
+	echo "unit tests ($dir): $p passed, $f failed"
+}
+
+# Count a pytest run from its JUnit XML.
+run_pytest() {
+	local name=$1
+	shift
+	local xml="$results/$name.xml"
+	timeout 1800 "$PYTHON" -m pytest -q -p no:cacheprovider --junitxml="$xml" "$@"
+	local rc=$?
+	if [ ! -s "$xml" ]; then
+		fail_stage "$name (no report, exit $rc)"
+		return
+	fi
+	read -r p f < <("$PYTHON" - "$xml" <<'PY'
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
+t = sum(int(s.get("tests", 0)) for s in suites)
+bad = sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites)
+skip = sum(int(s.get("skipped", 0)) for s in suites)
+print(t - bad - skip, bad)
+PY
+	)
+	passed=$((passed + p))
+	failed=$((failed + f))
+	echo "$name: $p passed, $f failed"
+}
+
+build() {
+	local dir=$1
+	shift
+	mkdir -p "$dir"
+	(cd "$dir" && "$top/configure" --enable-werror "$@" >configure.out &&
+		make -j"$(nproc)" >make.out 2>&1) || {
+		tail -50 "$dir/make.out" 2>/dev/null
+		fail_stage "build in $dir"
+		return 1
+	}
+}
+
+say "autoreconf"
+autoreconf -fi >/dev/null 2>&1 || { autoreconf -fi; echo "0 passed, 1 failed"; exit 1; }
+
+say "normal build, unit tests"
+if build build; then
+	make -C build check >/dev/null 2>&1 || true
+	count_unit build
+	say "simulator and integration tests"
+	OVHSNAPFS_BUILD="$top/build" run_pytest integration tests/sim tests/integration
+fi
+
+say "ASan+UBSan build, unit and integration tests"
+san_logs="$results/sanitizers"
+mkdir -p "$san_logs"
+export ASAN_OPTIONS="log_path=$san_logs/asan:detect_leaks=1"
+export UBSAN_OPTIONS="print_stacktrace=1:log_path=$san_logs/ubsan"
+if build build-asan --enable-sanitizers; then
+	make -C build-asan check >/dev/null 2>&1 || true
+	count_unit build-asan
+	OVHSNAPFS_BUILD="$top/build-asan" run_pytest integration-asan tests/integration
+fi
+unset ASAN_OPTIONS UBSAN_OPTIONS
+if ls "$san_logs"/* >/dev/null 2>&1; then
+	head -80 "$san_logs"/*
+	fail_stage "sanitizer reports"
+else
+	echo "sanitizers: no reports"
+	passed=$((passed + 1))
+fi
+
+say "make distcheck"
+if make -C build distcheck >"$results/distcheck.out" 2>&1; then
+	echo "distcheck: passed"
+	passed=$((passed + 1))
+else
+	tail -40 "$results/distcheck.out"
+	fail_stage "make distcheck"
+fi
+
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
