@@ -103,6 +103,7 @@ static int fill_stat(struct ovhsnapfs *fs, const struct node *n, struct stat *st
 	} else {
 		fill_dir(fs, n, st);
 	}
+	st->st_mode &= ~fs->umask;
 	st->st_ctime = st->st_atime = st->st_mtime;
 	return 0;
 }

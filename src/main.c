@@ -35,6 +35,7 @@ struct options {
 	double timeout;
 	double rate;
 	int retries;
+	unsigned int umask;
 	int read_only;
 	int show_help;
 	int show_version;
@@ -58,6 +59,8 @@ static const struct fuse_opt option_spec[] = {
 	OPTION("timeout=%lf", timeout),
 	OPTION("rate=%lf", rate),
 	OPTION("retries=%d", retries),
+	/* Ours, not libfuse's: libfuse would give info.json execute bits. */
+	OPTION("umask=%o", umask),
 	FUSE_OPT_KEY("ro", KEY_RO),
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
@@ -362,6 +365,7 @@ static int prepare(struct ovhsnapfs *fs, const struct options *o, const struct o
 	fs->change = (struct snapops_opts){.wait = o->wait, .description = o->description,
 					   .retries = o->retries};
 	fs->read_only = o->read_only;
+	fs->umask = (mode_t)(o->umask & 0777);
 	fs->uid = getuid();
 	fs->gid = getgid();
 	return check_api(fs, cfg);

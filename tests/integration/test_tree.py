@@ -168,3 +168,13 @@ def test_files_are_read_only_and_nothing_else_can_be_made(mnt):
 def test_statfs_answers(mnt):
     res = run(["stat", "-f", "-c", "%l", str(mnt.path)])
     assert res.stdout.strip() == "255"
+
+
+def test_uid_gid_umask_options_apply(mounts, sim):
+    m = mounts(["uid=1234", "gid=4321", "umask=027", "allow_other", "default_permissions"])
+    st = os.stat(m / "efs-prod/www/info.json")
+    assert (st.st_uid, st.st_gid) == (1234, 4321)
+    assert stat.S_IMODE(st.st_mode) == 0o440  # 0444 less the umask: never executable
+    assert stat.S_IMODE(os.stat(m / "efs-prod").st_mode) == 0o550
+    assert stat.S_IMODE(os.stat(m / "efs-prod/www/.snapshots").st_mode) == 0o750
+    assert "allow_other" in open("/proc/self/mounts").read().split(str(m.path))[1].split("\n")[0]
