@@ -142,8 +142,8 @@ static int read_one_file(const char *path, bool required, struct ini_item **item
 			 struct ovh_config *cfg, char *err, size_t errlen)
 {
 	int rc = check_file_mode(path, err, errlen);
-	if (rc == -ENOENT && !required)
-		return 0;
+	if ((rc == -ENOENT || rc == -EACCES || rc == -ENOTDIR) && !required)
+		return 0; /* an optional file we cannot see is skipped, as python-ovh does */
 	if (rc == -ENOENT || rc == -EACCES) {
 		snprintf(err, errlen, "cannot read config file %s: %s", path, strerror(-rc));
 		return rc;

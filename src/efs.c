@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "names.h"
 #include "ovh.h"
 
 #define MAX_ID_LEN 128
@@ -39,43 +40,83 @@ static enum efs_status parse_status(const char *text)
 	return EFS_ST_OTHER;
 }
 
+/* n decimal digits at p, exactly; -1 otherwise. */
+static int digits(const char *p, int n)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)p[i]))
+			return -1;
+		v = v * 10 + (p[i] - '0');
+	}
+	return v;
+}
+
+static bool valid_date(int year, int mon, int day)
+{
+	static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+	if (mon < 1 || mon > 12 || day < 1)
+		return false;
+	return day <= days[mon - 1] + (mon == 2 && leap);
+}
+
+/* Z, z or +hh:mm / -hh:mm; the offset in seconds east of UTC. */
+static int parse_offset(const char *p, long *offset)
+{
+	if ((p[0] == 'Z' || p[0] == 'z') && !p[1]) {
+		*offset = 0;
+		return 0;
+	}
+	int oh = digits(p + 1, 2), om = digits(p + 4, 2);
+	if ((p[0] != '+' && p[0] != '-') || oh < 0 || p[3] != ':' || om < 0 || p[6] ||
+	    oh > 23 || om > 59)
+		return -EINVAL;
+	*offset = (oh * 3600L + om * 60L) * (p[0] == '-' ? -1 : 1);
+	return 0;
+}
+
 int efs_parse_time(const char *text, time_t *out)
 {
 	struct tm tm = {0};
-	int consumed = 0;
-	if (sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-		   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6 || consumed != 19)
+	long offset;
+
+	if (strnlen(text, 20) < 20 || text[4] != '-' || text[7] != '-' ||
+	    (text[10] != 'T' && text[10] != 't') || text[13] != ':' || text[16] != ':')
 		return -EINVAL;
-	const char *p = text + consumed;
-	if (*p == '.' || *p == ',')
+	int year = digits(text, 4), mon = digits(text + 5, 2), day = digits(text + 8, 2);
+	int hour = digits(text + 11, 2), min = digits(text + 14, 2), sec = digits(text + 17, 2);
+	if (year < 0 || !valid_date(year, mon, day) || hour < 0 || hour > 23 || min < 0 ||
+	    min > 59 || sec < 0 || sec > 60)
+		return -EINVAL;
+	const char *p = text + 19;
+	if (*p == '.' || *p == ',') {
+		if (!isdigit((unsigned char)p[1]))
+			return -EINVAL;
 		for (p++; isdigit((unsigned char)*p); p++)
 			;
-	long offset = 0;
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		int oh, om, n = 0;
-		if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &n) != 2 || n != 5)
-			return -EINVAL;
-		offset = (oh * 3600L + om * 60L) * (*p == '-' ? -1 : 1);
-		p += 6;
-	} else {
-		return -EINVAL;
 	}
-	if (*p || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
-	    tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+	if (parse_offset(p, &offset))
 		return -EINVAL;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
+	tm.tm_year = year - 1900;
+	tm.tm_mon = mon - 1;
+	tm.tm_mday = day;
+	tm.tm_hour = hour;
+	tm.tm_min = min;
+	tm.tm_sec = sec;
 	*out = timegm(&tm) - offset;
 	return 0;
 }
 
-/* Ids end up in URL paths: only unreserved URL characters are accepted. */
+/*
+ * Ids end up in URL paths and file names: only unreserved URL characters,
+ * and never a dot segment (libcurl would resolve "snapshot/.." to the share).
+ */
 static bool id_is_safe(const char *id)
 {
 	size_t len = strlen(id);
-	if (len == 0 || len > MAX_ID_LEN)
+	if (len == 0 || len > MAX_ID_LEN || strcmp(id, ".") == 0 || strcmp(id, "..") == 0 ||
+	    names_is_reserved(id))
 		return false;
 	for (const char *p = id; *p; p++)
 		if (!isalnum((unsigned char)*p) && !strchr("-._~", *p))

@@ -20,11 +20,12 @@ bool names_is_listable(const char *name)
 	return !names_is_reserved(name);
 }
 
-/* Length of the UTF-8 sequence at s, or 0 when it is not well-formed. */
-static size_t utf8_sequence(const unsigned char *s)
+/* Length of the UTF-8 sequence at s (its code point in *out), or 0 when malformed. */
+static size_t utf8_sequence(const unsigned char *s, uint32_t *out)
 {
 	uint32_t cp;
 	size_t len;
+	*out = s[0];
 	if (s[0] < 0x80)
 		return 1;
 	if ((s[0] & 0xe0) == 0xc0)
@@ -43,6 +44,7 @@ static size_t utf8_sequence(const unsigned char *s)
 	static const uint32_t min_cp[] = {0, 0, 0x80, 0x800, 0x10000};
 	if (cp < min_cp[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
 		return 0; /* overlong, out of range or a surrogate */
+	*out = cp;
 	return len;
 }
 
@@ -54,11 +56,12 @@ int names_check_new(const char *name)
 	if (len == 0 || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 		return -EINVAL;
 	for (const unsigned char *p = (const unsigned char *)name; *p;) {
-		if (*p < 0x20 || *p == 0x7f)
-			return -EINVAL;
-		size_t n = utf8_sequence(p);
+		uint32_t cp;
+		size_t n = utf8_sequence(p, &cp);
 		if (n == 0)
 			return -EILSEQ;
+		if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
+			return -EINVAL; /* C0, DEL and C1 control characters */
 		p += n;
 	}
 	return names_is_reserved(name) ? -EINVAL : 0;

@@ -236,7 +236,8 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *user)
 	buf[n] = '\0';
 	buf[strcspn(buf, "\r\n")] = '\0';
 	if (header_is(buf, n, "X-Ovh-QueryID", &value))
-		snprintf(ex->resp->query_id, sizeof(ex->resp->query_id), "%s", value);
+		snprintf(ex->resp->query_id, sizeof(ex->resp->query_id), "%.*s",
+			 (int)sizeof(ex->resp->query_id) - 1, value);
 	else if (header_is(buf, n, "Retry-After", &value))
 		ex->retry_after = atof(value);
 	return n;

@@ -1,0 +1,542 @@
+/* Unit tests for cache: TTL, shared loads, cache_put, refcounted listings. */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "cache.h"
+
+#define KEY	  "svc-1/share-1/.snapshots"
+#define N_THREADS 16
+
+/* A loader standing in for the API: counts calls, may sleep or fail. */
+struct fake_api {
+	atomic_int calls;
+	int fail_rc;	     /* returned instead of a listing when non-zero */
+	long sleep_ms;	     /* how long each load takes */
+	double age;	     /* seconds the listings it returns are already old */
+	atomic_bool started; /* set when a load begins */
+	const struct listing *previous_seen;
+	const char *const *names; /* NULL entries have no name */
+	const char *const *ids;
+	size_t n;
+};
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static char *xstrdup(const char *s)
+{
+	char *copy = strdup(s);
+	assert_non_null(copy);
+	return copy;
+}
+
+/* A listing as tree.c builds it: objects owned by the entries, fetched now. */
+static struct listing *make_listing(const char *const *names, const char *const *ids, size_t n)
+{
+	struct listing *l = listing_new(n);
+	if (!l)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		struct entry *e = &l->entries[i];
+		e->obj.id = xstrdup(ids[i]);
+		e->obj.name = names[i] ? xstrdup(names[i]) : NULL;
+		e->obj.json = xstrdup("{}\n");
+		e->obj.json_len = 3;
+		e->name = e->obj.name ? e->obj.name : e->obj.id;
+		l->n++;
+	}
+	l->fetched = cache_now();
+	return l;
+}
+
+static const char *const default_names[] = {"nightly", NULL};
+static const char *const default_ids[] = {"id-1", "id-2"};
+
+static void fake_init(struct fake_api *api)
+{
+	memset(api, 0, sizeof(*api));
+	atomic_init(&api->calls, 0);
+	atomic_init(&api->started, false);
+	api->names = default_names;
+	api->ids = default_ids;
+	api->n = 2;
+}
+
+static int fake_loader(void *ctx, const char *key, const struct listing *previous,
+		       struct listing **out)
+{
+	struct fake_api *api = ctx;
+	(void)key;
+	atomic_fetch_add(&api->calls, 1);
+	api->previous_seen = previous;
+	atomic_store(&api->started, true);
+	if (api->sleep_ms)
+		sleep_ms(api->sleep_ms);
+	if (api->fail_rc)
+		return api->fail_rc;
+	*out = make_listing(api->names, api->ids, api->n);
+	if (!*out)
+		return -ENOMEM;
+	(*out)->fetched -= api->age;
+	return 0;
+}
+
+static int get(struct cache *c, struct fake_api *api, struct listing **out)
+{
+	return cache_get(c, KEY, fake_loader, api, out);
+}
+
+/* ---- TTL ---- */
+
+static void test_first_get_loads_once_and_second_within_ttl_does_not(void **state)
+{
+	struct cache *c = cache_new(60);
+	struct fake_api api;
+	struct listing *a = NULL, *b = NULL;
+	(void)state;
+	fake_init(&api);
+	assert_int_equal(get(c, &api, &a), 0);
+	assert_int_equal(atomic_load(&api.calls), 1);
+	assert_non_null(a);
+	assert_int_equal(a->n, 2);
+	assert_string_equal(a->entries[0].name, "nightly");
+	assert_null(api.previous_seen);
+
+	assert_int_equal(get(c, &api, &b), 0);
+	assert_int_equal(atomic_load(&api.calls), 1);
+	assert_ptr_equal(a, b);
+	assert_int_equal(a->refs, 3); /* the cache's and ours */
+	listing_unref(a);
+	listing_unref(b);
+	cache_free(c);
+}
+
+static void test_ttl_zero_loads_every_time(void **state)
+{
+	struct cache *c = cache_new(0);
+	struct fake_api api;
+	struct listing *first = NULL, *l = NULL;
+	(void)state;
+	fake_init(&api);
+	assert_int_equal(get(c, &api, &first), 0);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(get(c, &api, &l), 0);
+		assert_ptr_not_equal(l, first);
+		listing_unref(l);
+	}
+	assert_int_equal(atomic_load(&api.calls), 4);
+	/* The listing we still hold outlived its replacements. */
+	assert_string_equal(first->entries[1].name, "id-2");
+	listing_unref(first);
+	cache_free(c);
+}
+
+static void test_listing_younger_than_ttl_is_not_loaded_again(void **state)
+{
+	struct cache *c = cache_new(10);
+	struct fake_api api;
+	struct listing *a = NULL, *b = NULL;
+	(void)state;
+	fake_init(&api);
+	api.age = 9.5;
+	assert_int_equal(get(c, &api, &a), 0);
+	assert_int_equal(get(c, &api, &b), 0);
+	assert_int_equal(atomic_load(&api.calls), 1);
+	assert_ptr_equal(a, b);
+	listing_unref(a);
+	listing_unref(b);
+	cache_free(c);
+}
+
+static void test_listing_older_than_ttl_is_loaded_again_with_previous(void **state)
+{
+	struct cache *c = cache_new(10);
+	struct fake_api api;
+	struct listing *old = NULL, *fresh = NULL;
+	(void)state;
+	fake_init(&api);
+	api.age = 10.5;
+	assert_int_equal(get(c, &api, &old), 0);
+	assert_int_equal(get(c, &api, &fresh), 0);
+	assert_int_equal(atomic_load(&api.calls), 2);
+	assert_ptr_not_equal(fresh, old);
+	/* The loader saw what it replaces (for the directory's mtime). */
+	assert_ptr_equal(api.previous_seen, old);
+	listing_unref(old);
+	listing_unref(fresh);
+	cache_free(c);
+}
+
+static void test_listing_expires_in_real_time(void **state)
+{
+	struct cache *c = cache_new(0.05);
+	struct fake_api api;
+	struct listing *l = NULL;
+	(void)state;
+	fake_init(&api);
+	assert_int_equal(get(c, &api, &l), 0);
+	listing_unref(l);
+	sleep_ms(100);
+	assert_int_equal(get(c, &api, &l), 0);
+	assert_int_equal(atomic_load(&api.calls), 2);
+	listing_unref(l);
+	cache_free(c);
+}
+
+static void test_cache_ttl_reports_the_ttl(void **state)
+{
+	struct cache *c = cache_new(12.5);
+	(void)state;
+	assert_true(cache_ttl(c) == 12.5);
+	cache_free(c);
+}
+
+/* ---- cache_put, cache_peek, cache_drop_all ---- */
+
+static void test_put_listing_is_returned_without_a_load(void **state)
+{
+	static const char *const names[] = {"nightly", "new-one"};
+	static const char *const ids[] = {"id-1", "id-3"};
+	struct cache *c = cache_new(60);
+	struct fake_api api;
+	struct listing *before = NULL, *after = NULL;
+	(void)state;
+	fake_init(&api);
+	assert_int_equal(get(c, &api, &before), 0);
+	struct listing *mine = make_listing(names, ids, 2);
+	cache_put(c, KEY, mine);
+	assert_int_equal(get(c, &api, &after), 0);
+	assert_int_equal(atomic_load(&api.calls), 1);
+	assert_ptr_equal(after, mine);
+	assert_string_equal(after->entries[1].name, "new-one");
+	assert_string_equal(before->entries[0].name, "nightly"); /* still ours */
+	listing_unref(before);
+	listing_unref(after);
+	cache_free(c);
+}
+
+static void test_put_on_a_cold_key_is_returned_without_a_load(void **state)
+{
+	struct cache *c = cache_new(60);
+	struct fake_api api;
+	struct listing *l = NULL;
+	(void)state;
+	fake_init(&api);
+	struct listing *mine = make_listing(default_names, default_ids, 2);
+	cache_put(c, KEY, mine);
+	assert_int_equal(get(c, &api, &l), 0);
+	assert_ptr_equal(l, mine);
+	assert_int_equal(atomic_load(&api.calls), 0);
+	listing_unref(l);
+	cache_free(c);
+}
+
+/* One cache_get on a thread, so the test can act while the load runs. */
+struct getter {
+	pthread_t thread;
+	struct cache *cache;
+	struct fake_api *api;
+	pthread_barrier_t *barrier;
+	int rc;
+	struct listing *got;
+};
+
+static void *getter_main(void *arg)
+{
+	struct getter *g = arg;
+	if (g->barrier)
+		pthread_barrier_wait(g->barrier);
+	g->rc = cache_get(g->cache, KEY, fake_loader, g->api, &g->got);
+	return NULL;
+}
+
+static void test_put_during_a_load_wins_over_the_load(void **state)
+{
+	static const char *const names[] = {"made-by-mkdir"};
+	static const char *const ids[] = {"id-9"};
+	struct cache *c = cache_new(60);
+	struct fake_api api;
+	struct getter g = {.cache = c, .api = &api};
+	(void)state;
+	fake_init(&api);
+	api.sleep_ms = 200;
+	assert_int_equal(pthread_create(&g.thread, NULL, getter_main, &g), 0);
+	while (!atomic_load(&api.started))
+		sleep_ms(1);
+	struct listing *mine = make_listing(names, ids, 1);
+	cache_put(c, KEY, mine); /* lands while the (older) load is under way */
+	assert_int_equal(pthread_join(g.thread, NULL), 0);
+	assert_int_equal(g.rc, 0);
+	assert_ptr_equal(g.got, mine);
+	struct listing *peeked = cache_peek(c, KEY);
+	assert_ptr_equal(peeked, mine);
+	listing_unref(peeked);
+	listing_unref(g.got);
+	cache_free(c);
+}
+
+static void test_peek_returns_current_listing_or_null(void **state)
+{
+	struct cache *c = cache_new(0);
+	struct fake_api api;
+	struct listing *l = NULL;
+	(void)state;
+	fake_init(&api);
+	assert_null(cache_peek(c, KEY));
+	assert_int_equal(get(c, &api, &l), 0);
+	struct listing *peeked = cache_peek(c, KEY); /* however old: ttl is 0 */
+	assert_ptr_equal(peeked, l);
+	assert_int_equal(atomic_load(&api.calls), 1);
+	listing_unref(peeked);
+	listing_unref(l);
+	cache_free(c);
+}
+
+static void test_drop_all_forces_a_load(void **state)
+{
+	struct cache *c = cache_new(60);
+	struct fake_api api;
+	struct listing *a = NULL, *b = NULL;
+	(void)state;
+	fake_init(&api);
+	assert_int_equal(get(c, &api, &a), 0);
+	assert_int_equal(cache_get(c, "other-key", fake_loader, &api, &b), 0);
+	listing_unref(b);
+	assert_int_equal(atomic_load(&api.calls), 2);
+	cache_drop_all(c);
+	assert_null(cache_peek(c, KEY));
+	assert_null(cache_peek(c, "other-key"));
+	assert_int_equal(get(c, &api, &b), 0);
+	assert_int_equal(atomic_load(&api.calls), 3);
+	assert_ptr_not_equal(a, b);
+	assert_int_equal(a->refs, 1); /* only ours: the cache let go */
+	listing_unref(a);
+	listing_unref(b);
+	cache_free(c);
+}
+
+static void test_keys_are_cached_separately(void **state)
+{
+	struct cache *c = cache_new(60);
+	struct fake_api api;
+	struct listing *a = NULL, *b = NULL;
+	(void)state;
+	fake_init(&api);
+	assert_int_equal(cache_get(c, "svc-1", fake_loader, &api, &a), 0);
+	assert_int_equal(cache_get(c, "svc-2", fake_loader, &api, &b), 0);
+	assert_int_equal(atomic_load(&api.calls), 2);
+	assert_ptr_not_equal(a, b);
+	listing_unref(a);
+	listing_unref(b);
+	cache_free(c);
+}
+
+/* ---- failures ---- */
+
+static void test_failing_loader_error_is_returned_and_nothing_cached(void **state)
+{
+	struct cache *c = cache_new(60);
+	struct fake_api api;
+	struct listing sentinel;
+	struct listing *l = &sentinel; /* must be reset */
+	(void)state;
+	fake_init(&api);
+	api.fail_rc = -ETIMEDOUT;
+	assert_int_equal(get(c, &api, &l), -ETIMEDOUT);
+	assert_null(l);
+	assert_null(cache_peek(c, KEY));
+	/* The error is not cached either: the next access asks again. */
+	api.fail_rc = 0;
+	assert_int_equal(get(c, &api, &l), 0);
+	assert_non_null(l);
+	assert_int_equal(atomic_load(&api.calls), 2);
+	listing_unref(l);
+	cache_free(c);
+}
+
+static void test_failed_reload_keeps_the_previous_listing(void **state)
+{
+	struct cache *c = cache_new(0);
+	struct fake_api api;
+	struct listing *l = NULL;
+	(void)state;
+	fake_init(&api);
+	assert_int_equal(get(c, &api, &l), 0);
+	struct listing *good = l;
+	api.fail_rc = -EIO;
+	assert_int_equal(get(c, &api, &l), -EIO);
+	assert_null(l);
+	struct listing *peeked = cache_peek(c, KEY);
+	assert_ptr_equal(peeked, good);
+	listing_unref(peeked);
+	listing_unref(good);
+	cache_free(c);
+}
+
+/* ---- concurrency ---- */
+
+static void run_getters(struct cache *c, struct fake_api *api, struct getter *g)
+{
+	pthread_barrier_t barrier;
+	assert_int_equal(pthread_barrier_init(&barrier, NULL, N_THREADS), 0);
+	for (int i = 0; i < N_THREADS; i++) {
+		g[i] = (struct getter){.cache = c, .api = api, .barrier = &barrier};
+		assert_int_equal(pthread_create(&g[i].thread, NULL, getter_main, &g[i]), 0);
+	}
+	for (int i = 0; i < N_THREADS; i++)
+		assert_int_equal(pthread_join(g[i].thread, NULL), 0);
+	pthread_barrier_destroy(&barrier);
+}
+
+static void test_concurrent_misses_on_one_key_share_one_load(void **state)
+{
+	struct cache *c = cache_new(60);
+	struct fake_api api;
+	struct getter g[N_THREADS];
+	(void)state;
+	fake_init(&api);
+	api.sleep_ms = 200;
+	run_getters(c, &api, g);
+	assert_int_equal(atomic_load(&api.calls), 1);
+	for (int i = 0; i < N_THREADS; i++) {
+		assert_int_equal(g[i].rc, 0);
+		assert_non_null(g[i].got);
+		assert_ptr_equal(g[i].got, g[0].got);
+	}
+	assert_int_equal(g[0].got->refs, N_THREADS + 1);
+	for (int i = 0; i < N_THREADS; i++)
+		listing_unref(g[i].got);
+	cache_free(c);
+}
+
+static void test_concurrent_misses_share_the_load_error(void **state)
+{
+	struct cache *c = cache_new(60);
+	struct fake_api api;
+	struct getter g[N_THREADS];
+	(void)state;
+	fake_init(&api);
+	api.sleep_ms = 200;
+	api.fail_rc = -EACCES;
+	run_getters(c, &api, g);
+	assert_int_equal(atomic_load(&api.calls), 1);
+	for (int i = 0; i < N_THREADS; i++) {
+		assert_int_equal(g[i].rc, -EACCES);
+		assert_null(g[i].got);
+	}
+	cache_free(c);
+}
+
+/* ---- listings ---- */
+
+static void test_listing_find_by_display_name_and_by_id(void **state)
+{
+	static const char *const names[] = {"nightly", NULL, "weekly"};
+	static const char *const ids[] = {"id-1", "id-2", "id-3"};
+	struct listing *l = make_listing(names, ids, 3);
+	(void)state;
+	assert_ptr_equal(listing_find(l, "nightly"), &l->entries[0]);
+	assert_ptr_equal(listing_find(l, "id-1"), &l->entries[0]); /* listed by name, found by id */
+	assert_ptr_equal(listing_find(l, "id-2"), &l->entries[1]);
+	assert_ptr_equal(listing_find(l, "weekly"), &l->entries[2]);
+	assert_null(listing_find(l, "monthly"));
+	assert_null(listing_find(l, "nightl"));
+	assert_null(listing_find(l, ""));
+	listing_unref(l);
+}
+
+static void test_listing_find_names_win_over_ids(void **state)
+{
+	/* Entry 0 is displayed as "id-2", which is entry 1's id. */
+	static const char *const names[] = {"id-2", "beta"};
+	static const char *const ids[] = {"id-1", "id-2"};
+	struct listing *l = make_listing(names, ids, 2);
+	(void)state;
+	assert_ptr_equal(listing_find(l, "id-2"), &l->entries[0]);
+	assert_ptr_equal(listing_find(l, "beta"), &l->entries[1]);
+	assert_ptr_equal(listing_find(l, "id-1"), &l->entries[0]);
+	listing_unref(l);
+}
+
+static void test_listing_find_in_empty_listing_is_null(void **state)
+{
+	struct listing *l = listing_new(0);
+	(void)state;
+	assert_non_null(l);
+	assert_int_equal(l->n, 0);
+	assert_null(listing_find(l, "anything"));
+	listing_unref(l);
+}
+
+static void test_listing_refcount_frees_on_last_unref(void **state)
+{
+	struct listing *l = make_listing(default_names, default_ids, 2);
+	(void)state;
+	assert_int_equal(l->refs, 1);
+	assert_ptr_equal(listing_ref(l), l);
+	assert_int_equal(l->refs, 2);
+	listing_unref(l);
+	assert_int_equal(l->refs, 1);
+	assert_string_equal(l->entries[0].obj.id, "id-1"); /* still alive */
+	listing_unref(l); /* frees it and its objects: the ASan build checks */
+	assert_null(listing_ref(NULL));
+	listing_unref(NULL);
+}
+
+static void test_listing_held_by_caller_survives_cache_free(void **state)
+{
+	struct cache *c = cache_new(60);
+	struct fake_api api;
+	struct listing *l = NULL;
+	(void)state;
+	fake_init(&api);
+	assert_int_equal(get(c, &api, &l), 0);
+	cache_free(c);
+	assert_int_equal(l->refs, 1);
+	assert_string_equal(l->entries[0].name, "nightly");
+	listing_unref(l);
+	cache_free(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_first_get_loads_once_and_second_within_ttl_does_not),
+	    cmocka_unit_test(test_ttl_zero_loads_every_time),
+	    cmocka_unit_test(test_listing_younger_than_ttl_is_not_loaded_again),
+	    cmocka_unit_test(test_listing_older_than_ttl_is_loaded_again_with_previous),
+	    cmocka_unit_test(test_listing_expires_in_real_time),
+	    cmocka_unit_test(test_cache_ttl_reports_the_ttl),
+	    cmocka_unit_test(test_put_listing_is_returned_without_a_load),
+	    cmocka_unit_test(test_put_on_a_cold_key_is_returned_without_a_load),
+	    cmocka_unit_test(test_put_during_a_load_wins_over_the_load),
+	    cmocka_unit_test(test_peek_returns_current_listing_or_null),
+	    cmocka_unit_test(test_drop_all_forces_a_load),
+	    cmocka_unit_test(test_keys_are_cached_separately),
+	    cmocka_unit_test(test_failing_loader_error_is_returned_and_nothing_cached),
+	    cmocka_unit_test(test_failed_reload_keeps_the_previous_listing),
+	    cmocka_unit_test(test_concurrent_misses_on_one_key_share_one_load),
+	    cmocka_unit_test(test_concurrent_misses_share_the_load_error),
+	    cmocka_unit_test(test_listing_find_by_display_name_and_by_id),
+	    cmocka_unit_test(test_listing_find_names_win_over_ids),
+	    cmocka_unit_test(test_listing_find_in_empty_listing_is_null),
+	    cmocka_unit_test(test_listing_refcount_frees_on_last_unref),
+	    cmocka_unit_test(test_listing_held_by_caller_survives_cache_free),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
