@@ -68,9 +68,10 @@ static int parse_offset(const char *p, long *offset)
 		*offset = 0;
 		return 0;
 	}
+	if (strlen(p) != 6 || (p[0] != '+' && p[0] != '-') || p[3] != ':')
+		return -EINVAL;
 	int oh = digits(p + 1, 2), om = digits(p + 4, 2);
-	if ((p[0] != '+' && p[0] != '-') || oh < 0 || p[3] != ':' || om < 0 || p[6] ||
-	    oh > 23 || om > 59)
+	if (oh < 0 || om < 0 || oh > 23 || om > 59)
 		return -EINVAL;
 	*offset = (oh * 3600L + om * 60L) * (p[0] == '-' ? -1 : 1);
 	return 0;
