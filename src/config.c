@@ -58,6 +58,31 @@ bool config_is_endpoint(const char *text)
 	return false;
 }
 
+/* scheme://host[:port] of a URL: its length. */
+static size_t origin_length(const char *url)
+{
+	const char *host = strstr(url, "://") + 3;
+	return (size_t)(host - url) + strcspn(host, "/?#");
+}
+
+/*
+ * A URL endpoint on a known OVH API host uses that host's token URL; any
+ * other (a simulator, a proxy) is asked at <origin>/auth/oauth2/token.
+ */
+static char *token_url_for(const char *url)
+{
+	size_t len = origin_length(url);
+	for (size_t i = 0; i < N_ENDPOINTS; i++) {
+		const char *base = endpoints[i].base_url;
+		if (origin_length(base) == len && strncmp(base, url, len) == 0)
+			return endpoints[i].token_url ? strdup(endpoints[i].token_url) : NULL;
+	}
+	char *out = malloc(len + sizeof("/auth/oauth2/token"));
+	if (out)
+		sprintf(out, "%.*s/auth/oauth2/token", (int)len, url);
+	return out;
+}
+
 int config_endpoint_url(const char *endpoint, char **base_url, char **token_url)
 {
 	*base_url = NULL;
@@ -67,6 +92,7 @@ int config_endpoint_url(const char *endpoint, char **base_url, char **token_url)
 		while (len > 0 && endpoint[len - 1] == '/')
 			len--;
 		*base_url = strndup(endpoint, len);
+		*token_url = token_url_for(endpoint);
 		return *base_url ? 0 : -ENOMEM;
 	}
 	for (size_t i = 0; i < N_ENDPOINTS; i++) {

@@ -9,8 +9,8 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +19,7 @@
 
 #include "build_config.h"
 #include "cache.h"
+#include "check.h"
 #include "config.h"
 #include "log.h"
 #include "ovh.h"
@@ -39,12 +40,13 @@ struct options {
 	int read_only;
 	int show_help;
 	int show_version;
+	int check; /* --check: run the start-up checks, report, do not mount */
 	char *nonopt[2];
 	int n_nonopt;
 	const char *error; /* a refused option, reported after parsing */
 };
 
-enum { KEY_HELP, KEY_VERSION, KEY_RO, KEY_SECRET };
+enum { KEY_HELP, KEY_VERSION, KEY_CHECK, KEY_RO, KEY_SECRET };
 
 #define OPTION(t, p) {t, offsetof(struct options, p), 1}
 static const struct fuse_opt option_spec[] = {
@@ -66,6 +68,7 @@ static const struct fuse_opt option_spec[] = {
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
 	FUSE_OPT_KEY("--version", KEY_VERSION),
+	FUSE_OPT_KEY("--check", KEY_CHECK),
 	/* fstab words meant for mount(8) and systemd, not for us. */
 	FUSE_OPT_KEY("_netdev", FUSE_OPT_KEY_DISCARD),
 	FUSE_OPT_KEY("nofail", FUSE_OPT_KEY_DISCARD),
@@ -89,7 +92,9 @@ static struct ovhsnapfs *signal_fs;
 
 static void show_help(const char *progname)
 {
-	printf("usage: %s [SOURCE] MOUNTPOINT [-o OPT[,OPT...]] [-f] [-d] [-s]\n\n", progname);
+	printf("usage: %s [SOURCE] MOUNTPOINT [-o OPT[,OPT...]] [-f] [-d] [-s]\n"
+	       "       %s --check [SOURCE] [-o OPT[,OPT...]]\n\n",
+	       progname, progname);
 	printf("SOURCE is an endpoint (ovh-eu, ovh-ca, ovh-us, kimsufi-eu, kimsufi-ca,\n"
 	       "soyoustart-eu, soyoustart-ca) or a base URL such as https://eu.api.ovh.com/1.0.\n\n"
 	       "ovhsnapfs options:\n"
@@ -120,6 +125,9 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 	case KEY_VERSION:
 		o->show_version = 1;
 		return 0;
+	case KEY_CHECK:
+		o->check = 1;
+		return 0;
 	case KEY_RO:
 		o->read_only = 1;
 		return 1; /* the kernel mount is read-only too */
@@ -144,17 +152,6 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 	}
 }
 
-/* The one line a failed start leaves on stderr. */
-__attribute__((format(printf, 1, 2))) static void die(const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "ovhsnapfs: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
 static char **split_services(const char *text)
 {
 	size_t n = 1;
@@ -173,15 +170,15 @@ static char **split_services(const char *text)
 static int check_numbers(const struct options *o)
 {
 	if (o->cache_ttl < 0)
-		die("cache_ttl=%g: must be 0 or more seconds", o->cache_ttl);
+		check_die("cache_ttl=%g: must be 0 or more seconds", o->cache_ttl);
 	else if (o->wait < 0)
-		die("wait=%g: must be 0 or more seconds", o->wait);
+		check_die("wait=%g: must be 0 or more seconds", o->wait);
 	else if (o->timeout <= 0)
-		die("timeout=%g: must be more than 0 seconds", o->timeout);
+		check_die("timeout=%g: must be more than 0 seconds", o->timeout);
 	else if (o->retries < 1 || o->retries > 100)
-		die("retries=%d: must be between 1 and 100", o->retries);
+		check_die("retries=%d: must be between 1 and 100", o->retries);
 	else if (o->rate < 0)
-		die("rate=%g: must be 0 (unlimited) or more requests per second", o->rate);
+		check_die("rate=%g: must be 0 (unlimited) or more requests per second", o->rate);
 	else
 		return 0;
 	return -EINVAL;
@@ -190,16 +187,17 @@ static int check_numbers(const struct options *o)
 /* SOURCE and -o endpoint= name the same thing; either may be absent. */
 static int choose_endpoint(const struct options *o, const char **endpoint, const char **source)
 {
-	*source = o->n_nonopt == 2 ? o->nonopt[0] : NULL;
+	bool has_source = o->check ? o->n_nonopt >= 1 : o->n_nonopt == 2;
+	*source = has_source ? o->nonopt[0] : NULL;
 	*endpoint = o->endpoint;
 	if (*source && !config_is_endpoint(*source)) {
-		die("SOURCE '%s' is not an endpoint: use ovh-eu, ovh-ca, ovh-us, kimsufi-eu, "
+		check_die("SOURCE '%s' is not an endpoint: use ovh-eu, ovh-ca, ovh-us, kimsufi-eu, "
 		    "kimsufi-ca, soyoustart-eu, soyoustart-ca or an http(s) URL",
 		    *source);
 		return -EINVAL;
 	}
 	if (*source && *endpoint && strcmp(*source, *endpoint) != 0) {
-		die("SOURCE '%s' and -o endpoint= disagree: give one of them", *source);
+		check_die("SOURCE '%s' and -o endpoint= disagree: give one of them", *source);
 		return -EINVAL;
 	}
 	if (!*endpoint)
@@ -222,34 +220,6 @@ static int add_mount_args(struct fuse_args *args, const char *fsname, const char
 	if (fuse_opt_add_arg(args, opt) || fuse_opt_add_arg(args, mountpoint))
 		return -ENOMEM;
 	return 0;
-}
-
-/* One authenticated call before mounting: a wrong key fails here, loudly. */
-static int check_api(struct ovhsnapfs *fs, const struct ovh_config *cfg)
-{
-	struct node root = {.kind = NODE_ROOT};
-	struct listing *services;
-
-	int rc = ovh_sync_time(fs->tree.api);
-	if (rc) {
-		die("cannot reach the OVH API at %s (%s): check the endpoint and the network",
-		    cfg->base_url, strerror(-rc));
-		return rc;
-	}
-	rc = tree_children(&fs->tree, &root, &services);
-	if (rc == -EACCES || rc == -EINVAL)
-		die("the OVH API at %s refused the credentials for endpoint %s (from %s): "
-		    "check application_key, application_secret and consumer_key, and that the "
-		    "consumer key is validated with access to /storage/netapp/*",
-		    cfg->base_url, cfg->endpoint,
-		    cfg->files_read ? cfg->files_read : "the environment");
-	else if (rc)
-		die("listing services at %s failed: %s", cfg->base_url, strerror(-rc));
-	else
-		log_info("%s: %zu service(s) visible, time delta %ld s", cfg->base_url,
-			 services->n, ovh_time_delta(fs->tree.api));
-	listing_unref(services);
-	return rc;
 }
 
 static void on_sighup(int sig)
@@ -309,7 +279,7 @@ static int parse_args(struct fuse_args *args, struct options *o)
 	if (fuse_opt_parse(args, o, option_spec, opt_proc) != 0)
 		return -1;
 	if (o->error) {
-		die("%s", o->error);
+		check_die("%s", o->error);
 		return -1;
 	}
 	if (o->show_version) {
@@ -322,14 +292,18 @@ static int parse_args(struct fuse_args *args, struct options *o)
 		fuse_lib_help(args);
 		return 1;
 	}
-	if (o->n_nonopt == 0) {
-		die("no mountpoint given (try --help)");
+	if (o->check && o->n_nonopt > 1) {
+		check_die("--check takes at most a SOURCE, no mountpoint");
+		return -1;
+	}
+	if (o->n_nonopt == 0 && !o->check) {
+		check_die("no mountpoint given (try --help)");
 		return -1;
 	}
 	if (o->log_level) {
 		enum log_level level;
 		if (log_level_parse(o->log_level, &level) != 0) {
-			die("log_level=%s: use error, warn, info or debug", o->log_level);
+			check_die("log_level=%s: use error, warn, info or debug", o->log_level);
 			return -1;
 		}
 		log_set_level(level);
@@ -358,7 +332,7 @@ static int prepare(struct ovhsnapfs *fs, const struct options *o, const struct o
 	struct cache *cache = cache_new(o->cache_ttl);
 	if (!cache || ovh_client_new(&copts, &api) != 0) {
 		cache_free(cache);
-		die("out of memory");
+		check_die("out of memory");
 		return -ENOMEM;
 	}
 	tree_init(&fs->tree, api, cache, o->service ? split_services(o->service) : NULL);
@@ -368,7 +342,7 @@ static int prepare(struct ovhsnapfs *fs, const struct options *o, const struct o
 	fs->umask = (mode_t)(o->umask & 0777);
 	fs->uid = getuid();
 	fs->gid = getgid();
-	return check_api(fs, cfg);
+	return check_api(&fs->tree, cfg);
 }
 
 static void release(struct ovhsnapfs *fs)
@@ -402,7 +376,15 @@ int main(int argc, char *argv[])
 	if (choose_endpoint(&o, &endpoint, &source) != 0)
 		goto out;
 	if (config_load(&cfg, o.config, endpoint, err, sizeof(err)) != 0) {
-		die("%s", err);
+		check_die("%s", err);
+		goto out;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (o.check) {
+		if (prepare(&fs, &o, &cfg) == 0) {
+			check_report(stdout, &fs.tree, &cfg);
+			rc = 0;
+		}
 		goto out;
 	}
 	if (add_mount_args(&args, source ? source : cfg.endpoint, o.nonopt[o.n_nonopt - 1]) ||
@@ -410,7 +392,6 @@ int main(int argc, char *argv[])
 		goto out;
 	if (cmd.debug)
 		log_set_level(LOG_LVL_DEBUG);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	fuse = fuse_new(&args, fs_operations(), sizeof(struct fuse_operations), &fs);
 	if (!fuse || prepare(&fs, &o, &cfg) != 0)
 		goto out;

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,11 +28,22 @@ struct ovh_client {
 	char *application_key;
 	char *application_secret;
 	char *consumer_key;
+	char *client_id; /* OAuth2 instead of the three keys above */
+	char *client_secret;
+	char *token_url;
 	char *cafile;
 	double timeout;
 	int retries;
 
 	_Atomic long time_delta; /* server clock minus ours, seconds */
+
+	_Atomic int quiet;	   /* start-up checks report failures themselves */
+	pthread_mutex_t err_lock; /* guards last_error */
+	char last_error[512];
+
+	pthread_mutex_t token_lock; /* one token request at a time */
+	char *token;
+	double token_expires; /* monotonic; 0: fetch before use */
 
 	pthread_mutex_t pool_lock;
 	CURL *idle[MAX_IDLE_HANDLES];
@@ -174,14 +186,33 @@ static bool is_clock_rejection(const struct ovh_response *resp)
 		strcmp(resp->error_class, "INVALID_SIGNATURE") == 0);
 }
 
-static void log_api_error(const char *method, const char *path,
-			  const struct ovh_response *resp)
+
+static void record_error(struct ovh_client *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Keep the last failure for start-up reports, and log it unless quiet. */
+static void record_error(struct ovh_client *c, const char *fmt, ...)
 {
-	/* A 404 is how a finished deletion shows: worth a line, not an alarm. */
-	log_msg(resp->status == 404 ? LOG_LVL_INFO : LOG_LVL_ERROR,
-		"%s %s: HTTP %ld %s%s\"%s\" (X-Ovh-QueryID: %s)", method, path, resp->status,
-		  resp->error_class, resp->error_class[0] ? ": " : "", resp->error_message,
-		  resp->query_id[0] ? resp->query_id : "none");
+	va_list ap;
+	pthread_mutex_lock(&c->err_lock);
+	va_start(ap, fmt);
+	vsnprintf(c->last_error, sizeof(c->last_error), fmt, ap);
+	va_end(ap);
+	if (!c->quiet)
+		log_error("%s", c->last_error);
+	pthread_mutex_unlock(&c->err_lock);
+}
+
+void ovh_set_quiet(struct ovh_client *c, bool quiet)
+{
+	c->quiet = quiet;
+}
+
+void ovh_last_error(struct ovh_client *c, char *buf, size_t len)
+{
+	pthread_mutex_lock(&c->err_lock);
+	snprintf(buf, len, "%s", c->last_error);
+	pthread_mutex_unlock(&c->err_lock);
 }
 
 /* ---- libcurl plumbing ---- */
@@ -301,14 +332,27 @@ static void rate_wait(struct ovh_client *c)
 	sleep_seconds(wait);
 }
 
-static struct curl_slist *auth_headers(struct ovh_client *c, const char *method, const char *url,
-				       const char *body)
+/* One HTTP request as ovh.c sends it. */
+struct request {
+	const char *method;
+	const char *path; /* for logs: below the base URL, never secret */
+	const char *url;
+	const char *body;
+	const char *content_type;
+	bool sign;   /* AK/AS/CK signature or OAuth2 bearer; false: anonymous */
+	unsigned flags;
+};
+
+static int token_get(struct ovh_client *c, unsigned flags, char *out, size_t len);
+static void token_forget(struct ovh_client *c);
+
+static struct curl_slist *signature_headers(struct ovh_client *c, const struct request *rq)
 {
 	struct curl_slist *h = NULL;
 	char line[256], sig[45];
 	long ts = (long)time(NULL) + c->time_delta;
 
-	ovh_sign(c->application_secret, c->consumer_key, method, url, body, ts, sig);
+	ovh_sign(c->application_secret, c->consumer_key, rq->method, rq->url, rq->body, ts, sig);
 	snprintf(line, sizeof(line), "X-Ovh-Application: %s", c->application_key);
 	h = curl_slist_append(h, line);
 	snprintf(line, sizeof(line), "X-Ovh-Consumer: %s", c->consumer_key);
@@ -321,14 +365,32 @@ static struct curl_slist *auth_headers(struct ovh_client *c, const char *method,
 	return h;
 }
 
-static void setup_handle(struct ovh_client *c, CURL *h, const char *method, const char *url,
-			 const char *body, struct exchange *ex)
+/* The proof of identity a request carries; -errno when none can be had. */
+static int auth_headers(struct ovh_client *c, const struct request *rq, struct curl_slist **h)
 {
-	curl_easy_setopt(h, CURLOPT_URL, url);
+	char line[4200];
+	if (!rq->sign)
+		return 0;
+	if (!c->client_id) {
+		*h = signature_headers(c, rq);
+		return 0;
+	}
+	int rc = token_get(c, rq->flags, line, sizeof(line));
+	if (rc == 0)
+		*h = curl_slist_append(*h, line);
+	explicit_bzero(line, sizeof(line));
+	return rc;
+}
+
+static void setup_handle(struct ovh_client *c, CURL *h, const struct request *rq,
+			 struct exchange *ex)
+{
+	curl_easy_setopt(h, CURLOPT_URL, rq->url);
 	curl_easy_setopt(h, CURLOPT_SHARE, c->share);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(c->timeout * 1000));
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)(c->timeout * 1000));
+	/* A connection that takes longer than 10 s to open is not coming. */
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)((c->timeout < 10 ? c->timeout : 10) * 1000));
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
@@ -342,19 +404,19 @@ static void setup_handle(struct ovh_client *c, CURL *h, const char *method, cons
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, ex);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, ex);
-	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-	if (strcmp(method, "GET") == 0)
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, rq->method);
+	if (strcmp(rq->method, "GET") == 0)
 		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-	if (strcmp(method, "POST") == 0) {
+	if (strcmp(rq->method, "POST") == 0) {
 		/*
 		 * libcurl silently re-sends a request whose reused connection died
 		 * before the reply; for a POST that could make a second snapshot.
 		 */
 		curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
 	}
-	if (body) {
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	if (rq->body) {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, rq->body);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(rq->body));
 	}
 }
 
@@ -366,27 +428,33 @@ static void response_reset(struct ovh_response *resp)
 
 /* ---- one request, then the retry policy ---- */
 
-static CURLcode perform_once(struct ovh_client *c, const char *method, const char *url,
-			     const char *body, bool sign, struct exchange *ex)
+static CURLcode perform_once(struct ovh_client *c, const struct request *rq,
+			     struct exchange *ex, int *auth_rc)
 {
-	CURL *h = handle_acquire(c);
 	struct curl_slist *headers = NULL;
+	char ctype[128];
 	CURLcode cc;
 
-	if (!h)
+	*auth_rc = auth_headers(c, rq, &headers);
+	if (*auth_rc)
+		return CURLE_LOGIN_DENIED;
+	CURL *h = handle_acquire(c);
+	if (!h) {
+		curl_slist_free_all(headers);
 		return CURLE_OUT_OF_MEMORY;
-	setup_handle(c, h, method, url, body, ex);
-	if (sign)
-		headers = auth_headers(c, method, url, body);
+	}
+	setup_handle(c, h, rq, ex);
 	headers = curl_slist_append(headers, "Accept: application/json");
-	if (body)
-		headers = curl_slist_append(headers, "Content-Type: application/json;charset=utf-8");
+	if (rq->body) {
+		snprintf(ctype, sizeof(ctype), "Content-Type: %s", rq->content_type);
+		headers = curl_slist_append(headers, ctype);
+	}
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
 	cc = curl_easy_perform(h);
 	if (cc == CURLE_OK)
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &ex->resp->status);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
-	curl_slist_free_all(headers);
+	curl_slist_free_all(headers); /* holds the bearer token: freed at once */
 	handle_release(c, h);
 	return cc;
 }
@@ -409,77 +477,118 @@ static bool never_sent(CURLcode cc)
 	       cc == CURLE_COULDNT_RESOLVE_PROXY;
 }
 
-static int network_failure(const char *method, const char *path, CURLcode cc,
+static int network_failure(struct ovh_client *c, const struct request *rq, CURLcode cc,
 			   struct exchange *ex)
 {
-	if (ex->too_big) {
-		log_error("%s %s: reply larger than %u bytes, refused", method, path, MAX_BODY);
-		return -EIO;
-	}
-	log_error("%s %s: %s", method, path, curl_easy_strerror(cc));
+	if (ex->too_big)
+		snprintf(ex->resp->error_message, sizeof(ex->resp->error_message),
+			 "reply larger than %u bytes, refused", MAX_BODY);
+	else
+		snprintf(ex->resp->error_message, sizeof(ex->resp->error_message), "%s",
+			 curl_easy_strerror(cc));
+	record_error(c, "%s %s: %s", rq->method, rq->path, ex->resp->error_message);
 	return cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO;
 }
 
-static int call(struct ovh_client *c, const char *method, const char *path, const char *body,
-		bool sign, struct ovh_response *resp)
+static void api_failure(struct ovh_client *c, const struct request *rq,
+			const struct ovh_response *resp)
 {
-	bool is_post = strcmp(method, "POST") == 0;
-	bool resynced = false;
-	int tries = c->retries > 0 ? c->retries : 1;
-	char url[4096];
+	const char *sep = resp->error_class[0] ? ": " : "";
+	const char *qid = resp->query_id[0] ? resp->query_id : "none";
+	if (resp->status == 404) {
+		/* How a finished deletion shows: worth a line, not an alarm. */
+		log_info("%s %s: HTTP 404 %s%s\"%s\" (X-Ovh-QueryID: %s)", rq->method, rq->path,
+			 resp->error_class, sep, resp->error_message, qid);
+		return;
+	}
+	record_error(c, "%s %s: HTTP %ld %s%s\"%s\" (X-Ovh-QueryID: %s)", rq->method, rq->path,
+		     resp->status, resp->error_class, sep, resp->error_message, qid);
+}
 
-	snprintf(url, sizeof(url), "%s%s", c->base_url, path);
+/* A refusal that a fresh clock or token can cure; the API did not act on it. */
+static bool cure_auth(struct ovh_client *c, const struct request *rq,
+		      const struct ovh_response *resp)
+{
+	if (!rq->sign)
+		return false;
+	if (c->client_id && resp->status == 401) {
+		token_forget(c);
+		return true;
+	}
+	return !c->client_id && is_clock_rejection(resp) && ovh_sync_time(c, rq->flags) == 0;
+}
+
+static int call(struct ovh_client *c, const struct request *rq, struct ovh_response *resp)
+{
+	bool is_post = strcmp(rq->method, "POST") == 0 && !(rq->flags & OVH_IDEMPOTENT);
+	bool cured = false;
+	int tries = rq->flags & OVH_ONCE ? 1 : c->retries > 0 ? c->retries : 1;
+
 	for (int attempt = 0;; attempt++) {
 		struct exchange ex = {.resp = resp};
+		int auth_rc = 0;
 		response_reset(resp);
 		rate_wait(c);
 		double t0 = now_monotonic();
-		CURLcode cc = perform_once(c, method, url, body, sign, &ex);
-		log_debug("%s %s %ld %.0fms %s", method, path, resp->status,
+		CURLcode cc = perform_once(c, rq, &ex, &auth_rc);
+		if (auth_rc)
+			return auth_rc; /* no token: the token request said why */
+		log_debug("%s %s %ld %.0fms %s", rq->method, rq->path, resp->status,
 			  (now_monotonic() - t0) * 1000, resp->query_id);
 
 		if (cc != CURLE_OK) {
 			bool may_retry = never_sent(cc) || (!is_post && !ex.too_big);
 			if (!may_retry || attempt + 1 >= tries) {
 				resp->outcome_unknown = is_post && !never_sent(cc);
-				return network_failure(method, path, cc, &ex);
+				return network_failure(c, rq, cc, &ex);
 			}
-			log_warn("%s %s: %s; retrying", method, path, curl_easy_strerror(cc));
+			log_warn("%s %s: %s; retrying", rq->method, rq->path,
+				 curl_easy_strerror(cc));
 			sleep_seconds(backoff_delay(attempt, 0));
 			continue;
 		}
 		fill_error_fields(resp);
 		if (resp->status >= 200 && resp->status < 300)
 			return 0;
-		if (sign && !resynced && is_clock_rejection(resp)) {
-			/* Our clock may have drifted from the API's: measure again, once. */
-			resynced = true;
+		if (!cured && cure_auth(c, rq, resp)) {
+			cured = true; /* once: measure the clock or get a token again */
 			attempt--;
-			if (ovh_sync_time(c) == 0)
-				continue;
+			continue;
 		}
-		if (strcmp(method, "DELETE") == 0 && resp->status == 404 && attempt > 0)
+		if (strcmp(rq->method, "DELETE") == 0 && resp->status == 404 && attempt > 0)
 			return 0; /* an earlier try did it */
 		bool transient = resp->status == 429 || resp->status >= 500;
 		if (transient && is_post && resp->status != 429) {
 			resp->outcome_unknown = true;
 		} else if (transient && attempt + 1 < tries) {
 			double delay = backoff_delay(attempt, ex.retry_after);
-			log_warn("%s %s: HTTP %ld; retry %d/%d in %.1fs", method, path,
+			log_warn("%s %s: HTTP %ld; retry %d/%d in %.1fs", rq->method, rq->path,
 				 resp->status, attempt + 1, tries - 1, delay);
 			sleep_seconds(delay);
 			continue;
 		}
-		log_api_error(method, path, resp);
+		if (!(rq->flags & OVH_QUIET))
+			api_failure(c, rq, resp);
 		return ovh_status_to_errno(resp->status);
 	}
+}
+
+int ovh_call_ex(struct ovh_client *c, const char *method, const char *path, const char *body,
+		unsigned flags, struct ovh_response *resp)
+{
+	char url[4096];
+	snprintf(url, sizeof(url), "%s%s", c->base_url, path);
+	struct request rq = {.method = method, .path = path, .url = url, .body = body,
+			     .content_type = "application/json;charset=utf-8", .sign = true,
+			     .flags = flags};
+	memset(resp, 0, sizeof(*resp));
+	return call(c, &rq, resp);
 }
 
 int ovh_call(struct ovh_client *c, const char *method, const char *path, const char *body,
 	     struct ovh_response *resp)
 {
-	memset(resp, 0, sizeof(*resp));
-	return call(c, method, path, body, true, resp);
+	return ovh_call_ex(c, method, path, body, 0, resp);
 }
 
 void ovh_response_free(struct ovh_response *resp)
@@ -487,10 +596,13 @@ void ovh_response_free(struct ovh_response *resp)
 	response_reset(resp);
 }
 
-int ovh_sync_time(struct ovh_client *c)
+int ovh_sync_time(struct ovh_client *c, unsigned flags)
 {
+	char url[4096];
 	struct ovh_response resp = {0};
-	int rc = call(c, "GET", "/auth/time", NULL, false, &resp);
+	snprintf(url, sizeof(url), "%s/auth/time", c->base_url);
+	struct request rq = {.method = "GET", .path = "/auth/time", .url = url, .flags = flags};
+	int rc = call(c, &rq, &resp);
 	if (rc == 0) {
 		json_t *t = json_loadb(resp.body ? resp.body : "", resp.len, JSON_DECODE_ANY, NULL);
 		if (json_is_integer(t)) {
@@ -516,6 +628,99 @@ const char *ovh_base_url(const struct ovh_client *c)
 	return c->base_url;
 }
 
+bool ovh_uses_oauth2(const struct ovh_client *c)
+{
+	return c->client_id != NULL;
+}
+
+/* ---- OAuth2 client credentials ---- */
+
+static void token_forget(struct ovh_client *c)
+{
+	pthread_mutex_lock(&c->token_lock);
+	c->token_expires = 0;
+	pthread_mutex_unlock(&c->token_lock);
+}
+
+static char *token_form(const struct ovh_client *c)
+{
+	char *id = curl_easy_escape(NULL, c->client_id, 0);
+	char *secret = curl_easy_escape(NULL, c->client_secret, 0);
+	char *form = NULL;
+	if (id && secret &&
+	    asprintf(&form, "grant_type=client_credentials&client_id=%s&client_secret=%s&scope=all",
+		     id, secret) < 0)
+		form = NULL;
+	if (secret)
+		explicit_bzero(secret, strlen(secret));
+	curl_free(id);
+	curl_free(secret);
+	return form;
+}
+
+/* Take access_token and expires_in from a token reply; lock held. */
+static int token_store(struct ovh_client *c, const struct ovh_response *resp)
+{
+	json_t *root = json_loadb(resp->body ? resp->body : "", resp->len, 0, NULL);
+	json_t *token = json_object_get(root, "access_token");
+	json_t *ttl = json_object_get(root, "expires_in");
+	int rc = -EIO;
+	if (json_is_string(token) && json_string_length(token) < 4000) {
+		double lifetime = json_is_integer(ttl) ? (double)json_integer_value(ttl) : 3600;
+		double margin = lifetime / 5 < 60 ? lifetime / 5 : 60; /* refresh early */
+		if (c->token)
+			explicit_bzero(c->token, strlen(c->token));
+		free(c->token);
+		c->token = strdup(json_string_value(token));
+		c->token_expires = now_monotonic() + lifetime - margin;
+		rc = c->token ? 0 : -ENOMEM;
+	} else {
+		log_error("POST %s: the token reply has no access_token", c->token_url);
+	}
+	json_decref(root);
+	return rc;
+}
+
+static int token_fetch(struct ovh_client *c, unsigned flags)
+{
+	struct ovh_response resp = {0};
+	char *form = token_form(c);
+	if (!form)
+		return -ENOMEM;
+	struct request rq = {.method = "POST", .path = c->token_url, .url = c->token_url,
+			     .body = form, .content_type = "application/x-www-form-urlencoded",
+			     .flags = flags | OVH_IDEMPOTENT | OVH_QUIET};
+	int rc = call(c, &rq, &resp);
+	explicit_bzero(form, strlen(form));
+	free(form);
+	if (rc == 0) {
+		rc = token_store(c, &resp);
+	} else if (resp.status) {
+		json_t *root = json_loadb(resp.body ? resp.body : "", resp.len, 0, NULL);
+		copy_json_string(root, "error", resp.error_class, sizeof(resp.error_class));
+		copy_json_string(root, "error_description", resp.error_message,
+				 sizeof(resp.error_message));
+		json_decref(root);
+		record_error(c, "OAuth2 token refused by %s: HTTP %ld %s: \"%s\"", c->token_url,
+			     resp.status, resp.error_class, resp.error_message);
+		rc = resp.status == 400 || resp.status == 401 ? -EACCES : rc;
+	}
+	ovh_response_free(&resp);
+	return rc;
+}
+
+static int token_get(struct ovh_client *c, unsigned flags, char *out, size_t len)
+{
+	int rc = 0;
+	pthread_mutex_lock(&c->token_lock);
+	if (!c->token || now_monotonic() >= c->token_expires)
+		rc = token_fetch(c, flags);
+	if (rc == 0)
+		snprintf(out, len, "Authorization: Bearer %s", c->token);
+	pthread_mutex_unlock(&c->token_lock);
+	return rc;
+}
+
 /* ---- life cycle ---- */
 
 static char *dup_or_null(const char *s)
@@ -532,6 +737,9 @@ int ovh_client_new(const struct ovh_client_opts *opts, struct ovh_client **out)
 	c->application_key = dup_or_null(opts->cfg->application_key);
 	c->application_secret = dup_or_null(opts->cfg->application_secret);
 	c->consumer_key = dup_or_null(opts->cfg->consumer_key);
+	c->client_id = dup_or_null(opts->cfg->client_id);
+	c->client_secret = dup_or_null(opts->cfg->client_secret);
+	c->token_url = dup_or_null(opts->cfg->token_url);
 	c->cafile = dup_or_null(opts->cafile);
 	c->timeout = opts->timeout > 0 ? opts->timeout : 30;
 	c->retries = opts->retries;
@@ -541,10 +749,12 @@ int ovh_client_new(const struct ovh_client_opts *opts, struct ovh_client **out)
 	}
 	pthread_mutex_init(&c->pool_lock, NULL);
 	pthread_mutex_init(&c->rate_lock, NULL);
+	pthread_mutex_init(&c->token_lock, NULL);
+	pthread_mutex_init(&c->err_lock, NULL);
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_init(&c->share_locks[i], NULL);
 	c->share = curl_share_init();
-	if (!c->share || !c->base_url) {
+	if (!c->share || !c->base_url || (c->client_id && !c->token_url)) {
 		ovh_client_free(c);
 		return -ENOMEM;
 	}
@@ -578,7 +788,13 @@ void ovh_client_free(struct ovh_client *c)
 		pthread_mutex_destroy(&c->share_locks[i]);
 	pthread_mutex_destroy(&c->pool_lock);
 	pthread_mutex_destroy(&c->rate_lock);
+	pthread_mutex_destroy(&c->token_lock);
+	pthread_mutex_destroy(&c->err_lock);
 	free(c->base_url);
+	wipe_free(c->client_id);
+	wipe_free(c->client_secret);
+	wipe_free(c->token);
+	free(c->token_url);
 	wipe_free(c->application_key);
 	wipe_free(c->application_secret);
 	wipe_free(c->consumer_key);

@@ -5,7 +5,8 @@
  * requests reuse keep-alive connections), request signing and the server
  * time delta, the client-side rate limit, retries of idempotent requests,
  * and the translation of HTTP failures into negative errno with one log
- * line. Knows nothing of the EFS models. Thread-safe.
+ * line, and both ways of proving identity (signed application keys, OAuth2
+ * tokens). Knows nothing of the EFS models. Thread-safe.
  */
 #ifndef OVHSNAPFS_OVH_H
 #define OVHSNAPFS_OVH_H
@@ -39,8 +40,13 @@ struct ovh_response {
 int ovh_client_new(const struct ovh_client_opts *opts, struct ovh_client **out);
 void ovh_client_free(struct ovh_client *client);
 
+/* Flags for ovh_call_ex. */
+#define OVH_QUIET      1u /* do not log a failure: the caller reports it */
+#define OVH_ONCE       2u /* no retries (start-up checks fail fast) */
+#define OVH_IDEMPOTENT 4u /* a POST that may be sent twice (token requests) */
+
 /* Fetch GET /auth/time and store the delta used for signatures. */
-int ovh_sync_time(struct ovh_client *client);
+int ovh_sync_time(struct ovh_client *client, unsigned flags);
 long ovh_time_delta(const struct ovh_client *client);
 const char *ovh_base_url(const struct ovh_client *client);
 
@@ -53,6 +59,22 @@ const char *ovh_base_url(const struct ovh_client *client);
  */
 int ovh_call(struct ovh_client *client, const char *method, const char *path, const char *body,
 	     struct ovh_response *resp);
+int ovh_call_ex(struct ovh_client *client, const char *method, const char *path,
+		const char *body, unsigned flags, struct ovh_response *resp);
+
+/*
+ * OAuth2 service accounts: a client-credentials token from the endpoint's
+ * token URL, sent as "Authorization: Bearer", refreshed before it expires
+ * and once after a 401.
+ */
+bool ovh_uses_oauth2(const struct ovh_client *client);
+
+/*
+ * Start-up checks report failures in one line of their own: while quiet,
+ * failures are only kept; ovh_last_error gives the latest one.
+ */
+void ovh_set_quiet(struct ovh_client *client, bool quiet);
+void ovh_last_error(struct ovh_client *client, char *buf, size_t len);
 void ovh_response_free(struct ovh_response *resp);
 
 /* Pure helpers, exposed for the unit tests. */

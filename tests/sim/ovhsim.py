@@ -11,6 +11,17 @@ Python 3 standard library only. Run:  python3 tests/sim/ovhsim.py --port 0 --por
 API (under /1.0 and /v1): GET /auth/time; GET /storage/netapp[/{svc}];
 GET .../{svc}/share[?detail=&mountPointName=]; GET .../share/{id};
 GET|POST .../share/{id}/snapshot[?detail=]; GET|PUT|DELETE .../snapshot/{id}.
+Auth: AK/AS/CK signature, or "Authorization: Bearer <token>" (config tokens, or issued by:)
+
+OAuth2 (at the server root, as www.ovh.com/auth/oauth2/token; logged, faults apply):
+  POST /auth/oauth2/token           form grant_type=client_credentials&client_id=&
+                                    client_secret=&scope=all, or the client in HTTP Basic;
+                                    200 {"access_token", "token_type": "Bearer",
+                                    "expires_in": token_ttl, "scope": "all"}; errors are
+                                    RFC 6749 {"error", "error_description"}: 401
+                                    invalid_client, 400 invalid_request|
+                                    unsupported_grant_type|invalid_scope. The log masks the
+                                    client_secret and Basic credentials as ***.
 
 Admin (no auth, not logged):
   GET  /_sim/health                 {"ok": true}
@@ -22,8 +33,11 @@ Admin (no auth, not logged):
   POST /_sim/reset                  start-up seed and config, no faults, empty log
   GET|POST /_sim/config             create_delay, delete_delay, clock_offset, latency,
                                     snapshot_limit, limit_status, delete_fails, app_key,
-                                    app_secret, consumer_keys, tokens, time_window
-  POST /_sim/fault                  {method, path (regex on the path without /1.0|/v1),
+                                    app_secret, consumer_keys, tokens, time_window,
+                                    oauth_clients, token_ttl, require_bearer (signed
+                                    requests get 403 "This call requires an OAuth2 token")
+  POST /_sim/fault                  {method, path (regex on the path without /1.0|/v1;
+                                     the token endpoint's is /auth/oauth2/token),
                                      action: status|hang|drop|lost_reply|malformed|html|
                                      delay|raise, times (-1 = forever), status, body,
                                      retry_after, seconds, body_text, rst}
@@ -34,6 +48,8 @@ API move (creating -> available after create_delay, deleting -> gone after delet
 """
 
 import argparse
+import base64
+import binascii
 import copy
 import hashlib
 import hmac
@@ -51,7 +67,7 @@ import time
 import traceback
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, parse_qsl, unquote, unquote_plus, urlsplit
 
 # --------------------------------------------------------------------------------------
 # Schema facts (storage.* models of OVH's v1 schema), embedded so the simulator stands alone.
@@ -299,7 +315,14 @@ DEFAULT_CONFIG = {
     "consumer_keys": ["demo-ck"],
     "tokens": [],            # OAuth2-style bearer tokens: [{"token": "...", "expires": epoch|null}]
     "time_window": 180,      # allowed |X-Ovh-Timestamp - server clock| in seconds
+    "oauth_clients": [       # service accounts accepted by POST /auth/oauth2/token
+        {"client_id": "demo-client-id", "client_secret": "demo-client-secret"}],
+    "token_ttl": 3600,       # expires_in of the tokens it issues (seconds, server clock)
+    "require_bearer": False,  # refuse AK/AS/CK-signed API requests with 403
 }
+
+TOKEN_PATH = "/auth/oauth2/token"
+FORM_TYPE = "application/x-www-form-urlencoded"
 
 # Default OVH classes per status, for error bodies the simulator makes up itself.
 STATUS_CLASSES = {
@@ -558,6 +581,11 @@ class Config:
         with self._lock:
             self._values = copy.deepcopy(self._initial)
 
+    def add_token(self, token, expires):
+        """Register a bearer token issued by the token endpoint (kept until reset)."""
+        with self._lock:
+            self._values["tokens"].append({"token": token, "expires": expires})
+
     def merge(self, changes):
         """Validate every key first, then apply all of them: a bad document changes nothing."""
         if not isinstance(changes, dict):
@@ -580,9 +608,19 @@ class Config:
             if not isinstance(value, int) or isinstance(value, bool) or value < 0 or (
                     key == "limit_status" and not 100 <= value <= 599):
                 raise SeedError("config.%s: expected an integer in range" % key)
-        elif key == "delete_fails":
+        elif key in ("delete_fails", "require_bearer"):
             if not isinstance(value, bool):
-                raise SeedError("config.delete_fails: expected a boolean")
+                raise SeedError("config.%s: expected a boolean" % key)
+        elif key == "token_ttl":
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise SeedError("config.token_ttl: expected an integer >= 0")
+        elif key == "oauth_clients":
+            if not isinstance(value, list) or not all(
+                    isinstance(c, dict) and set(c) == {"client_id", "client_secret"}
+                    and isinstance(c["client_id"], str) and isinstance(c["client_secret"], str)
+                    for c in value):
+                raise SeedError('config.oauth_clients: items are {"client_id": str, '
+                                '"client_secret": str}')
         elif key in ("app_key", "app_secret"):
             if not isinstance(value, str):
                 raise SeedError("config.%s: expected a string" % key)
@@ -793,6 +831,8 @@ class Auth:
             return self._check_bearer(authz[7:].strip(), cfg)
         if req.headers.get("X-Ovh-Application") is None:
             return self._login_first()
+        if cfg["require_bearer"]:
+            return ovh_error(403, "This call requires an OAuth2 token", "Client::Forbidden")
         return self._check_signature(req, cfg)
 
     @staticmethod
@@ -997,9 +1037,9 @@ class RequestLog:
             self._entries.append({
                 "seq": len(self._entries) + 1, "t": req.t, "conn": req.conn,
                 "method": req.method, "path": req.path, "query": req.query,
-                "body": req.body.decode("utf-8", "replace"), "status": status,
+                "body": req.log_body(), "status": status,
                 "query_id": req.query_id, "fault": fault,
-                "headers": dict(req.headers.items())})
+                "headers": req.log_headers()})
 
     def entries(self):
         with self._lock:
@@ -1032,6 +1072,28 @@ class Request:
             self.path = urlsplit(path).path or "/"
         self.api_path = self._strip_prefix(self.path)
 
+    def log_body(self):
+        """The body as the request log shows it: a token request's client_secret masked."""
+        text = self.body.decode("utf-8", "replace")
+        if self.path != TOKEN_PATH:
+            return text
+        pairs = []
+        for pair in text.split("&"):
+            key, eq, _ = pair.partition("=")
+            if eq and unquote_plus(key) == "client_secret":
+                pair = key + "=***"
+            pairs.append(pair)
+        return "&".join(pairs)
+
+    def log_headers(self):
+        """The headers as logged: a token request's Basic credentials masked."""
+        headers = dict(self.headers.items())
+        if self.path == TOKEN_PATH:
+            for name, value in headers.items():
+                if name.lower() == "authorization" and value[:6].lower() == "basic ":
+                    headers[name] = value[:6] + "***"
+        return headers
+
     @staticmethod
     def _strip_prefix(path):
         """The path without /1.0 or /v1, or None when it has neither prefix."""
@@ -1063,6 +1125,7 @@ class Api:
         self._state = state
         self._auth = auth
         self._config = config
+        self._oauth = TokenEndpoint(config)
 
     def handle(self, req):
         try:
@@ -1071,6 +1134,8 @@ class Api:
             return Reply.from_error(err)
 
     def _route(self, req):
+        if req.path == TOKEN_PATH:
+            return self._oauth.handle(req)
         if req.api_path is None:
             raise ovh_error(404, "Got an invalid (or empty) URL", "Client::NotFound")
         handler_name, args = self._match(req.method, req.api_path)
@@ -1163,6 +1228,111 @@ class Api:
     def _delete_snapshot(self, req, svc, share, snap):
         self._state.delete_snapshot(svc, share, snap)
         return Reply(200, b"")
+
+
+class TokenEndpoint:
+    """POST /auth/oauth2/token: OAuth2 client credentials grant (RFC 6749 §4.4), as OVH's.
+
+    Errors use the RFC 6749 §5.2 shape {"error", "error_description"}, not OVH's.
+    """
+
+    NO_CACHE = [("Cache-Control", "no-store"), ("Pragma", "no-cache")]
+
+    def __init__(self, config):
+        self._config = config
+
+    @classmethod
+    def error(cls, status, code, description, headers=()):
+        return ApiError(status, {"error": code, "error_description": description},
+                        list(headers) + cls.NO_CACHE)
+
+    def handle(self, req):
+        try:
+            return self._issue(req)
+        except ApiError as err:
+            return Reply.from_error(err)
+
+    def _issue(self, req):
+        if req.method != "POST":
+            raise self.error(405, "invalid_request", "The token endpoint only accepts POST",
+                             [("Allow", "POST")])
+        params = self._form(req)
+        basic = self._basic(req)
+        for name in ("grant_type",) + (() if basic else ("client_id", "client_secret")):
+            if not params.get(name):
+                raise self.error(400, "invalid_request", "Missing %s parameter" % name)
+        if basic:
+            if "client_secret" in params:
+                raise self.error(400, "invalid_request",
+                                 "More than one client authentication method was used")
+            if params.get("client_id", basic[0]) != basic[0]:
+                raise self.error(400, "invalid_request",
+                                 "client_id does not match the Authorization header")
+        if params["grant_type"] != "client_credentials":
+            raise self.error(400, "unsupported_grant_type",
+                             "Grant type %s is not supported" % params["grant_type"])
+        client_id, secret = basic or (params["client_id"], params["client_secret"])
+        if not self._known(client_id, secret):
+            challenge = [("WWW-Authenticate", 'Basic realm="ovh"')] if basic else []
+            raise self.error(401, "invalid_client", "Client authentication failed",
+                             challenge)
+        scope = params.get("scope", "all")
+        if scope.split() != ["all"]:
+            raise self.error(400, "invalid_scope", "Unknown scope %s" % scope)
+        return self._grant()
+
+    def _form(self, req):
+        """The form parameters; each at most once (RFC 6749 §3.2)."""
+        ctype = (req.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if ctype != FORM_TYPE:
+            raise self.error(400, "invalid_request", "Content-Type must be " + FORM_TYPE)
+        try:
+            pairs = parse_qsl(req.body.decode("utf-8"), keep_blank_values=True,
+                              strict_parsing=bool(req.body), errors="strict")
+        except (ValueError, UnicodeDecodeError):
+            raise self.error(400, "invalid_request", "Malformed form body")
+        params = {}
+        for key, value in pairs:
+            if key in params:
+                raise self.error(400, "invalid_request", "Repeated %s parameter" % key)
+            params[key] = value
+        return params
+
+    def _basic(self, req):
+        """(client_id, client_secret) from an HTTP Basic header (RFC 6749 §2.3.1), or None."""
+        authz = req.headers.get("Authorization") or ""
+        if not authz:
+            return None
+        scheme, _, token = authz.partition(" ")
+        if scheme.lower() != "basic":
+            raise self.error(400, "invalid_request",
+                             "Unsupported Authorization scheme %s" % scheme)
+        try:
+            decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, ValueError):
+            decoded = ""
+        client_id, colon, secret = decoded.partition(":")
+        if not colon:
+            raise self.error(401, "invalid_client", "Malformed Basic credentials",
+                             [("WWW-Authenticate", 'Basic realm="ovh"')])
+        return unquote_plus(client_id), unquote_plus(secret)
+
+    def _known(self, client_id, secret):
+        ok = False
+        for client in self._config.get("oauth_clients"):
+            same_id = hmac.compare_digest(client["client_id"].encode(), client_id.encode())
+            same_secret = hmac.compare_digest(client["client_secret"].encode(),
+                                              secret.encode())
+            ok = ok or (same_id and same_secret)
+        return ok
+
+    def _grant(self):
+        cfg = self._config.snapshot()
+        token = secrets.token_urlsafe(32)
+        ttl = cfg["token_ttl"]
+        self._config.add_token(token, time.time() + cfg["clock_offset"] + ttl)
+        return Reply.json(200, {"access_token": token, "token_type": "Bearer",
+                                "expires_in": ttl, "scope": "all"}, self.NO_CACHE)
 
 
 # --------------------------------------------------------------------------------------
@@ -1514,6 +1684,11 @@ def parse_args(argv):
     p.add_argument("--app-secret", default="demo-as")
     p.add_argument("--consumer-key", action="append",
                    help="accepted consumer key (repeatable; default demo-ck)")
+    p.add_argument("--client-id", default="demo-client-id", help="OAuth2 client id")
+    p.add_argument("--client-secret", default="demo-client-secret",
+                   help="OAuth2 client secret")
+    p.add_argument("--token-ttl", type=int, default=3600,
+                   help="expires_in of issued OAuth2 tokens, in seconds")
     p.add_argument("--create-delay", type=float, default=2.0)
     p.add_argument("--delete-delay", type=float, default=2.0)
     p.add_argument("--clock-offset", type=float, default=0.0)
@@ -1526,7 +1701,9 @@ def config_from_args(args):
     cfg.update(app_key=args.app_key, app_secret=args.app_secret,
                consumer_keys=args.consumer_key or ["demo-ck"],
                create_delay=args.create_delay, delete_delay=args.delete_delay,
-               clock_offset=args.clock_offset)
+               clock_offset=args.clock_offset, token_ttl=max(0, args.token_ttl),
+               oauth_clients=[{"client_id": args.client_id,
+                               "client_secret": args.client_secret}])
     return cfg
 
 

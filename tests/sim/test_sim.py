@@ -7,6 +7,7 @@ real simulator process over HTTP with a signing client written here from the OVH
 independently of the simulator's own code.
 """
 
+import base64
 import hashlib
 import http.client
 import json
@@ -19,6 +20,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import quote_plus, urlencode
 
 import pytest
 
@@ -48,6 +50,10 @@ QUERY_TIME_OUT = {"errorCode": "QUERY_TIME_OUT", "httpCode": "400 Bad Request",
                   "message": "Query out of time"}
 INVALID_SIGNATURE = {"errorCode": "INVALID_SIGNATURE", "httpCode": "400 Bad Request",
                      "message": "Invalid signature"}
+
+TOKEN = "/auth/oauth2/token"
+CLIENT_ID, CLIENT_SECRET = "demo-client-id", "demo-client-secret"
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 # --------------------------------------------------------------------------------------
@@ -163,6 +169,18 @@ class Client:
         status, body = self.admin("POST", "/_sim/fault", spec)
         assert status == 200, body
         return body
+
+    def token(self, form=None, basic=None, raw=None, method="POST"):
+        """POST /auth/oauth2/token; form: dict of parameters, basic: (id, secret)."""
+        if form is None:
+            form = {"grant_type": "client_credentials", "client_id": CLIENT_ID,
+                    "client_secret": CLIENT_SECRET, "scope": "all"}
+        headers = dict(FORM)
+        if basic is not None:
+            pair = "%s:%s" % (quote_plus(basic[0]), quote_plus(basic[1]))
+            headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+        body = raw if raw is not None else urlencode(form).encode()
+        return self.send(method, TOKEN, body, headers)
 
 
 @pytest.fixture(scope="module")
@@ -305,6 +323,141 @@ def test_bearer_tokens_from_config(api):
     for token in ("old", "unknown"):
         r = api.call("GET", "/storage/netapp", bearer=token)
         assert r.status == 401 and r.json()["class"] == "Client::Unauthorized"
+
+
+# --------------------------------------------------------------------------------------
+# OAuth2 client credentials (POST /auth/oauth2/token at the server root)
+# --------------------------------------------------------------------------------------
+
+def test_token_is_issued_and_accepted_as_bearer(api):
+    r = api.token()
+    assert r.status == 200 and r.headers["Content-Type"].startswith("application/json")
+    assert r.headers["Cache-Control"] == "no-store"
+    body = r.json()
+    assert set(body) == {"access_token", "token_type", "expires_in", "scope"}
+    assert (body["token_type"], body["expires_in"], body["scope"]) == ("Bearer", 3600, "all")
+    assert len(body["access_token"]) >= 32
+    ok = api.call("GET", "/storage/netapp", bearer=body["access_token"])
+    assert ok.status == 200 and len(ok.json()) == 2
+    assert api.token().json()["access_token"] != body["access_token"]
+    # Only at the root: the API prefixes do not have it.
+    assert api.call("POST", TOKEN, sign=False).status == 404
+
+
+def test_token_wrong_or_unknown_client_is_401_invalid_client(api):
+    for client_id, secret in ((CLIENT_ID, "wrong"), ("nobody", CLIENT_SECRET)):
+        r = api.token({"grant_type": "client_credentials", "client_id": client_id,
+                       "client_secret": secret, "scope": "all"})
+        assert r.status == 401
+        assert r.json() == {"error": "invalid_client",
+                            "error_description": "Client authentication failed"}
+
+
+def test_token_bad_grant_type_or_missing_fields_is_400(api):
+    full = {"grant_type": "client_credentials", "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET, "scope": "all"}
+    r = api.token(dict(full, grant_type="password"))
+    assert r.status == 400 and r.json()["error"] == "unsupported_grant_type"
+    assert r.json()["error_description"]
+    for missing in ("grant_type", "client_id", "client_secret"):
+        form = {k: v for k, v in full.items() if k != missing}
+        r = api.token(form)
+        assert (r.status, r.json()["error"]) == (400, "invalid_request"), missing
+    r = api.token(raw=b"grant_type=client_credentials&grant_type=client_credentials")
+    assert (r.status, r.json()["error"]) == (400, "invalid_request")
+    r = api.token(dict(full, scope="admin"))
+    assert (r.status, r.json()["error"]) == (400, "invalid_scope")
+    assert api.token(method="GET").status == 405
+    json_body = api.send("POST", TOKEN, json.dumps(full).encode(),
+                         {"Content-Type": "application/json"})
+    assert (json_body.status, json_body.json()["error"]) == (400, "invalid_request")
+
+
+def test_token_expires_after_token_ttl(api):
+    api.config(token_ttl=1)
+    first = api.token().json()
+    assert first["expires_in"] == 1
+    assert api.call("GET", "/storage/netapp", bearer=first["access_token"]).status == 200
+    time.sleep(1.2)
+    r = api.call("GET", "/storage/netapp", bearer=first["access_token"])
+    assert (r.status, r.json()) == (401, {"class": "Client::Unauthorized",
+                                          "message": "The access token has expired"})
+    api.config(token_ttl=3600)
+    fresh = api.token().json()["access_token"]
+    assert api.call("GET", "/storage/netapp", bearer=fresh).status == 200
+    api.admin("POST", "/_sim/reset")  # forgets issued tokens, restores the knobs
+    assert api.call("GET", "/storage/netapp", bearer=fresh).status == 401
+    cfg = api.admin("GET", "/_sim/config")[1]
+    assert (cfg["token_ttl"], cfg["tokens"], cfg["require_bearer"]) == (3600, [], False)
+
+
+def test_token_with_http_basic_client_authentication(api):
+    r = api.token({"grant_type": "client_credentials", "scope": "all"},
+                  basic=(CLIENT_ID, CLIENT_SECRET))
+    assert r.status == 200
+    assert api.call("GET", "/storage/netapp", bearer=r.json()["access_token"]).status == 200
+    bad = api.token({"grant_type": "client_credentials"}, basic=(CLIENT_ID, "wrong"))
+    assert (bad.status, bad.json()["error"]) == (401, "invalid_client")
+    assert bad.headers["WWW-Authenticate"].startswith("Basic")
+    both = api.token({"grant_type": "client_credentials", "client_secret": CLIENT_SECRET},
+                     basic=(CLIENT_ID, CLIENT_SECRET))
+    assert (both.status, both.json()["error"]) == (400, "invalid_request")
+
+
+def test_oauth_clients_knob_and_cli_options(api, tmp_path):
+    api.config(oauth_clients=[{"client_id": "svc-1", "client_secret": "s&=+ 1"}])
+    form = {"grant_type": "client_credentials", "client_id": "svc-1",
+            "client_secret": "s&=+ 1", "scope": "all"}
+    assert api.token(form).status == 200
+    assert api.token().status == 401
+    assert api.admin("POST", "/_sim/config", {"oauth_clients": [{"client_id": 1}]})[0] == 400
+    assert api.admin("POST", "/_sim/config", {"token_ttl": -1})[0] == 400
+    proc, port = start_sim(tmp_path, "--seed", "empty", "--client-id", "cli-id",
+                           "--client-secret", "cli-secret", "--token-ttl", "7")
+    try:
+        r = Client(port).token(basic=("cli-id", "cli-secret"),
+                               form={"grant_type": "client_credentials"})
+        assert r.status == 200 and r.json()["expires_in"] == 7
+    finally:
+        stop_sim(proc)
+
+
+def test_token_request_is_logged_with_the_secret_masked(api):
+    api.admin("POST", "/_sim/log/reset")
+    api.token()
+    api.token({"grant_type": "client_credentials"}, basic=(CLIENT_ID, CLIENT_SECRET))
+    api.token(raw=b"grant_type=client_credentials&client_id=x&client%5Fsecret=" +
+              CLIENT_SECRET.encode())
+    log = api.log()
+    assert [(e["method"], e["path"], e["status"]) for e in log] == [
+        ("POST", TOKEN, 200), ("POST", TOKEN, 200), ("POST", TOKEN, 401)]
+    assert log[0]["body"] == ("grant_type=client_credentials&client_id=demo-client-id"
+                              "&client_secret=***&scope=all")
+    assert log[1]["headers"]["Authorization"] == "Basic ***"
+    assert log[2]["body"].endswith("client%5Fsecret=***")
+    assert CLIENT_SECRET not in json.dumps(log)
+    assert all(QUERY_ID_RE.match(e["query_id"]) for e in log)
+
+
+def test_faults_apply_to_the_token_endpoint(api):
+    api.fault(method="POST", path="^/auth/oauth2/token$", action="status", status=503)
+    assert api.call("GET", "/storage/netapp").status == 200
+    assert api.token().status == 503
+    api.fault(path="^/auth/oauth2/token$", action="drop")
+    with pytest.raises(ConnectionError):
+        api.token()
+    assert api.log()[-1]["fault"] == "drop" and "***" in api.log()[-1]["body"]
+    assert api.token().status == 200
+
+
+def test_require_bearer_refuses_signed_requests(api):
+    api.config(require_bearer=True)
+    r = api.call("GET", "/storage/netapp")
+    assert (r.status, r.json()) == (403, {"class": "Client::Forbidden",
+                                          "message": "This call requires an OAuth2 token"})
+    assert api.call("GET", "/auth/time", sign=False).status == 200
+    token = api.token().json()["access_token"]
+    assert api.call("GET", "/storage/netapp", bearer=token).status == 200
 
 
 # --------------------------------------------------------------------------------------

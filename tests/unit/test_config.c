@@ -475,7 +475,7 @@ static void test_url_endpoint_trailing_slash_is_dropped(void **state)
 			path, sizeof(path));
 	assert_int_equal(load(sb, path, "http://127.0.0.1:8080/1.0/"), 0);
 	assert_string_equal(sb->cfg.base_url, "http://127.0.0.1:8080/1.0");
-	assert_null(sb->cfg.token_url);
+	assert_string_equal(sb->cfg.token_url, "http://127.0.0.1:8080/auth/oauth2/token");
 }
 
 static void test_error_texts_never_contain_secrets(void **state)
@@ -542,9 +542,16 @@ static void test_endpoint_table_has_all_seven_names(void **state)
 static void test_endpoint_urls_are_taken_as_given_without_trailing_slashes(void **state)
 {
 	(void)state;
-	check_endpoint("https://eu.api.ovh.com/1.0/", "https://eu.api.ovh.com/1.0", NULL);
-	check_endpoint("http://127.0.0.1:8080/1.0//", "http://127.0.0.1:8080/1.0", NULL);
-	check_endpoint("http://127.0.0.1:8080/1.0", "http://127.0.0.1:8080/1.0", NULL);
+	/* A known API host keeps its official token URL; others get <origin>/auth/oauth2/token. */
+	check_endpoint("https://eu.api.ovh.com/1.0/", "https://eu.api.ovh.com/1.0",
+		       "https://www.ovh.com/auth/oauth2/token");
+	check_endpoint("https://ca.api.ovh.com/v1", "https://ca.api.ovh.com/v1",
+		       "https://ca.ovh.com/auth/oauth2/token");
+	check_endpoint("https://eu.api.kimsufi.com/1.0", "https://eu.api.kimsufi.com/1.0", NULL);
+	check_endpoint("http://127.0.0.1:8080/1.0//", "http://127.0.0.1:8080/1.0",
+		       "http://127.0.0.1:8080/auth/oauth2/token");
+	check_endpoint("http://127.0.0.1:8080/1.0", "http://127.0.0.1:8080/1.0",
+		       "http://127.0.0.1:8080/auth/oauth2/token");
 }
 
 static void test_endpoint_unknown_name_is_einval(void **state)
