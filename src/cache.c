@@ -2,10 +2,13 @@
 #include "cache.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "log.h"
 
 #define N_BUCKETS 1024
 
@@ -21,6 +24,7 @@ struct slot {
 
 struct cache {
 	double ttl;
+	bool serving_stale; /* an outage is under way: logged once */
 	pthread_mutex_t lock;
 	pthread_cond_t loaded;
 	struct slot *buckets[N_BUCKETS];
@@ -124,6 +128,26 @@ static bool is_fresh(const struct cache *c, const struct listing *l)
 	return l && cache_now() - l->fetched < c->ttl;
 }
 
+/* The API could not answer (as opposed to refusing): an old listing beats none. */
+static bool is_outage(int rc)
+{
+	return rc == -EIO || rc == -ETIMEDOUT || rc == -EAGAIN;
+}
+
+/* Called with the lock held, after a load. */
+static void note_outage(struct cache *c, int rc, const struct slot *s)
+{
+	if (rc == 0 && c->serving_stale) {
+		c->serving_stale = false;
+		log_warn("listings are fresh again");
+	} else if (rc && is_outage(rc) && s->listing && !c->serving_stale) {
+		c->serving_stale = true;
+		log_warn("the API cannot answer (%s): serving cached listings, %.0f s old and "
+			 "older, until it does",
+			 strerror(-rc), cache_now() - s->listing->fetched);
+	}
+}
+
 /* Run the loader without the lock, then publish its result to the waiters. */
 static int load_slot(struct cache *c, struct slot *s, cache_loader_fn loader, void *ctx,
 		     struct listing **out)
@@ -149,7 +173,10 @@ static int load_slot(struct cache *c, struct slot *s, cache_loader_fn loader, vo
 		listing_unref(s->listing);
 		s->listing = fresh;
 	}
+	note_outage(c, rc, s);
 	pthread_cond_broadcast(&c->loaded);
+	if (rc && is_outage(rc) && s->listing)
+		rc = 0; /* stale, but what the user saw a moment ago */
 	if (rc == 0)
 		*out = listing_ref(s->listing);
 	return rc;
@@ -171,7 +198,8 @@ int cache_get(struct cache *c, const char *key, cache_loader_fn loader, void *ct
 	while (s->loading && !is_fresh(c, s->listing))
 		pthread_cond_wait(&c->loaded, &c->lock);
 	bool waited = s->loads_done != seen;
-	if (is_fresh(c, s->listing) || (waited && s->last_error == 0 && s->listing)) {
+	bool usable = s->listing && (s->last_error == 0 || is_outage(s->last_error));
+	if (is_fresh(c, s->listing) || (waited && usable)) {
 		*out = listing_ref(s->listing);
 		rc = 0;
 	} else if (waited && s->last_error != 0) {

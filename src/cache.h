@@ -5,7 +5,8 @@
  * while they use one) and the table that maps a directory key to its
  * current listing. Concurrent misses on one key share one load. Changes
  * made by the filesystem itself replace a listing at once (cache_put).
- * Thread-safe.
+ * When the API cannot answer (EIO, ETIMEDOUT, EAGAIN), the last listing is
+ * served, stale, with one log line per outage. Thread-safe.
  */
 #ifndef OVHSNAPFS_CACHE_H
 #define OVHSNAPFS_CACHE_H

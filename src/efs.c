@@ -265,6 +265,18 @@ int efs_list(struct ovh_client *api, enum efs_kind kind, const char *svc, const 
 	return rc;
 }
 
+/* The API's refusal of one snapshot too many (its wording is undocumented). */
+static bool is_limit_refusal(const struct ovh_response *resp)
+{
+	static const char *const words[] = {"limit", "maximum", "quota", "too many"};
+	if (resp->status < 400 || resp->status >= 500 || resp->status == 404)
+		return false;
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strcasestr(resp->error_message, words[i]))
+			return true;
+	return false;
+}
+
 /* A call whose reply should be one snapshot object. */
 static int snapshot_call(struct ovh_client *api, const char *method, const char *path,
 			 const char *body, struct efs_object *out)
@@ -281,6 +293,8 @@ static int snapshot_call(struct ovh_client *api, const char *method, const char 
 	}
 	if (rc && resp.outcome_unknown)
 		rc = -EINPROGRESS;
+	else if (rc && strcmp(method, "POST") == 0 && is_limit_refusal(&resp))
+		rc = -EDQUOT;
 	ovh_response_free(&resp);
 	return rc;
 }

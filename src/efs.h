@@ -15,6 +15,9 @@ struct ovh_client;
 
 enum efs_kind { EFS_SERVICE, EFS_SHARE, EFS_SNAPSHOT };
 
+/* "A volume can't have more than 200 snapshots" (OVH's EFS documentation). */
+#define EFS_MAX_SNAPSHOTS 200
+
 /* Snapshot life cycle, from storage.NetAppSnapshotStatusEnum. */
 enum efs_status {
 	EFS_ST_NONE = 0, /* null, or an object without a status */
@@ -49,6 +52,7 @@ int efs_get_snapshot(struct ovh_client *api, const char *service_id, const char 
 /*
  * POST; description may be NULL. out is the API's answer (status creating).
  * -EINPROGRESS: no usable answer came, and the API may have created it.
+ * -EDQUOT: the API refused it for the share's snapshot limit.
  */
 int efs_create_snapshot(struct ovh_client *api, const char *service_id, const char *share_id,
 			const char *name, const char *description, struct efs_object *out);

@@ -52,6 +52,11 @@ struct ovh_client {
 	CURLSH *share;
 	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
 
+	pthread_mutex_t breaker_lock; /* the API-down circuit breaker */
+	int failures;		       /* consecutive calls the API failed */
+	double open_until;	       /* monotonic: calls before it fail fast */
+	double open_for;	       /* current back-off, 5 s doubling to 60 s */
+
 	pthread_mutex_t rate_lock;
 	double rate_interval; /* seconds between requests; 0: unlimited */
 	double rate_burst;
@@ -315,21 +320,67 @@ static void handle_release(struct ovh_client *c, CURL *h)
 		curl_easy_cleanup(h);
 }
 
-/* Process-wide token bucket (GCRA): waits until this request may go. */
-static void rate_wait(struct ovh_client *c)
+/*
+ * Process-wide token bucket (GCRA): waits until this request may go.
+ * A wait longer than timeout= is not started: -ETIMEDOUT.
+ */
+static int rate_wait(struct ovh_client *c)
 {
 	double wait;
 	if (c->rate_interval <= 0)
-		return;
+		return 0;
 	pthread_mutex_lock(&c->rate_lock);
 	double now = now_monotonic();
 	if (c->rate_tat < now)
 		c->rate_tat = now;
 	double allowed_at = c->rate_tat - (c->rate_burst - 1) * c->rate_interval;
 	wait = allowed_at - now;
-	c->rate_tat += c->rate_interval;
+	if (wait <= c->timeout)
+		c->rate_tat += c->rate_interval; /* the slot is ours */
 	pthread_mutex_unlock(&c->rate_lock);
+	if (wait > c->timeout)
+		return -ETIMEDOUT;
 	sleep_seconds(wait);
+	return 0;
+}
+
+/* ---- API down: fail fast for a while instead of hammering it ---- */
+
+#define BREAKER_THRESHOLD 3
+
+static bool breaker_blocks(struct ovh_client *c)
+{
+	pthread_mutex_lock(&c->breaker_lock);
+	bool open = now_monotonic() < c->open_until;
+	pthread_mutex_unlock(&c->breaker_lock);
+	return open;
+}
+
+/* The API answered (even with a 4xx): it is up. */
+static void breaker_success(struct ovh_client *c)
+{
+	pthread_mutex_lock(&c->breaker_lock);
+	if (c->failures >= BREAKER_THRESHOLD)
+		log_warn("the OVH API answers again");
+	c->failures = 0;
+	c->open_for = 0;
+	pthread_mutex_unlock(&c->breaker_lock);
+}
+
+static void breaker_failure(struct ovh_client *c)
+{
+	pthread_mutex_lock(&c->breaker_lock);
+	if (++c->failures >= BREAKER_THRESHOLD) {
+		c->open_for = c->open_for ? c->open_for * 2 : 5;
+		if (c->open_for > 60)
+			c->open_for = 60;
+		c->open_until = now_monotonic() + c->open_for;
+		if (c->failures == BREAKER_THRESHOLD)
+			log_error("the OVH API failed %d calls in a row: failing fast for %.0f s "
+				  "at a time until it answers",
+				  c->failures, c->open_for);
+	}
+	pthread_mutex_unlock(&c->breaker_lock);
 }
 
 /* One HTTP request as ovh.c sends it. */
@@ -524,11 +575,20 @@ static int call(struct ovh_client *c, const struct request *rq, struct ovh_respo
 	bool cured = false;
 	int tries = rq->flags & OVH_ONCE ? 1 : c->retries > 0 ? c->retries : 1;
 
+	if (breaker_blocks(c)) {
+		snprintf(resp->error_message, sizeof(resp->error_message),
+			 "the OVH API is down: failing fast");
+		return -EIO;
+	}
 	for (int attempt = 0;; attempt++) {
 		struct exchange ex = {.resp = resp};
 		int auth_rc = 0;
 		response_reset(resp);
-		rate_wait(c);
+		if (rate_wait(c) != 0) {
+			record_error(c, "%s %s: no request slot within timeout=%.0f s (rate=)",
+				     rq->method, rq->path, c->timeout);
+			return -ETIMEDOUT;
+		}
 		double t0 = now_monotonic();
 		CURLcode cc = perform_once(c, rq, &ex, &auth_rc);
 		if (auth_rc)
@@ -540,6 +600,8 @@ static int call(struct ovh_client *c, const struct request *rq, struct ovh_respo
 			bool may_retry = never_sent(cc) || (!is_post && !ex.too_big);
 			if (!may_retry || attempt + 1 >= tries) {
 				resp->outcome_unknown = is_post && !never_sent(cc);
+				if (!ex.too_big)
+					breaker_failure(c);
 				return network_failure(c, rq, cc, &ex);
 			}
 			log_warn("%s %s: %s; retrying", rq->method, rq->path,
@@ -548,6 +610,9 @@ static int call(struct ovh_client *c, const struct request *rq, struct ovh_respo
 			continue;
 		}
 		fill_error_fields(resp);
+		bool transient = resp->status == 429 || resp->status >= 500;
+		if (!transient)
+			breaker_success(c);
 		if (resp->status >= 200 && resp->status < 300)
 			return 0;
 		if (!cured && cure_auth(c, rq, resp)) {
@@ -557,7 +622,6 @@ static int call(struct ovh_client *c, const struct request *rq, struct ovh_respo
 		}
 		if (strcmp(rq->method, "DELETE") == 0 && resp->status == 404 && attempt > 0)
 			return 0; /* an earlier try did it */
-		bool transient = resp->status == 429 || resp->status >= 500;
 		if (transient && is_post && resp->status != 429) {
 			resp->outcome_unknown = true;
 		} else if (transient && attempt + 1 < tries) {
@@ -567,6 +631,8 @@ static int call(struct ovh_client *c, const struct request *rq, struct ovh_respo
 			sleep_seconds(delay);
 			continue;
 		}
+		if (transient)
+			breaker_failure(c);
 		if (!(rq->flags & OVH_QUIET))
 			api_failure(c, rq, resp);
 		return ovh_status_to_errno(resp->status);
@@ -750,6 +816,7 @@ int ovh_client_new(const struct ovh_client_opts *opts, struct ovh_client **out)
 	pthread_mutex_init(&c->pool_lock, NULL);
 	pthread_mutex_init(&c->rate_lock, NULL);
 	pthread_mutex_init(&c->token_lock, NULL);
+	pthread_mutex_init(&c->breaker_lock, NULL);
 	pthread_mutex_init(&c->err_lock, NULL);
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_init(&c->share_locks[i], NULL);
@@ -789,6 +856,7 @@ void ovh_client_free(struct ovh_client *c)
 	pthread_mutex_destroy(&c->pool_lock);
 	pthread_mutex_destroy(&c->rate_lock);
 	pthread_mutex_destroy(&c->token_lock);
+	pthread_mutex_destroy(&c->breaker_lock);
 	pthread_mutex_destroy(&c->err_lock);
 	free(c->base_url);
 	wipe_free(c->client_id);

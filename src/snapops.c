@@ -133,7 +133,7 @@ static int post_reconciled(struct tree *t, const struct snapops_opts *opts, cons
 	for (int i = 0; i < tries; i++) {
 		int rc = efs_create_snapshot(t->api, svc, share, name, opts->description, out);
 		if (rc != -EINPROGRESS)
-			return rc == -EBUSY ? -EEXIST : rc;
+			return rc;
 		rc = find_created(t, svc, share, name, before, out);
 		if (rc == 0) {
 			log_warn("mkdir %s: the API's reply was lost, but the snapshot exists (%s)",
@@ -192,9 +192,13 @@ int snapops_create(struct tree *t, const struct snapops_opts *opts, const struct
 	pthread_mutex_lock(lock);
 	rc = tree_snapshots(t, svc, share, &l);
 	if (rc == 0) {
-		if (name_taken(l, name, NULL))
+		if (name_taken(l, name, NULL)) {
 			rc = -EEXIST;
-		else
+		} else if (l->n >= EFS_MAX_SNAPSHOTS) {
+			log_error("mkdir %s: the share already has %zu snapshots, the API's limit",
+				  name, l->n);
+			rc = -EDQUOT;
+		} else
 			rc = post_reconciled(t, opts, svc, share, name, l, &obj);
 		listing_unref(l);
 	}

@@ -104,3 +104,97 @@ def test_a_hang_on_create_never_duplicates(mounts, sim):
     assert result in ("0", "EIO", "ETIMEDOUT")
     time.sleep(0.5)
     assert len(named(sim, "hung")) <= 1
+
+
+def test_api_down_fails_fast_serves_stale_listings_and_recovers(mounts, sim):
+    m = mounts(["retries=2", "timeout=2", "cache_ttl=1"])
+    assert "before-upgrade" in ls(m / WWW_DIR)
+    sim.fault(path="/storage/netapp", action="status", status=503, times=-1)
+    time.sleep(1.2)  # the cached listing is now stale
+    # A stale listing is served rather than an error...
+    assert "before-upgrade" in ls(m / WWW_DIR)
+    # ...cold lookups fail, and after three failed calls they fail fast without a call.
+    for share in ["db", "logs", "db"]:
+        assert fsop("listdir", m / "efs-prod" / share / ".snapshots") == "EIO"
+    calls = len(sim.log())
+    t0 = time.time()
+    assert fsop("listdir", m / "efs-prod/logs/.snapshots") == "EIO"
+    assert time.time() - t0 < 1 and len(sim.log()) == calls
+    assert m.log().count("serving cached listings") == 1
+    assert "failing fast" in m.log()
+    # The API comes back; after the back-off the daemon uses it again by itself.
+    sim.admin("POST", "faults/clear", {})
+    deadline = time.time() + 20
+    while fsop("listdir", m / "efs-prod/db/.snapshots") != "0":
+        assert time.time() < deadline, m.log()
+        time.sleep(0.5)
+    assert "answers again" in m.log()
+    assert m.alive()
+
+
+def test_the_snapshot_limit_refusal_is_edquot(mnt, sim):
+    ls(mnt / WWW_DIR)
+    sim.config(snapshot_limit=len(sim.snapshots()))
+    assert fsop("mkdir", mnt / WWW_DIR / "one-too-many") == "EDQUOT"
+    assert len(sim.calls("POST")) == 1
+    assert not named(sim, "one-too-many")
+
+
+def test_a_full_share_is_edquot_without_a_call(mounts, sim):
+    from conftest import SVC, WWW
+    snaps = [{"id": "2f6d9c3b-8e1a-4b75-a0d4-%012d" % i, "name": "s%03d" % i}
+             for i in range(200)]
+    sim.seed([{"id": SVC, "name": "svc", "shares": [{"id": WWW, "name": "vol",
+                                                      "snapshots": snaps}]}])
+    m = mounts()
+    assert len(ls(m / "svc/vol/.snapshots")) == 200
+    assert fsop("mkdir", m / "svc/vol/.snapshots/s200") == "EDQUOT"
+    assert sim.calls("POST") == []
+
+
+def test_unknown_fields_and_status_values_are_kept(mounts, sim):
+    from conftest import SVC, WWW
+    import json
+    sim.seed([{"id": SVC, "name": "svc", "shares": [{"id": WWW, "name": "vol", "snapshots": [
+        {"id": "2f6d9c3b-8e1a-4b75-a0d4-000000000001", "name": "a"}]}]}])
+    m = mounts()
+    body = [{"id": "2f6d9c3b-8e1a-4b75-a0d4-000000000001", "name": "a",
+             "status": "hibernating", "futureField": {"x": [1, 2]}}]
+    sim.fault(method="GET", path=SNAP_LIST, action="status", status=200, body=body)
+    info = json.loads((m / "svc/vol/.snapshots/a/info.json").read_text())
+    assert info == body[0]
+
+
+def test_wrong_types_in_a_reply_are_eio(mnt, sim):
+    body = [{"id": 42, "name": "bad"}]
+    sim.fault(method="GET", path=SNAP_LIST, action="status", status=200, body=body)
+    assert fsop("listdir", mnt / WWW_DIR) == "EIO"
+    sim.fault(method="GET", path=SNAP_LIST, action="status", status=200,
+              body={"not": "a list"})
+    assert fsop("listdir", mnt / WWW_DIR) == "EIO"
+    assert "not a valid object" in mnt.log() and "not an array" in mnt.log()
+    assert mnt.alive() and "before-upgrade" in ls(mnt / WWW_DIR)
+
+
+def test_rate_limit_spaces_requests(mounts, sim):
+    m = mounts(["rate=4"])
+    sim.clear_log()
+    for d in ["efs-prod", "efs-backup", "efs-prod/www/.snapshots", "efs-prod/db/.snapshots",
+              "efs-prod/logs/.snapshots", "efs-backup/archive/.snapshots"]:
+        ls(m / d)
+    times = sorted(r["t"] for r in sim.log())
+    assert len(times) == 6
+    # A burst of 4, then one request every 0.25 s at most.
+    assert times[5] - times[0] >= 0.25 * (6 - 4) - 0.05
+
+
+def test_waiting_for_the_rate_limit_counts_against_timeout(mounts, sim):
+    import concurrent.futures
+    m = mounts(["rate=1", "timeout=1.5", "retries=1"])
+    time.sleep(1.1)
+    dirs = ["efs-prod", "efs-backup", "efs-prod/www/.snapshots", "efs-prod/db/.snapshots",
+            "efs-prod/logs/.snapshots"]
+    with concurrent.futures.ThreadPoolExecutor(len(dirs)) as pool:
+        results = list(pool.map(lambda d: fsop("listdir", m / d), dirs))
+    assert "ETIMEDOUT" in results and "0" in results, results
+    assert "no request slot within timeout" in m.log()

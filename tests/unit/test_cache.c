@@ -369,7 +369,7 @@ static void test_failing_loader_error_is_returned_and_nothing_cached(void **stat
 	cache_free(c);
 }
 
-static void test_failed_reload_keeps_the_previous_listing(void **state)
+static void test_outage_serves_the_previous_listing_stale(void **state)
 {
 	struct cache *c = cache_new(0);
 	struct fake_api api;
@@ -378,8 +378,32 @@ static void test_failed_reload_keeps_the_previous_listing(void **state)
 	fake_init(&api);
 	assert_int_equal(get(c, &api, &l), 0);
 	struct listing *good = l;
+	/* EIO, ETIMEDOUT, EAGAIN: the API cannot answer; the old listing is served. */
 	api.fail_rc = -EIO;
-	assert_int_equal(get(c, &api, &l), -EIO);
+	assert_int_equal(get(c, &api, &l), 0);
+	assert_ptr_equal(l, good);
+	listing_unref(l);
+	api.fail_rc = -ETIMEDOUT;
+	assert_int_equal(get(c, &api, &l), 0);
+	assert_ptr_equal(l, good);
+	listing_unref(l);
+	assert_int_equal(atomic_load(&api.calls), 3); /* it asked each time */
+	listing_unref(good);
+	cache_free(c);
+}
+
+static void test_refusal_is_not_hidden_by_a_stale_listing(void **state)
+{
+	struct cache *c = cache_new(0);
+	struct fake_api api;
+	struct listing *l = NULL;
+	(void)state;
+	fake_init(&api);
+	assert_int_equal(get(c, &api, &l), 0);
+	struct listing *good = l;
+	/* EACCES, ENOENT: the API answered no; that answer is the user's. */
+	api.fail_rc = -EACCES;
+	assert_int_equal(get(c, &api, &l), -EACCES);
 	assert_null(l);
 	struct listing *peeked = cache_peek(c, KEY);
 	assert_ptr_equal(peeked, good);
@@ -529,7 +553,8 @@ int main(void)
 	    cmocka_unit_test(test_drop_all_forces_a_load),
 	    cmocka_unit_test(test_keys_are_cached_separately),
 	    cmocka_unit_test(test_failing_loader_error_is_returned_and_nothing_cached),
-	    cmocka_unit_test(test_failed_reload_keeps_the_previous_listing),
+	    cmocka_unit_test(test_outage_serves_the_previous_listing_stale),
+	    cmocka_unit_test(test_refusal_is_not_hidden_by_a_stale_listing),
 	    cmocka_unit_test(test_concurrent_misses_on_one_key_share_one_load),
 	    cmocka_unit_test(test_concurrent_misses_share_the_load_error),
 	    cmocka_unit_test(test_listing_find_by_display_name_and_by_id),
