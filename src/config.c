@@ -156,7 +156,7 @@ static int check_file_mode(const char *path, char *err, size_t errlen)
 		return -errno;
 	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
 		snprintf(err, errlen,
-			 "%s is readable by group or others (mode %04o): it holds secrets; run "
+			 "%s is open to group or others (mode %04o): it holds secrets; run "
 			 "'chmod 600 %s'",
 			 path, (unsigned)(st.st_mode & 07777), path);
 		return -EPERM;
