@@ -19,12 +19,16 @@ struct slot {
 	unsigned long loads_done; /* bumped when a load ends */
 	unsigned long changes;	  /* bumped by cache_put */
 	int last_error;
+	unsigned long last_used; /* the cache's use counter, for LRU */
 	struct slot *next;
 };
 
 struct cache {
 	double ttl;
 	bool serving_stale; /* an outage is under way: logged once */
+	size_t max_entries;  /* 0: no cap */
+	size_t entries;	     /* objects in all listings held */
+	unsigned long uses;
 	pthread_mutex_t lock;
 	pthread_cond_t loaded;
 	struct slot *buckets[N_BUCKETS];
@@ -80,12 +84,13 @@ const struct entry *listing_find(const struct listing *l, const char *name)
 	return NULL;
 }
 
-struct cache *cache_new(double ttl)
+struct cache *cache_new(double ttl, size_t max_entries)
 {
 	struct cache *c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
 	c->ttl = ttl;
+	c->max_entries = max_entries;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->loaded, NULL);
 	return c;
@@ -126,6 +131,51 @@ static struct slot *slot_get(struct cache *c, const char *key, bool create)
 static bool is_fresh(const struct cache *c, const struct listing *l)
 {
 	return l && cache_now() - l->fetched < c->ttl;
+}
+
+bool cache_is_fresh(struct cache *c, const char *key)
+{
+	pthread_mutex_lock(&c->lock);
+	struct slot *s = slot_get(c, key, false);
+	bool fresh = s && is_fresh(c, s->listing);
+	pthread_mutex_unlock(&c->lock);
+	return fresh;
+}
+
+/* The least recently used slot holding a listing, other than keep. */
+static struct slot *lru_victim(struct cache *c, const struct slot *keep)
+{
+	struct slot *victim = NULL;
+	for (size_t b = 0; b < N_BUCKETS; b++)
+		for (struct slot *s = c->buckets[b]; s; s = s->next)
+			if (s != keep && s->listing && !s->loading &&
+			    (!victim || s->last_used < victim->last_used))
+				victim = s;
+	return victim;
+}
+
+/*
+ * Install l as s's listing (lock held), keeping the count of objects, and
+ * drop the least recently used listings past the cap.
+ */
+static void slot_set(struct cache *c, struct slot *s, struct listing *l)
+{
+	if (s->listing)
+		c->entries -= s->listing->n;
+	listing_unref(s->listing);
+	s->listing = l;
+	if (l)
+		c->entries += l->n;
+	s->last_used = ++c->uses;
+	while (c->max_entries && c->entries > c->max_entries) {
+		struct slot *victim = lru_victim(c, s);
+		if (!victim)
+			break;
+		c->entries -= victim->listing->n;
+		listing_unref(victim->listing);
+		victim->listing = NULL;
+		victim->changes++;
+	}
 }
 
 /* The API could not answer (as opposed to refusing): an old listing beats none. */
@@ -170,8 +220,7 @@ static int load_slot(struct cache *c, struct slot *s, cache_loader_fn loader, vo
 		listing_unref(fresh);
 		fresh = NULL;
 	} else if (rc == 0) {
-		listing_unref(s->listing);
-		s->listing = fresh;
+		slot_set(c, s, fresh);
 	}
 	note_outage(c, rc, s);
 	pthread_cond_broadcast(&c->loaded);
@@ -201,6 +250,7 @@ int cache_get(struct cache *c, const char *key, cache_loader_fn loader, void *ct
 	bool usable = s->listing && (s->last_error == 0 || is_outage(s->last_error));
 	if (is_fresh(c, s->listing) || (waited && usable)) {
 		*out = listing_ref(s->listing);
+		s->last_used = ++c->uses;
 		rc = 0;
 	} else if (waited && s->last_error != 0) {
 		rc = s->last_error; /* the load we waited for failed: share its answer */
@@ -225,8 +275,7 @@ void cache_put(struct cache *c, const char *key, struct listing *l)
 	pthread_mutex_lock(&c->lock);
 	struct slot *s = slot_get(c, key, true);
 	if (s) {
-		listing_unref(s->listing);
-		s->listing = l;
+		slot_set(c, s, l);
 		s->changes++;
 		l = NULL;
 	}
@@ -239,6 +288,8 @@ static void drop_slots(struct cache *c, bool free_slots)
 	for (size_t b = 0; b < N_BUCKETS; b++) {
 		for (struct slot *s = c->buckets[b], *next; s; s = next) {
 			next = s->next;
+			if (s->listing)
+				c->entries -= s->listing->n;
 			listing_unref(s->listing);
 			s->listing = NULL;
 			s->changes++;

@@ -26,6 +26,7 @@ struct listing {
 	int refs; /* atomic */
 	double fetched; /* monotonic seconds when the API answered */
 	time_t mtime;	/* the directory's mtime: changes only with its content */
+	int kernel_has; /* the kernel was allowed to cache this one (atomic) */
 	size_t n;
 	struct entry *entries;
 };
@@ -36,7 +37,11 @@ struct cache;
 typedef int (*cache_loader_fn)(void *ctx, const char *key, const struct listing *previous,
 			       struct listing **out);
 
-struct cache *cache_new(double ttl);
+/*
+ * max_entries caps the objects held in all listings together; past it the
+ * least recently used listings are dropped (0: no cap).
+ */
+struct cache *cache_new(double ttl, size_t max_entries);
 void cache_free(struct cache *cache);
 double cache_ttl(const struct cache *cache);
 
@@ -47,6 +52,8 @@ double cache_ttl(const struct cache *cache);
  */
 int cache_get(struct cache *cache, const char *key, cache_loader_fn loader, void *ctx,
 	      struct listing **out);
+/* True when key has a listing younger than the TTL (prefetch skips those). */
+bool cache_is_fresh(struct cache *cache, const char *key);
 /* The current listing for key, however old, or NULL. Referenced. */
 struct listing *cache_peek(struct cache *cache, const char *key);
 /* Install a listing the filesystem built itself (after mkdir, say); takes the reference. */

@@ -400,15 +400,73 @@ static int op_statfs(const char *path, struct statvfs *st)
 	return 0;
 }
 
+/*
+ * The kernel may keep .snapshots listings: every opendir reaches us, and
+ * the kernel's copy is kept only while it is the one of our current listing.
+ */
+static int allow_kernel_cache(struct ovhsnapfs *fs, const struct node *n,
+			      struct fuse_file_info *fi)
+{
+	struct listing *l;
+	int rc = tree_children(&fs->tree, n, &l);
+	if (rc)
+		return rc;
+	fi->cache_readdir = 1;
+	fi->keep_cache = __atomic_exchange_n(&l->kernel_has, 1, __ATOMIC_ACQ_REL);
+	listing_unref(l);
+	return 0;
+}
+
+static int op_opendir(const char *path, struct fuse_file_info *fi)
+{
+	struct ovhsnapfs *fs = fs_ctx();
+	struct node n;
+	int rc = tree_resolve(&fs->tree, path, &n);
+	if (rc)
+		return rc;
+	if (n.kind == NODE_INFO)
+		rc = -ENOTDIR;
+	else if (n.kind == NODE_SNAPDIR && cache_ttl(fs->tree.cache) > 0)
+		rc = allow_kernel_cache(fs, &n, fi);
+	tree_node_release(&n);
+	return rc;
+}
+
+static void on_changed(void *ctx, const char *path)
+{
+	struct ovhsnapfs *fs = ctx;
+	inval_path(fs->inval, path);
+}
+
+/* Runs in the daemon, after the fork: the place to start threads. */
 static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
+	struct ovhsnapfs *fs = fuse_get_context()->private_data;
 	(void)conn;
 	cfg->nullpath_ok = 0;
-	return fuse_get_context()->private_data;
+	fs->inval = inval_start(fuse_get_context()->fuse);
+	if (fs->inval) {
+		fs->tree.changed_ctx = fs;
+		fs->tree.changed = on_changed;
+	}
+	if (tree_start_threads(&fs->tree) != 0)
+		log_error("cannot start the prefetch threads: prefetching is off");
+	return fs;
+}
+
+static void op_destroy(void *data)
+{
+	struct ovhsnapfs *fs = data;
+	fs->tree.changed = NULL;
+	inval_stop(fs->inval);
+	fs->inval = NULL;
+	tree_stop_threads(&fs->tree);
 }
 
 static const struct fuse_operations operations = {
 	.init = op_init,
+	.destroy = op_destroy,
+	.opendir = op_opendir,
 	.getattr = op_getattr,
 	.readdir = op_readdir,
 	.open = op_open,

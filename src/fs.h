@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "inval.h"
 #include "snapops.h"
 #include "tree.h"
 
@@ -25,6 +26,7 @@ struct ovhsnapfs {
 	gid_t gid;
 	mode_t umask; /* -o umask=, applied to every mode shown */
 	int drop_caches; /* set by SIGHUP, acted on by the next call (atomic) */
+	struct inval *inval; /* kernel invalidations, from init on */
 };
 
 const struct fuse_operations *fs_operations(void);

@@ -36,6 +36,8 @@ struct options {
 	double timeout;
 	double rate;
 	int retries;
+	int prefetch;
+	unsigned long cache_max;
 	unsigned int umask;
 	int read_only;
 	int show_help;
@@ -61,6 +63,8 @@ static const struct fuse_opt option_spec[] = {
 	OPTION("timeout=%lf", timeout),
 	OPTION("rate=%lf", rate),
 	OPTION("retries=%d", retries),
+	OPTION("prefetch=%d", prefetch),
+	OPTION("cache_max=%lu", cache_max),
 	/* Ours, not libfuse's: libfuse would give info.json execute bits. */
 	OPTION("umask=%o", umask),
 	FUSE_OPT_KEY("ro", KEY_RO),
@@ -111,6 +115,10 @@ static void show_help(const char *progname)
 	       "    -o timeout=SECONDS     per HTTP request (default 30)\n"
 	       "    -o retries=N           tries on 429, 5xx, network errors (default 4)\n"
 	       "    -o rate=N              at most N API requests per second (default 10)\n"
+	       "    -o prefetch=N          listing a directory loads up to N of its\n"
+	       "                           subdirectories in parallel (default 0: off)\n"
+	       "    -o cache_max=N         cache at most N objects, least recently used\n"
+	       "                           listings dropped first (default 1000000)\n"
 	       "    -o log_level=LEVEL     error, warn, info or debug (default warn)\n\n");
 }
 
@@ -177,6 +185,8 @@ static int check_numbers(const struct options *o)
 		check_die("timeout=%g: must be more than 0 seconds", o->timeout);
 	else if (o->retries < 1 || o->retries > 100)
 		check_die("retries=%d: must be between 1 and 100", o->retries);
+	else if (o->prefetch < 0 || o->prefetch > 64)
+		check_die("prefetch=%d: must be between 0 and 64", o->prefetch);
 	else if (o->rate < 0)
 		check_die("rate=%g: must be 0 (unlimited) or more requests per second", o->rate);
 	else
@@ -203,6 +213,17 @@ static int choose_endpoint(const struct options *o, const char **endpoint, const
 	if (!*endpoint)
 		*endpoint = *source;
 	return 0;
+}
+
+/*
+ * The kernel may trust entries and attributes as long as we trust listings:
+ * inserted first, so the user's own entry_timeout=/attr_timeout= win.
+ */
+static int add_kernel_timeouts(struct fuse_args *args, double ttl)
+{
+	char opt[128];
+	snprintf(opt, sizeof(opt), "-oentry_timeout=%g,attr_timeout=%g", ttl, ttl);
+	return fuse_opt_insert_arg(args, 1, opt);
 }
 
 /* fsname and subtype make /proc/mounts read "SOURCE MNT fuse.ovhsnapfs". */
@@ -275,7 +296,7 @@ out:
 static int parse_args(struct fuse_args *args, struct options *o)
 {
 	*o = (struct options){.cache_ttl = 60, .wait = 360, .timeout = 30, .rate = 10,
-			      .retries = 4};
+			      .retries = 4, .cache_max = 1000000};
 	if (fuse_opt_parse(args, o, option_spec, opt_proc) != 0)
 		return -1;
 	if (o->error) {
@@ -329,13 +350,17 @@ static int prepare(struct ovhsnapfs *fs, const struct options *o, const struct o
 	struct ovh_client *api;
 	struct ovh_client_opts copts = {.cfg = cfg, .cafile = o->cafile, .timeout = o->timeout,
 					.retries = o->retries, .rate = o->rate};
-	struct cache *cache = cache_new(o->cache_ttl);
+	struct cache *cache = cache_new(o->cache_ttl, o->cache_max);
 	if (!cache || ovh_client_new(&copts, &api) != 0) {
 		cache_free(cache);
 		check_die("out of memory");
 		return -ENOMEM;
 	}
 	tree_init(&fs->tree, api, cache, o->service ? split_services(o->service) : NULL);
+	if (tree_enable_prefetch(&fs->tree, o->prefetch) != 0) {
+		check_die("out of memory");
+		return -ENOMEM;
+	}
 	fs->change = (struct snapops_opts){.wait = o->wait, .description = o->description,
 					   .retries = o->retries};
 	fs->read_only = o->read_only;
@@ -387,7 +412,8 @@ int main(int argc, char *argv[])
 		}
 		goto out;
 	}
-	if (add_mount_args(&args, source ? source : cfg.endpoint, o.nonopt[o.n_nonopt - 1]) ||
+	if (add_kernel_timeouts(&args, o.cache_ttl) ||
+	    add_mount_args(&args, source ? source : cfg.endpoint, o.nonopt[o.n_nonopt - 1]) ||
 	    fuse_parse_cmdline(&args, &cmd) != 0)
 		goto out;
 	if (cmd.debug)

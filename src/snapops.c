@@ -71,6 +71,7 @@ static void cache_apply(struct tree *t, const char *svc, const char *share, enum
 		struct listing *next = tree_build_listing(t, EFS_SNAPSHOT, &list, cur);
 		if (next) {
 			next->fetched = cur->fetched;
+			tree_notify_changes(t, EFS_SNAPSHOT, svc, share, cur, next);
 			cache_put(t->cache, key, next);
 		}
 		efs_list_free(&list);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "names.h"
+#include "prefetch.h"
 
 #define MAX_DEPTH 5
 
@@ -141,12 +142,101 @@ void tree_init(struct tree *t, struct ovh_client *api, struct cache *cache, char
 
 void tree_destroy(struct tree *t)
 {
+	tree_stop_threads(t);
 	for (int i = 0; i < TREE_CHANGE_LOCKS; i++)
 		pthread_mutex_destroy(&t->change_locks[i]);
 	for (char **s = t->services; s && *s; s++)
 		free(*s);
 	free(t->services);
 	t->services = NULL;
+}
+
+/* ---- what changed, for the kernel's caches ---- */
+
+/* The display name of id in the listing under key, or id itself. */
+static const char *display_name(struct tree *t, const char *key, const char *id,
+				char *buf, size_t len)
+{
+	struct listing *l = cache_peek(t->cache, key);
+	const struct entry *e = NULL;
+	for (size_t i = 0; l && i < l->n && !e; i++)
+		if (strcmp(l->entries[i].obj.id, id) == 0)
+			e = &l->entries[i];
+	snprintf(buf, len, "%s", e ? e->name : id);
+	listing_unref(l);
+	return buf;
+}
+
+/* The mount path of the directory a listing of kind fills ("" for the root). */
+static void listing_dir(struct tree *t, enum efs_kind kind, const char *svc, const char *share,
+			char *buf, size_t len)
+{
+	char svc_name[NAME_MAX_BYTES + 1], share_name[NAME_MAX_BYTES + 1], key[400];
+	buf[0] = '\0';
+	if (kind == EFS_SERVICE)
+		return;
+	display_name(t, "S", svc, svc_name, sizeof(svc_name));
+	if (kind == EFS_SHARE) {
+		snprintf(buf, len, "/%s", svc_name);
+		return;
+	}
+	key_of(key, sizeof(key), EFS_SHARE, svc, NULL);
+	display_name(t, key, share, share_name, sizeof(share_name));
+	snprintf(buf, len, "/%s/%s/" SNAPSHOT_DIR, svc_name, share_name);
+}
+
+static const struct entry *find_id(const struct listing *l, const char *id)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->entries[i].obj.id, id) == 0)
+			return &l->entries[i];
+	return NULL;
+}
+
+static void report(struct tree *t, const char *dir, const char *name, const char *file)
+{
+	char path[1200];
+	snprintf(path, sizeof(path), "%s/%s%s%s", dir, name, file ? "/" : "", file ? file : "");
+	t->changed(t->changed_ctx, path);
+}
+
+void tree_notify_changes(struct tree *t, enum efs_kind kind, const char *svc, const char *share,
+			 const struct listing *old, const struct listing *new_listing)
+{
+	char dir[1024];
+	bool entries_changed = old && old->n != new_listing->n;
+	if (!t->changed || !old)
+		return;
+	listing_dir(t, kind, svc, share, dir, sizeof(dir));
+	for (size_t i = 0; i < old->n; i++) {
+		const struct entry *was = &old->entries[i];
+		const struct entry *now = find_id(new_listing, was->obj.id);
+		if (!now || strcmp(now->name, was->name) != 0) {
+			report(t, dir, was->name, NULL); /* gone, or renamed */
+			entries_changed = true;
+		} else if (now->obj.json_len != was->obj.json_len ||
+			   memcmp(now->obj.json, was->obj.json, was->obj.json_len) != 0) {
+			report(t, dir, was->name, INFO_FILE); /* its info.json changed */
+		}
+	}
+	if (entries_changed || !same_names(old, new_listing))
+		t->changed(t->changed_ctx, dir[0] ? dir : "/");
+}
+
+/* -o prefetch: a listing of services or shares warms its children's. */
+static void prefetch_children(struct tree *t, enum efs_kind kind, const char *svc,
+			      const struct listing *l)
+{
+	char key[400];
+	if (!t->prefetch || kind == EFS_SNAPSHOT)
+		return;
+	for (size_t i = 0; i < l->n; i++) {
+		if (kind == EFS_SERVICE)
+			key_of(key, sizeof(key), EFS_SHARE, l->entries[i].obj.id, NULL);
+		else
+			key_of(key, sizeof(key), EFS_SNAPSHOT, svc, l->entries[i].obj.id);
+		prefetch_key(t->prefetch, key);
+	}
 }
 
 /* ---- loading ---- */
@@ -171,7 +261,30 @@ static int loader(void *ctx, const char *key, const struct listing *previous,
 		return rc;
 	*out = tree_build_listing(t, kind, &list, previous);
 	efs_list_free(&list);
-	return *out ? 0 : -ENOMEM;
+	if (!*out)
+		return -ENOMEM;
+	tree_notify_changes(t, kind, svc, share, previous, *out);
+	prefetch_children(t, kind, svc, *out);
+	return 0;
+}
+
+int tree_enable_prefetch(struct tree *t, int workers)
+{
+	if (workers <= 0)
+		return 0;
+	t->prefetch = prefetch_new(t->cache, loader, t, workers);
+	return t->prefetch ? 0 : -ENOMEM;
+}
+
+int tree_start_threads(struct tree *t)
+{
+	return t->prefetch ? prefetch_start(t->prefetch) : 0;
+}
+
+void tree_stop_threads(struct tree *t)
+{
+	prefetch_free(t->prefetch);
+	t->prefetch = NULL;
 }
 
 static int load(struct tree *t, enum efs_kind kind, const char *svc, const char *share,

@@ -26,11 +26,23 @@ struct tree {
 	time_t started;	 /* mtime of what has no date of its own */
 	/* Changes to one share are serialized (snapops); striped by share id. */
 	pthread_mutex_t change_locks[TREE_CHANGE_LOCKS];
+	struct prefetch *prefetch; /* NULL: -o prefetch=0 */
+	/*
+	 * Told, from any thread, of a path whose kernel entry or attributes a
+	 * new listing made stale (NULL: nobody listens).
+	 */
+	void (*changed)(void *ctx, const char *path);
+	void *changed_ctx;
 };
 
 /* api and cache are borrowed; services is taken (freed by tree_destroy). */
 void tree_init(struct tree *tree, struct ovh_client *api, struct cache *cache, char **services);
 void tree_destroy(struct tree *tree);
+/* -o prefetch=N: listing a directory starts loading its subdirectories. */
+int tree_enable_prefetch(struct tree *tree, int workers);
+/* Threads: start them after the daemon forks. */
+int tree_start_threads(struct tree *tree);
+void tree_stop_threads(struct tree *tree);
 
 enum node_kind { NODE_ROOT, NODE_SERVICE, NODE_SHARE, NODE_SNAPDIR, NODE_SNAPSHOT, NODE_INFO };
 
@@ -57,6 +69,10 @@ void tree_snapshots_key(char *buf, size_t len, const char *service_id, const cha
  */
 struct listing *tree_build_listing(struct tree *tree, enum efs_kind kind, struct efs_list *list,
 				   const struct listing *previous);
+/* Report what changed from old to new (a listing of kind) to tree->changed. */
+void tree_notify_changes(struct tree *tree, enum efs_kind kind, const char *service_id,
+			 const char *share_id, const struct listing *old,
+			 const struct listing *new_listing);
 /* Copy a listing's objects into list, for building a changed listing. */
 int tree_listing_objects(const struct listing *listing, struct efs_list *list);
 

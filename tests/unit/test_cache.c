@@ -105,7 +105,7 @@ static int get(struct cache *c, struct fake_api *api, struct listing **out)
 
 static void test_first_get_loads_once_and_second_within_ttl_does_not(void **state)
 {
-	struct cache *c = cache_new(60);
+	struct cache *c = cache_new(60, 0);
 	struct fake_api api;
 	struct listing *a = NULL, *b = NULL;
 	(void)state;
@@ -128,7 +128,7 @@ static void test_first_get_loads_once_and_second_within_ttl_does_not(void **stat
 
 static void test_ttl_zero_loads_every_time(void **state)
 {
-	struct cache *c = cache_new(0);
+	struct cache *c = cache_new(0, 0);
 	struct fake_api api;
 	struct listing *first = NULL, *l = NULL;
 	(void)state;
@@ -148,7 +148,7 @@ static void test_ttl_zero_loads_every_time(void **state)
 
 static void test_listing_younger_than_ttl_is_not_loaded_again(void **state)
 {
-	struct cache *c = cache_new(10);
+	struct cache *c = cache_new(10, 0);
 	struct fake_api api;
 	struct listing *a = NULL, *b = NULL;
 	(void)state;
@@ -165,7 +165,7 @@ static void test_listing_younger_than_ttl_is_not_loaded_again(void **state)
 
 static void test_listing_older_than_ttl_is_loaded_again_with_previous(void **state)
 {
-	struct cache *c = cache_new(10);
+	struct cache *c = cache_new(10, 0);
 	struct fake_api api;
 	struct listing *old = NULL, *fresh = NULL;
 	(void)state;
@@ -184,7 +184,7 @@ static void test_listing_older_than_ttl_is_loaded_again_with_previous(void **sta
 
 static void test_listing_expires_in_real_time(void **state)
 {
-	struct cache *c = cache_new(0.05);
+	struct cache *c = cache_new(0.05, 0);
 	struct fake_api api;
 	struct listing *l = NULL;
 	(void)state;
@@ -200,7 +200,7 @@ static void test_listing_expires_in_real_time(void **state)
 
 static void test_cache_ttl_reports_the_ttl(void **state)
 {
-	struct cache *c = cache_new(12.5);
+	struct cache *c = cache_new(12.5, 0);
 	(void)state;
 	assert_true(cache_ttl(c) == 12.5);
 	cache_free(c);
@@ -212,7 +212,7 @@ static void test_put_listing_is_returned_without_a_load(void **state)
 {
 	static const char *const names[] = {"nightly", "new-one"};
 	static const char *const ids[] = {"id-1", "id-3"};
-	struct cache *c = cache_new(60);
+	struct cache *c = cache_new(60, 0);
 	struct fake_api api;
 	struct listing *before = NULL, *after = NULL;
 	(void)state;
@@ -232,7 +232,7 @@ static void test_put_listing_is_returned_without_a_load(void **state)
 
 static void test_put_on_a_cold_key_is_returned_without_a_load(void **state)
 {
-	struct cache *c = cache_new(60);
+	struct cache *c = cache_new(60, 0);
 	struct fake_api api;
 	struct listing *l = NULL;
 	(void)state;
@@ -269,7 +269,7 @@ static void test_put_during_a_load_wins_over_the_load(void **state)
 {
 	static const char *const names[] = {"made-by-mkdir"};
 	static const char *const ids[] = {"id-9"};
-	struct cache *c = cache_new(60);
+	struct cache *c = cache_new(60, 0);
 	struct fake_api api;
 	struct getter g = {.cache = c, .api = &api};
 	(void)state;
@@ -292,7 +292,7 @@ static void test_put_during_a_load_wins_over_the_load(void **state)
 
 static void test_peek_returns_current_listing_or_null(void **state)
 {
-	struct cache *c = cache_new(0);
+	struct cache *c = cache_new(0, 0);
 	struct fake_api api;
 	struct listing *l = NULL;
 	(void)state;
@@ -309,7 +309,7 @@ static void test_peek_returns_current_listing_or_null(void **state)
 
 static void test_drop_all_forces_a_load(void **state)
 {
-	struct cache *c = cache_new(60);
+	struct cache *c = cache_new(60, 0);
 	struct fake_api api;
 	struct listing *a = NULL, *b = NULL;
 	(void)state;
@@ -332,7 +332,7 @@ static void test_drop_all_forces_a_load(void **state)
 
 static void test_keys_are_cached_separately(void **state)
 {
-	struct cache *c = cache_new(60);
+	struct cache *c = cache_new(60, 0);
 	struct fake_api api;
 	struct listing *a = NULL, *b = NULL;
 	(void)state;
@@ -350,7 +350,7 @@ static void test_keys_are_cached_separately(void **state)
 
 static void test_failing_loader_error_is_returned_and_nothing_cached(void **state)
 {
-	struct cache *c = cache_new(60);
+	struct cache *c = cache_new(60, 0);
 	struct fake_api api;
 	struct listing sentinel;
 	struct listing *l = &sentinel; /* must be reset */
@@ -371,7 +371,7 @@ static void test_failing_loader_error_is_returned_and_nothing_cached(void **stat
 
 static void test_outage_serves_the_previous_listing_stale(void **state)
 {
-	struct cache *c = cache_new(0);
+	struct cache *c = cache_new(0, 0);
 	struct fake_api api;
 	struct listing *l = NULL;
 	(void)state;
@@ -394,7 +394,7 @@ static void test_outage_serves_the_previous_listing_stale(void **state)
 
 static void test_refusal_is_not_hidden_by_a_stale_listing(void **state)
 {
-	struct cache *c = cache_new(0);
+	struct cache *c = cache_new(0, 0);
 	struct fake_api api;
 	struct listing *l = NULL;
 	(void)state;
@@ -429,7 +429,7 @@ static void run_getters(struct cache *c, struct fake_api *api, struct getter *g)
 
 static void test_concurrent_misses_on_one_key_share_one_load(void **state)
 {
-	struct cache *c = cache_new(60);
+	struct cache *c = cache_new(60, 0);
 	struct fake_api api;
 	struct getter g[N_THREADS];
 	(void)state;
@@ -450,7 +450,7 @@ static void test_concurrent_misses_on_one_key_share_one_load(void **state)
 
 static void test_concurrent_misses_share_the_load_error(void **state)
 {
-	struct cache *c = cache_new(60);
+	struct cache *c = cache_new(60, 0);
 	struct fake_api api;
 	struct getter g[N_THREADS];
 	(void)state;
@@ -524,7 +524,7 @@ static void test_listing_refcount_frees_on_last_unref(void **state)
 
 static void test_listing_held_by_caller_survives_cache_free(void **state)
 {
-	struct cache *c = cache_new(60);
+	struct cache *c = cache_new(60, 0);
 	struct fake_api api;
 	struct listing *l = NULL;
 	(void)state;

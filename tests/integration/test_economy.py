@@ -1,0 +1,109 @@
+"""API economy: shared requests, kernel caching with invalidation, prefetch, cache cap."""
+
+import concurrent.futures
+import os
+import time
+
+from conftest import DB, SVC, SVC2, WWW, fsop, ls, run
+
+WWW_LIST = "/storage/netapp/%s/share/%s/snapshot?detail=true" % (SVC, WWW)
+
+
+def test_parallel_cold_listings_share_one_request(mounts, sim):
+    sim.config(latency=0.3)
+    m = mounts()
+    sim.clear_log()
+    # One .snapshots reached by four paths, so the kernel does not serialize them.
+    paths = [m / s / h / ".snapshots" for s in ("efs-prod", SVC) for h in ("www", WWW)] * 4
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        listings = list(pool.map(lambda p: sorted(os.listdir(p)), paths))
+    assert all(l == listings[0] for l in listings) and "before-upgrade" in listings[0]
+    assert sim.calls("GET", contains="/snapshot") == [("GET", WWW_LIST)]
+    assert len(sim.calls("GET", suffix="/share")) == 1
+
+
+def test_a_listing_pays_for_every_stat_and_info_json_under_it(mnt, sim):
+    sim.clear_log()
+    res = run(["ls", "-l", str(mnt / "efs-prod/www/.snapshots")])
+    names = [line.split()[-1] for line in res.stdout.splitlines()[1:]]
+    for n in names:
+        (mnt / "efs-prod/www/.snapshots" / n / "info.json").read_bytes()
+        run(["stat", str(mnt / "efs-prod/www/.snapshots" / n)])
+    assert sim.calls() == [("GET", "/storage/netapp/%s/share?detail=true" % SVC),
+                           ("GET", WWW_LIST)]
+
+
+def test_a_deletion_elsewhere_reaches_the_kernel_after_refresh(mounts, sim):
+    # Kernel timeouts far longer than the cache: only invalidation can make this pass.
+    m = mounts(["cache_ttl=1", "entry_timeout=60", "attr_timeout=60"])
+    d = m / "efs-prod/www/.snapshots"
+    assert "before-upgrade" in ls(d)
+    os.stat(d / "before-upgrade")
+    state = sim.state()
+    for s in state:
+        for sh in s["shares"]:
+            sh["snapshots"] = [x for x in sh["snapshots"] if x["name"] != "before-upgrade"]
+    sim.admin("POST", "seed", {"services": state})
+    time.sleep(1.2)
+    assert "before-upgrade" not in ls(d)  # opendir asked again: listing refreshed
+    deadline = time.time() + 5
+    while fsop("stat", d / "before-upgrade") != "ENOENT":
+        assert time.time() < deadline, "the kernel still trusts a deleted snapshot"
+        time.sleep(0.1)
+
+
+def test_a_new_snapshot_elsewhere_shows_in_a_kernel_cached_listing(mounts, sim):
+    m = mounts(["cache_ttl=1", "entry_timeout=60", "attr_timeout=60"])
+    d = m / "efs-prod/www/.snapshots"
+    first = ls(d)
+    assert ls(d) == first
+    state = sim.state()
+    share = next(sh for s in state for sh in s["shares"] if sh["id"] == WWW)
+    share["snapshots"].append({"name": "from-elsewhere"})
+    sim.admin("POST", "seed", {"services": state})
+    time.sleep(1.2)
+    assert "from-elsewhere" in ls(d)
+    assert fsop("stat", d / "from-elsewhere") == "0"
+
+
+def test_prefetch_loads_subdirectories_before_they_are_asked_for(mounts, sim):
+    m = mounts(["prefetch=4"])
+    sim.clear_log()
+    assert ls(m.path) == ["efs-backup", "efs-prod"]
+    ls(m / "efs-prod")  # a listing of shares starts their snapshot listings
+    wanted = {("GET", "/storage/netapp/%s/share/%s/snapshot?detail=true" % (SVC, h))
+              for h in (WWW, DB)}
+    deadline = time.time() + 10
+    while not wanted <= set(sim.calls()):
+        assert time.time() < deadline, sim.calls()
+        time.sleep(0.1)
+    before = len(sim.log())
+    assert "before-upgrade" in ls(m / "efs-prod/www/.snapshots")
+    assert len(sim.log()) == before  # already there
+    # Nothing is asked twice.
+    calls = sim.calls()
+    assert len(calls) == len(set(calls))
+
+
+def test_cold_find_with_prefetch_asks_each_directory_once(mounts, sim):
+    m = mounts(["prefetch=8"])
+    sim.clear_log()
+    res = run(["find", str(m.path)], timeout=60)
+    assert res.returncode == 0 and "before-upgrade/info.json" in res.stdout
+    calls = sim.calls()
+    assert len(calls) == len(set(calls))
+    shares = [c for c in calls if c[1].endswith("/share?detail=true")]
+    snaps = [c for c in calls if c[1].endswith("/snapshot?detail=true")]
+    assert len(shares) == 2 and len(snaps) == 4
+
+
+def test_cache_max_drops_least_recently_used_listings(mounts, sim):
+    m = mounts(["cache_max=12"])
+    dirs = ["efs-prod/www/.snapshots", "efs-prod/db/.snapshots", "efs-prod/logs/.snapshots"]
+    for d in dirs:
+        ls(m / d)
+    sim.clear_log()
+    ls(m / dirs[-1])  # the most recent one is still cached
+    assert sim.calls() == []
+    ls(m / dirs[0])  # the oldest was dropped to stay under 12 objects
+    assert len(sim.calls("GET", contains="/snapshot")) == 1
