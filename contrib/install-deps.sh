@@ -7,7 +7,8 @@ packages=(build-essential autoconf automake pkg-config
           libfuse3-dev fuse3 libcurl4-openssl-dev libjansson-dev libssl-dev libinih-dev
           ca-certificates python3)
 if [ "${1:-}" = "--tests" ]; then
-	packages+=(libcmocka-dev python3-pytest valgrind)
+	packages+=(libcmocka-dev python3-pytest valgrind clang clang-format libclang-rt-14-dev
+		   util-linux procps)
 fi
 
 if [ "$(id -u)" -ne 0 ]; then

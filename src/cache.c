@@ -26,8 +26,8 @@ struct slot {
 struct cache {
 	double ttl;
 	bool serving_stale; /* an outage is under way: logged once */
-	size_t max_entries;  /* 0: no cap */
-	size_t entries;	     /* objects in all listings held */
+	size_t max_entries; /* 0: no cap */
+	size_t entries;	    /* objects in all listings held */
 	unsigned long uses;
 	pthread_mutex_t lock;
 	pthread_cond_t loaded;

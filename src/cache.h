@@ -23,7 +23,7 @@ struct entry {
 };
 
 struct listing {
-	int refs; /* atomic */
+	int refs;	/* atomic */
 	double fetched; /* monotonic seconds when the API answered */
 	time_t mtime;	/* the directory's mtime: changes only with its content */
 	int kernel_has; /* the kernel was allowed to cache this one (atomic) */

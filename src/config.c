@@ -10,7 +10,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-
 struct endpoint_entry {
 	const char *name;
 	const char *base_url;
@@ -179,7 +178,8 @@ static int read_one_file(const char *path, bool required, struct ini_item **item
 	int line = ini_parse(path, ini_collect, items);
 	if (line != 0) {
 		if (line > 0)
-			snprintf(err, errlen, "config file %s: syntax error on line %d", path, line);
+			snprintf(err, errlen, "config file %s: syntax error on line %d", path,
+				 line);
 		else
 			snprintf(err, errlen, "cannot read config file %s", path);
 		return -EINVAL;

@@ -12,8 +12,8 @@
 #include <stddef.h>
 
 struct ovh_config {
-	char *endpoint;  /* as configured: a name such as ovh-eu, or a URL */
-	char *base_url;  /* https://eu.api.ovh.com/1.0, no trailing slash */
+	char *endpoint;	 /* as configured: a name such as ovh-eu, or a URL */
+	char *base_url;	 /* https://eu.api.ovh.com/1.0, no trailing slash */
 	char *token_url; /* OAuth2 token URL, NULL where OAuth2 is not offered */
 	char *application_key;
 	char *application_secret;

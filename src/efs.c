@@ -19,8 +19,10 @@ static const struct {
 	const char *name;
 	enum efs_status status;
 } status_names[] = {
-	{"available", EFS_ST_AVAILABLE}, {"creating", EFS_ST_CREATING},
-	{"deleting", EFS_ST_DELETING},	 {"error", EFS_ST_ERROR},
+	{"available", EFS_ST_AVAILABLE},
+	{"creating", EFS_ST_CREATING},
+	{"deleting", EFS_ST_DELETING},
+	{"error", EFS_ST_ERROR},
 	{"error_deleting", EFS_ST_ERROR_DELETING},
 };
 
@@ -223,8 +225,7 @@ int efs_decode_list(const char *body, size_t len, struct efs_list *out)
 
 /* ---- routes ---- */
 
-static void list_path(char *buf, size_t len, enum efs_kind kind, const char *svc,
-		      const char *share)
+static void list_path(char *buf, size_t len, enum efs_kind kind, const char *svc, const char *share)
 {
 	switch (kind) {
 	case EFS_SERVICE:
@@ -299,8 +300,8 @@ static int snapshot_call(struct ovh_client *api, const char *method, const char 
 	return rc;
 }
 
-int efs_get_snapshot(struct ovh_client *api, const char *svc, const char *share,
-		     const char *snap, struct efs_object *out)
+int efs_get_snapshot(struct ovh_client *api, const char *svc, const char *share, const char *snap,
+		     struct efs_object *out)
 {
 	char path[512];
 	snapshot_path(path, sizeof(path), svc, share, snap);

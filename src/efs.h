@@ -30,9 +30,9 @@ enum efs_status {
 };
 
 struct efs_object {
-	char *id;	  /* never NULL; URL-safe (checked when decoded) */
-	char *name;	  /* NULL when the API gave null */
-	time_t created;	  /* 0 when unknown */
+	char *id;	/* never NULL; URL-safe (checked when decoded) */
+	char *name;	/* NULL when the API gave null */
+	time_t created; /* 0 when unknown */
 	enum efs_status status;
 	char *json; /* the object as the API gave it, pretty-printed, ends in \n */
 	size_t json_len;

@@ -230,8 +230,7 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 	return rc;
 }
 
-static int op_read(const char *path, char *buf, size_t size, off_t off,
-		   struct fuse_file_info *fi)
+static int op_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	const struct open_file *f = (const struct open_file *)(uintptr_t)fi->fh;
 	(void)path;
@@ -404,8 +403,7 @@ static int op_statfs(const char *path, struct statvfs *st)
  * The kernel may keep .snapshots listings: every opendir reaches us, and
  * the kernel's copy is kept only while it is the one of our current listing.
  */
-static int allow_kernel_cache(struct ovhsnapfs *fs, const struct node *n,
-			      struct fuse_file_info *fi)
+static int allow_kernel_cache(struct ovhsnapfs *fs, const struct node *n, struct fuse_file_info *fi)
 {
 	struct listing *l;
 	int rc = tree_children(&fs->tree, n, &l);

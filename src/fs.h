@@ -24,8 +24,8 @@ struct ovhsnapfs {
 	bool read_only;
 	uid_t uid;
 	gid_t gid;
-	mode_t umask; /* -o umask=, applied to every mode shown */
-	int drop_caches; /* set by SIGHUP, acted on by the next call (atomic) */
+	mode_t umask;	     /* -o umask=, applied to every mode shown */
+	int drop_caches;     /* set by SIGHUP, acted on by the next call (atomic) */
 	struct inval *inval; /* kernel invalidations, from init on */
 };
 

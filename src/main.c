@@ -50,7 +50,11 @@ struct options {
 
 enum { KEY_HELP, KEY_VERSION, KEY_CHECK, KEY_RO, KEY_SECRET };
 
-#define OPTION(t, p) {t, offsetof(struct options, p), 1}
+/* clang-format off: one option a line, like libfuse's examples */
+#define OPTION(t, p)                                                                               \
+	{                                                                                          \
+		t, offsetof(struct options, p), 1                                                  \
+	}
 static const struct fuse_opt option_spec[] = {
 	OPTION("config=%s", config),
 	OPTION("endpoint=%s", endpoint),
@@ -90,6 +94,7 @@ static const struct fuse_opt option_spec[] = {
 	FUSE_OPT_KEY("client_secret=", KEY_SECRET),
 	FUSE_OPT_END,
 };
+/* clang-format on */
 
 /* For the SIGHUP handler only: signals cannot carry a context. */
 static struct ovhsnapfs *signal_fs;
@@ -202,8 +207,8 @@ static int choose_endpoint(const struct options *o, const char **endpoint, const
 	*endpoint = o->endpoint;
 	if (*source && !config_is_endpoint(*source)) {
 		check_die("SOURCE '%s' is not an endpoint: use ovh-eu, ovh-ca, ovh-us, kimsufi-eu, "
-		    "kimsufi-ca, soyoustart-eu, soyoustart-ca or an http(s) URL",
-		    *source);
+			  "kimsufi-ca, soyoustart-eu, soyoustart-ca or an http(s) URL",
+			  *source);
 		return -EINVAL;
 	}
 	if (*source && *endpoint && strcmp(*source, *endpoint) != 0) {
@@ -295,8 +300,12 @@ out:
 /* Options into o; 0 to go on, 1 for a clean early exit, -1 for a usage error. */
 static int parse_args(struct fuse_args *args, struct options *o)
 {
-	*o = (struct options){.cache_ttl = 60, .wait = 360, .timeout = 30, .rate = 10,
-			      .retries = 4, .cache_max = 1000000};
+	*o = (struct options){.cache_ttl = 60,
+			      .wait = 360,
+			      .timeout = 30,
+			      .rate = 10,
+			      .retries = 4,
+			      .cache_max = 1000000};
 	if (fuse_opt_parse(args, o, option_spec, opt_proc) != 0)
 		return -1;
 	if (o->error) {
@@ -348,8 +357,11 @@ static void free_options(struct options *o)
 static int prepare(struct ovhsnapfs *fs, const struct options *o, const struct ovh_config *cfg)
 {
 	struct ovh_client *api;
-	struct ovh_client_opts copts = {.cfg = cfg, .cafile = o->cafile, .timeout = o->timeout,
-					.retries = o->retries, .rate = o->rate};
+	struct ovh_client_opts copts = {.cfg = cfg,
+					.cafile = o->cafile,
+					.timeout = o->timeout,
+					.retries = o->retries,
+					.rate = o->rate};
 	struct cache *cache = cache_new(o->cache_ttl, o->cache_max);
 	if (!cache || ovh_client_new(&copts, &api) != 0) {
 		cache_free(cache);
@@ -361,8 +373,8 @@ static int prepare(struct ovhsnapfs *fs, const struct options *o, const struct o
 		check_die("out of memory");
 		return -ENOMEM;
 	}
-	fs->change = (struct snapops_opts){.wait = o->wait, .description = o->description,
-					   .retries = o->retries};
+	fs->change = (struct snapops_opts){
+		.wait = o->wait, .description = o->description, .retries = o->retries};
 	fs->read_only = o->read_only;
 	fs->umask = (mode_t)(o->umask & 0777);
 	fs->uid = getuid();

@@ -79,12 +79,12 @@ static bool name_is_unique(const char *name, const char *const *names, const cha
 	return true;
 }
 
-void names_assign(const char *const *names, const char *const *ids, size_t n,
-		  const char **display)
+void names_assign(const char *const *names, const char *const *ids, size_t n, const char **display)
 {
 	for (size_t i = 0; i < n; i++) {
 		const char *name = names[i];
-		bool usable = name && names_is_listable(name) && name_is_unique(name, names, ids, n, i);
+		bool usable =
+			name && names_is_listable(name) && name_is_unique(name, names, ids, n, i);
 		display[i] = usable ? name : ids[i];
 	}
 }

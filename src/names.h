@@ -28,7 +28,6 @@ int names_check_new(const char *name);
  * Choose the display name of each of n siblings. names[i] may be NULL.
  * display[i] is set to names[i] or ids[i] (pointers, not copies).
  */
-void names_assign(const char *const *names, const char *const *ids, size_t n,
-		  const char **display);
+void names_assign(const char *const *names, const char *const *ids, size_t n, const char **display);
 
 #endif

@@ -37,7 +37,7 @@ struct ovh_client {
 
 	_Atomic long time_delta; /* server clock minus ours, seconds */
 
-	_Atomic int quiet;	   /* start-up checks report failures themselves */
+	_Atomic int quiet;	  /* start-up checks report failures themselves */
 	pthread_mutex_t err_lock; /* guards last_error */
 	char last_error[512];
 
@@ -53,9 +53,9 @@ struct ovh_client {
 	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
 
 	pthread_mutex_t breaker_lock; /* the API-down circuit breaker */
-	int failures;		       /* consecutive calls the API failed */
-	double open_until;	       /* monotonic: calls before it fail fast */
-	double open_for;	       /* current back-off, 5 s doubling to 60 s */
+	int failures;		      /* consecutive calls the API failed */
+	double open_until;	      /* monotonic: calls before it fail fast */
+	double open_for;	      /* current back-off, 5 s doubling to 60 s */
 
 	pthread_mutex_t rate_lock;
 	double rate_interval; /* seconds between requests; 0: unlimited */
@@ -82,15 +82,16 @@ static void sleep_seconds(double s)
 {
 	if (s <= 0)
 		return;
-	struct timespec ts = {.tv_sec = (time_t)s, .tv_nsec = (long)((s - (double)(time_t)s) * 1e9)};
+	struct timespec ts = {.tv_sec = (time_t)s,
+			      .tv_nsec = (long)((s - (double)(time_t)s) * 1e9)};
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
 }
 
 /* ---- signing ---- */
 
-void ovh_sign(const char *app_secret, const char *consumer_key, const char *method,
-	      const char *url, const char *body, long timestamp, char out[45])
+void ovh_sign(const char *app_secret, const char *consumer_key, const char *method, const char *url,
+	      const char *body, long timestamp, char out[45])
 {
 	unsigned char digest[EVP_MAX_MD_SIZE];
 	unsigned int dlen = 0;
@@ -190,7 +191,6 @@ static bool is_clock_rejection(const struct ovh_response *resp)
 	       (strcmp(resp->error_class, "QUERY_TIME_OUT") == 0 ||
 		strcmp(resp->error_class, "INVALID_SIGNATURE") == 0);
 }
-
 
 static void record_error(struct ovh_client *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -390,7 +390,7 @@ struct request {
 	const char *url;
 	const char *body;
 	const char *content_type;
-	bool sign;   /* AK/AS/CK signature or OAuth2 bearer; false: anonymous */
+	bool sign; /* AK/AS/CK signature or OAuth2 bearer; false: anonymous */
 	unsigned flags;
 };
 
@@ -441,7 +441,8 @@ static void setup_handle(struct ovh_client *c, CURL *h, const struct request *rq
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(c->timeout * 1000));
 	/* A connection that takes longer than 10 s to open is not coming. */
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)((c->timeout < 10 ? c->timeout : 10) * 1000));
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+			 (long)((c->timeout < 10 ? c->timeout : 10) * 1000));
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
@@ -479,8 +480,8 @@ static void response_reset(struct ovh_response *resp)
 
 /* ---- one request, then the retry policy ---- */
 
-static CURLcode perform_once(struct ovh_client *c, const struct request *rq,
-			     struct exchange *ex, int *auth_rc)
+static CURLcode perform_once(struct ovh_client *c, const struct request *rq, struct exchange *ex,
+			     int *auth_rc)
 {
 	struct curl_slist *headers = NULL;
 	char ctype[128];
@@ -644,8 +645,12 @@ int ovh_call_ex(struct ovh_client *c, const char *method, const char *path, cons
 {
 	char url[4096];
 	snprintf(url, sizeof(url), "%s%s", c->base_url, path);
-	struct request rq = {.method = method, .path = path, .url = url, .body = body,
-			     .content_type = "application/json;charset=utf-8", .sign = true,
+	struct request rq = {.method = method,
+			     .path = path,
+			     .url = url,
+			     .body = body,
+			     .content_type = "application/json;charset=utf-8",
+			     .sign = true,
 			     .flags = flags};
 	memset(resp, 0, sizeof(*resp));
 	return call(c, &rq, resp);
@@ -753,8 +758,11 @@ static int token_fetch(struct ovh_client *c, unsigned flags)
 	char *form = token_form(c);
 	if (!form)
 		return -ENOMEM;
-	struct request rq = {.method = "POST", .path = c->token_url, .url = c->token_url,
-			     .body = form, .content_type = "application/x-www-form-urlencoded",
+	struct request rq = {.method = "POST",
+			     .path = c->token_url,
+			     .url = c->token_url,
+			     .body = form,
+			     .content_type = "application/x-www-form-urlencoded",
 			     .flags = flags | OVH_IDEMPOTENT | OVH_QUIET};
 	int rc = call(c, &rq, &resp);
 	explicit_bzero(form, strlen(form));

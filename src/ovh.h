@@ -59,8 +59,8 @@ const char *ovh_base_url(const struct ovh_client *client);
  */
 int ovh_call(struct ovh_client *client, const char *method, const char *path, const char *body,
 	     struct ovh_response *resp);
-int ovh_call_ex(struct ovh_client *client, const char *method, const char *path,
-		const char *body, unsigned flags, struct ovh_response *resp);
+int ovh_call_ex(struct ovh_client *client, const char *method, const char *path, const char *body,
+		unsigned flags, struct ovh_response *resp);
 
 /*
  * OAuth2 service accounts: a client-credentials token from the endpoint's
@@ -78,8 +78,8 @@ void ovh_last_error(struct ovh_client *client, char *buf, size_t len);
 void ovh_response_free(struct ovh_response *resp);
 
 /* Pure helpers, exposed for the unit tests. */
-void ovh_sign(const char *app_secret, const char *consumer_key, const char *method,
-	      const char *url, const char *body, long timestamp, char out[45]);
+void ovh_sign(const char *app_secret, const char *consumer_key, const char *method, const char *url,
+	      const char *body, long timestamp, char out[45]);
 int ovh_status_to_errno(long status);
 /* Parse either OVH error shape into class and message; 0 if it was one. */
 int ovh_parse_error(const char *body, size_t len, char *cls, size_t cls_len, char *msg,

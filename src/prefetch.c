@@ -24,8 +24,7 @@ struct prefetch {
 	size_t head, count;
 };
 
-struct prefetch *prefetch_new(struct cache *cache, cache_loader_fn loader, void *ctx,
-			      int workers)
+struct prefetch *prefetch_new(struct cache *cache, cache_loader_fn loader, void *ctx, int workers)
 {
 	struct prefetch *p = calloc(1, sizeof(*p));
 	if (!p)

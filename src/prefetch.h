@@ -13,8 +13,7 @@
 
 struct prefetch;
 
-struct prefetch *prefetch_new(struct cache *cache, cache_loader_fn loader, void *ctx,
-			      int workers);
+struct prefetch *prefetch_new(struct cache *cache, cache_loader_fn loader, void *ctx, int workers);
 /* Start the workers; call after fork. 0 or -errno. */
 int prefetch_start(struct prefetch *prefetch);
 /* Ask for key to be loaded soon, unless it is cached and fresh. */

@@ -22,7 +22,8 @@ static pthread_mutex_t *share_lock(struct tree *t, const char *share_id)
 
 static void sleep_seconds(double s)
 {
-	struct timespec ts = {.tv_sec = (time_t)s, .tv_nsec = (long)((s - (double)(time_t)s) * 1e9)};
+	struct timespec ts = {.tv_sec = (time_t)s,
+			      .tv_nsec = (long)((s - (double)(time_t)s) * 1e9)};
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
 }
@@ -235,8 +236,8 @@ int snapops_delete(struct tree *t, const struct snapops_opts *opts, const struct
 	if (rc == -ENOENT)
 		return 0; /* gone: done */
 	if (rc == 0) {
-		log_error("rmdir %s: snapshot %s ended in status %s", node->snapshot->name,
-			  obj->id, efs_status_name(last.status));
+		log_error("rmdir %s: snapshot %s ended in status %s", node->snapshot->name, obj->id,
+			  efs_status_name(last.status));
 		cache_apply(t, svc, share, CHANGE_ADD, &last);
 		efs_object_free(&last);
 		return -EIO;

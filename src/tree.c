@@ -154,8 +154,8 @@ void tree_destroy(struct tree *t)
 /* ---- what changed, for the kernel's caches ---- */
 
 /* The display name of id in the listing under key, or id itself. */
-static const char *display_name(struct tree *t, const char *key, const char *id,
-				char *buf, size_t len)
+static const char *display_name(struct tree *t, const char *key, const char *id, char *buf,
+				size_t len)
 {
 	struct listing *l = cache_peek(t->cache, key);
 	const struct entry *e = NULL;
@@ -241,8 +241,7 @@ static void prefetch_children(struct tree *t, enum efs_kind kind, const char *sv
 
 /* ---- loading ---- */
 
-static int loader(void *ctx, const char *key, const struct listing *previous,
-		  struct listing **out)
+static int loader(void *ctx, const char *key, const struct listing *previous, struct listing **out)
 {
 	struct tree *t = ctx;
 	enum efs_kind kind = key[0] == 'S' ? EFS_SERVICE : key[0] == 'H' ? EFS_SHARE : EFS_SNAPSHOT;

@@ -75,8 +75,15 @@ build() {
 say "autoreconf"
 autoreconf -fi >/dev/null 2>&1 || { autoreconf -fi; echo "0 passed, 1 failed"; exit 1; }
 
-say "normal build, unit tests"
+say "normal build, format check, unit tests"
 if build build; then
+	if make -C build format-check >"$results/format.out" 2>&1; then
+		echo "format: clean"
+		passed=$((passed + 1))
+	else
+		head -40 "$results/format.out"
+		fail_stage "clang-format (run: make format)"
+	fi
 	make -C build check >/dev/null 2>&1 || true
 	count_unit build
 	say "simulator and integration tests"

@@ -17,15 +17,15 @@
 
 /* What GET .../snapshot?detail=true returns, plus a field from the future. */
 static const char SNAPSHOT_LIST[] =
-    "[\n"
-    " {\"id\":\"" ID1 "\",\"name\":\"nightly\",\"description\":\"made by cron\","
-    "  \"createdAt\":\"2026-11-25T03:00:12Z\","
-    "  \"path\":\"10.1.2.3:/share_4a5b/.snapshot/nightly\",\"status\":\"available\","
-    "  \"type\":\"manual\",\"futureField\":{\"nested\":[1,2,3]}},\n"
-    " {\"id\":\"" ID2 "\",\"name\":null,\"description\":null,"
-    "  \"createdAt\":\"2026-11-24T03:00:12+02:00\",\"path\":null,\"status\":\"creating\","
-    "  \"type\":\"automatic\"}\n"
-    "]\n";
+	"[\n"
+	" {\"id\":\"" ID1 "\",\"name\":\"nightly\",\"description\":\"made by cron\","
+	"  \"createdAt\":\"2026-11-25T03:00:12Z\","
+	"  \"path\":\"10.1.2.3:/share_4a5b/.snapshot/nightly\",\"status\":\"available\","
+	"  \"type\":\"manual\",\"futureField\":{\"nested\":[1,2,3]}},\n"
+	" {\"id\":\"" ID2 "\",\"name\":null,\"description\":null,"
+	"  \"createdAt\":\"2026-11-24T03:00:12+02:00\",\"path\":null,\"status\":\"creating\","
+	"  \"type\":\"automatic\"}\n"
+	"]\n";
 
 #define CREATED1 ((time_t)1795575612) /* date -u -d 2026-11-25T03:00:12Z +%s */
 #define CREATED2 ((time_t)1795482012) /* date -u -d 2026-11-24T03:00:12+02:00 +%s */
@@ -330,9 +330,9 @@ static void test_time_lenient_forms_are_einval(void **state)
 	time_t t = 7;
 	(void)state;
 	static const char *const bad[] = {
-	    "+026-11-25T03:00:12Z", "2026-11- 5T03:00:12Z", "2026-11-25T03:00:12.Z",
-	    "2026-02-31T03:00:12Z", "2026-11-25T03:00:12+99:99", "2026-11-25T24:00:00Z",
-	    "2026-13-01T00:00:00Z", "2026-11-25T03:00:12Zjunk",
+		"+026-11-25T03:00:12Z", "2026-11- 5T03:00:12Z",	     "2026-11-25T03:00:12.Z",
+		"2026-02-31T03:00:12Z", "2026-11-25T03:00:12+99:99", "2026-11-25T24:00:00Z",
+		"2026-13-01T00:00:00Z", "2026-11-25T03:00:12Zjunk",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(efs_parse_time(bad[i], &t), -EINVAL);
@@ -344,20 +344,20 @@ static void test_time_lenient_forms_are_einval(void **state)
 static void test_time_garbage_is_einval(void **state)
 {
 	static const char *const bad[] = {
-	    "",
-	    "garbage",
-	    "2026-11-25",
-	    "2026-11-25T03:00:12",	/* no zone */
-	    "2026-11-25T03:00:12Zjunk", /* trailing text */
-	    "2026-11-25T03:00:12+0200", /* offset without colon */
-	    "2026-11-25T03:00:12+02",
-	    "2026-11-25T3:00:12Z",  /* not two digits */
-	    "2026-13-01T00:00:00Z", /* month 13 */
-	    "2026-00-10T00:00:00Z",
-	    "2026-11-00T00:00:00Z",
-	    "2026-11-25T24:00:00Z",
-	    "2026-11-25T03:60:00Z",
-	    "2026/11/25T03:00:12Z",
+		"",
+		"garbage",
+		"2026-11-25",
+		"2026-11-25T03:00:12",	    /* no zone */
+		"2026-11-25T03:00:12Zjunk", /* trailing text */
+		"2026-11-25T03:00:12+0200", /* offset without colon */
+		"2026-11-25T03:00:12+02",
+		"2026-11-25T3:00:12Z",	/* not two digits */
+		"2026-13-01T00:00:00Z", /* month 13 */
+		"2026-00-10T00:00:00Z",
+		"2026-11-00T00:00:00Z",
+		"2026-11-25T24:00:00Z",
+		"2026-11-25T03:60:00Z",
+		"2026/11/25T03:00:12Z",
 	};
 	time_t t = 42;
 	(void)state;
@@ -456,32 +456,32 @@ int main(void)
 	setenv("TZ", "XST+5", 1);
 	tzset();
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_list_decodes_id_name_status_and_created),
-	    cmocka_unit_test(test_list_keeps_every_field_in_info_json),
-	    cmocka_unit_test(test_list_info_json_is_pretty_and_ends_in_newline),
-	    cmocka_unit_test(test_list_empty_array_is_no_objects),
-	    cmocka_unit_test(test_list_reads_only_len_bytes),
-	    cmocka_unit_test(test_list_malformed_json_is_eio),
-	    cmocka_unit_test(test_list_that_is_not_an_array_is_eio),
-	    cmocka_unit_test(test_list_item_without_string_id_is_eio),
-	    cmocka_unit_test(test_list_item_with_unsafe_id_is_eio),
-	    cmocka_unit_test(test_list_item_with_url_safe_id_is_accepted),
-	    cmocka_unit_test(test_list_item_with_mistyped_fields_is_eio),
-	    cmocka_unit_test(test_list_item_with_non_rfc3339_created_at_is_eio),
-	    cmocka_unit_test(test_list_item_name_with_nul_is_eio),
-	    cmocka_unit_test(test_list_item_null_or_missing_fields_are_unknown),
-	    cmocka_unit_test(test_list_item_unknown_status_is_other),
-	    cmocka_unit_test(test_status_names_round_trip),
-	    cmocka_unit_test(test_time_utc_z),
-	    cmocka_unit_test(test_time_positive_and_negative_offsets),
-	    cmocka_unit_test(test_time_fractional_seconds_are_ignored),
-	    cmocka_unit_test(test_time_leap_day),
-	    cmocka_unit_test(test_time_garbage_is_einval),
-	    cmocka_unit_test(test_time_lenient_forms_are_einval),
-	    cmocka_unit_test(test_object_decodes_one_snapshot),
-	    cmocka_unit_test(test_object_that_is_not_an_object_is_eio),
-	    cmocka_unit_test(test_object_copy_is_deep),
-	    cmocka_unit_test(test_object_copy_keeps_null_name),
+		cmocka_unit_test(test_list_decodes_id_name_status_and_created),
+		cmocka_unit_test(test_list_keeps_every_field_in_info_json),
+		cmocka_unit_test(test_list_info_json_is_pretty_and_ends_in_newline),
+		cmocka_unit_test(test_list_empty_array_is_no_objects),
+		cmocka_unit_test(test_list_reads_only_len_bytes),
+		cmocka_unit_test(test_list_malformed_json_is_eio),
+		cmocka_unit_test(test_list_that_is_not_an_array_is_eio),
+		cmocka_unit_test(test_list_item_without_string_id_is_eio),
+		cmocka_unit_test(test_list_item_with_unsafe_id_is_eio),
+		cmocka_unit_test(test_list_item_with_url_safe_id_is_accepted),
+		cmocka_unit_test(test_list_item_with_mistyped_fields_is_eio),
+		cmocka_unit_test(test_list_item_with_non_rfc3339_created_at_is_eio),
+		cmocka_unit_test(test_list_item_name_with_nul_is_eio),
+		cmocka_unit_test(test_list_item_null_or_missing_fields_are_unknown),
+		cmocka_unit_test(test_list_item_unknown_status_is_other),
+		cmocka_unit_test(test_status_names_round_trip),
+		cmocka_unit_test(test_time_utc_z),
+		cmocka_unit_test(test_time_positive_and_negative_offsets),
+		cmocka_unit_test(test_time_fractional_seconds_are_ignored),
+		cmocka_unit_test(test_time_leap_day),
+		cmocka_unit_test(test_time_garbage_is_einval),
+		cmocka_unit_test(test_time_lenient_forms_are_einval),
+		cmocka_unit_test(test_object_decodes_one_snapshot),
+		cmocka_unit_test(test_object_that_is_not_an_object_is_eio),
+		cmocka_unit_test(test_object_copy_is_deep),
+		cmocka_unit_test(test_object_copy_keeps_null_name),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

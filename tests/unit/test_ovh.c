@@ -200,9 +200,9 @@ static void test_parse_error_html_body_is_not_an_error_object(void **state)
 {
 	char cls[96] = "stale", msg[256] = "stale";
 	(void)state;
-	assert_int_not_equal(
-	    parse("<html><body>502 Bad Gateway</body></html>", cls, sizeof(cls), msg, sizeof(msg)),
-	    0);
+	assert_int_not_equal(parse("<html><body>502 Bad Gateway</body></html>", cls, sizeof(cls),
+				   msg, sizeof(msg)),
+			     0);
 	assert_string_equal(cls, "");
 	assert_string_equal(msg, "");
 }
@@ -212,9 +212,9 @@ static void test_parse_error_json_without_message_is_not_an_error_object(void **
 	char cls[96], msg[256];
 	(void)state;
 	assert_int_not_equal(
-	    parse("{\"class\":\"Client::NotFound\"}", cls, sizeof(cls), msg, sizeof(msg)), 0);
+		parse("{\"class\":\"Client::NotFound\"}", cls, sizeof(cls), msg, sizeof(msg)), 0);
 	assert_int_not_equal(
-	    parse("{\"class\":\"X\",\"message\":42}", cls, sizeof(cls), msg, sizeof(msg)), 0);
+		parse("{\"class\":\"X\",\"message\":42}", cls, sizeof(cls), msg, sizeof(msg)), 0);
 	assert_int_not_equal(parse("[\"message\"]", cls, sizeof(cls), msg, sizeof(msg)), 0);
 	assert_int_not_equal(parse("\"message\"", cls, sizeof(cls), msg, sizeof(msg)), 0);
 	assert_int_not_equal(parse("", cls, sizeof(cls), msg, sizeof(msg)), 0);
@@ -253,9 +253,9 @@ static void test_parse_error_reads_only_len_bytes(void **state)
 	const char buf[] = "{\"message\":\"m\"}GARBAGE";
 	char cls[16], msg[16];
 	(void)state;
-	assert_int_equal(
-	    ovh_parse_error(buf, strlen("{\"message\":\"m\"}"), cls, sizeof(cls), msg, sizeof(msg)),
-	    0);
+	assert_int_equal(ovh_parse_error(buf, strlen("{\"message\":\"m\"}"), cls, sizeof(cls), msg,
+					 sizeof(msg)),
+			 0);
 	assert_string_equal(msg, "m");
 	assert_int_not_equal(ovh_parse_error(buf, 10, cls, sizeof(cls), msg, sizeof(msg)), 0);
 }
@@ -266,8 +266,10 @@ static void test_client_copies_the_configuration(void **state)
 {
 	char base[] = "http://127.0.0.1:9/1.0";
 	char ak[] = "ak", as[] = "as", ck[] = "ck";
-	struct ovh_config cfg = {
-	    .base_url = base, .application_key = ak, .application_secret = as, .consumer_key = ck};
+	struct ovh_config cfg = {.base_url = base,
+				 .application_key = ak,
+				 .application_secret = as,
+				 .consumer_key = ck};
 	struct ovh_client_opts opts = {.cfg = &cfg, .timeout = 1, .retries = 1};
 	struct ovh_client *client = NULL;
 	(void)state;
@@ -283,25 +285,25 @@ static void test_client_copies_the_configuration(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_sign_get_matches_openssl_sha1_of_joined_parts),
-	    cmocka_unit_test(test_sign_get_matches_fixed_vector),
-	    cmocka_unit_test(test_sign_null_body_is_signed_as_empty),
-	    cmocka_unit_test(test_sign_is_dollar_one_dollar_and_40_lowercase_hex),
-	    cmocka_unit_test(test_sign_post_body_is_part_of_the_signature),
-	    cmocka_unit_test(test_sign_depends_on_method_url_timestamp_and_keys),
-	    cmocka_unit_test(test_status_2xx_is_success),
-	    cmocka_unit_test(test_status_client_errors_map_to_errno),
-	    cmocka_unit_test(test_status_throttling_and_server_errors_are_eio),
-	    cmocka_unit_test(test_status_no_reply_and_gateway_timeout_are_etimedout),
-	    cmocka_unit_test(test_parse_error_reads_class_and_message),
-	    cmocka_unit_test(test_parse_error_reads_auth_layer_error_code),
-	    cmocka_unit_test(test_parse_error_message_without_class_leaves_class_empty),
-	    cmocka_unit_test(test_parse_error_html_body_is_not_an_error_object),
-	    cmocka_unit_test(test_parse_error_json_without_message_is_not_an_error_object),
-	    cmocka_unit_test(test_parse_error_truncates_into_small_buffers_nul_terminated),
-	    cmocka_unit_test(test_parse_error_one_byte_buffers_hold_empty_strings),
-	    cmocka_unit_test(test_parse_error_reads_only_len_bytes),
-	    cmocka_unit_test(test_client_copies_the_configuration),
+		cmocka_unit_test(test_sign_get_matches_openssl_sha1_of_joined_parts),
+		cmocka_unit_test(test_sign_get_matches_fixed_vector),
+		cmocka_unit_test(test_sign_null_body_is_signed_as_empty),
+		cmocka_unit_test(test_sign_is_dollar_one_dollar_and_40_lowercase_hex),
+		cmocka_unit_test(test_sign_post_body_is_part_of_the_signature),
+		cmocka_unit_test(test_sign_depends_on_method_url_timestamp_and_keys),
+		cmocka_unit_test(test_status_2xx_is_success),
+		cmocka_unit_test(test_status_client_errors_map_to_errno),
+		cmocka_unit_test(test_status_throttling_and_server_errors_are_eio),
+		cmocka_unit_test(test_status_no_reply_and_gateway_timeout_are_etimedout),
+		cmocka_unit_test(test_parse_error_reads_class_and_message),
+		cmocka_unit_test(test_parse_error_reads_auth_layer_error_code),
+		cmocka_unit_test(test_parse_error_message_without_class_leaves_class_empty),
+		cmocka_unit_test(test_parse_error_html_body_is_not_an_error_object),
+		cmocka_unit_test(test_parse_error_json_without_message_is_not_an_error_object),
+		cmocka_unit_test(test_parse_error_truncates_into_small_buffers_nul_terminated),
+		cmocka_unit_test(test_parse_error_one_byte_buffers_hold_empty_strings),
+		cmocka_unit_test(test_parse_error_reads_only_len_bytes),
+		cmocka_unit_test(test_client_copies_the_configuration),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
