@@ -438,6 +438,8 @@ static void setup_handle(struct ovh_client *c, CURL *h, const struct request *rq
 {
 	curl_easy_setopt(h, CURLOPT_URL, rq->url);
 	curl_easy_setopt(h, CURLOPT_SHARE, c->share);
+	/* libcurl keeps 5 idle connections by default: too few for parallel loads. */
+	curl_easy_setopt(h, CURLOPT_MAXCONNECTS, 64L);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(c->timeout * 1000));
 	/* A connection that takes longer than 10 s to open is not coming. */

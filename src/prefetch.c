@@ -80,7 +80,8 @@ int prefetch_start(struct prefetch *p)
 
 void prefetch_key(struct prefetch *p, const char *key)
 {
-	if (!p || !p->started || cache_is_fresh(p->cache, key))
+	/* Queued before the workers start too: the services listing is loaded at mount. */
+	if (!p || cache_is_fresh(p->cache, key))
 		return;
 	char *copy = strdup(key);
 	pthread_mutex_lock(&p->lock);

@@ -2,8 +2,8 @@
  * prefetch: a few threads that load listings before anyone asks for them.
  *
  * Owns its worker threads and a bounded queue of cache keys. Requests are
- * dropped, never waited for, when the queue is full or the workers are not
- * started (they start after the daemon forks). Loads go through cache_get,
+ * dropped, never waited for, when the queue is full; requests made before
+ * the workers start (they start after the daemon forks) wait for them. Loads go through cache_get,
  * so they share requests with users and respect the rate limit. Thread-safe.
  */
 #ifndef OVHSNAPFS_PREFETCH_H

@@ -109,6 +109,20 @@ else
 	passed=$((passed + 1))
 fi
 
+say "fuzzing (libFuzzer, ${OVHSNAPFS_FUZZ_SECONDS:-60} s per target)"
+fuzz_out="$results/fuzz.out"
+bash tests/fuzz/run.sh "${OVHSNAPFS_FUZZ_SECONDS:-60}" >"$fuzz_out" 2>&1
+grep '^fuzz ' "$fuzz_out"
+read -r fp ff < <(tail -1 "$fuzz_out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p')
+if [ -n "${fp:-}" ]; then
+	passed=$((passed + fp))
+	failed=$((failed + ff))
+	[ "$ff" -eq 0 ] || tail -60 "$fuzz_out"
+else
+	tail -30 "$fuzz_out"
+	fail_stage "fuzzing (no summary)"
+fi
+
 say "make distcheck"
 if make -C build distcheck >"$results/distcheck.out" 2>&1; then
 	echo "distcheck: passed"

@@ -4,8 +4,8 @@
  * Input layout: the bytes before the first NUL are the config file; the bytes
  * after it, if there is a NUL, are the endpoint given on the command line
  * (without a NUL the endpoint is NULL, as when none is given). The file is
- * one mkstemp file in /tmp (mode 0600, as config_load demands), rewritten
- * for each input and removed at exit. Every OVH_* variable is unset and HOME
+ * one mkstemp file in /tmp, or $TMPDIR if set (mode 0600, as config_load
+ * demands), rewritten for each input and removed at exit. Every OVH_* variable is unset and HOME
  * is an empty directory, so nothing but the input is read.
  *
  * Checks: err is NUL-terminated, and non-empty on failure ("writes one
@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -30,8 +31,8 @@ extern char **environ;
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char conf_path[] = "/tmp/ovhsnapfs-fuzz-conf-XXXXXX";
-static char home_dir[] = "/tmp/ovhsnapfs-fuzz-home-XXXXXX";
+static char conf_path[4096];
+static char home_dir[4096];
 static int conf_fd = -1;
 
 static void cleanup(void)
@@ -40,7 +41,8 @@ static void cleanup(void)
 		close(conf_fd);
 		unlink(conf_path);
 	}
-	rmdir(home_dir);
+	if (home_dir[0])
+		rmdir(home_dir);
 }
 
 /* Unset every OVH_* variable (collected one at a time: unsetenv edits environ). */
@@ -67,13 +69,19 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
+	/* /tmp, or $TMPDIR: run.sh points it into its work directory. */
+	const char *tmp = getenv("TMPDIR");
+	if (!tmp || !*tmp)
+		tmp = "/tmp";
+	snprintf(home_dir, sizeof(home_dir), "%s/ovhsnapfs-fuzz-home-XXXXXX", tmp);
+	snprintf(conf_path, sizeof(conf_path), "%s/ovhsnapfs-fuzz-conf-XXXXXX", tmp);
 	unset_ovh_environment();
+	atexit(cleanup);
 	if (!mkdtemp(home_dir) || setenv("HOME", home_dir, 1) != 0)
 		abort();
 	conf_fd = mkstemp(conf_path); /* mode 0600 */
 	if (conf_fd < 0 || fchmod(conf_fd, 0600) != 0)
 		abort();
-	atexit(cleanup);
 	return 0;
 }
 
@@ -115,9 +123,10 @@ static void fuzz_load(const uint8_t *data, size_t size)
 		FUZZ_CHECK(cfg.files_read && strcmp(cfg.files_read, conf_path) == 0,
 			   "files_read is '%s', not the one file read",
 			   cfg.files_read ? cfg.files_read : "(null)");
-		FUZZ_CHECK(config_uses_oauth2(&cfg) ? cfg.client_secret && cfg.token_url
-						    : cfg.application_key && cfg.application_secret &&
-							      cfg.consumer_key,
+		FUZZ_CHECK(config_uses_oauth2(&cfg)
+				   ? cfg.client_secret && cfg.token_url
+				   : cfg.application_key && cfg.application_secret &&
+					     cfg.consumer_key,
 			   "config_load succeeded with incomplete credentials");
 	} else {
 		FUZZ_CHECK(err[0] != '\0', "config_load failed (%d) without a message", rc);

@@ -36,8 +36,8 @@ static void check_id(const char *id, const char *what, size_t i)
 	FUZZ_CHECK(id != NULL, "%s item %zu: id is NULL", what, i);
 	size_t len = strlen(id);
 	FUZZ_CHECK(len > 0 && len <= 128, "%s item %zu: id length %zu", what, i, len);
-	FUZZ_CHECK(strcmp(id, ".") != 0 && strcmp(id, "..") != 0, "%s item %zu: id is a dot segment",
-		   what, i);
+	FUZZ_CHECK(strcmp(id, ".") != 0 && strcmp(id, "..") != 0,
+		   "%s item %zu: id is a dot segment", what, i);
 	for (const char *p = id; *p; p++)
 		FUZZ_CHECK(isalnum((unsigned char)*p) || strchr("-._~", *p),
 			   "%s item %zu: id has byte 0x%02x", what, i, (unsigned char)*p);
@@ -94,7 +94,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t i = 0; i < list.n; i++)
 			check_object(&list.items[i], "list", i);
 	} else {
-		FUZZ_CHECK(list.n == 0 && list.items == NULL, "list: failed (%d) but not empty", rc);
+		FUZZ_CHECK(list.n == 0 && list.items == NULL, "list: failed (%d) but not empty",
+			   rc);
 	}
 	efs_list_free(&list);
 

@@ -97,12 +97,12 @@ static void fuzz_assign(const uint8_t *data, size_t size)
 		if (display[i] == names[i])
 			FUZZ_CHECK(names_is_listable(names[i]),
 				   "display[%zu] is a name that is not listable", i);
-		FUZZ_CHECK(deserves_name(names, ids, n, i) == (display[i] == names[i]),
-			   "entry %zu is shown by its %s, against the rule", i,
-			   display[i] == names[i] ? "name" : "id");
 		for (size_t j = 0; j < i; j++)
 			FUZZ_CHECK(strcmp(display[i], display[j]) != 0,
 				   "siblings %zu and %zu are both shown as '%s'", j, i, display[i]);
+		FUZZ_CHECK(deserves_name(names, ids, n, i) == (display[i] == names[i]),
+			   "entry %zu is shown by its %s, against the rule", i,
+			   display[i] == names[i] ? "name" : "id");
 	}
 
 	for (size_t i = 0; i < n; i++) {

@@ -37,10 +37,10 @@ static inline void fuzz_fail(const char *file, int line, const char *fmt, ...)
 }
 
 /* FUZZ_CHECK(condition, printf-style explanation). */
-#define FUZZ_CHECK(cond, ...)                                                                \
-	do {                                                                                 \
-		if (!(cond))                                                                 \
-			fuzz_fail(__FILE__, __LINE__, __VA_ARGS__);                          \
+#define FUZZ_CHECK(cond, ...)                                                                      \
+	do {                                                                                       \
+		if (!(cond))                                                                       \
+			fuzz_fail(__FILE__, __LINE__, __VA_ARGS__);                                \
 	} while (0)
 
 #endif

@@ -43,11 +43,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-mkdir -p "$work/include" "$work/bin" "$work/corpus" "$work/artifacts" "$work/log"
+mkdir -p "$work/include" "$work/bin" "$work/corpus" "$work/artifacts" "$work/log" "$work/tmp"
 # src/ovh.c includes autotools' generated header.
 printf '#define PACKAGE_VERSION "fuzz"\n' >"$work/include/build_config.h"
 
-cflags=(-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+cflags=(-g -O1 "-fsanitize=fuzzer,address,undefined" -fno-sanitize-recover=undefined
 	-D_GNU_SOURCE -std=c11 -Isrc -I"$work/include" -pthread)
 pkg_ok=1
 if ! pkgflags=$(pkg-config --cflags --libs jansson libcurl libcrypto inih 2>"$work/log/pkg-config"); then
@@ -97,7 +97,8 @@ for t in "${targets[@]}"; do
 
 	# -close_fd_mask=2: the modules' own log lines go nowhere; libFuzzer and
 	# the sanitizers keep reporting on the real stderr.
-	"${guard[@]}" "$bin" -max_total_time="$secs" -max_len=65536 -timeout=10 \
+	# TMPDIR: fuzz_config's scratch file and HOME stay in the work directory.
+	TMPDIR="$work/tmp" "${guard[@]}" "$bin" -max_total_time="$secs" -max_len=65536 -timeout=10 \
 		-rss_limit_mb=2048 -close_fd_mask=2 -print_final_stats=1 \
 		-artifact_prefix="$work/artifacts/$t-" "$corpus" >"$log" 2>&1
 	rc=$?
