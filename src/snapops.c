@@ -137,6 +137,8 @@ static int post_reconciled(struct tree *t, const struct snapops_opts *opts, cons
 		if (rc != -EINPROGRESS)
 			return rc;
 		rc = find_created(t, svc, share, name, before, out);
+		for (int again = 0; rc == -EIO && again < 2; again++)
+			rc = find_created(t, svc, share, name, before, out); /* a bad reply */
 		if (rc == 0) {
 			log_warn("mkdir %s: the API's reply was lost, but the snapshot exists (%s)",
 				 name, out->id);
@@ -215,6 +217,23 @@ int snapops_create(struct tree *t, const struct snapops_opts *opts, const struct
 	return rc;
 }
 
+/*
+ * A DELETE refused as busy may be our own, re-sent by libcurl after the
+ * reply to the first was lost: if the snapshot is being deleted, it worked.
+ */
+static int deletion_under_way(struct tree *t, const char *svc, const char *share, const char *id)
+{
+	struct efs_object now;
+	int rc = efs_get_snapshot(t->api, svc, share, id, &now);
+	if (rc == -ENOENT)
+		return 0; /* already gone */
+	if (rc)
+		return -EBUSY;
+	rc = now.status == EFS_ST_DELETING ? 0 : -EBUSY;
+	efs_object_free(&now);
+	return rc;
+}
+
 int snapops_delete(struct tree *t, const struct snapops_opts *opts, const struct node *node)
 {
 	const char *svc = node->service->obj.id, *share = node->share->obj.id;
@@ -226,6 +245,8 @@ int snapops_delete(struct tree *t, const struct snapops_opts *opts, const struct
 	pthread_mutex_t *lock = share_lock(t, share);
 	pthread_mutex_lock(lock);
 	int rc = efs_delete_snapshot(t->api, svc, share, obj->id);
+	if (rc == -EBUSY)
+		rc = deletion_under_way(t, svc, share, obj->id);
 	if (rc == 0 || rc == -ENOENT)
 		cache_apply(t, svc, share, CHANGE_REMOVE, obj);
 	pthread_mutex_unlock(lock);

@@ -198,3 +198,11 @@ def test_waiting_for_the_rate_limit_counts_against_timeout(mounts, sim):
         results = list(pool.map(lambda d: fsop("listdir", m / d), dirs))
     assert "ETIMEDOUT" in results and "0" in results, results
     assert "no request slot within timeout" in m.log()
+
+
+def test_a_reply_lost_after_delete_is_still_a_deletion(mnt, sim):
+    ls(mnt / WWW_DIR)
+    sim.fault(method="DELETE", path=r"/snapshot/[^/]+$", action="lost_reply")
+    assert fsop("rmdir", mnt / WWW_DIR / "before-upgrade") == "0"
+    assert not named(sim, "before-upgrade")
+    assert "before-upgrade" not in ls(mnt / WWW_DIR)
