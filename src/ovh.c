@@ -572,18 +572,82 @@ static bool cure_auth(struct ovh_client *c, const struct request *rq,
 	return !c->client_id && is_clock_rejection(resp) && ovh_sync_time(c, rq->flags) == 0;
 }
 
+/* Where one try leaves a call: finished (rc set), or to be tried again. */
+enum verdict { DONE, RETRY, RETRY_NOW };
+
+/* Per-call state of the retry loop. */
+struct attempt {
+	int number, tries;
+	bool is_post; /* a POST that must not be sent twice blindly */
+	bool cured;   /* the clock or token was renewed once already */
+	int rc;
+};
+
+static enum verdict after_network_error(struct ovh_client *c, const struct request *rq, CURLcode cc,
+					struct exchange *ex, struct attempt *at)
+{
+	bool may_retry = never_sent(cc) || (!at->is_post && !ex->too_big);
+	if (!may_retry || at->number + 1 >= at->tries) {
+		ex->resp->outcome_unknown = at->is_post && !never_sent(cc);
+		if (!ex->too_big)
+			breaker_failure(c);
+		at->rc = network_failure(c, rq, cc, ex);
+		return DONE;
+	}
+	log_warn("%s %s: %s; retrying", rq->method, rq->path, curl_easy_strerror(cc));
+	sleep_seconds(backoff_delay(at->number, 0));
+	return RETRY;
+}
+
+static enum verdict after_reply(struct ovh_client *c, const struct request *rq, struct exchange *ex,
+				struct attempt *at)
+{
+	struct ovh_response *resp = ex->resp;
+	bool transient = resp->status == 429 || resp->status >= 500;
+
+	fill_error_fields(resp);
+	if (!transient)
+		breaker_success(c);
+	at->rc = 0;
+	if (resp->status >= 200 && resp->status < 300)
+		return DONE;
+	if (!at->cured && cure_auth(c, rq, resp)) {
+		at->cured = true; /* once: measure the clock or get a token again */
+		return RETRY_NOW;
+	}
+	if (strcmp(rq->method, "DELETE") == 0 && resp->status == 404 && at->number > 0)
+		return DONE; /* an earlier try did it */
+	if (transient && at->is_post && resp->status != 429) {
+		resp->outcome_unknown = true; /* a 5xx after a POST: acted on, or not */
+	} else if (transient && at->number + 1 < at->tries) {
+		double delay = backoff_delay(at->number, ex->retry_after);
+		log_warn("%s %s: HTTP %ld; retry %d/%d in %.1fs", rq->method, rq->path,
+			 resp->status, at->number + 1, at->tries - 1, delay);
+		sleep_seconds(delay);
+		return RETRY;
+	}
+	if (transient)
+		breaker_failure(c);
+	if (!(rq->flags & OVH_QUIET))
+		api_failure(c, rq, resp);
+	at->rc = ovh_status_to_errno(resp->status);
+	return DONE;
+}
+
 static int call(struct ovh_client *c, const struct request *rq, struct ovh_response *resp)
 {
-	bool is_post = strcmp(rq->method, "POST") == 0 && !(rq->flags & OVH_IDEMPOTENT);
-	bool cured = false;
-	int tries = rq->flags & OVH_ONCE ? 1 : c->retries > 0 ? c->retries : 1;
-
+	struct attempt at = {
+		.tries = rq->flags & OVH_ONCE ? 1
+			 : c->retries > 0     ? c->retries
+					      : 1,
+		.is_post = strcmp(rq->method, "POST") == 0 && !(rq->flags & OVH_IDEMPOTENT),
+	};
 	if (breaker_blocks(c)) {
 		snprintf(resp->error_message, sizeof(resp->error_message),
 			 "the OVH API is down: failing fast");
 		return -EIO;
 	}
-	for (int attempt = 0;; attempt++) {
+	for (;;) {
 		struct exchange ex = {.resp = resp};
 		int auth_rc = 0;
 		response_reset(resp);
@@ -598,47 +662,12 @@ static int call(struct ovh_client *c, const struct request *rq, struct ovh_respo
 			return auth_rc; /* no token: the token request said why */
 		log_debug("%s %s %ld %.0fms %s", rq->method, rq->path, resp->status,
 			  (now_monotonic() - t0) * 1000, resp->query_id);
-
-		if (cc != CURLE_OK) {
-			bool may_retry = never_sent(cc) || (!is_post && !ex.too_big);
-			if (!may_retry || attempt + 1 >= tries) {
-				resp->outcome_unknown = is_post && !never_sent(cc);
-				if (!ex.too_big)
-					breaker_failure(c);
-				return network_failure(c, rq, cc, &ex);
-			}
-			log_warn("%s %s: %s; retrying", rq->method, rq->path,
-				 curl_easy_strerror(cc));
-			sleep_seconds(backoff_delay(attempt, 0));
-			continue;
-		}
-		fill_error_fields(resp);
-		bool transient = resp->status == 429 || resp->status >= 500;
-		if (!transient)
-			breaker_success(c);
-		if (resp->status >= 200 && resp->status < 300)
-			return 0;
-		if (!cured && cure_auth(c, rq, resp)) {
-			cured = true; /* once: measure the clock or get a token again */
-			attempt--;
-			continue;
-		}
-		if (strcmp(rq->method, "DELETE") == 0 && resp->status == 404 && attempt > 0)
-			return 0; /* an earlier try did it */
-		if (transient && is_post && resp->status != 429) {
-			resp->outcome_unknown = true;
-		} else if (transient && attempt + 1 < tries) {
-			double delay = backoff_delay(attempt, ex.retry_after);
-			log_warn("%s %s: HTTP %ld; retry %d/%d in %.1fs", rq->method, rq->path,
-				 resp->status, attempt + 1, tries - 1, delay);
-			sleep_seconds(delay);
-			continue;
-		}
-		if (transient)
-			breaker_failure(c);
-		if (!(rq->flags & OVH_QUIET))
-			api_failure(c, rq, resp);
-		return ovh_status_to_errno(resp->status);
+		enum verdict v = cc == CURLE_OK ? after_reply(c, rq, &ex, &at)
+						: after_network_error(c, rq, cc, &ex, &at);
+		if (v == DONE)
+			return at.rc;
+		if (v == RETRY)
+			at.number++;
 	}
 }
 
