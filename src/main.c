@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "build_config.h"
@@ -403,6 +404,8 @@ int main(int argc, char *argv[])
 	const char *endpoint, *source;
 	struct fuse *fuse = NULL;
 	char err[1024];
+	/* Secrets live in this process: no core dumps, no ptrace by other users. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	int rc = parse_args(&args, &o);
 
 	if (rc != 0) {
