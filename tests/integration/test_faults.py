@@ -206,3 +206,10 @@ def test_a_reply_lost_after_delete_is_still_a_deletion(mnt, sim):
     assert fsop("rmdir", mnt / WWW_DIR / "before-upgrade") == "0"
     assert not named(sim, "before-upgrade")
     assert "before-upgrade" not in ls(mnt / WWW_DIR)
+
+
+def test_a_huge_reply_is_refused_not_buffered(mnt, sim):
+    sim.fault(method="GET", path=SNAP_LIST, action="huge", size=12 << 20)
+    assert fsop("listdir", mnt / WWW_DIR) == "EIO"
+    assert "reply larger than" in mnt.log()
+    assert mnt.alive() and "before-upgrade" in ls(mnt / WWW_DIR)

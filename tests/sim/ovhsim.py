@@ -39,8 +39,9 @@ Admin (no auth, not logged):
   POST /_sim/fault                  {method, path (regex on the path without /1.0|/v1;
                                      the token endpoint's is /auth/oauth2/token),
                                      action: status|hang|drop|lost_reply|malformed|html|
-                                     delay|raise, times (-1 = forever), status, body,
-                                     retry_after, seconds, body_text, rst}
+                                     delay|raise|huge, times (-1 = forever), status, body,
+                                     retry_after, seconds, body_text, rst, size (huge: a
+                                     valid JSON array of that many bytes, default 16 MiB)}
   GET  /_sim/faults, POST /_sim/faults/clear
 
 Seeded statuses never change by themselves; only snapshots created or deleted through the
@@ -891,9 +892,10 @@ class Auth:
 class Faults:
     """Injected failures, matched in insertion order, each consuming one of its `times`."""
 
-    ACTIONS = ("status", "hang", "drop", "lost_reply", "malformed", "html", "delay", "raise")
+    ACTIONS = ("status", "hang", "drop", "lost_reply", "malformed", "html", "delay", "raise",
+               "huge")
     KEYS = {"method", "path", "action", "times", "status", "body", "retry_after", "seconds",
-            "body_text", "rst"}
+            "body_text", "rst", "size"}
 
     def __init__(self, lock):
         self._lock = lock
@@ -956,7 +958,7 @@ class Faults:
         fault = {"method": self._method(spec.get("method")), "path": spec.get("path"),
                  "action": action, "times": self._times(spec.get("times", 1))}
         fault["_regex"] = self._regex(fault["path"])
-        for key in ("status", "body", "retry_after", "seconds", "body_text", "rst"):
+        for key in ("status", "body", "retry_after", "seconds", "body_text", "rst", "size"):
             if key in spec:
                 fault[key] = spec[key]
         self._check_options(fault)
@@ -998,11 +1000,19 @@ class Faults:
                 raise SeedError("fault.%s: a number >= 0" % key)
         if fault.get("body_text") is not None and not isinstance(fault["body_text"], str):
             raise SeedError("fault.body_text: a string")
+        size = fault.get("size")
+        if size is not None and (isinstance(size, bool) or not isinstance(size, int)
+                                 or not 0 <= size <= 256 << 20):
+            raise SeedError("fault.size: a byte count up to 256 MiB")
 
     @staticmethod
     def reply(fault):
         """The canned reply of the status, malformed and html actions."""
         action = fault["action"]
+        if action == "huge":
+            # A valid JSON array of `size` bytes (default 16 MiB): a reply no client should buffer.
+            size = max(fault.get("size", 16 << 20), 2)
+            return Reply(200, b"[" + b" " * (size - 2) + b"]")
         if action == "malformed":
             text = fault.get("body_text")
             return Reply(200, ('{"id": "trunc' if text is None else text).encode("utf-8"))
@@ -1469,7 +1479,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         if action == "delay":
             fault["_wake"].wait(fault.get("seconds", 1.0))
-        if action in ("status", "malformed", "html"):
+        if action in ("status", "malformed", "html", "huge"):
             reply = Faults.reply(fault)
         elif action == "raise":
             reply = self._crash_reply("fault action raise")
