@@ -20,6 +20,7 @@ struct slot {
 	unsigned long changes;	  /* bumped by cache_put */
 	int last_error;
 	unsigned long last_used; /* the cache's use counter, for LRU */
+	bool touched;		 /* served to a user since it was loaded */
 	struct slot *next;
 };
 
@@ -231,8 +232,8 @@ static int load_slot(struct cache *c, struct slot *s, cache_loader_fn loader, vo
 	return rc;
 }
 
-int cache_get(struct cache *c, const char *key, cache_loader_fn loader, void *ctx,
-	      struct listing **out)
+static int get(struct cache *c, const char *key, cache_loader_fn loader, void *ctx,
+	       struct listing **out, bool touch)
 {
 	int rc;
 
@@ -257,8 +258,41 @@ int cache_get(struct cache *c, const char *key, cache_loader_fn loader, void *ct
 	} else {
 		rc = load_slot(c, s, loader, ctx, out);
 	}
+	if (rc == 0 && touch)
+		s->touched = true;
 	pthread_mutex_unlock(&c->lock);
 	return rc;
+}
+
+int cache_get(struct cache *c, const char *key, cache_loader_fn loader, void *ctx,
+	      struct listing **out)
+{
+	return get(c, key, loader, ctx, out, true);
+}
+
+int cache_refresh(struct cache *c, const char *key, cache_loader_fn loader, void *ctx)
+{
+	struct listing *l;
+	int rc = get(c, key, loader, ctx, &l, false);
+	listing_unref(l);
+	return rc;
+}
+
+size_t cache_take_expired(struct cache *c, char **keys, size_t max)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&c->lock);
+	for (size_t b = 0; b < N_BUCKETS && n < max; b++)
+		for (struct slot *s = c->buckets[b]; s && n < max; s = s->next) {
+			if (!s->touched || !s->listing || s->loading || is_fresh(c, s->listing))
+				continue;
+			keys[n] = strdup(s->key);
+			if (keys[n])
+				n++;
+			s->touched = false; /* refreshed once; again only if used again */
+		}
+	pthread_mutex_unlock(&c->lock);
+	return n;
 }
 
 struct listing *cache_peek(struct cache *c, const char *key)
@@ -292,6 +326,7 @@ static void drop_slots(struct cache *c, bool free_slots)
 				c->entries -= s->listing->n;
 			listing_unref(s->listing);
 			s->listing = NULL;
+			s->touched = false;
 			s->changes++;
 			if (free_slots) {
 				free(s->key);

@@ -52,6 +52,14 @@ double cache_ttl(const struct cache *cache);
  */
 int cache_get(struct cache *cache, const char *key, cache_loader_fn loader, void *ctx,
 	      struct listing **out);
+/* Load key if it is not fresh, for a background reader (not a use: see below). */
+int cache_refresh(struct cache *cache, const char *key, cache_loader_fn loader, void *ctx);
+/*
+ * Keys whose listing expired after being served to a user since it was
+ * loaded (the kernel may still hold what it showed): up to max strdup'ed
+ * keys; each is handed out once per use.
+ */
+size_t cache_take_expired(struct cache *cache, char **keys, size_t max);
 /* True when key has a listing younger than the TTL (prefetch skips those). */
 bool cache_is_fresh(struct cache *cache, const char *key);
 /* The current listing for key, however old, or NULL. Referenced. */

@@ -1,25 +1,34 @@
-/* prefetch: worker threads warming the listing cache. */
+/* prefetch: threads warming and refreshing the listing cache. */
 #include "prefetch.h"
 
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "workq.h"
 
-#define QUEUE_MAX 4096
+#define QUEUE_MAX   4096
+#define EXPIRED_MAX 64
 
 struct prefetch {
 	struct cache *cache;
 	cache_loader_fn loader;
 	void *ctx;
 	struct workq *queue;
+
+	pthread_t ticker;
+	bool ticking;
+	pthread_mutex_t lock;
+	pthread_cond_t stop;
+	bool stopping;
 };
 
 static void load_key(void *arg, const char *key)
 {
 	struct prefetch *p = arg;
-	struct listing *l;
-	if (cache_get(p->cache, key, p->loader, p->ctx, &l) == 0)
-		listing_unref(l);
+	cache_refresh(p->cache, key, p->loader, p->ctx);
 }
 
 struct prefetch *prefetch_new(struct cache *cache, cache_loader_fn loader, void *ctx, int workers)
@@ -27,18 +36,63 @@ struct prefetch *prefetch_new(struct cache *cache, cache_loader_fn loader, void 
 	struct prefetch *p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
-	*p = (struct prefetch){.cache = cache, .loader = loader, .ctx = ctx};
+	p->cache = cache;
+	p->loader = loader;
+	p->ctx = ctx;
 	p->queue = workq_new(workers, QUEUE_MAX, load_key, p);
 	if (!p->queue) {
 		free(p);
 		return NULL;
 	}
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->stop, NULL);
 	return p;
+}
+
+/* Wait period seconds, or less if stopping; true to go on. Lock held. */
+static bool tick(struct prefetch *p, double period)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	long ns = until.tv_nsec + (long)(period * 1e9);
+	until.tv_sec += ns / 1000000000L;
+	until.tv_nsec = ns % 1000000000L;
+	while (!p->stopping && pthread_cond_timedwait(&p->stop, &p->lock, &until) != ETIMEDOUT)
+		;
+	return !p->stopping;
+}
+
+/* Queue the listings that expired after a user saw them. */
+static void *ticker_main(void *arg)
+{
+	struct prefetch *p = arg;
+	double period = cache_ttl(p->cache) / 4;
+	char *keys[EXPIRED_MAX];
+
+	period = period < 0.1 ? 0.1 : period > 1 ? 1 : period;
+	pthread_mutex_lock(&p->lock);
+	while (tick(p, period)) {
+		pthread_mutex_unlock(&p->lock);
+		size_t n = cache_take_expired(p->cache, keys, EXPIRED_MAX);
+		for (size_t i = 0; i < n; i++) {
+			workq_push(p->queue, keys[i]);
+			free(keys[i]);
+		}
+		pthread_mutex_lock(&p->lock);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
 }
 
 int prefetch_start(struct prefetch *p)
 {
-	return workq_start(p->queue);
+	int rc = workq_start(p->queue);
+	if (rc == 0 && cache_ttl(p->cache) > 0) {
+		if (pthread_create(&p->ticker, NULL, ticker_main, p) != 0)
+			return -EAGAIN;
+		p->ticking = true;
+	}
+	return rc;
 }
 
 void prefetch_key(struct prefetch *p, const char *key)
@@ -52,6 +106,14 @@ void prefetch_free(struct prefetch *p)
 {
 	if (!p)
 		return;
+	pthread_mutex_lock(&p->lock);
+	p->stopping = true;
+	pthread_cond_broadcast(&p->stop);
+	pthread_mutex_unlock(&p->lock);
+	if (p->ticking)
+		pthread_join(p->ticker, NULL);
 	workq_free(p->queue);
+	pthread_cond_destroy(&p->stop);
+	pthread_mutex_destroy(&p->lock);
 	free(p);
 }

@@ -228,7 +228,7 @@ static void prefetch_children(struct tree *t, enum efs_kind kind, const char *sv
 			      const struct listing *l)
 {
 	char key[400];
-	if (!t->prefetch || kind == EFS_SNAPSHOT)
+	if (!t->prefetch_children || kind == EFS_SNAPSHOT)
 		return;
 	for (size_t i = 0; i < l->n; i++) {
 		if (kind == EFS_SERVICE)
@@ -269,9 +269,8 @@ static int loader(void *ctx, const char *key, const struct listing *previous, st
 
 int tree_enable_prefetch(struct tree *t, int workers)
 {
-	if (workers <= 0)
-		return 0;
-	t->prefetch = prefetch_new(t->cache, loader, t, workers);
+	t->prefetch_children = workers > 0;
+	t->prefetch = prefetch_new(t->cache, loader, t, workers > 0 ? workers : 1);
 	return t->prefetch ? 0 : -ENOMEM;
 }
 

@@ -26,7 +26,8 @@ struct tree {
 	time_t started;	 /* mtime of what has no date of its own */
 	/* Changes to one share are serialized (snapops); striped by share id. */
 	pthread_mutex_t change_locks[TREE_CHANGE_LOCKS];
-	struct prefetch *prefetch; /* NULL: -o prefetch=0 */
+	struct prefetch *prefetch; /* loads ahead and refreshes (prefetch.h) */
+	bool prefetch_children;	   /* -o prefetch=N, N > 0 */
 	/*
 	 * Told, from any thread, of a path whose kernel entry or attributes a
 	 * new listing made stale (NULL: nobody listens).
@@ -38,7 +39,10 @@ struct tree {
 /* api and cache are borrowed; services is taken (freed by tree_destroy). */
 void tree_init(struct tree *tree, struct ovh_client *api, struct cache *cache, char **services);
 void tree_destroy(struct tree *tree);
-/* -o prefetch=N: listing a directory starts loading its subdirectories. */
+/*
+ * The background loads: refreshing expired listings a user saw, and with
+ * -o prefetch=N (workers > 0) loading the subdirectories of each listing.
+ */
 int tree_enable_prefetch(struct tree *tree, int workers);
 /* Threads: start them after the daemon forks. */
 int tree_start_threads(struct tree *tree);

@@ -105,3 +105,29 @@ def test_cache_max_drops_least_recently_used_listings(mounts, sim):
     assert sim.calls() == []
     ls(m / dirs[0])  # the oldest was dropped to stay under 12 objects
     assert len(sim.calls("GET", contains="/snapshot")) == 1
+
+
+def test_a_deletion_elsewhere_reaches_a_path_nobody_lists_again(mounts, sim):
+    # Kernel timeouts far longer than the cache, and no ls afterwards: the listing the user
+    # saw is refreshed when it expires, and the kernel is told what went away.
+    m = mounts(["cache_ttl=1", "entry_timeout=60", "attr_timeout=60"])
+    d = m / "efs-prod/www/.snapshots"
+    assert fsop("stat", d / "before-upgrade") == "0"
+    state = sim.state()
+    for s in state:
+        for sh in s["shares"]:
+            sh["snapshots"] = [x for x in sh["snapshots"] if x["name"] != "before-upgrade"]
+    sim.admin("POST", "seed", {"services": state})
+    deadline = time.time() + 6
+    while fsop("stat", d / "before-upgrade") != "ENOENT":
+        assert time.time() < deadline, "the kernel still trusts a deleted snapshot"
+        time.sleep(0.2)
+
+
+def test_an_idle_mount_makes_no_calls(mounts, sim):
+    m = mounts(["cache_ttl=1"])
+    ls(m / "efs-prod/www/.snapshots")
+    time.sleep(2.5)  # one refresh of what was shown, then nothing more
+    sim.clear_log()
+    time.sleep(2.5)
+    assert sim.calls() == []
