@@ -153,10 +153,24 @@ static int post_reconciled(struct tree *t, const struct snapops_opts *opts, cons
 	return -EIO;
 }
 
+/* Replace obj by what the API says of it now. */
+static int status_now(struct tree *t, const char *svc, const char *share, struct efs_object *obj)
+{
+	struct efs_object now;
+	int rc = efs_get_snapshot(t->api, svc, share, obj->id, &now);
+	if (rc == 0) {
+		efs_object_free(obj);
+		*obj = now;
+	}
+	return rc;
+}
+
 static int finish_create(struct tree *t, const struct snapops_opts *opts, const char *svc,
 			 const char *share, const char *name, struct efs_object *obj)
 {
 	struct efs_object last;
+	if (opts->wait > 0 && obj->status == EFS_ST_NONE && status_now(t, svc, share, obj) == 0)
+		cache_apply(t, svc, share, CHANGE_REPLACE, obj); /* the POST's answer had none */
 	if (opts->wait <= 0 || obj->status != EFS_ST_CREATING)
 		return 0;
 	int rc = wait_while(t, svc, share, obj->id, EFS_ST_CREATING, opts->wait, &last);

@@ -198,3 +198,13 @@ def test_other_share_changes_do_not_touch_www(mnt, sim):
     assert fsop("mkdir", mnt / "efs-prod/db/.snapshots/dbsnap") == "0"
     assert [c for c in sim.calls("POST")] == [
         ("POST", "/storage/netapp/%s/share/%s/snapshot" % (SVC, DB))]
+
+
+def test_mkdir_after_a_lost_reply_still_waits_until_available(mnt, sim):
+    ls(mnt / WWW_DIR)
+    sim.fault(method="POST", path=r"/snapshot$", action="lost_reply")  # answer: none at all
+    assert fsop("mkdir", mnt / WWW_DIR / "quiet") == "0"
+    made = [s for s in sim.snapshots() if s["name"] == "quiet"]
+    assert len(made) == 1 and made[0]["status"] == "available"
+    info = json.loads((mnt / WWW_DIR / "quiet/info.json").read_text())
+    assert info["status"] == "available"
