@@ -412,6 +412,54 @@ static void test_refusal_is_not_hidden_by_a_stale_listing(void **state)
 	cache_free(c);
 }
 
+/* ---- size cap and background refresh ---- */
+
+static int get_key(struct cache *c, struct fake_api *api, const char *key)
+{
+	struct listing *l;
+	int rc = cache_get(c, key, fake_loader, api, &l);
+	listing_unref(l);
+	return rc;
+}
+
+static void test_cache_max_drops_the_least_recently_used_listing(void **state)
+{
+	struct cache *c = cache_new(60, 5); /* each listing holds 2 objects */
+	struct fake_api api;
+	(void)state;
+	fake_init(&api);
+	assert_int_equal(get_key(c, &api, "a"), 0);
+	assert_int_equal(get_key(c, &api, "b"), 0);
+	assert_int_equal(get_key(c, &api, "a"), 0); /* a is now more recent than b */
+	assert_int_equal(get_key(c, &api, "c"), 0); /* 6 objects > 5: b goes */
+	assert_int_equal(atomic_load(&api.calls), 3);
+	assert_true(cache_is_fresh(c, "a") && cache_is_fresh(c, "c"));
+	assert_false(cache_is_fresh(c, "b"));
+	assert_int_equal(get_key(c, &api, "b"), 0);
+	assert_int_equal(atomic_load(&api.calls), 4);
+	cache_free(c);
+}
+
+static void test_expired_listings_a_user_saw_are_handed_out_once(void **state)
+{
+	struct cache *c = cache_new(10, 0);
+	struct fake_api api;
+	char *keys[4];
+	(void)state;
+	fake_init(&api);
+	api.age = 10.5; /* expired as soon as loaded */
+	assert_int_equal(get_key(c, &api, "seen"), 0);
+	assert_int_equal(cache_refresh(c, "unseen", fake_loader, &api), 0);
+	assert_int_equal(cache_take_expired(c, keys, 4), 1);
+	assert_string_equal(keys[0], "seen");
+	free(keys[0]);
+	assert_int_equal(cache_take_expired(c, keys, 4), 0); /* once per use */
+	/* A background refresh is not a use: it does not ask to be refreshed again. */
+	assert_int_equal(cache_refresh(c, "seen", fake_loader, &api), 0);
+	assert_int_equal(cache_take_expired(c, keys, 4), 0);
+	cache_free(c);
+}
+
 /* ---- concurrency ---- */
 
 static void run_getters(struct cache *c, struct fake_api *api, struct getter *g)
@@ -554,6 +602,8 @@ int main(void)
 		cmocka_unit_test(test_keys_are_cached_separately),
 		cmocka_unit_test(test_failing_loader_error_is_returned_and_nothing_cached),
 		cmocka_unit_test(test_outage_serves_the_previous_listing_stale),
+		cmocka_unit_test(test_cache_max_drops_the_least_recently_used_listing),
+		cmocka_unit_test(test_expired_listings_a_user_saw_are_handed_out_once),
 		cmocka_unit_test(test_refusal_is_not_hidden_by_a_stale_listing),
 		cmocka_unit_test(test_concurrent_misses_on_one_key_share_one_load),
 		cmocka_unit_test(test_concurrent_misses_share_the_load_error),
