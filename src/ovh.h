@@ -2,11 +2,12 @@
  * ovh: HTTP calls to the OVHcloud API.
  *
  * Owns libcurl (a pool of easy handles sharing one connection cache, so
- * requests reuse keep-alive connections), request signing and the server
- * time delta, the client-side rate limit, retries of idempotent requests,
- * and the translation of HTTP failures into negative errno with one log
- * line, and both ways of proving identity (signed application keys, OAuth2
- * tokens). Knows nothing of the EFS models. Thread-safe.
+ * requests reuse keep-alive connections); both ways of proving identity
+ * (application keys signed with the server's time delta, OAuth2 tokens);
+ * the client-side rate limit; retries of idempotent requests; the circuit
+ * breaker that fails fast while the API is down; and the translation of
+ * HTTP failures into negative errno with one log line. Knows nothing of
+ * the EFS models. Thread-safe.
  */
 #ifndef OVHSNAPFS_OVH_H
 #define OVHSNAPFS_OVH_H
