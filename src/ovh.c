@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "build_config.h"
+#include "guard.h"
 #include "log.h"
 
 #define MAX_BODY	 (8u << 20) /* larger replies are refused, not buffered */
@@ -52,15 +53,8 @@ struct ovh_client {
 	CURLSH *share;
 	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
 
-	pthread_mutex_t breaker_lock; /* the API-down circuit breaker */
-	int failures;		      /* consecutive calls the API failed */
-	double open_until;	      /* monotonic: calls before it fail fast */
-	double open_for;	      /* current back-off, 5 s doubling to 60 s */
-
-	pthread_mutex_t rate_lock;
-	double rate_interval; /* seconds between requests; 0: unlimited */
-	double rate_burst;
-	double rate_tat; /* theoretical arrival time of the next request */
+	struct breaker breaker;	    /* fails fast while the API is down */
+	struct ratelimit ratelimit; /* rate= */
 };
 
 /* What one HTTP exchange produced, before any interpretation. */
@@ -320,69 +314,6 @@ static void handle_release(struct ovh_client *c, CURL *h)
 		curl_easy_cleanup(h);
 }
 
-/*
- * Process-wide token bucket (GCRA): waits until this request may go.
- * A wait longer than timeout= is not started: -ETIMEDOUT.
- */
-static int rate_wait(struct ovh_client *c)
-{
-	double wait;
-	if (c->rate_interval <= 0)
-		return 0;
-	pthread_mutex_lock(&c->rate_lock);
-	double now = now_monotonic();
-	if (c->rate_tat < now)
-		c->rate_tat = now;
-	double allowed_at = c->rate_tat - (c->rate_burst - 1) * c->rate_interval;
-	wait = allowed_at - now;
-	if (wait <= c->timeout)
-		c->rate_tat += c->rate_interval; /* the slot is ours */
-	pthread_mutex_unlock(&c->rate_lock);
-	if (wait > c->timeout)
-		return -ETIMEDOUT;
-	sleep_seconds(wait);
-	return 0;
-}
-
-/* ---- API down: fail fast for a while instead of hammering it ---- */
-
-#define BREAKER_THRESHOLD 3
-
-static bool breaker_blocks(struct ovh_client *c)
-{
-	pthread_mutex_lock(&c->breaker_lock);
-	bool open = now_monotonic() < c->open_until;
-	pthread_mutex_unlock(&c->breaker_lock);
-	return open;
-}
-
-/* The API answered (even with a 4xx): it is up. */
-static void breaker_success(struct ovh_client *c)
-{
-	pthread_mutex_lock(&c->breaker_lock);
-	if (c->failures >= BREAKER_THRESHOLD)
-		log_warn("the OVH API answers again");
-	c->failures = 0;
-	c->open_for = 0;
-	pthread_mutex_unlock(&c->breaker_lock);
-}
-
-static void breaker_failure(struct ovh_client *c)
-{
-	pthread_mutex_lock(&c->breaker_lock);
-	if (++c->failures >= BREAKER_THRESHOLD) {
-		c->open_for = c->open_for ? c->open_for * 2 : 5;
-		if (c->open_for > 60)
-			c->open_for = 60;
-		c->open_until = now_monotonic() + c->open_for;
-		if (c->failures == BREAKER_THRESHOLD)
-			log_error("the OVH API failed %d calls in a row: failing fast for %.0f s "
-				  "at a time until it answers",
-				  c->failures, c->open_for);
-	}
-	pthread_mutex_unlock(&c->breaker_lock);
-}
-
 /* One HTTP request as ovh.c sends it. */
 struct request {
 	const char *method;
@@ -590,7 +521,7 @@ static enum verdict after_network_error(struct ovh_client *c, const struct reque
 	if (!may_retry || at->number + 1 >= at->tries) {
 		ex->resp->outcome_unknown = at->is_post && !never_sent(cc);
 		if (!ex->too_big)
-			breaker_failure(c);
+			breaker_failure(&c->breaker);
 		at->rc = network_failure(c, rq, cc, ex);
 		return DONE;
 	}
@@ -607,7 +538,7 @@ static enum verdict after_reply(struct ovh_client *c, const struct request *rq, 
 
 	fill_error_fields(resp);
 	if (!transient)
-		breaker_success(c);
+		breaker_success(&c->breaker);
 	at->rc = 0;
 	if (resp->status >= 200 && resp->status < 300)
 		return DONE;
@@ -627,7 +558,7 @@ static enum verdict after_reply(struct ovh_client *c, const struct request *rq, 
 		return RETRY;
 	}
 	if (transient)
-		breaker_failure(c);
+		breaker_failure(&c->breaker);
 	if (!(rq->flags & OVH_QUIET))
 		api_failure(c, rq, resp);
 	at->rc = ovh_status_to_errno(resp->status);
@@ -642,7 +573,7 @@ static int call(struct ovh_client *c, const struct request *rq, struct ovh_respo
 					      : 1,
 		.is_post = strcmp(rq->method, "POST") == 0 && !(rq->flags & OVH_IDEMPOTENT),
 	};
-	if (breaker_blocks(c)) {
+	if (breaker_is_open(&c->breaker)) {
 		snprintf(resp->error_message, sizeof(resp->error_message),
 			 "the OVH API is down: failing fast");
 		return -EIO;
@@ -651,7 +582,7 @@ static int call(struct ovh_client *c, const struct request *rq, struct ovh_respo
 		struct exchange ex = {.resp = resp};
 		int auth_rc = 0;
 		response_reset(resp);
-		if (rate_wait(c) != 0) {
+		if (ratelimit_wait(&c->ratelimit, c->timeout) != 0) {
 			record_error(c, "%s %s: no request slot within timeout=%.0f s (rate=)",
 				     rq->method, rq->path, c->timeout);
 			return -ETIMEDOUT;
@@ -848,14 +779,10 @@ int ovh_client_new(const struct ovh_client_opts *opts, struct ovh_client **out)
 	c->cafile = dup_or_null(opts->cafile);
 	c->timeout = opts->timeout > 0 ? opts->timeout : 30;
 	c->retries = opts->retries;
-	if (opts->rate > 0) {
-		c->rate_interval = 1.0 / opts->rate;
-		c->rate_burst = opts->rate < 1 ? 1 : opts->rate;
-	}
+	ratelimit_init(&c->ratelimit, opts->rate);
 	pthread_mutex_init(&c->pool_lock, NULL);
-	pthread_mutex_init(&c->rate_lock, NULL);
 	pthread_mutex_init(&c->token_lock, NULL);
-	pthread_mutex_init(&c->breaker_lock, NULL);
+	breaker_init(&c->breaker);
 	pthread_mutex_init(&c->err_lock, NULL);
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_init(&c->share_locks[i], NULL);
@@ -893,9 +820,9 @@ void ovh_client_free(struct ovh_client *c)
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_destroy(&c->share_locks[i]);
 	pthread_mutex_destroy(&c->pool_lock);
-	pthread_mutex_destroy(&c->rate_lock);
+	ratelimit_destroy(&c->ratelimit);
 	pthread_mutex_destroy(&c->token_lock);
-	pthread_mutex_destroy(&c->breaker_lock);
+	breaker_destroy(&c->breaker);
 	pthread_mutex_destroy(&c->err_lock);
 	free(c->base_url);
 	wipe_free(c->client_id);
