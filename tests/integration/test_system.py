@@ -4,6 +4,7 @@ import os
 import shutil
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -220,7 +221,8 @@ def test_one_mount_cycle_under_valgrind_leaks_nothing(tmp_path, sim):
     log = tmp_path / "valgrind.log"
     proc = subprocess.Popen(
         ["valgrind", "--leak-check=full", "--errors-for-leak-kinds=definite,indirect",
-         "--error-exitcode=99", "--log-file=%s" % log, str(BINARY), str(mnt), "-f", "-o",
+         "--error-exitcode=99", "--log-file=%s" % log,
+         "--suppressions=%s" % (Path(__file__).parent / "valgrind.supp"), str(BINARY), str(mnt), "-f", "-o",
          "config=%s,wait=5" % conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + 60
