@@ -4,24 +4,8 @@
 #include <errno.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
-
-static double now_monotonic(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_seconds(double s)
-{
-	if (s <= 0)
-		return;
-	struct timespec ts = {.tv_sec = (time_t)s,
-			      .tv_nsec = (long)((s - (double)(time_t)s) * 1e9)};
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
 
 void ratelimit_init(struct ratelimit *r, double rate)
 {
@@ -41,7 +25,7 @@ int ratelimit_wait(struct ratelimit *r, double max_wait)
 	if (r->interval <= 0)
 		return 0;
 	pthread_mutex_lock(&r->lock);
-	double now = now_monotonic();
+	double now = clock_now();
 	if (r->tat < now)
 		r->tat = now;
 	double wait = r->tat - (r->burst - 1) * r->interval - now;
@@ -50,7 +34,7 @@ int ratelimit_wait(struct ratelimit *r, double max_wait)
 	pthread_mutex_unlock(&r->lock);
 	if (wait > max_wait)
 		return -ETIMEDOUT;
-	sleep_seconds(wait);
+	clock_sleep(wait);
 	return 0;
 }
 
@@ -70,7 +54,7 @@ void breaker_destroy(struct breaker *b)
 bool breaker_is_open(struct breaker *b)
 {
 	pthread_mutex_lock(&b->lock);
-	bool open = now_monotonic() < b->open_until;
+	bool open = clock_now() < b->open_until;
 	pthread_mutex_unlock(&b->lock);
 	return open;
 }
@@ -92,7 +76,7 @@ void breaker_failure(struct breaker *b)
 		b->open_for = b->open_for ? b->open_for * 2 : 5;
 		if (b->open_for > 60)
 			b->open_for = 60;
-		b->open_until = now_monotonic() + b->open_for;
+		b->open_until = clock_now() + b->open_for;
 		if (b->failures == BREAKER_THRESHOLD)
 			log_error("the OVH API failed %d calls in a row: failing fast for %.0f s "
 				  "at a time until it answers",

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "build_config.h"
+#include "clock.h"
 #include "guard.h"
 #include "log.h"
 
@@ -64,23 +65,6 @@ struct exchange {
 	bool too_big;
 	double retry_after;
 };
-
-static double now_monotonic(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_seconds(double s)
-{
-	if (s <= 0)
-		return;
-	struct timespec ts = {.tv_sec = (time_t)s,
-			      .tv_nsec = (long)((s - (double)(time_t)s) * 1e9)};
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
 
 /* ---- signing ---- */
 
@@ -526,7 +510,7 @@ static enum verdict after_network_error(struct ovh_client *c, const struct reque
 		return DONE;
 	}
 	log_warn("%s %s: %s; retrying", rq->method, rq->path, curl_easy_strerror(cc));
-	sleep_seconds(backoff_delay(at->number, 0));
+	clock_sleep(backoff_delay(at->number, 0));
 	return RETRY;
 }
 
@@ -554,7 +538,7 @@ static enum verdict after_reply(struct ovh_client *c, const struct request *rq, 
 		double delay = backoff_delay(at->number, ex->retry_after);
 		log_warn("%s %s: HTTP %ld; retry %d/%d in %.1fs", rq->method, rq->path,
 			 resp->status, at->number + 1, at->tries - 1, delay);
-		sleep_seconds(delay);
+		clock_sleep(delay);
 		return RETRY;
 	}
 	if (transient)
@@ -587,12 +571,12 @@ static int call(struct ovh_client *c, const struct request *rq, struct ovh_respo
 				     rq->method, rq->path, c->timeout);
 			return -ETIMEDOUT;
 		}
-		double t0 = now_monotonic();
+		double t0 = clock_now();
 		CURLcode cc = perform_once(c, rq, &ex, &auth_rc);
 		if (auth_rc)
 			return auth_rc; /* no token: the token request said why */
 		log_debug("%s %s %ld %.0fms %s", rq->method, rq->path, resp->status,
-			  (now_monotonic() - t0) * 1000, resp->query_id);
+			  (clock_now() - t0) * 1000, resp->query_id);
 		enum verdict v = cc == CURLE_OK ? after_reply(c, rq, &ex, &at)
 						: after_network_error(c, rq, cc, &ex, &at);
 		if (v == DONE)
@@ -705,7 +689,7 @@ static int token_store(struct ovh_client *c, const struct ovh_response *resp)
 			explicit_bzero(c->token, strlen(c->token));
 		free(c->token);
 		c->token = strdup(json_string_value(token));
-		c->token_expires = now_monotonic() + lifetime - margin;
+		c->token_expires = clock_now() + lifetime - margin;
 		rc = c->token ? 0 : -ENOMEM;
 	} else {
 		log_error("POST %s: the token reply has no access_token", c->token_url);
@@ -749,7 +733,7 @@ static int token_get(struct ovh_client *c, unsigned flags, char *out, size_t len
 {
 	int rc = 0;
 	pthread_mutex_lock(&c->token_lock);
-	if (!c->token || now_monotonic() >= c->token_expires)
+	if (!c->token || clock_now() >= c->token_expires)
 		rc = token_fetch(c, flags);
 	if (rc == 0)
 		snprintf(out, len, "Authorization: Bearer %s", c->token);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "names.h"
 
@@ -18,14 +19,6 @@ static pthread_mutex_t *share_lock(struct tree *t, const char *share_id)
 	for (const char *p = share_id; *p; p++)
 		h = h * 33 + (unsigned char)*p;
 	return &t->change_locks[h % TREE_CHANGE_LOCKS];
-}
-
-static void sleep_seconds(double s)
-{
-	struct timespec ts = {.tv_sec = (time_t)s,
-			      .tv_nsec = (long)((s - (double)(time_t)s) * 1e9)};
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
 }
 
 /* A visible snapshot already called name (by name or by id). */
@@ -92,7 +85,7 @@ static int wait_while(struct tree *t, const char *svc, const char *share, const 
 		double left = deadline - cache_now();
 		if (left <= 0)
 			return -ETIMEDOUT;
-		sleep_seconds(delay < left ? delay : left);
+		clock_sleep(delay < left ? delay : left);
 		int rc = efs_get_snapshot(t->api, svc, share, id, last);
 		if (rc)
 			return rc;

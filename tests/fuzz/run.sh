@@ -28,8 +28,8 @@ cd "$root" || exit 2
 # target -> the src/*.c it needs (never main.c or fs.c).
 targets=(efs_decode ovh_error config names)
 declare -A sources=(
-	[efs_decode]="src/efs.c src/names.c src/ovh.c src/guard.c src/log.c"
-	[ovh_error]="src/ovh.c src/guard.c src/log.c"
+	[efs_decode]="src/efs.c src/names.c src/ovh.c src/guard.c src/clock.c src/log.c"
+	[ovh_error]="src/ovh.c src/guard.c src/clock.c src/log.c"
 	[config]="src/config.c"
 	[names]="src/names.c"
 )
