@@ -247,15 +247,15 @@ static void snapshot_path(char *buf, size_t len, const char *svc, const char *sh
 		 snap ? snap : "");
 }
 
-int efs_list(struct ovh_client *api, enum efs_kind kind, const char *svc, const char *share,
-	     struct efs_list *out)
+int efs_list(struct ovh_client *api, const struct op *op, enum efs_kind kind, const char *svc,
+	     const char *share, struct efs_list *out)
 {
 	struct ovh_response resp;
 	char path[512];
 
 	memset(out, 0, sizeof(*out));
 	list_path(path, sizeof(path), kind, svc, share);
-	int rc = ovh_call(api, "GET", path, NULL, &resp);
+	int rc = ovh_call(api, op, "GET", path, NULL, &resp);
 	if (rc == 0) {
 		rc = efs_decode_list(resp.body, resp.len, out);
 		if (rc == -EIO)
@@ -279,11 +279,11 @@ static bool is_limit_refusal(const struct ovh_response *resp)
 }
 
 /* A call whose reply should be one snapshot object. */
-static int snapshot_call(struct ovh_client *api, const char *method, const char *path,
-			 const char *body, struct efs_object *out)
+static int snapshot_call(struct ovh_client *api, const struct op *op, const char *method,
+			 const char *path, const char *body, struct efs_object *out)
 {
 	struct ovh_response resp;
-	int rc = ovh_call(api, method, path, body, &resp);
+	int rc = ovh_call(api, op, method, path, body, &resp);
 	if (rc == 0) {
 		rc = efs_decode_object(resp.body, resp.len, out);
 		if (rc == -EIO)
@@ -300,12 +300,12 @@ static int snapshot_call(struct ovh_client *api, const char *method, const char 
 	return rc;
 }
 
-int efs_get_snapshot(struct ovh_client *api, const char *svc, const char *share, const char *snap,
-		     struct efs_object *out)
+int efs_get_snapshot(struct ovh_client *api, const struct op *op, const char *svc,
+		     const char *share, const char *snap, struct efs_object *out)
 {
 	char path[512];
 	snapshot_path(path, sizeof(path), svc, share, snap);
-	return snapshot_call(api, "GET", path, NULL, out);
+	return snapshot_call(api, op, "GET", path, NULL, out);
 }
 
 static char *snapshot_body(const char *name, const char *description)
@@ -319,21 +319,23 @@ static char *snapshot_body(const char *name, const char *description)
 	return text;
 }
 
-int efs_create_snapshot(struct ovh_client *api, const char *svc, const char *share,
-			const char *name, const char *description, struct efs_object *out)
+int efs_create_snapshot(struct ovh_client *api, const struct op *op, const char *svc,
+			const char *share, const char *name, const char *description,
+			struct efs_object *out)
 {
 	char path[512];
 	char *body = snapshot_body(name, description);
 	if (!body)
 		return -EINVAL; /* not UTF-8: jansson refuses it */
 	snapshot_path(path, sizeof(path), svc, share, NULL);
-	int rc = snapshot_call(api, "POST", path, body, out);
+	int rc = snapshot_call(api, op, "POST", path, body, out);
 	free(body);
 	return rc;
 }
 
-int efs_rename_snapshot(struct ovh_client *api, const char *svc, const char *share,
-			const char *snap, const char *new_name, struct efs_object *out)
+int efs_rename_snapshot(struct ovh_client *api, const struct op *op, const char *svc,
+			const char *share, const char *snap, const char *new_name,
+			struct efs_object *out)
 {
 	char path[512];
 	char *body = snapshot_body(new_name, NULL);
@@ -341,21 +343,21 @@ int efs_rename_snapshot(struct ovh_client *api, const char *svc, const char *sha
 	if (!body)
 		return -EINVAL;
 	snapshot_path(path, sizeof(path), svc, share, snap);
-	int rc = ovh_call(api, "PUT", path, body, &resp);
+	int rc = ovh_call(api, op, "PUT", path, body, &resp);
 	free(body);
 	if (rc == 0 && efs_decode_object(resp.body, resp.len, out) != 0)
-		rc = efs_get_snapshot(api, svc, share, snap, out); /* PUT may answer null */
+		rc = efs_get_snapshot(api, op, svc, share, snap, out); /* PUT may answer null */
 	ovh_response_free(&resp);
 	return rc;
 }
 
-int efs_delete_snapshot(struct ovh_client *api, const char *svc, const char *share,
-			const char *snap)
+int efs_delete_snapshot(struct ovh_client *api, const struct op *op, const char *svc,
+			const char *share, const char *snap)
 {
 	char path[512];
 	struct ovh_response resp;
 	snapshot_path(path, sizeof(path), svc, share, snap);
-	int rc = ovh_call(api, "DELETE", path, NULL, &resp);
+	int rc = ovh_call(api, op, "DELETE", path, NULL, &resp);
 	ovh_response_free(&resp);
 	return rc;
 }

@@ -12,6 +12,7 @@
 #include <time.h>
 
 struct ovh_client;
+struct op;
 
 enum efs_kind { EFS_SERVICE, EFS_SHARE, EFS_SNAPSHOT };
 
@@ -43,23 +44,28 @@ struct efs_list {
 	size_t n;
 };
 
-/* List services, a service's shares, or a share's snapshots (full objects). */
-int efs_list(struct ovh_client *api, enum efs_kind kind, const char *service_id,
-	     const char *share_id, struct efs_list *out);
+/*
+ * Calls are made on behalf of op (op.h; NULL: a background call).
+ * List services, a service's shares, or a share's snapshots (full objects).
+ */
+int efs_list(struct ovh_client *api, const struct op *op, enum efs_kind kind,
+	     const char *service_id, const char *share_id, struct efs_list *out);
 
-int efs_get_snapshot(struct ovh_client *api, const char *service_id, const char *share_id,
-		     const char *snapshot_id, struct efs_object *out);
+int efs_get_snapshot(struct ovh_client *api, const struct op *op, const char *service_id,
+		     const char *share_id, const char *snapshot_id, struct efs_object *out);
 /*
  * POST; description may be NULL. out is the API's answer (status creating).
  * -EINPROGRESS: no usable answer came, and the API may have created it.
  * -EDQUOT: the API refused it for the share's snapshot limit.
  */
-int efs_create_snapshot(struct ovh_client *api, const char *service_id, const char *share_id,
-			const char *name, const char *description, struct efs_object *out);
-int efs_rename_snapshot(struct ovh_client *api, const char *service_id, const char *share_id,
-			const char *snapshot_id, const char *new_name, struct efs_object *out);
-int efs_delete_snapshot(struct ovh_client *api, const char *service_id, const char *share_id,
-			const char *snapshot_id);
+int efs_create_snapshot(struct ovh_client *api, const struct op *op, const char *service_id,
+			const char *share_id, const char *name, const char *description,
+			struct efs_object *out);
+int efs_rename_snapshot(struct ovh_client *api, const struct op *op, const char *service_id,
+			const char *share_id, const char *snapshot_id, const char *new_name,
+			struct efs_object *out);
+int efs_delete_snapshot(struct ovh_client *api, const struct op *op, const char *service_id,
+			const char *share_id, const char *snapshot_id);
 
 /* Decoding, exposed for the unit tests and fuzzers. -EIO on a bad reply. */
 int efs_decode_list(const char *body, size_t len, struct efs_list *out);

@@ -307,6 +307,7 @@ struct request {
 	const char *content_type;
 	bool sign; /* AK/AS/CK signature or OAuth2 bearer; false: anonymous */
 	unsigned flags;
+	const struct op *op; /* whose deadline and interrupts bound it; NULL: background */
 };
 
 static int token_get(struct ovh_client *c, unsigned flags, char *out, size_t len);
@@ -586,8 +587,8 @@ static int call(struct ovh_client *c, const struct request *rq, struct ovh_respo
 	}
 }
 
-int ovh_call_ex(struct ovh_client *c, const char *method, const char *path, const char *body,
-		unsigned flags, struct ovh_response *resp)
+int ovh_call_ex(struct ovh_client *c, const struct op *op, const char *method, const char *path,
+		const char *body, unsigned flags, struct ovh_response *resp)
 {
 	char url[4096];
 	snprintf(url, sizeof(url), "%s%s", c->base_url, path);
@@ -597,15 +598,16 @@ int ovh_call_ex(struct ovh_client *c, const char *method, const char *path, cons
 			     .body = body,
 			     .content_type = "application/json;charset=utf-8",
 			     .sign = true,
-			     .flags = flags};
+			     .flags = flags,
+			     .op = op};
 	memset(resp, 0, sizeof(*resp));
 	return call(c, &rq, resp);
 }
 
-int ovh_call(struct ovh_client *c, const char *method, const char *path, const char *body,
-	     struct ovh_response *resp)
+int ovh_call(struct ovh_client *c, const struct op *op, const char *method, const char *path,
+	     const char *body, struct ovh_response *resp)
 {
-	return ovh_call_ex(c, method, path, body, 0, resp);
+	return ovh_call_ex(c, op, method, path, body, 0, resp);
 }
 
 void ovh_response_free(struct ovh_response *resp)

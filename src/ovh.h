@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "op.h"
 
 struct ovh_client;
 
@@ -52,16 +53,16 @@ long ovh_time_delta(const struct ovh_client *client);
 const char *ovh_base_url(const struct ovh_client *client);
 
 /*
- * One API call: method, path below the base URL (with its query string),
- * JSON body or NULL. Returns 0 on 2xx with resp filled, or negative errno
- * after logging the failure; resp is filled either way and must be freed.
+ * One API call on behalf of op (NULL: a background call; op.h): method,
+ * path below the base URL (with its query string), JSON body or NULL. Returns 0 on 2xx with resp
+ * filled, or negative errno after logging the failure; resp is filled either way and must be freed.
  * GET, PUT and DELETE are retried on 429, 5xx and network errors; POST only
  * when the API certainly did not act on it (429, connection refused).
  */
-int ovh_call(struct ovh_client *client, const char *method, const char *path, const char *body,
-	     struct ovh_response *resp);
-int ovh_call_ex(struct ovh_client *client, const char *method, const char *path, const char *body,
-		unsigned flags, struct ovh_response *resp);
+int ovh_call(struct ovh_client *client, const struct op *op, const char *method, const char *path,
+	     const char *body, struct ovh_response *resp);
+int ovh_call_ex(struct ovh_client *client, const struct op *op, const char *method,
+		const char *path, const char *body, unsigned flags, struct ovh_response *resp);
 
 /*
  * OAuth2 service accounts: a client-credentials token from the endpoint's

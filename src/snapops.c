@@ -86,7 +86,7 @@ static int wait_while(struct tree *t, const char *svc, const char *share, const 
 		if (left <= 0)
 			return -ETIMEDOUT;
 		clock_sleep(delay < left ? delay : left);
-		int rc = efs_get_snapshot(t->api, svc, share, id, last);
+		int rc = efs_get_snapshot(t->api, NULL, svc, share, id, last);
 		if (rc)
 			return rc;
 		if (last->status != pending)
@@ -101,7 +101,7 @@ static int find_created(struct tree *t, const char *svc, const char *share, cons
 			const struct listing *before, struct efs_object *out)
 {
 	struct efs_list now;
-	int rc = efs_list(t->api, EFS_SNAPSHOT, svc, share, &now);
+	int rc = efs_list(t->api, NULL, EFS_SNAPSHOT, svc, share, &now);
 	if (rc)
 		return rc;
 	rc = -ENOENT;
@@ -126,7 +126,8 @@ static int post_reconciled(struct tree *t, const struct snapops_opts *opts, cons
 {
 	int tries = opts->retries > 0 ? opts->retries : 1;
 	for (int i = 0; i < tries; i++) {
-		int rc = efs_create_snapshot(t->api, svc, share, name, opts->description, out);
+		int rc =
+			efs_create_snapshot(t->api, NULL, svc, share, name, opts->description, out);
 		if (rc != -EINPROGRESS)
 			return rc;
 		rc = find_created(t, svc, share, name, before, out);
@@ -150,7 +151,7 @@ static int post_reconciled(struct tree *t, const struct snapops_opts *opts, cons
 static int status_now(struct tree *t, const char *svc, const char *share, struct efs_object *obj)
 {
 	struct efs_object now;
-	int rc = efs_get_snapshot(t->api, svc, share, obj->id, &now);
+	int rc = efs_get_snapshot(t->api, NULL, svc, share, obj->id, &now);
 	if (rc == 0) {
 		efs_object_free(obj);
 		*obj = now;
@@ -231,7 +232,7 @@ int snapops_create(struct tree *t, const struct snapops_opts *opts, const struct
 static int deletion_under_way(struct tree *t, const char *svc, const char *share, const char *id)
 {
 	struct efs_object now;
-	int rc = efs_get_snapshot(t->api, svc, share, id, &now);
+	int rc = efs_get_snapshot(t->api, NULL, svc, share, id, &now);
 	if (rc == -ENOENT)
 		return 0; /* already gone */
 	if (rc)
@@ -251,7 +252,7 @@ int snapops_delete(struct tree *t, const struct snapops_opts *opts, const struct
 		return -EBUSY;
 	pthread_mutex_t *lock = share_lock(t, share);
 	pthread_mutex_lock(lock);
-	int rc = efs_delete_snapshot(t->api, svc, share, obj->id);
+	int rc = efs_delete_snapshot(t->api, NULL, svc, share, obj->id);
 	if (rc == -EBUSY)
 		rc = deletion_under_way(t, svc, share, obj->id);
 	if (rc == 0 || rc == -ENOENT)
@@ -302,7 +303,7 @@ int snapops_rename(struct tree *t, const struct node *from, const struct node *t
 		listing_unref(l);
 	}
 	if (rc == 0)
-		rc = efs_rename_snapshot(t->api, svc, share, obj->id, new_name, &renamed);
+		rc = efs_rename_snapshot(t->api, NULL, svc, share, obj->id, new_name, &renamed);
 	if (rc == 0) {
 		cache_apply(t, svc, share, CHANGE_REPLACE, &renamed);
 		efs_object_free(&renamed);

@@ -255,7 +255,7 @@ static int loader(void *ctx, const char *key, const struct listing *previous, st
 		if (slash)
 			snprintf(share, sizeof(share), "%s", slash + 1);
 	}
-	int rc = efs_list(t->api, kind, svc, share, &list);
+	int rc = efs_list(t->api, NULL, kind, svc, share, &list);
 	if (rc)
 		return rc;
 	*out = tree_build_listing(t, kind, &list, previous);
