@@ -13,6 +13,9 @@ void ratelimit_init(struct ratelimit *r, double rate)
 	r->interval = rate > 0 ? 1.0 / rate : 0;
 	r->burst = rate < 1 ? 1 : rate;
 	r->tat = 0;
+	r->rate = rate > 0 ? rate : 0;
+	r->waits = 0;
+	r->waited = 0;
 }
 
 void ratelimit_destroy(struct ratelimit *r)
@@ -29,13 +32,26 @@ int ratelimit_wait(struct ratelimit *r, double max_wait)
 	if (r->tat < now)
 		r->tat = now;
 	double wait = r->tat - (r->burst - 1) * r->interval - now;
-	if (wait <= max_wait)
+	if (wait <= max_wait) {
 		r->tat += r->interval; /* the slot is ours */
+		if (wait > 0) {
+			r->waits++;
+			r->waited += wait;
+		}
+	}
 	pthread_mutex_unlock(&r->lock);
 	if (wait > max_wait)
 		return -ETIMEDOUT;
 	clock_sleep(wait);
 	return 0;
+}
+
+void ratelimit_stats(struct ratelimit *r, unsigned long *waits, double *waited)
+{
+	pthread_mutex_lock(&r->lock);
+	*waits = r->waits;
+	*waited = r->waited;
+	pthread_mutex_unlock(&r->lock);
 }
 
 void breaker_init(struct breaker *b)
@@ -44,11 +60,20 @@ void breaker_init(struct breaker *b)
 	b->failures = 0;
 	b->open_until = 0;
 	b->open_for = 0;
+	b->opened = 0;
 }
 
 void breaker_destroy(struct breaker *b)
 {
 	pthread_mutex_destroy(&b->lock);
+}
+
+unsigned long breaker_opened(struct breaker *b)
+{
+	pthread_mutex_lock(&b->lock);
+	unsigned long n = b->opened;
+	pthread_mutex_unlock(&b->lock);
+	return n;
 }
 
 bool breaker_is_open(struct breaker *b)
@@ -77,6 +102,7 @@ void breaker_failure(struct breaker *b)
 		if (b->open_for > 60)
 			b->open_for = 60;
 		b->open_until = clock_now() + b->open_for;
+		b->opened++;
 		if (b->failures == BREAKER_THRESHOLD)
 			log_error("the OVH API failed %d calls in a row: failing fast for %.0f s "
 				  "at a time until it answers",

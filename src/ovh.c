@@ -25,6 +25,30 @@
 #define MAX_BODY	 (8u << 20) /* larger replies are refused, not buffered */
 #define MAX_IDLE_HANDLES 16
 
+/* The latest failure, as the status file shows it. */
+struct failure {
+	time_t time; /* 0: none yet */
+	char method[16];
+	char path[256];
+	long status;
+	char error_class[96];
+	char message[256];
+	char query_id[128];
+};
+
+#define N_STATUS 600 /* by_status counts 0 (no reply) and 100..599 */
+static const char *const counted_methods[] = {"GET", "POST", "PUT", "DELETE", "other"};
+#define N_METHODS (sizeof(counted_methods) / sizeof(counted_methods[0]))
+
+/* What the status file counts; updated without a lock. */
+struct counters {
+	atomic_ulong calls; /* HTTP requests sent, /auth/time and tokens included */
+	atomic_ulong by_method[N_METHODS];
+	atomic_ulong by_status[N_STATUS];
+	atomic_ulong retries; /* requests sent again */
+	atomic_ulong errors;  /* failures reported (a 404 is not one) */
+};
+
 struct ovh_client {
 	char *base_url;
 	char *application_key;
@@ -40,8 +64,10 @@ struct ovh_client {
 	_Atomic long time_delta; /* server clock minus ours, seconds */
 
 	_Atomic int quiet;	  /* start-up checks report failures themselves */
-	pthread_mutex_t err_lock; /* guards last_error */
+	pthread_mutex_t err_lock; /* guards last_error and failure */
 	char last_error[512];
+	struct failure failure; /* the same, field by field, for the status file */
+	struct counters counters;
 
 	pthread_mutex_t token_lock; /* one token request at a time */
 	char *token;
@@ -170,17 +196,31 @@ static bool is_clock_rejection(const struct ovh_response *resp)
 		strcmp(resp->error_class, "INVALID_SIGNATURE") == 0);
 }
 
-static void record_error(struct ovh_client *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static void record_error(struct ovh_client *c, const char *method, const char *path,
+			 const struct ovh_response *resp, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
 
-/* Keep the last failure for start-up reports, and log it unless quiet. */
-static void record_error(struct ovh_client *c, const char *fmt, ...)
+/*
+ * Keep the last failure (of method path, with what resp says of it) for
+ * start-up reports and the status file, and log it unless quiet.
+ */
+static void record_error(struct ovh_client *c, const char *method, const char *path,
+			 const struct ovh_response *resp, const char *fmt, ...)
 {
+	struct failure *f = &c->failure;
 	va_list ap;
+	atomic_fetch_add(&c->counters.errors, 1);
 	pthread_mutex_lock(&c->err_lock);
 	va_start(ap, fmt);
 	vsnprintf(c->last_error, sizeof(c->last_error), fmt, ap);
 	va_end(ap);
+	f->time = time(NULL);
+	snprintf(f->method, sizeof(f->method), "%s", method);
+	snprintf(f->path, sizeof(f->path), "%s", path);
+	f->status = resp->status;
+	snprintf(f->error_class, sizeof(f->error_class), "%s", resp->error_class);
+	snprintf(f->message, sizeof(f->message), "%s", resp->error_message);
+	snprintf(f->query_id, sizeof(f->query_id), "%s", resp->query_id);
 	if (!c->quiet)
 		log_error("%s", c->last_error);
 	pthread_mutex_unlock(&c->err_lock);
@@ -396,6 +436,18 @@ static void response_reset(struct ovh_response *resp)
 	memset(resp, 0, sizeof(*resp));
 }
 
+static void count_request(struct ovh_client *c, const char *method, long status)
+{
+	size_t m = 0;
+	while (m + 1 < N_METHODS && strcmp(counted_methods[m], method) != 0)
+		m++;
+	atomic_fetch_add(&c->counters.calls, 1);
+	atomic_fetch_add(&c->counters.by_method[m], 1);
+	if (status > 0 && (status < 100 || status >= N_STATUS))
+		status = 0; /* not HTTP: counted as no reply */
+	atomic_fetch_add(&c->counters.by_status[status], 1);
+}
+
 /* ---- one request, then the retry policy ---- */
 
 static CURLcode perform_once(struct ovh_client *c, const struct request *rq, struct exchange *ex,
@@ -423,6 +475,7 @@ static CURLcode perform_once(struct ovh_client *c, const struct request *rq, str
 	cc = curl_easy_perform(h);
 	if (cc == CURLE_OK)
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &ex->resp->status);
+	count_request(c, rq->method, ex->resp->status);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
 	curl_slist_free_all(headers); /* holds the bearer token: freed at once */
 	handle_release(c, h);
@@ -450,13 +503,16 @@ static bool never_sent(CURLcode cc)
 static int network_failure(struct ovh_client *c, const struct request *rq, CURLcode cc,
 			   struct exchange *ex)
 {
+	struct ovh_response *resp = ex->resp;
 	if (ex->too_big)
-		snprintf(ex->resp->error_message, sizeof(ex->resp->error_message),
+		snprintf(resp->error_message, sizeof(resp->error_message),
 			 "reply larger than %u bytes, refused", MAX_BODY);
 	else
-		snprintf(ex->resp->error_message, sizeof(ex->resp->error_message), "%s",
+		snprintf(resp->error_message, sizeof(resp->error_message), "%s",
 			 curl_easy_strerror(cc));
-	record_error(c, "%s %s: %s", rq->method, rq->path, ex->resp->error_message);
+	snprintf(resp->error_class, sizeof(resp->error_class), "network");
+	record_error(c, rq->method, rq->path, resp, "%s %s: %s", rq->method, rq->path,
+		     resp->error_message);
 	return cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO;
 }
 
@@ -471,7 +527,8 @@ static void api_failure(struct ovh_client *c, const struct request *rq,
 			 resp->error_class, sep, resp->error_message, qid);
 		return;
 	}
-	record_error(c, "%s %s: HTTP %ld %s%s\"%s\" (X-Ovh-QueryID: %s)", rq->method, rq->path,
+	record_error(c, rq->method, rq->path, resp,
+		     "%s %s: HTTP %ld %s%s\"%s\" (X-Ovh-QueryID: %s)", rq->method, rq->path,
 		     resp->status, resp->error_class, sep, resp->error_message, qid);
 }
 
@@ -568,8 +625,11 @@ static int call(struct ovh_client *c, const struct request *rq, struct ovh_respo
 		int auth_rc = 0;
 		response_reset(resp);
 		if (ratelimit_wait(&c->ratelimit, c->timeout) != 0) {
-			record_error(c, "%s %s: no request slot within timeout=%.0f s (rate=)",
-				     rq->method, rq->path, c->timeout);
+			snprintf(resp->error_class, sizeof(resp->error_class), "rate");
+			snprintf(resp->error_message, sizeof(resp->error_message),
+				 "no request slot within timeout=%.0f s (rate=)", c->timeout);
+			record_error(c, rq->method, rq->path, resp, "%s %s: %s", rq->method,
+				     rq->path, resp->error_message);
 			return -ETIMEDOUT;
 		}
 		double t0 = clock_now();
@@ -582,6 +642,7 @@ static int call(struct ovh_client *c, const struct request *rq, struct ovh_respo
 						: after_network_error(c, rq, cc, &ex, &at);
 		if (v == DONE)
 			return at.rc;
+		atomic_fetch_add(&c->counters.retries, 1);
 		if (v == RETRY)
 			at.number++;
 	}
@@ -723,7 +784,8 @@ static int token_fetch(struct ovh_client *c, unsigned flags)
 		copy_json_string(root, "error_description", resp.error_message,
 				 sizeof(resp.error_message));
 		json_decref(root);
-		record_error(c, "OAuth2 token refused by %s: HTTP %ld %s: \"%s\"", c->token_url,
+		record_error(c, "POST", c->token_url, &resp,
+			     "OAuth2 token refused by %s: HTTP %ld %s: \"%s\"", c->token_url,
 			     resp.status, resp.error_class, resp.error_message);
 		rc = resp.status == 400 || resp.status == 401 ? -EACCES : rc;
 	}
@@ -741,6 +803,62 @@ static int token_get(struct ovh_client *c, unsigned flags, char *out, size_t len
 		snprintf(out, len, "Authorization: Bearer %s", c->token);
 	pthread_mutex_unlock(&c->token_lock);
 	return rc;
+}
+
+/* ---- status ---- */
+
+static json_t *failure_json(struct ovh_client *c)
+{
+	const struct failure *f = &c->failure;
+	char when[32];
+	struct tm tm;
+	pthread_mutex_lock(&c->err_lock);
+	if (!f->time) {
+		pthread_mutex_unlock(&c->err_lock);
+		return json_null();
+	}
+	gmtime_r(&f->time, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s}", "time", when, "method",
+			      f->method, "path", f->path, "status", (json_int_t)f->status, "class",
+			      f->error_class, "message", f->message, "query_id", f->query_id);
+	pthread_mutex_unlock(&c->err_lock);
+	return o ? o : json_null();
+}
+
+static json_t *counts_json(atomic_ulong *counts, size_t n, const char *const *names)
+{
+	json_t *o = json_object();
+	for (size_t i = 0; o && i < n; i++) {
+		unsigned long v = atomic_load(&counts[i]);
+		char key[16];
+		if (!v)
+			continue;
+		if (names)
+			snprintf(key, sizeof(key), "%s", names[i]);
+		else
+			snprintf(key, sizeof(key), "%zu", i);
+		json_object_set_new(o, key, json_integer((json_int_t)v));
+	}
+	return o;
+}
+
+json_t *ovh_status_json(struct ovh_client *c)
+{
+	struct counters *k = &c->counters;
+	unsigned long waits;
+	double waited;
+	ratelimit_stats(&c->ratelimit, &waits, &waited);
+	return json_pack("{s:I, s:o, s:o, s:I, s:I, s:o, s:{s:s, s:I}, s:{s:f, s:f, s:I, s:f}}",
+			 "calls", (json_int_t)atomic_load(&k->calls), "by_method",
+			 counts_json(k->by_method, N_METHODS, counted_methods), "by_status",
+			 counts_json(k->by_status, N_STATUS, NULL), "retries",
+			 (json_int_t)atomic_load(&k->retries), "errors",
+			 (json_int_t)atomic_load(&k->errors), "last_error", failure_json(c),
+			 "breaker", "state", breaker_is_open(&c->breaker) ? "open" : "closed",
+			 "opened", (json_int_t)breaker_opened(&c->breaker), "rate", "limit",
+			 c->ratelimit.rate, "burst", c->ratelimit.burst, "waits", (json_int_t)waits,
+			 "waited_seconds", waited);
 }
 
 /* ---- life cycle ---- */

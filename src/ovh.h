@@ -12,6 +12,7 @@
 #ifndef OVHSNAPFS_OVH_H
 #define OVHSNAPFS_OVH_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -78,6 +79,26 @@ bool ovh_uses_oauth2(const struct ovh_client *client);
 void ovh_set_quiet(struct ovh_client *client, bool quiet);
 void ovh_last_error(struct ovh_client *client, char *buf, size_t len);
 void ovh_response_free(struct ovh_response *resp);
+
+/*
+ * Counters for the status file: a new JSON object (jansson; the caller
+ * json_decref()s it), never holding a secret. NULL when out of memory.
+ *   "calls":      every HTTP request sent, /auth/time and token requests included
+ *   "by_method":  {"GET": n, "POST": n, "PUT": n, "DELETE": n, "other": n} (zeros left out)
+ *   "by_status":  {"200": n, "404": n, ..., "0": n (no reply)} (zeros left out)
+ *   "retries":    requests sent again (after a 429, 5xx, network error, or a
+ *                 renewed clock or token)
+ *   "errors":     failures reported (logged, or kept by a quiet start-up
+ *                 check); a 404 is not one
+ *   "last_error": null, or {"time": RFC 3339 UTC, "method", "path",
+ *                 "status" (0: no reply), "class" ("network", "rate", or the
+ *                 API's class or errorCode), "message", "query_id"}
+ *   "breaker":    {"state": "closed" | "open", "opened": times it opened}
+ *   "rate":       {"limit": requests per second (0: none), "burst": b,
+ *                 "waits": requests that waited, "waited_seconds": x}
+ * Thread-safe; counters are read one by one, not as one snapshot.
+ */
+json_t *ovh_status_json(struct ovh_client *client);
 
 /* Pure helpers, exposed for the unit tests. */
 void ovh_sign(const char *app_secret, const char *consumer_key, const char *method, const char *url,

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -282,6 +283,57 @@ static void test_client_copies_the_configuration(void **state)
 	ovh_client_free(NULL);
 }
 
+/* Port 9 (discard) on loopback: nothing listens, the connection is refused at once. */
+static void test_status_counts_a_refused_call_and_keeps_its_error(void **state)
+{
+	char base[] = "http://127.0.0.1:9/1.0";
+	char ak[] = "ak", as[] = "as", ck[] = "ck";
+	struct ovh_config cfg = {.base_url = base,
+				 .application_key = ak,
+				 .application_secret = as,
+				 .consumer_key = ck};
+	struct ovh_client_opts opts = {.cfg = &cfg, .timeout = 2, .retries = 1, .rate = 5};
+	struct ovh_client *client = NULL;
+	struct ovh_response resp;
+	(void)state;
+	assert_int_equal(ovh_client_new(&opts, &client), 0);
+	json_t *st = ovh_status_json(client);
+	assert_int_equal(json_integer_value(json_object_get(st, "calls")), 0);
+	assert_true(json_is_null(json_object_get(st, "last_error")));
+	json_decref(st);
+
+	ovh_set_quiet(client, true);
+	assert_int_not_equal(
+		ovh_call_ex(client, NULL, "GET", "/storage/netapp", NULL, OVH_ONCE, &resp), 0);
+	ovh_response_free(&resp);
+	st = ovh_status_json(client);
+	assert_int_equal(json_integer_value(json_object_get(st, "calls")), 1);
+	json_t *m = json_object_get(st, "by_method");
+	assert_int_equal(json_integer_value(json_object_get(m, "GET")), 1);
+	assert_int_equal(json_object_size(m), 1);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(st, "by_status"), "0")),
+			 1);
+	assert_int_equal(json_integer_value(json_object_get(st, "errors")), 1);
+	json_t *e = json_object_get(st, "last_error");
+	assert_string_equal(json_string_value(json_object_get(e, "method")), "GET");
+	assert_string_equal(json_string_value(json_object_get(e, "path")), "/storage/netapp");
+	assert_string_equal(json_string_value(json_object_get(e, "class")), "network");
+	assert_int_equal(json_integer_value(json_object_get(e, "status")), 0);
+	assert_int_equal(strlen(json_string_value(json_object_get(e, "time"))), 20);
+	json_t *r = json_object_get(st, "rate");
+	assert_true(json_real_value(json_object_get(r, "limit")) == 5);
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(st, "breaker"), "state")),
+		"closed");
+	/* Nothing secret: neither the secret nor the consumer key appear. */
+	char *text = json_dumps(st, 0);
+	assert_null(strstr(text, "\"as\""));
+	assert_null(strstr(text, "\"ck\""));
+	free(text);
+	json_decref(st);
+	ovh_client_free(client);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -304,6 +356,7 @@ int main(void)
 		cmocka_unit_test(test_parse_error_one_byte_buffers_hold_empty_strings),
 		cmocka_unit_test(test_parse_error_reads_only_len_bytes),
 		cmocka_unit_test(test_client_copies_the_configuration),
+		cmocka_unit_test(test_status_counts_a_refused_call_and_keeps_its_error),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
