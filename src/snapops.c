@@ -285,9 +285,13 @@ int snapops_rename(struct tree *t, const struct node *from, const struct node *t
 	struct efs_object renamed;
 	struct listing *l;
 
+	/*
+	 * Never EXDEV: GNU mv would fall back to copying, and its mkdir would
+	 * make a real snapshot elsewhere. ZFS answers EINVAL for its snapdir too.
+	 */
 	if (to_dir->kind != NODE_SNAPDIR || strcmp(to_dir->share->obj.id, share) != 0 ||
 	    strcmp(to_dir->service->obj.id, svc) != 0)
-		return -EXDEV;
+		return -EINVAL;
 	int rc = names_check_new(new_name);
 	if (rc)
 		return rc;

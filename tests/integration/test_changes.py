@@ -145,11 +145,24 @@ def test_mv_renames_with_one_put(mnt, sim):
     assert json.loads((mnt / WWW_DIR / "golden/info.json").read_text())["name"] == "golden"
 
 
-def test_rename_across_shares_is_exdev_without_call(mnt, sim):
+def test_rename_out_of_its_snapshots_is_einval_without_call(mnt, sim):
     src = mnt / WWW_DIR / "before-upgrade"
-    assert fsop("rename", src, mnt / "efs-prod/db/.snapshots/moved") == "EXDEV"
-    assert fsop("rename", src, mnt / "efs-prod/moved") in ("EXDEV", "EPERM")
+    assert fsop("rename", src, mnt / "efs-prod/db/.snapshots/moved") == "EINVAL"
+    assert fsop("rename", src, mnt / "efs-prod/moved") == "EINVAL"
+    assert fsop("rename", src, mnt / WWW_DIR / "daily-2026-11-25/moved") == "EINVAL"
     assert sim.calls("PUT") == [] and sim.calls("POST") == []
+
+
+def test_mv_to_another_share_fails_without_copying(mnt, sim):
+    """GNU mv falls back to a copy on EXDEV (whose mkdir would make a snapshot): not on EINVAL."""
+    sim.clear_log()
+    res = run(["mv", str(mnt / WWW_DIR / "before-upgrade"),
+               str(mnt / "efs-prod/db/.snapshots/before-upgrade")])
+    assert res.returncode != 0
+    assert sim.calls("POST") == [] and sim.calls("PUT") == [] and sim.calls("DELETE") == []
+    assert "before-upgrade" in ls(mnt / WWW_DIR)
+    assert "before-upgrade" not in ls(mnt / "efs-prod/db/.snapshots")
+    assert [s["name"] for s in sim.snapshots(share=DB)].count("before-upgrade") == 0
 
 
 def test_rename_onto_an_existing_name_is_eexist(mnt, sim):
