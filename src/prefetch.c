@@ -45,7 +45,12 @@ struct prefetch *prefetch_new(struct cache *cache, cache_loader_fn loader, void 
 		return NULL;
 	}
 	pthread_mutex_init(&p->lock, NULL);
-	pthread_cond_init(&p->stop, NULL);
+	/* Timed waits on the clock that does not jump with the wall clock. */
+	pthread_condattr_t attr;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&p->stop, &attr);
+	pthread_condattr_destroy(&attr);
 	return p;
 }
 
@@ -53,7 +58,7 @@ struct prefetch *prefetch_new(struct cache *cache, cache_loader_fn loader, void 
 static bool tick(struct prefetch *p, double period)
 {
 	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
+	clock_gettime(CLOCK_MONOTONIC, &until);
 	long ns = until.tv_nsec + (long)(period * 1e9);
 	until.tv_sec += ns / 1000000000L;
 	until.tv_nsec = ns % 1000000000L;
