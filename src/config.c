@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -147,12 +148,27 @@ static void ini_free(struct ini_item *head)
 	}
 }
 
-/* A credentials file must not be readable by others, as ssh insists. */
-static int check_file_mode(const char *path, char *err, size_t errlen)
+/*
+ * A credentials file must be a regular file of the user's own (or root's),
+ * closed to group and others, as ssh insists. Checked on the descriptor
+ * that is then parsed, so the file checked is the file read.
+ */
+static int check_file(int fd, const char *path, char *err, size_t errlen)
 {
 	struct stat st;
-	if (stat(path, &st) != 0)
+	if (fstat(fd, &st) != 0)
 		return -errno;
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "config file %s is not a regular file", path);
+		return -EINVAL;
+	}
+	if (st.st_uid != geteuid() && st.st_uid != 0) {
+		snprintf(err, errlen,
+			 "%s belongs to another user (uid %u): it holds secrets; it must be "
+			 "yours or root's",
+			 path, (unsigned)st.st_uid);
+		return -EPERM;
+	}
 	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
 		snprintf(err, errlen,
 			 "%s is open to group or others (mode %04o): it holds secrets; run "
@@ -163,27 +179,30 @@ static int check_file_mode(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-static int read_one_file(const char *path, bool required, struct ini_item **items,
-			 struct ovh_config *cfg, char *err, size_t errlen)
+/* Parse the open file (fd is taken). */
+static int parse_fd(int fd, const char *path, struct ini_item **items, char *err, size_t errlen)
 {
-	int rc = check_file_mode(path, err, errlen);
-	if ((rc == -ENOENT || rc == -EACCES || rc == -ENOTDIR) && !required)
-		return 0; /* an optional file we cannot see is skipped, as python-ovh does */
-	if (rc == -ENOENT || rc == -EACCES) {
-		snprintf(err, errlen, "cannot read config file %s: %s", path, strerror(-rc));
-		return rc;
+	char buf[BUFSIZ]; /* ours, so that the secrets it held can be wiped */
+	FILE *f = fdopen(fd, "r");
+	if (!f) {
+		close(fd);
+		return -ENOMEM;
 	}
-	if (rc < 0)
-		return rc;
-	int line = ini_parse(path, ini_collect, items);
-	if (line != 0) {
-		if (line > 0)
-			snprintf(err, errlen, "config file %s: syntax error on line %d", path,
-				 line);
-		else
-			snprintf(err, errlen, "cannot read config file %s", path);
-		return -EINVAL;
-	}
+	setvbuf(f, buf, _IOFBF, sizeof(buf));
+	int line = ini_parse_file(f, ini_collect, items);
+	fclose(f);
+	explicit_bzero(buf, sizeof(buf));
+	if (line == 0)
+		return 0;
+	if (line > 0)
+		snprintf(err, errlen, "config file %s: syntax error on line %d", path, line);
+	else
+		snprintf(err, errlen, "cannot read config file %s", path);
+	return -EINVAL;
+}
+
+static int note_file_read(struct ovh_config *cfg, const char *path)
+{
 	size_t old = cfg->files_read ? strlen(cfg->files_read) : 0;
 	char *joined = realloc(cfg->files_read, old + strlen(path) + 3);
 	if (!joined)
@@ -191,6 +210,31 @@ static int read_one_file(const char *path, bool required, struct ini_item **item
 	sprintf(joined + old, "%s%s", old ? ", " : "", path);
 	cfg->files_read = joined;
 	return 0;
+}
+
+static int read_one_file(const char *path, bool required, struct ini_item **items,
+			 struct ovh_config *cfg, char *err, size_t errlen)
+{
+	/* O_NONBLOCK: a FIFO must not hang the start; it is refused below. */
+	int fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	int rc = fd < 0 ? -errno : 0;
+	if ((rc == -ENOENT || rc == -EACCES || rc == -ENOTDIR || rc == -EPERM) && !required)
+		return 0; /* an optional file we cannot read is skipped, as python-ovh does */
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot read config file %s: %s", path, strerror(-rc));
+		return rc;
+	}
+	rc = check_file(fd, path, err, errlen);
+	if (rc == -EINVAL && !required) {
+		close(fd); /* a directory, say: python-ovh skips what it cannot read */
+		return 0;
+	}
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	rc = parse_fd(fd, path, items, err, errlen);
+	return rc ? rc : note_file_read(cfg, path);
 }
 
 static int read_files(const char *config_path, struct ini_item **items, struct ovh_config *cfg,
@@ -316,6 +360,25 @@ int config_load(struct ovh_config *cfg, const char *config_path, const char *end
 		config_free(cfg);
 	}
 	return rc;
+}
+
+extern char **environ;
+
+void config_clear_environment(void)
+{
+	char *found[K_COUNT];
+	int n = 0;
+	for (char **e = environ; *e && n < K_COUNT; e++)
+		for (int k = 0; k < K_COUNT; k++) {
+			size_t len = strlen(env_names[k]);
+			if (strncmp(*e, env_names[k], len) == 0 && (*e)[len] == '=')
+				found[n++] = *e;
+		}
+	for (int k = 0; k < K_COUNT; k++)
+		unsetenv(env_names[k]);
+	/* The strings stay where they were (/proc/PID/environ shows them): wipe them. */
+	for (int i = 0; i < n; i++)
+		explicit_bzero(found[i], strlen(found[i]));
 }
 
 bool config_uses_oauth2(const struct ovh_config *cfg)

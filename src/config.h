@@ -42,6 +42,13 @@ bool config_is_endpoint(const char *text);
 int config_load(struct ovh_config *cfg, const char *config_path, const char *endpoint, char *err,
 		size_t errlen);
 
+/*
+ * Remove the OVH_* credentials from the environment and wipe their text, so
+ * that no helper (fusermount3) and no /proc/PID/environ reader sees them.
+ * Call once config_load has taken them; not thread-safe (setenv/unsetenv).
+ */
+void config_clear_environment(void);
+
 /* True when the configuration uses OAuth2 client credentials. */
 bool config_uses_oauth2(const struct ovh_config *cfg);
 

@@ -339,6 +339,67 @@ static void test_search_list_without_any_file_says_what_to_set(void **state)
 
 /* ---- refusals ---- */
 
+static void test_config_file_of_another_user_is_eperm(void **state)
+{
+	struct sandbox *sb = *state;
+	char path[PATH_MAX];
+	if (geteuid() != 0) {
+		print_message("needs root to give a file away: skipped\n");
+		skip();
+	}
+	write_temp_conf(sb, SECTION_EU, path, sizeof(path));
+	assert_int_equal(chown(path, 65534, 65534), 0);
+	assert_int_equal(load(sb, path, NULL), -EPERM);
+	assert_non_null(strstr(sb->err, "another user"));
+	assert_non_null(strstr(sb->err, path));
+	assert_no_secret_in(sb->err);
+}
+
+static void test_config_fifo_is_refused_without_hanging(void **state)
+{
+	struct sandbox *sb = *state;
+	char path[PATH_MAX + 16];
+	snprintf(path, sizeof(path), "%s/fifo.conf", sb->root);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(load(sb, path, NULL), -EINVAL);
+	assert_non_null(strstr(sb->err, "not a regular file"));
+}
+
+static void test_optional_directory_in_search_list_is_skipped(void **state)
+{
+	struct sandbox *sb = *state;
+	char path[PATH_MAX + 16];
+	require_no_etc_conf();
+	snprintf(path, sizeof(path), "%s/.ovh.conf", sb->home);
+	assert_int_equal(mkdir(path, 0700), 0);
+	write_local_conf(SECTION_EU);
+	assert_int_equal(load(sb, NULL, NULL), 0);
+	assert_string_equal(sb->cfg.files_read, "./ovh.conf");
+}
+
+/* As another user, ~/.ovh.conf exists but cannot be opened: skipped, ./ovh.conf read. */
+static void test_unreadable_optional_file_is_skipped(void **state)
+{
+	struct sandbox *sb = *state;
+	require_no_etc_conf();
+	if (geteuid() != 0) {
+		print_message("needs root to act as another user: skipped\n");
+		skip();
+	}
+	write_home_conf(sb, "[ovh-eu]\napplication_key=from-home\n", 0600);
+	write_local_conf(SECTION_EU);
+	assert_int_equal(chown("./ovh.conf", 65534, 65534), 0);
+	assert_int_equal(chmod(sb->home, 0711), 0);
+	assert_int_equal(chmod(sb->cwd, 0711), 0);
+	assert_int_equal(chmod(sb->root, 0711), 0);
+	assert_int_equal(seteuid(65534), 0);
+	int rc = load(sb, NULL, NULL);
+	assert_int_equal(seteuid(0), 0);
+	assert_int_equal(rc, 0);
+	assert_string_equal(sb->cfg.files_read, "./ovh.conf");
+	assert_string_equal(sb->cfg.application_key, AK_EU);
+}
+
 static void test_config_file_readable_by_others_is_eperm(void **state)
 {
 	struct sandbox *sb = *state;
@@ -588,6 +649,10 @@ int main(void)
 		T(test_search_list_without_any_file_says_what_to_set),
 		T(test_config_file_readable_by_others_is_eperm),
 		T(test_home_file_readable_by_others_is_eperm),
+		T(test_config_file_of_another_user_is_eperm),
+		T(test_config_fifo_is_refused_without_hanging),
+		T(test_optional_directory_in_search_list_is_skipped),
+		T(test_unreadable_optional_file_is_skipped),
 		T(test_missing_explicit_config_file_names_the_path),
 		T(test_explicit_config_file_replaces_search_list),
 		T(test_mixing_application_keys_and_client_id_is_refused),
