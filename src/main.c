@@ -6,9 +6,11 @@
  */
 #include "fs.h"
 
+#include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdbool.h>
 #include <signal.h>
 #include <stddef.h>
@@ -47,9 +49,10 @@ struct options {
 	char *nonopt[2];
 	int n_nonopt;
 	const char *error; /* a refused option, reported after parsing */
+	char bad_number[256];
 };
 
-enum { KEY_HELP, KEY_VERSION, KEY_CHECK, KEY_RO, KEY_SECRET };
+enum { KEY_HELP, KEY_VERSION, KEY_CHECK, KEY_RO, KEY_SECRET, KEY_NUMBER, KEY_FUSE_NUMBER };
 
 /* clang-format off: one option a line, like libfuse's examples */
 #define OPTION(t, p)                                                                               \
@@ -72,6 +75,18 @@ static const struct fuse_opt option_spec[] = {
 	OPTION("cache_max=%lu", cache_max),
 	/* Ours, not libfuse's: libfuse would give info.json execute bits. */
 	OPTION("umask=%o", umask),
+	/* Also matched by these, for a strict look at the text (see number_text). */
+	FUSE_OPT_KEY("cache_ttl=", KEY_NUMBER),
+	FUSE_OPT_KEY("wait=", KEY_NUMBER),
+	FUSE_OPT_KEY("timeout=", KEY_NUMBER),
+	FUSE_OPT_KEY("rate=", KEY_NUMBER),
+	FUSE_OPT_KEY("retries=", KEY_NUMBER),
+	FUSE_OPT_KEY("prefetch=", KEY_NUMBER),
+	FUSE_OPT_KEY("cache_max=", KEY_NUMBER),
+	FUSE_OPT_KEY("umask=", KEY_NUMBER),
+	FUSE_OPT_KEY("entry_timeout=", KEY_FUSE_NUMBER),
+	FUSE_OPT_KEY("attr_timeout=", KEY_FUSE_NUMBER),
+	FUSE_OPT_KEY("negative_timeout=", KEY_FUSE_NUMBER),
 	FUSE_OPT_KEY("ro", KEY_RO),
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
@@ -128,6 +143,21 @@ static void show_help(const char *progname)
 	       "    -o log_level=LEVEL     error, warn, info or debug (default warn)\n\n");
 }
 
+/*
+ * sscanf, which fuse_opt uses, takes "nan", "inf", "-1" for an unsigned and
+ * "5abc" for 5: every number option must be a plain decimal, 0 or more.
+ */
+static bool number_text(const char *arg)
+{
+	const char *value = strchr(arg, '=') + 1;
+	char *end;
+	if (!isdigit((unsigned char)value[0]))
+		return false; /* no sign, no "nan", no "inf", no blank */
+	errno = 0;
+	double v = strtod(value, &end);
+	return *end == '\0' && errno == 0 && isfinite(v);
+}
+
 static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 {
 	struct options *o = data;
@@ -150,6 +180,14 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 			   "and /proc/mounts): put them in ovh.conf (chmod 600) or OVH_* "
 			   "environment variables";
 		return 0;
+	case KEY_NUMBER:
+	case KEY_FUSE_NUMBER:
+		if (!number_text(arg)) {
+			snprintf(o->bad_number, sizeof(o->bad_number),
+				 "%.200s: not a number of 0 or more", arg);
+			o->error = o->bad_number;
+		}
+		return key == KEY_FUSE_NUMBER; /* libfuse's own are passed on */
 	case FUSE_OPT_KEY_NONOPT:
 		if (o->n_nonopt == 2) {
 			o->error = "too many arguments: expected [SOURCE] MOUNTPOINT";
@@ -181,20 +219,33 @@ static char **split_services(const char *text)
 	return list;
 }
 
+/* Upper bounds: beyond them a value is a typo, and would overflow a timer. */
+#define MAX_SECONDS (366.0 * 86400)
+#define MAX_TIMEOUT 3600.0
+#define MAX_RATE    1e6
+#define MAX_CACHED  1000000000UL
+
 static int check_numbers(const struct options *o)
 {
-	if (o->cache_ttl < 0)
-		check_die("cache_ttl=%g: must be 0 or more seconds", o->cache_ttl);
-	else if (o->wait < 0)
-		check_die("wait=%g: must be 0 or more seconds", o->wait);
-	else if (o->timeout <= 0)
-		check_die("timeout=%g: must be more than 0 seconds", o->timeout);
+	if (o->cache_ttl < 0 || o->cache_ttl > MAX_SECONDS)
+		check_die("cache_ttl=%g: must be from 0 to %.0f seconds", o->cache_ttl,
+			  MAX_SECONDS);
+	else if (o->wait < 0 || o->wait > MAX_SECONDS)
+		check_die("wait=%g: must be from 0 to %.0f seconds", o->wait, MAX_SECONDS);
+	else if (o->timeout <= 0 || o->timeout > MAX_TIMEOUT)
+		check_die("timeout=%g: must be more than 0 and at most %.0f seconds", o->timeout,
+			  MAX_TIMEOUT);
 	else if (o->retries < 1 || o->retries > 100)
 		check_die("retries=%d: must be between 1 and 100", o->retries);
 	else if (o->prefetch < 0 || o->prefetch > 64)
 		check_die("prefetch=%d: must be between 0 and 64", o->prefetch);
-	else if (o->rate < 0)
-		check_die("rate=%g: must be 0 (unlimited) or more requests per second", o->rate);
+	else if (o->rate < 0 || o->rate > MAX_RATE)
+		check_die("rate=%g: must be 0 (unlimited) or up to %.0f requests per second",
+			  o->rate, MAX_RATE);
+	else if (o->cache_max > MAX_CACHED)
+		check_die("cache_max=%lu: must be at most %lu objects", o->cache_max, MAX_CACHED);
+	else if (o->umask > 0777)
+		check_die("umask=%o: must be an octal mode from 0 to 0777", o->umask);
 	else
 		return 0;
 	return -EINVAL;
@@ -298,6 +349,29 @@ out:
 	return rc < 0 ? 1 : 0; /* > 0: ended by a signal, which is a clean stop */
 }
 
+/*
+ * The daemon changes directory to / once mounted, and libcurl reads the CA
+ * bundle at each new connection: relative paths are made absolute now.
+ */
+static int absolute_paths(struct options *o)
+{
+	char *abs;
+	if (o->config && o->config[0] != '/' && (abs = realpath(o->config, NULL)) != NULL) {
+		free(o->config); /* one that cannot be resolved is named as given */
+		o->config = abs;
+	}
+	if (!o->cafile)
+		return 0;
+	abs = realpath(o->cafile, NULL);
+	if (!abs) {
+		check_die("cafile=%s: %s", o->cafile, strerror(errno));
+		return -1;
+	}
+	free(o->cafile);
+	o->cafile = abs;
+	return 0;
+}
+
 /* Options into o; 0 to go on, 1 for a clean early exit, -1 for a usage error. */
 static int parse_args(struct fuse_args *args, struct options *o)
 {
@@ -339,7 +413,7 @@ static int parse_args(struct fuse_args *args, struct options *o)
 		}
 		log_set_level(level);
 	}
-	return check_numbers(o) ? -1 : 0;
+	return check_numbers(o) || absolute_paths(o) ? -1 : 0;
 }
 
 static void free_options(struct options *o)
@@ -415,7 +489,9 @@ int main(int argc, char *argv[])
 	rc = -1;
 	if (choose_endpoint(&o, &endpoint, &source) != 0)
 		goto out;
-	if (config_load(&cfg, o.config, endpoint, err, sizeof(err)) != 0) {
+	int loaded = config_load(&cfg, o.config, endpoint, err, sizeof(err));
+	config_clear_environment(); /* before any helper runs: fusermount3 */
+	if (loaded != 0) {
 		check_die("%s", err);
 		goto out;
 	}

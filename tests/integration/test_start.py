@@ -150,3 +150,115 @@ def test_secrets_never_reach_the_debug_log(mounts, sim):
     log = m.log()
     assert "GET /storage/netapp" in log
     assert AS not in log and CK not in log
+
+
+def test_non_finite_negative_and_out_of_range_values_are_refused_in_one_line(tmp_path, sim):
+    conf = write_config(tmp_path / "ovh.conf", sim.url)
+    for opt in ["cache_ttl=nan", "wait=inf", "wait=-1", "timeout=-1", "timeout=1e9",
+                "rate=-5", "rate=1e999", "rate=NaN", "cache_max=-1", "retries=3x",
+                "prefetch=-1", "umask=1777", "entry_timeout=nan", "attr_timeout=-2",
+                "cache_ttl= 5"]:
+        err = start_fails(tmp_path, ["MNT", "-o", "config=%s,%s" % (conf, opt)])
+        lines = err.splitlines()
+        assert len(lines) == 1 and lines[0].startswith(ERR_PREFIX), (opt, err)
+        assert opt.split("=")[0] in lines[0], (opt, err)
+    assert sim.calls() == []
+
+
+def test_missing_cafile_is_refused_before_mounting(tmp_path, sim):
+    conf = write_config(tmp_path / "ovh.conf", sim.url)
+    err = start_fails(tmp_path, ["MNT", "-o", "config=%s,cafile=absent-ca.pem" % conf])
+    assert err.startswith(ERR_PREFIX + "cafile=absent-ca.pem: No such file")
+    assert sim.calls() == []
+
+
+def test_relative_config_path_is_reported_absolute(tmp_path, sim):
+    write_config(tmp_path / "rel.conf", sim.url)
+    (tmp_path / "ca.pem").write_text("")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    env.update(sanitizer_env())
+    res = run([str(BINARY), "--check", "-o", "config=rel.conf,cafile=ca.pem"], env=env,
+              cwd=str(tmp_path))
+    assert res.returncode == 0, res.stderr
+    assert "config:     %s/rel.conf\n" % os.path.realpath(tmp_path) in res.stdout
+
+
+def _daemon_pids(mnt):
+    pids = []
+    for pid in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if pid.isdigit() and str(mnt).encode() in argv and argv[0].endswith(b"ovhsnapfs"):
+            pids.append(int(pid))
+    return pids
+
+
+def _stop_daemon(mnt, pids):
+    for pid in pids:
+        os.kill(pid, 15)
+    deadline = time.time() + 10
+    while is_mounted(mnt) and time.time() < deadline:
+        time.sleep(0.1)
+    if is_mounted(mnt):
+        run(["umount", "-l", str(mnt)])
+
+
+def test_relative_paths_keep_working_in_the_background(tmp_path, sim):
+    """The daemon goes to /: config= and cafile= given relative still name their files."""
+    write_config(tmp_path / "rel.conf", sim.url)
+    (tmp_path / "ca.pem").write_text("")
+    mnt = tmp_path / "bg"
+    mnt.mkdir()
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    env.update(sanitizer_env())
+    res = run([str(BINARY), str(mnt), "-o", "config=rel.conf,cafile=ca.pem"], env=env,
+              cwd=str(tmp_path), timeout=20)
+    pids = _daemon_pids(mnt)
+    try:
+        assert res.returncode == 0, res.stderr
+        assert len(pids) == 1
+        assert os.readlink("/proc/%d/cwd" % pids[0]) == "/"
+        assert ls(mnt / "efs-prod/www/.snapshots")
+    finally:
+        _stop_daemon(mnt, pids)
+    assert not is_mounted(mnt)
+
+
+def test_config_file_of_another_user_is_refused(tmp_path, sim):
+    conf = write_config(tmp_path / "ovh.conf", sim.url)
+    os.chown(conf, 65534, 65534)
+    err = start_fails(tmp_path, ["MNT", "-o", "config=%s" % conf])
+    assert "belongs to another user" in err and str(conf) in err
+    assert sim.calls() == []
+
+
+def test_unreadable_optional_config_file_is_skipped(tmp_path, sim):
+    """As another user: ./ovh.conf exists but is root's alone; the environment is enough."""
+    write_config(tmp_path / "ovh.conf", sim.url, as_="file-secret")
+    os.chmod(tmp_path, 0o755)
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "OVH_ENDPOINT": sim.url,
+           "OVH_APPLICATION_KEY": "demo-ak", "OVH_APPLICATION_SECRET": AS,
+           "OVH_CONSUMER_KEY": CK}
+    env.update(sanitizer_env())
+    res = run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", str(BINARY),
+               "--check"], env=env, cwd=str(tmp_path))
+    assert res.returncode == 0, res.stderr
+    assert "config:     none (environment)" in res.stdout
+
+
+def test_credentials_leave_the_environment_of_the_daemon(mounts, sim, tmp_path):
+    empty = tmp_path / "empty.conf"
+    empty.write_text("")
+    os.chmod(empty, 0o600)
+    m = mounts([], config=empty, env={"OVH_ENDPOINT": sim.url, "OVH_APPLICATION_KEY": "demo-ak",
+                                      "OVH_APPLICATION_SECRET": AS, "OVH_CONSUMER_KEY": CK})
+    assert ls(m.path) == ["efs-backup", "efs-prod"]
+    with open("/proc/%d/environ" % m.proc.pid, "rb") as f:
+        environ = f.read()
+    assert b"OVH_ENDPOINT=" in environ  # not a secret: kept
+    for secret in [b"OVH_APPLICATION_SECRET", b"OVH_CONSUMER_KEY", b"OVH_APPLICATION_KEY",
+                   AS.encode(), CK.encode()]:
+        assert secret not in environ, secret
