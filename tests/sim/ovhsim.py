@@ -10,7 +10,10 @@ Python 3 standard library only. Run:  python3 tests/sim/ovhsim.py --port 0 --por
 
 API (under /1.0 and /v1): GET /auth/time; GET /storage/netapp[/{svc}];
 GET .../{svc}/share[?detail=&mountPointName=]; GET .../share/{id};
-GET|POST .../share/{id}/snapshot[?detail=]; GET|PUT|DELETE .../snapshot/{id}.
+GET|POST .../share/{id}/snapshot[?detail=]; GET|PUT|DELETE .../snapshot/{id};
+POST .../snapshot/{id}/hold (no body; automatic snapshots only, else 400: the answer is the
+held copy, type manual, under a new id, keeping name, description, createdAt and path; it
+stays "creating" for hold_delay seconds; the old id is gone).
 Auth: AK/AS/CK signature, or "Authorization: Bearer <token>" (config tokens, or issued by:)
 
 OAuth2 (at the server root, as www.ovh.com/auth/oauth2/token; logged, faults apply):
@@ -31,7 +34,7 @@ Admin (no auth, not logged):
   GET  /_sim/state                  {"services": [{..., "shares": [{..., "snapshots": [...]}]}]}
   POST /_sim/seed                   same shape; replaces the data (defaults for missing fields)
   POST /_sim/reset                  start-up seed and config, no faults, empty log
-  GET|POST /_sim/config             create_delay, delete_delay, clock_offset, latency,
+  GET|POST /_sim/config             create_delay, delete_delay, hold_delay, clock_offset, latency,
                                     snapshot_limit, limit_status, delete_fails, app_key,
                                     app_secret, consumer_keys, tokens, time_window,
                                     oauth_clients, token_ttl, require_bearer (signed
@@ -306,6 +309,7 @@ DEMO_SEED = {
 DEFAULT_CONFIG = {
     "create_delay": 2.0,     # seconds a new snapshot stays "creating"
     "delete_delay": 2.0,     # seconds a deleted snapshot stays "deleting" before it vanishes
+    "hold_delay": 0.0,       # seconds a held copy stays "creating" (0: available at once)
     "clock_offset": 0.0,     # server clock = real clock + offset (tests clock skew)
     "latency": 0.0,          # seconds slept before every API reply
     "snapshot_limit": 200,   # snapshots per share (documented OVH limit)
@@ -599,7 +603,7 @@ class Config:
     @staticmethod
     def _validate(key, value):
         number = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if key in ("create_delay", "delete_delay", "latency", "time_window"):
+        if key in ("create_delay", "delete_delay", "hold_delay", "latency", "time_window"):
             if not number or value < 0:
                 raise SeedError("config.%s: expected a number >= 0" % key)
         elif key == "clock_offset":
@@ -745,6 +749,24 @@ class State:
             self._check_not_busy(snap, "update")
             snap.update(fields)
             return public(snap)
+
+    def hold_snapshot(self, svc_id, share_id, snap_id):
+        """Turn an automatic snapshot into a manual copy under a new id (reference 4.4)."""
+        cfg = self._config.snapshot()
+        with self._lock:
+            share = self._find_share(svc_id, share_id)
+            snap = self._find_snapshot(svc_id, share_id, snap_id)
+            self._check_not_busy(snap, "hold")
+            if snap["type"] != "automatic":
+                raise ovh_error(400, "Snapshot %s is of type %s: only automatic snapshots "
+                                     "can be held" % (snap["id"], snap["type"]))
+            held = {k: v for k, v in snap.items() if not k.startswith("_")}
+            held.update(id=str(uuid.uuid4()), type="manual")
+            if cfg["hold_delay"] > 0:
+                held.update(status="creating",
+                            _ready_at=time.monotonic() + cfg["hold_delay"])
+            share["_snapshots"][share["_snapshots"].index(snap)] = held
+            return public(held)
 
     def delete_snapshot(self, svc_id, share_id, snap_id):
         cfg = self._config.snapshot()
@@ -1125,6 +1147,8 @@ ROUTES = [
      {"GET": "list_snapshots", "POST": "create_snapshot"}),
     (re.compile(r"^%s/%s/share/%s/snapshot/%s$" % (NETAPP, SEG, SEG, SEG)),
      {"GET": "get_snapshot", "PUT": "update_snapshot", "DELETE": "delete_snapshot"}),
+    (re.compile(r"^%s/%s/share/%s/snapshot/%s/hold$" % (NETAPP, SEG, SEG, SEG)),
+     {"POST": "hold_snapshot"}),
 ]
 
 
@@ -1234,6 +1258,11 @@ class Api:
     def _update_snapshot(self, req, svc, share, snap):
         fields = self._snapshot_fields(req, "storage.NetAppShareSnapshotUpdate")
         return Reply.json(200, self._state.update_snapshot(svc, share, snap, fields))
+
+    def _hold_snapshot(self, req, svc, share, snap):
+        if req.body.strip() not in (b"", b"{}"):
+            raise ovh_error(400, "This call takes no body")
+        return Reply.json(200, self._state.hold_snapshot(svc, share, snap))
 
     def _delete_snapshot(self, req, svc, share, snap):
         self._state.delete_snapshot(svc, share, snap)

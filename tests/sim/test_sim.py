@@ -575,6 +575,47 @@ def test_update_renames_and_rejects_other_keys(api):
     assert r.status == 400 and r.json()["class"] == "Client::BadRequest"
 
 
+def test_update_description_to_null(api):
+    url = "%s/%s" % (SNAPS, WWW_SNAP)
+    assert api.ok("PUT", url, {"description": None})["description"] is None
+    assert api.ok("GET", url)["description"] is None
+    assert api.log()[-2]["body"] == '{"description": null}'
+
+
+AUTO_SNAP = "2f6d9c3b-8e1a-4b75-a0d4-010100000002"  # daily-2026-11-25, automatic
+
+
+def test_hold_makes_a_manual_copy_under_a_new_id(api):
+    old = api.ok("GET", "%s/%s" % (SNAPS, AUTO_SNAP))
+    held = api.ok("POST", "%s/%s/hold" % (SNAPS, AUTO_SNAP))
+    assert held["id"] != AUTO_SNAP and held["type"] == "manual"
+    assert held["status"] == "available"
+    for field in ("name", "description", "createdAt", "path"):
+        assert held[field] == old[field]
+    assert api.call("GET", "%s/%s" % (SNAPS, AUTO_SNAP)).status == 404
+    assert api.ok("GET", "%s/%s" % (SNAPS, held["id"])) == held
+    ids = snapshot_ids(api)
+    assert held["id"] in ids and AUTO_SNAP not in ids and len(ids) == 6
+
+
+def test_hold_delay_knob_starts_the_copy_creating(api):
+    api.config(hold_delay=DELAY)
+    held = api.ok("POST", "%s/%s/hold" % (SNAPS, AUTO_SNAP))
+    assert held["status"] == "creating"
+    assert wait_for(lambda: api.ok("GET", "%s/%s" % (SNAPS, held["id"]))["status"]
+                    == "available")
+
+
+def test_hold_of_a_manual_snapshot_or_with_a_body_is_400(api):
+    r = api.call("POST", "%s/%s/hold" % (SNAPS, WWW_SNAP))
+    assert r.status == 400 and "automatic" in r.json()["message"]
+    r = api.call("POST", "%s/%s/hold" % (SNAPS, AUTO_SNAP), {"name": "x"})
+    assert r.status == 400
+    assert api.call("GET", "%s/%s/hold" % (SNAPS, AUTO_SNAP)).status == 405
+    assert api.call("POST", "%s/%s/hold" % (SNAPS, MISSING)).status == 404
+    assert AUTO_SNAP in snapshot_ids(api)
+
+
 def test_delete_is_deleting_then_404(api):
     url = "%s/%s" % (SNAPS, WWW_SNAP)
     r = api.call("DELETE", url)
