@@ -362,6 +362,73 @@ int efs_delete_snapshot(struct ovh_client *api, const struct op *op, const char 
 	return rc;
 }
 
+static char *description_body(const char *description)
+{
+	json_t *obj = json_object();
+	json_object_set_new(obj, "description",
+			    description ? json_string(description) : json_null());
+	/* json_string refuses text that is not UTF-8: no member, so no body. */
+	char *text = json_object_size(obj) ? json_dumps(obj, JSON_COMPACT) : NULL;
+	json_decref(obj);
+	return text;
+}
+
+int efs_set_description(struct ovh_client *api, const struct op *op, const char *svc,
+			const char *share, const char *snap, const char *description,
+			struct efs_object *out)
+{
+	char path[512];
+	char *body = description_body(description);
+	struct ovh_response resp;
+	if (!body)
+		return -EILSEQ;
+	snapshot_path(path, sizeof(path), svc, share, snap);
+	int rc = ovh_call(api, op, "PUT", path, body, &resp);
+	free(body);
+	if (rc == 0 && efs_decode_object(resp.body, resp.len, out) != 0)
+		rc = efs_get_snapshot(api, op, svc, share, snap, out); /* PUT may answer null */
+	ovh_response_free(&resp);
+	return rc;
+}
+
+int efs_hold_snapshot(struct ovh_client *api, const struct op *op, const char *svc,
+		      const char *share, const char *snap, struct efs_object *out)
+{
+	char path[600];
+	snapshot_path(path, sizeof(path), svc, share, snap);
+	strncat(path, "/hold", sizeof(path) - strlen(path) - 1);
+	return snapshot_call(api, op, "POST", path, NULL, out);
+}
+
+static const char *const field_names[] = {
+	[EFS_FIELD_STATUS] = "status",
+	[EFS_FIELD_TYPE] = "type",
+	[EFS_FIELD_DESCRIPTION] = "description",
+	[EFS_FIELD_CREATED] = "createdAt",
+	[EFS_FIELD_PATH] = "path",
+};
+
+char *efs_object_field(const struct efs_object *obj, enum efs_field field)
+{
+	if ((size_t)field >= sizeof(field_names) / sizeof(field_names[0]) || !obj->json)
+		return NULL;
+	json_t *root = json_loadb(obj->json, obj->json_len, 0, NULL);
+	json_t *value = json_object_get(root, field_names[field]);
+	char *text = json_is_string(value)
+			     ? strndup(json_string_value(value), json_string_length(value))
+			     : NULL;
+	json_decref(root);
+	return text;
+}
+
+bool efs_is_automatic(const struct efs_object *obj)
+{
+	char *type = efs_object_field(obj, EFS_FIELD_TYPE);
+	bool automatic = type && strcmp(type, "automatic") == 0;
+	free(type);
+	return automatic;
+}
+
 /* ---- memory ---- */
 
 int efs_object_copy(const struct efs_object *src, struct efs_object *dst)

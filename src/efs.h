@@ -8,6 +8,7 @@
 #ifndef OVHSNAPFS_EFS_H
 #define OVHSNAPFS_EFS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -66,6 +67,34 @@ int efs_rename_snapshot(struct ovh_client *api, const struct op *op, const char 
 			struct efs_object *out);
 int efs_delete_snapshot(struct ovh_client *api, const struct op *op, const char *service_id,
 			const char *share_id, const char *snapshot_id);
+
+/*
+ * PUT {"description": TEXT}, or {"description": null} when description is
+ * NULL. out is the snapshot as the API then has it.
+ */
+int efs_set_description(struct ovh_client *api, const struct op *op, const char *service_id,
+			const char *share_id, const char *snapshot_id, const char *description,
+			struct efs_object *out);
+/*
+ * POST .../snapshot/{id}/hold (no body): the API turns an automatic snapshot
+ * into a manual one with a new id; out is that new snapshot.
+ * -EINPROGRESS: no usable answer came, and the API may have held it.
+ */
+int efs_hold_snapshot(struct ovh_client *api, const struct op *op, const char *service_id,
+		      const char *share_id, const char *snapshot_id, struct efs_object *out);
+
+/* Fields kept only in an object's JSON, read on demand (extended attributes). */
+enum efs_field {
+	EFS_FIELD_STATUS, /* the API's text, including values efs_status does not know */
+	EFS_FIELD_TYPE,
+	EFS_FIELD_DESCRIPTION,
+	EFS_FIELD_CREATED, /* createdAt, as the API wrote it */
+	EFS_FIELD_PATH,
+};
+/* The field's text, malloc'ed; NULL when the API gave none (absent, null, not a string). */
+char *efs_object_field(const struct efs_object *obj, enum efs_field field);
+/* True for a snapshot of type automatic (made by a policy; the only kind hold takes). */
+bool efs_is_automatic(const struct efs_object *obj);
 
 /* Decoding, exposed for the unit tests and fuzzers. -EIO on a bad reply. */
 int efs_decode_list(const char *body, size_t len, struct efs_list *out);

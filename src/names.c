@@ -48,14 +48,11 @@ static size_t utf8_sequence(const unsigned char *s, uint32_t *out)
 	return len;
 }
 
-int names_check_new(const char *name)
+int names_check_text(const char *text)
 {
-	size_t len = strlen(name);
-	if (len > NAME_MAX_BYTES)
+	if (strlen(text) > NAME_MAX_BYTES)
 		return -ENAMETOOLONG;
-	if (len == 0 || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-		return -EINVAL;
-	for (const unsigned char *p = (const unsigned char *)name; *p;) {
+	for (const unsigned char *p = (const unsigned char *)text; *p;) {
 		uint32_t cp;
 		size_t n = utf8_sequence(p, &cp);
 		if (n == 0)
@@ -64,6 +61,19 @@ int names_check_new(const char *name)
 			return -EINVAL; /* C0, DEL and C1 control characters */
 		p += n;
 	}
+	return 0;
+}
+
+int names_check_new(const char *name)
+{
+	size_t len = strlen(name);
+	if (len > NAME_MAX_BYTES)
+		return -ENAMETOOLONG;
+	if (len == 0 || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return -EINVAL;
+	int rc = names_check_text(name);
+	if (rc)
+		return rc;
 	return names_is_reserved(name) ? -EINVAL : 0;
 }
 

@@ -25,6 +25,11 @@ bool names_is_listable(const char *name);
  */
 int names_check_new(const char *name);
 /*
+ * A text a user gives that is not a file name (a description): 0, or
+ * -ENAMETOOLONG (> 255 bytes), -EILSEQ (not UTF-8), -EINVAL (control characters).
+ */
+int names_check_text(const char *text);
+/*
  * Choose the display name of each of n siblings. names[i] may be NULL.
  * display[i] is set to names[i] or ids[i] (pointers, not copies).
  */

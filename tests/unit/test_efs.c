@@ -410,6 +410,40 @@ static void test_object_that_is_not_an_object_is_eio(void **state)
 
 /* ---- efs_object_copy ---- */
 
+static void test_object_field_reads_the_api_text(void **state)
+{
+	struct efs_list list;
+	(void)state;
+	assert_int_equal(decode_list(SNAPSHOT_LIST, &list), 0);
+	char *type = efs_object_field(&list.items[0], EFS_FIELD_TYPE);
+	char *created = efs_object_field(&list.items[1], EFS_FIELD_CREATED);
+	char *path = efs_object_field(&list.items[0], EFS_FIELD_PATH);
+	assert_string_equal(type, "manual");
+	assert_string_equal(created, "2026-11-24T03:00:12+02:00");
+	assert_string_equal(path, "10.1.2.3:/share_4a5b/.snapshot/nightly");
+	free(type);
+	free(created);
+	free(path);
+	assert_false(efs_is_automatic(&list.items[0]));
+	assert_true(efs_is_automatic(&list.items[1]));
+	efs_list_free(&list);
+}
+
+static void test_object_field_null_or_missing_is_null(void **state)
+{
+	struct efs_object obj;
+	(void)state;
+	assert_int_equal(decode_object("{\"id\":\"" ID1 "\",\"description\":null,"
+				       "\"type\":5}",
+				       &obj),
+			 0);
+	assert_null(efs_object_field(&obj, EFS_FIELD_DESCRIPTION));
+	assert_null(efs_object_field(&obj, EFS_FIELD_PATH));
+	assert_null(efs_object_field(&obj, EFS_FIELD_TYPE)); /* not a string */
+	assert_false(efs_is_automatic(&obj));
+	efs_object_free(&obj);
+}
+
 static void test_object_copy_is_deep(void **state)
 {
 	struct efs_object src, dst;
@@ -457,6 +491,8 @@ int main(void)
 	tzset();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_list_decodes_id_name_status_and_created),
+		cmocka_unit_test(test_object_field_reads_the_api_text),
+		cmocka_unit_test(test_object_field_null_or_missing_is_null),
 		cmocka_unit_test(test_list_keeps_every_field_in_info_json),
 		cmocka_unit_test(test_list_info_json_is_pretty_and_ends_in_newline),
 		cmocka_unit_test(test_list_empty_array_is_no_objects),

@@ -289,10 +289,27 @@ static void test_assign_zero_siblings_touches_nothing(void **state)
 	assert_string_equal(display[0], "untouched");
 }
 
+static void test_text_allows_what_names_refuse_but_not_control_characters(void **state)
+{
+	(void)state;
+	assert_int_equal(names_check_text(""), 0);
+	assert_int_equal(names_check_text("a/b . .. info.json"), 0);
+	assert_int_equal(names_check_text("schema v42 \xe2\x86\x92 v43"), 0);
+	assert_int_equal(names_check_text("line\nbreak"), -EINVAL);
+	assert_int_equal(names_check_text("\xc3"), -EILSEQ);
+	char long_text[257];
+	memset(long_text, 'x', 256);
+	long_text[256] = '\0';
+	assert_int_equal(names_check_text(long_text), -ENAMETOOLONG);
+	long_text[255] = '\0';
+	assert_int_equal(names_check_text(long_text), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mkdir_name_of_255_bytes_is_accepted),
+		cmocka_unit_test(test_text_allows_what_names_refuse_but_not_control_characters),
 		cmocka_unit_test(test_mkdir_name_over_255_bytes_is_enametoolong),
 		cmocka_unit_test(test_mkdir_name_length_counts_bytes_not_characters),
 		cmocka_unit_test(test_mkdir_name_with_control_characters_is_einval),
