@@ -8,7 +8,7 @@ packages=(build-essential autoconf automake pkg-config
           ca-certificates python3)
 if [ "${1:-}" = "--tests" ]; then
 	packages+=(libcmocka-dev python3-pytest valgrind clang clang-format libclang-rt-14-dev
-		   util-linux procps)
+		   util-linux procps attr)
 fi
 
 if [ "$(id -u)" -ne 0 ]; then

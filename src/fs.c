@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "names.h"
+#include "xattr.h"
 
 /* Bytes of one open info.json, fixed at open so every read agrees. */
 struct open_file {
@@ -327,6 +328,78 @@ static int op_rename(const char *from, const char *to, unsigned int flags)
 	return rc;
 }
 
+/* ---- extended attributes (xattr.h): read from the cache, two of them set ---- */
+
+static int op_getxattr(const char *path, const char *name, char *buf, size_t size)
+{
+	struct ovhsnapfs *fs = fs_ctx();
+	struct node n;
+	char *value;
+	size_t len;
+	int rc = tree_resolve(&fs->tree, path, &n);
+	if (rc)
+		return rc;
+	rc = xattr_get(&n, name, &value, &len);
+	tree_node_release(&n);
+	if (rc)
+		return rc;
+	if (size && len > size)
+		rc = -ERANGE;
+	else if (size)
+		memcpy(buf, value, len);
+	free(value);
+	return rc ? rc : (int)len;
+}
+
+static int op_listxattr(const char *path, char *buf, size_t size)
+{
+	struct ovhsnapfs *fs = fs_ctx();
+	struct node n;
+	int rc = tree_resolve(&fs->tree, path, &n);
+	if (rc)
+		return rc;
+	rc = xattr_list(&n, buf, size);
+	tree_node_release(&n);
+	return rc;
+}
+
+static int op_setxattr(const char *path, const char *name, const char *value, size_t size,
+		       int flags)
+{
+	struct ovhsnapfs *fs = fs_ctx();
+	struct node n;
+	enum xattr_change change;
+	char *text = NULL;
+	int rc = tree_resolve(&fs->tree, path, &n);
+	if (rc)
+		return rc;
+	if (fs->read_only)
+		rc = -EROFS;
+	else
+		rc = xattr_parse_set(&n, name, value, size, flags, &change, &text);
+	if (rc == 0 && change == XATTR_SET_DESCRIPTION)
+		rc = snapops_set_description(&fs->tree, &n, text);
+	else if (rc == 0)
+		rc = snapops_hold(&fs->tree, &fs->change, &n);
+	free(text);
+	tree_node_release(&n);
+	return rc;
+}
+
+static int op_removexattr(const char *path, const char *name)
+{
+	struct ovhsnapfs *fs = fs_ctx();
+	struct node n;
+	int rc = tree_resolve(&fs->tree, path, &n);
+	if (rc)
+		return rc;
+	rc = fs->read_only ? -EROFS : xattr_check_remove(&n, name);
+	if (rc == 0)
+		rc = snapops_set_description(&fs->tree, &n, NULL);
+	tree_node_release(&n);
+	return rc;
+}
+
 /* ---- everything else this filesystem refuses ---- */
 
 static int op_mknod(const char *path, mode_t mode, dev_t dev)
@@ -484,6 +557,10 @@ static const struct fuse_operations operations = {
 	.write = op_write,
 	.utimens = op_utimens,
 	.statfs = op_statfs,
+	.getxattr = op_getxattr,
+	.listxattr = op_listxattr,
+	.setxattr = op_setxattr,
+	.removexattr = op_removexattr,
 };
 
 const struct fuse_operations *fs_operations(void)

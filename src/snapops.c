@@ -315,3 +315,149 @@ int snapops_rename(struct tree *t, const struct node *from, const struct node *t
 	pthread_mutex_unlock(lock);
 	return rc;
 }
+
+/* ---- extended attributes: description and hold ---- */
+
+int snapops_set_description(struct tree *t, const struct node *node, const char *description)
+{
+	const char *svc = node->service->obj.id, *share = node->share->obj.id;
+	const struct efs_object *obj = &node->snapshot->obj;
+	struct efs_object now;
+
+	int rc = description ? names_check_text(description) : 0;
+	if (rc)
+		return rc;
+	if (obj->status == EFS_ST_CREATING || obj->status == EFS_ST_DELETING)
+		return -EBUSY;
+	pthread_mutex_t *lock = share_lock(t, share);
+	pthread_mutex_lock(lock);
+	rc = efs_set_description(t->api, NULL, svc, share, obj->id, description, &now);
+	if (rc == 0) {
+		cache_apply(t, svc, share, CHANGE_REPLACE, &now);
+		efs_object_free(&now);
+	}
+	pthread_mutex_unlock(lock);
+	return rc;
+}
+
+/* Publish the listing with old_id's snapshot replaced by obj, in one step (hold). */
+static void cache_swap(struct tree *t, const char *svc, const char *share, const char *old_id,
+		       const struct efs_object *obj)
+{
+	char key[400];
+	struct efs_list list;
+	tree_snapshots_key(key, sizeof(key), svc, share);
+	struct listing *cur = cache_peek(t->cache, key);
+	if (!cur)
+		return;
+	if (tree_listing_objects(cur, &list) == 0) {
+		for (size_t i = 0; i < list.n; i++) {
+			if (strcmp(list.items[i].id, old_id) != 0)
+				continue;
+			efs_object_free(&list.items[i]);
+			if (efs_object_copy(obj, &list.items[i]) != 0)
+				list.items[i--] = list.items[--list.n];
+		}
+		struct listing *next = tree_build_listing(t, EFS_SNAPSHOT, &list, cur);
+		if (next) {
+			next->fetched = cur->fetched;
+			tree_notify_changes(t, EFS_SNAPSHOT, svc, share, cur, next);
+			cache_put(t->cache, key, next);
+		}
+		efs_list_free(&list);
+	}
+	listing_unref(cur);
+}
+
+static bool same_text(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/*
+ * After a hold whose fate is unknown: the held copy keeps name and createdAt
+ * under a new id, and the automatic one is gone. Never sent again.
+ */
+static int find_held(struct tree *t, const char *svc, const char *share,
+		     const struct efs_object *old, struct efs_object *out)
+{
+	struct efs_list now;
+	const struct efs_object *held = NULL;
+	int rc = efs_list(t->api, NULL, EFS_SNAPSHOT, svc, share, &now);
+	if (rc)
+		return -EIO;
+	for (size_t i = 0; i < now.n; i++) {
+		const struct efs_object *o = &now.items[i];
+		if (strcmp(o->id, old->id) == 0) {
+			held = NULL; /* still there: not held, or not yet */
+			break;
+		}
+		if (!held && same_text(o->name, old->name) && o->created == old->created &&
+		    !efs_is_automatic(o))
+			held = o;
+	}
+	rc = held ? efs_object_copy(held, out) : -EIO;
+	efs_list_free(&now);
+	return rc;
+}
+
+/* The held copy may start creating: wait for it as mkdir waits (wait=). */
+static int finish_hold(struct tree *t, const struct snapops_opts *opts, const char *svc,
+		       const char *share, const char *name, struct efs_object *held)
+{
+	struct efs_object last;
+	if (opts->wait > 0 && held->status == EFS_ST_NONE && status_now(t, svc, share, held) == 0)
+		cache_apply(t, svc, share, CHANGE_REPLACE, held);
+	if (opts->wait <= 0 || held->status != EFS_ST_CREATING)
+		return 0;
+	int rc = wait_while(t, svc, share, held->id, EFS_ST_CREATING, opts->wait, &last);
+	if (rc == -ETIMEDOUT)
+		log_error("hold %s: snapshot %s still creating after wait=%.0f s", name, held->id,
+			  opts->wait);
+	if (rc == -ENOENT) {
+		log_error("hold %s: snapshot %s vanished while being created", name, held->id);
+		cache_apply(t, svc, share, CHANGE_REMOVE, held);
+		return -EIO;
+	}
+	if (rc)
+		return rc;
+	cache_apply(t, svc, share, CHANGE_REPLACE, &last);
+	if (last.status != EFS_ST_AVAILABLE) {
+		log_error("hold %s: snapshot %s ended in status %s", name, held->id,
+			  efs_status_name(last.status));
+		rc = -EIO;
+	}
+	efs_object_free(&last);
+	return rc;
+}
+
+int snapops_hold(struct tree *t, const struct snapops_opts *opts, const struct node *node)
+{
+	const char *svc = node->service->obj.id, *share = node->share->obj.id;
+	const struct efs_object *obj = &node->snapshot->obj;
+	struct efs_object held = {0};
+
+	if (!efs_is_automatic(obj))
+		return -EINVAL; /* the API holds only what a policy made */
+	if (obj->status == EFS_ST_CREATING || obj->status == EFS_ST_DELETING)
+		return -EBUSY;
+	pthread_mutex_t *lock = share_lock(t, share);
+	pthread_mutex_lock(lock);
+	int rc = efs_hold_snapshot(t->api, NULL, svc, share, obj->id, &held);
+	if (rc == -EINPROGRESS) {
+		rc = find_held(t, svc, share, obj, &held);
+		if (rc)
+			log_error("hold %s: the API's reply was lost and the listing does not tell "
+				  "whether it was held; not sending it again",
+				  node->snapshot->name);
+	}
+	if (rc == 0)
+		cache_swap(t, svc, share, obj->id, &held);
+	pthread_mutex_unlock(lock);
+	if (rc == 0) {
+		log_info("hold %s: snapshot %s is now %s", node->snapshot->name, obj->id, held.id);
+		rc = finish_hold(t, opts, svc, share, node->snapshot->name, &held);
+	}
+	efs_object_free(&held);
+	return rc;
+}

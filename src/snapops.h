@@ -1,5 +1,6 @@
 /*
- * snapops: the changes a user can make: create, delete and rename snapshots.
+ * snapops: the changes a user can make: create, delete and rename snapshots,
+ * change their description and hold automatic ones.
  *
  * Owns the rules around each API call (name checks, EEXIST/EBUSY before any
  * call, one POST/DELETE/PUT, reconciling a POST whose outcome is unknown,
@@ -26,5 +27,16 @@ int snapops_delete(struct tree *tree, const struct snapops_opts *opts, const str
 /* from is a NODE_SNAPSHOT, to_dir the directory of the new name. */
 int snapops_rename(struct tree *tree, const struct node *from, const struct node *to_dir,
 		   const char *new_name);
+
+/*
+ * Extended attributes. node is a NODE_SNAPSHOT. A description is checked
+ * like a name (names_check_text) before one PUT; NULL sends null.
+ */
+int snapops_set_description(struct tree *tree, const struct node *node, const char *description);
+/*
+ * One POST .../hold on an automatic snapshot (-EINVAL, no call, on any other
+ * type): the entry keeps its name and takes the new id; waits like mkdir.
+ */
+int snapops_hold(struct tree *tree, const struct snapops_opts *opts, const struct node *node);
 
 #endif

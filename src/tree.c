@@ -214,6 +214,8 @@ void tree_notify_changes(struct tree *t, enum efs_kind kind, const char *svc, co
 		if (!now || strcmp(now->name, was->name) != 0) {
 			report(t, dir, was->name, NULL); /* gone, or renamed */
 			entries_changed = true;
+			if (!now && strcmp(was->name, was->obj.id) != 0)
+				report(t, dir, was->obj.id, NULL); /* its id too (hold) */
 		} else if (now->obj.json_len != was->obj.json_len ||
 			   memcmp(now->obj.json, was->obj.json, was->obj.json_len) != 0) {
 			report(t, dir, was->name, INFO_FILE); /* its info.json changed */

@@ -1,0 +1,237 @@
+"""Extended attributes: user.ovh.* read from the cache, description and hold set by setfattr."""
+
+import errno
+import json
+import os
+
+from conftest import DB, SVC, WWW, fsop, ls, run
+
+SNAPS = "/storage/netapp/%s/share/%s/snapshot" % (SVC, WWW)
+WWW_DIR = "efs-prod/www/.snapshots"
+AUTO = "2f6d9c3b-8e1a-4b75-a0d4-010100000002"  # www daily-2026-11-25, automatic
+MANUAL = "2f6d9c3b-8e1a-4b75-a0d4-010100000003"  # www before-upgrade, manual
+NAMELESS = "2f6d9c3b-8e1a-4b75-a0d4-010100000004"  # www, name null, listed by id
+SYSTEM = "2f6d9c3b-8e1a-4b75-a0d4-010200000003"  # db system-2026-11-26
+
+SNAPSHOT_ATTRS = {"id": "id", "name": "name", "status": "status", "type": "type",
+                  "description": "description", "created": "createdAt", "path": "path"}
+DIR_ATTRS = {"id": "id", "name": "name", "status": "status"}
+
+
+def getfattr_dump(path):
+    """getfattr -d -e hex: every user.* attribute listed, with its exact bytes."""
+    res = run(["getfattr", "--absolute-names", "-d", "-e", "hex", str(path)])
+    assert res.returncode == 0, res.stderr
+    out = {}
+    for line in res.stdout.splitlines():
+        if line.startswith("user."):
+            name, _, value = line.partition("=")
+            out[name] = bytes.fromhex(value[2:]).decode() if value else ""
+    return out
+
+
+def getfattr(path, name):
+    """One attribute's value (str), or the error text getfattr printed."""
+    res = run(["getfattr", "--absolute-names", "--only-values", "-n", name, str(path)])
+    return res.stdout if res.returncode == 0 else res.stderr
+
+
+def setfattr(*args):
+    """setfattr ARGS; the errno name it failed with ('0' on success)."""
+    res = run(["setfattr"] + [str(a) for a in args])
+    if res.returncode == 0:
+        return "0"
+    for code in ("EPERM", "EROFS", "EINVAL", "EILSEQ", "ENAMETOOLONG", "ENODATA", "EEXIST",
+                 "ENOENT", "EIO", "EBUSY"):
+        if os.strerror(getattr(errno, code)) in res.stderr:
+            return code
+    if "No such attribute" in res.stderr:
+        return "ENODATA"
+    return res.stderr
+
+
+def expected(obj, table):
+    return {"user.ovh." + attr: obj[field] for attr, field in table.items()
+            if obj.get(field) is not None}
+
+
+def api_snapshot(sim, snap_id, share=WWW):
+    return [s for s in sim.snapshots(share=share) if s["id"] == snap_id][0]
+
+
+def test_every_attribute_matches_the_api_object_and_costs_no_call(mnt, sim):
+    ls(mnt / WWW_DIR)
+    sim.clear_log()
+    snaps = sim.snapshots()
+    by_id = {s["id"]: s for s in snaps}
+    for name in ls(mnt / WWW_DIR):
+        attrs = getfattr_dump(mnt / WWW_DIR / name)
+        obj = by_id[attrs["user.ovh.id"]]
+        assert attrs == expected(obj, SNAPSHOT_ATTRS), name
+    state = sim.state()
+    svc = [s for s in state if s["id"] == SVC][0]
+    share = [s for s in svc["shares"] if s["id"] == WWW][0]
+    assert getfattr_dump(mnt / "efs-prod") == expected(svc, DIR_ATTRS)
+    assert getfattr_dump(mnt / "efs-prod/www") == expected(share, DIR_ATTRS)
+    assert sim.calls() == []
+
+
+def test_listxattr_lists_only_the_attributes_with_a_value(mnt, sim):
+    nameless = sorted(os.listxattr(mnt / WWW_DIR / NAMELESS))
+    assert "user.ovh.name" not in nameless and "user.ovh.description" in nameless
+    auto = os.listxattr(mnt / WWW_DIR / "daily-2026-11-25")
+    assert "user.ovh.description" not in auto  # null in the API
+    assert sorted(auto) == sorted(["user.ovh.id", "user.ovh.name", "user.ovh.status",
+                                   "user.ovh.type", "user.ovh.created", "user.ovh.path"])
+    for path in ("", "efs-prod/www/.snapshots", "efs-prod/www/info.json",
+                 WWW_DIR + "/before-upgrade/info.json"):
+        assert os.listxattr(mnt / path) == [], path
+
+
+def test_unknown_names_are_enodata(mnt, sim):
+    snap = mnt / WWW_DIR / "before-upgrade"
+    for name in ("user.ovh.nope", "user.ovh.hold", "user.other", "security.selinux"):
+        assert "No such attribute" in getfattr(snap, name), name
+    assert "No such attribute" in getfattr(mnt / "efs-prod", "user.ovh.type")
+    assert "No such attribute" in getfattr(mnt / "efs-prod/www/.snapshots", "user.ovh.id")
+
+
+def test_unicode_description_is_exact(mnt, sim):
+    value = getfattr(mnt / "efs-prod/db/.snapshots/pre-migration", "user.ovh.description")
+    assert value == "schema v42 \u2192 v43"
+
+
+def test_description_set_then_removed_one_put_each(mnt, sim):
+    snap = mnt / WWW_DIR / "before-upgrade"
+    info = snap / "info.json"
+    json.loads(info.read_text())
+    sim.clear_log()
+    assert setfattr("-n", "user.ovh.description", "-v", "kept for the audit", snap) == "0"
+    puts = [r for r in sim.log() if r["method"] == "PUT"]
+    assert [(r["path"], json.loads(r["body"])) for r in puts] == [
+        ("/1.0%s/%s" % (SNAPS, MANUAL), {"description": "kept for the audit"})]
+    assert len(sim.log()) == 1
+    assert api_snapshot(sim, MANUAL)["description"] == "kept for the audit"
+    assert getfattr(snap, "user.ovh.description") == "kept for the audit"
+    assert json.loads(info.read_text())["description"] == "kept for the audit"
+
+    sim.clear_log()
+    assert setfattr("-x", "user.ovh.description", snap) == "0"
+    assert [(r["method"], json.loads(r["body"])) for r in sim.log()] == [
+        ("PUT", {"description": None})]
+    assert api_snapshot(sim, MANUAL)["description"] is None
+    assert "No such attribute" in getfattr(snap, "user.ovh.description")
+    assert "user.ovh.description" not in os.listxattr(snap)
+    assert json.loads(info.read_text())["description"] is None
+    # Nothing left to remove: ENODATA, no call.
+    sim.clear_log()
+    assert setfattr("-x", "user.ovh.description", snap) == "ENODATA"
+    assert sim.calls() == []
+
+
+def test_description_unicode_and_255_bytes(mnt, sim):
+    snap = mnt / WWW_DIR / "before-upgrade"
+    text = "\u00e9" * 127 + "x"  # 255 bytes
+    assert setfattr("-n", "user.ovh.description", "-v", text, snap) == "0"
+    assert api_snapshot(sim, MANUAL)["description"] == text
+    assert getfattr(snap, "user.ovh.description") == text
+
+
+def test_bad_descriptions_are_refused_without_a_call(mnt, sim):
+    snap = mnt / WWW_DIR / "before-upgrade"
+    ls(mnt / WWW_DIR)
+    sim.clear_log()
+    assert setfattr("-n", "user.ovh.description", "-v", "0x41ff42", snap) == "EILSEQ"
+    assert setfattr("-n", "user.ovh.description", "-v", "0x410a42", snap) == "EINVAL"
+    assert setfattr("-n", "user.ovh.description", "-v", "0x410042", snap) == "EINVAL"
+    assert setfattr("-n", "user.ovh.description", "-v", "x" * 256, snap) == "ENAMETOOLONG"
+    assert sim.calls() == []
+    assert api_snapshot(sim, MANUAL)["description"] == "before the nginx upgrade"
+
+
+def test_other_names_and_places_are_eperm_without_a_call(mnt, sim):
+    snap = mnt / WWW_DIR / "before-upgrade"
+    ls(mnt / WWW_DIR)
+    sim.clear_log()
+    for name in ("user.ovh.id", "user.ovh.name", "user.ovh.type", "user.other"):
+        assert setfattr("-n", name, "-v", "x", snap) == "EPERM", name
+        assert setfattr("-x", name, snap) == "EPERM", name
+    assert setfattr("-n", "user.ovh.description", "-v", "x", mnt / "efs-prod/www") == "EPERM"
+    assert setfattr("-n", "user.ovh.description", "-v", "x", mnt / "efs-prod") == "EPERM"
+    assert setfattr("-n", "user.ovh.description", "-v", "x", snap / "info.json") == "EPERM"
+    assert setfattr("-n", "user.ovh.hold", "-v", "2", mnt / WWW_DIR / AUTO) == "EINVAL"
+    assert sim.calls() == []
+    res = run(["chmod", "700", str(snap)])
+    assert res.returncode != 0 and os.strerror(errno.EPERM) in res.stderr
+
+
+def test_read_only_mount_reads_attributes_and_refuses_changes(mounts, sim):
+    m = mounts(["ro"])
+    snap = m / WWW_DIR / "before-upgrade"
+    assert getfattr(snap, "user.ovh.id") == MANUAL
+    sim.clear_log()
+    assert setfattr("-n", "user.ovh.description", "-v", "x", snap) == "EROFS"
+    assert setfattr("-x", "user.ovh.description", snap) == "EROFS"
+    assert setfattr("-n", "user.ovh.hold", "-v", "1", m / WWW_DIR / "daily-2026-11-25") == \
+        "EROFS"
+    assert setfattr("-n", "user.other", "-v", "x", snap) == "EROFS"
+    assert sim.calls() == []
+
+
+# ---- hold ----
+
+def test_hold_of_an_automatic_snapshot_keeps_its_name_under_a_new_id(mnt, sim):
+    snap = mnt / WWW_DIR / "daily-2026-11-25"
+    before = api_snapshot(sim, AUTO)
+    assert getfattr(snap, "user.ovh.type") == "automatic"
+    os.stat(mnt / WWW_DIR / AUTO)  # the kernel now knows the old id too
+    json.loads((snap / "info.json").read_text())
+    sim.clear_log()
+    assert setfattr("-n", "user.ovh.hold", "-v", "1", snap) == "0"
+    assert sim.calls() == [("POST", "%s/%s/hold" % (SNAPS, AUTO))]
+    assert sim.log()[0]["body"] == ""
+    held = [s for s in sim.snapshots() if s["name"] == "daily-2026-11-25"]
+    assert len(held) == 1 and held[0]["id"] != AUTO and held[0]["type"] == "manual"
+    assert held[0]["createdAt"] == before["createdAt"]
+    # Same directory name, the new id and type, at once and without another call.
+    assert "daily-2026-11-25" in ls(mnt / WWW_DIR)
+    assert getfattr(snap, "user.ovh.id") == held[0]["id"]
+    assert getfattr(snap, "user.ovh.type") == "manual"
+    assert json.loads((snap / "info.json").read_text())["id"] == held[0]["id"]
+    assert fsop("stat", mnt / WWW_DIR / AUTO) == "ENOENT"
+    assert getfattr(mnt / WWW_DIR / held[0]["id"], "user.ovh.name") == "daily-2026-11-25"
+    assert sim.calls() == [("POST", "%s/%s/hold" % (SNAPS, AUTO))]
+
+
+def test_hold_of_a_manual_or_system_snapshot_is_einval_without_a_call(mnt, sim):
+    ls(mnt / WWW_DIR)
+    ls(mnt / "efs-prod/db/.snapshots")
+    sim.clear_log()
+    assert setfattr("-n", "user.ovh.hold", "-v", "1", mnt / WWW_DIR / "before-upgrade") == \
+        "EINVAL"
+    assert setfattr("-n", "user.ovh.hold", "-v", "1",
+                    mnt / "efs-prod/db/.snapshots/system-2026-11-26") == "EINVAL"
+    assert sim.calls() == []
+    assert api_snapshot(sim, SYSTEM, share=DB)["type"] == "system"
+
+
+def test_hold_waits_for_the_held_copy_like_mkdir(mnt, sim):
+    sim.config(hold_delay=0.5)
+    snap = mnt / WWW_DIR / "daily-2026-11-25"
+    ls(mnt / WWW_DIR)
+    sim.clear_log()
+    assert setfattr("-n", "user.ovh.hold", "-v", "1", snap) == "0"
+    new_id = getfattr(snap, "user.ovh.id")
+    assert new_id != AUTO
+    assert getfattr(snap, "user.ovh.status") == "available"
+    polls = sim.calls("GET", suffix=new_id)
+    assert polls and sim.calls("POST") == [("POST", "%s/%s/hold" % (SNAPS, AUTO))]
+
+
+def test_hold_with_wait_0_returns_while_creating(mounts, sim):
+    sim.config(hold_delay=30)
+    m = mounts(["wait=0"])
+    snap = m / WWW_DIR / "daily-2026-11-25"
+    assert setfattr("-n", "user.ovh.hold", "-v", "1", snap) == "0"
+    assert getfattr(snap, "user.ovh.status") == "creating"
+    assert not sim.calls("GET", suffix=getfattr(snap, "user.ovh.id"))
