@@ -31,6 +31,7 @@ struct cache {
 	size_t max_entries; /* 0: no cap */
 	size_t entries;	    /* objects in all listings held */
 	unsigned long uses;
+	int loaders; /* load threads running (spawn_load) */
 	pthread_mutex_t lock;
 	pthread_cond_t loaded;
 	struct slot *buckets[N_BUCKETS];
@@ -92,7 +93,7 @@ struct cache *cache_new(double ttl, size_t max_entries)
 	c->ttl = ttl;
 	c->max_entries = max_entries;
 	pthread_mutex_init(&c->lock, NULL);
-	pthread_cond_init(&c->loaded, NULL);
+	clock_cond_init(&c->loaded);
 	return c;
 }
 
@@ -198,9 +199,8 @@ static void note_outage(struct cache *c, int rc, const struct slot *s)
 	}
 }
 
-/* Run the loader without the lock, then publish its result to the waiters. */
-static int load_slot(struct cache *c, struct slot *s, cache_loader_fn loader, void *ctx,
-		     struct listing **out)
+/* Run the loader without the lock, then publish its result to the waiters. Lock held. */
+static void load_slot(struct cache *c, struct slot *s, cache_loader_fn loader, void *ctx)
 {
 	struct listing *previous = listing_ref(s->listing);
 	struct listing *fresh = NULL;
@@ -218,23 +218,85 @@ static int load_slot(struct cache *c, struct slot *s, cache_loader_fn loader, vo
 	if (rc == 0 && s->changes != changes_before && s->listing) {
 		/* Our own change landed meanwhile; the load may predate it. */
 		listing_unref(fresh);
-		fresh = NULL;
 	} else if (rc == 0) {
 		slot_set(c, s, fresh);
 	}
 	note_outage(c, rc, s);
 	pthread_cond_broadcast(&c->loaded);
-	if (rc && is_outage(rc) && s->listing)
-		rc = 0; /* stale, but what the user saw a moment ago */
-	if (rc == 0)
-		*out = listing_ref(s->listing);
-	return rc;
 }
 
-static int get(struct cache *c, const char *key, cache_loader_fn loader, void *ctx,
-	       struct listing **out, bool touch)
+/* A load of a user's, on a thread of its own so that the user may stop waiting. */
+struct load_job {
+	struct cache *cache;
+	struct slot *slot; /* slots live as long as the cache */
+	cache_loader_fn loader;
+	void *ctx;
+};
+
+static void *load_main(void *arg)
 {
-	int rc;
+	struct load_job *job = arg;
+	struct cache *c = job->cache;
+	pthread_mutex_lock(&c->lock);
+	load_slot(c, job->slot, job->loader, job->ctx);
+	c->loaders--;
+	pthread_cond_broadcast(&c->loaded);
+	pthread_mutex_unlock(&c->lock);
+	free(job);
+	return NULL;
+}
+
+/* Start loading s on a new thread (lock held); -errno when none could start. */
+static int spawn_load(struct cache *c, struct slot *s, cache_loader_fn loader, void *ctx)
+{
+	struct load_job *job = malloc(sizeof(*job));
+	pthread_attr_t attr;
+	pthread_t thread;
+	if (!job)
+		return -ENOMEM;
+	*job = (struct load_job){.cache = c, .slot = s, .loader = loader, .ctx = ctx};
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	s->loading = true; /* before the thread runs: we wait for it below */
+	int rc = pthread_create(&thread, &attr, load_main, job);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		s->loading = false;
+		free(job);
+		return -rc;
+	}
+	c->loaders++;
+	return 0;
+}
+
+/* Wait while s is being loaded and has no fresh listing: 0, or op's -EINTR/-ETIMEDOUT. */
+static int wait_load(struct cache *c, struct slot *s, const struct op *op)
+{
+	while (s->loading && !is_fresh(c, s->listing)) {
+		if (!op) {
+			pthread_cond_wait(&c->loaded, &c->lock);
+			continue;
+		}
+		int rc = op_check(op);
+		if (rc)
+			return rc;
+		clock_cond_wait(&c->loaded, &c->lock, OP_SLICE);
+	}
+	return 0;
+}
+
+/* Hand out s's listing (lock held). */
+static int serve(struct cache *c, struct slot *s, struct listing **out)
+{
+	*out = listing_ref(s->listing);
+	s->last_used = ++c->uses;
+	return 0;
+}
+
+static int get(struct cache *c, const struct op *op, const char *key, cache_loader_fn loader,
+	       void *ctx, struct listing **out, bool touch)
+{
+	int rc = -EIO;
 
 	*out = NULL;
 	pthread_mutex_lock(&c->lock);
@@ -244,37 +306,59 @@ static int get(struct cache *c, const char *key, cache_loader_fn loader, void *c
 		return -ENOMEM;
 	}
 	unsigned long seen = s->loads_done;
-	while (s->loading && !is_fresh(c, s->listing))
-		pthread_cond_wait(&c->loaded, &c->lock);
-	bool waited = s->loads_done != seen;
-	bool usable = s->listing && (s->last_error == 0 || is_outage(s->last_error));
-	if (is_fresh(c, s->listing) || (waited && usable)) {
-		*out = listing_ref(s->listing);
-		s->last_used = ++c->uses;
-		rc = 0;
-	} else if (waited && s->last_error != 0) {
-		rc = s->last_error; /* the load we waited for failed: share its answer */
-	} else {
-		rc = load_slot(c, s, loader, ctx, out);
+	for (int round = 0;; round++) {
+		rc = wait_load(c, s, op);
+		if (rc)
+			break;
+		bool waited = s->loads_done != seen;
+		bool usable = s->listing && (s->last_error == 0 || is_outage(s->last_error));
+		if (is_fresh(c, s->listing) || (waited && usable)) {
+			rc = serve(c, s, out); /* stale after an outage, but served */
+			break;
+		}
+		if (waited && s->last_error != 0) {
+			rc = s->last_error; /* the load we waited for failed: share its answer */
+			break;
+		}
+		rc = op_check(op); /* nothing is sent for a caller who is gone */
+		if (rc == 0 && round == 2)
+			rc = -EIO; /* loaded twice, and still no listing */
+		if (rc)
+			break;
+		seen = s->loads_done;
+		if (!op || spawn_load(c, s, loader, ctx) != 0)
+			load_slot(c, s, loader, ctx);
 	}
+	if (rc == -ETIMEDOUT && s->listing)
+		rc = serve(c, s, out); /* the API is slow: what the user saw a moment ago */
 	if (rc == 0 && touch)
 		s->touched = true;
 	pthread_mutex_unlock(&c->lock);
 	return rc;
 }
 
-int cache_get(struct cache *c, const char *key, cache_loader_fn loader, void *ctx,
-	      struct listing **out)
+int cache_get(struct cache *c, const struct op *op, const char *key, cache_loader_fn loader,
+	      void *ctx, struct listing **out)
 {
-	return get(c, key, loader, ctx, out, true);
+	return get(c, op, key, loader, ctx, out, true);
 }
 
 int cache_refresh(struct cache *c, const char *key, cache_loader_fn loader, void *ctx)
 {
 	struct listing *l;
-	int rc = get(c, key, loader, ctx, &l, false);
+	int rc = get(c, NULL, key, loader, ctx, &l, false);
 	listing_unref(l);
 	return rc;
+}
+
+void cache_stop_loads(struct cache *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->lock);
+	while (c->loaders > 0)
+		pthread_cond_wait(&c->loaded, &c->lock);
+	pthread_mutex_unlock(&c->lock);
 }
 
 size_t cache_take_expired(struct cache *c, char **keys, size_t max)
@@ -348,6 +432,7 @@ void cache_free(struct cache *c)
 {
 	if (!c)
 		return;
+	cache_stop_loads(c);
 	drop_slots(c, true);
 	pthread_cond_destroy(&c->loaded);
 	pthread_mutex_destroy(&c->lock);

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "efs.h"
+#include "op.h"
 
 struct entry {
 	const char *name; /* display name: points into obj.name or obj.id */
@@ -49,9 +50,17 @@ double cache_ttl(const struct cache *cache);
  * A referenced listing no older than the TTL, loading it with loader when
  * there is none. Callers that arrive while a load is under way wait for it
  * and share its result (or its error).
+ *
+ * For a user's call (op not NULL) the load runs on a thread of its own and
+ * the caller waits only as long as op allows: interrupted, it gets -EINTR
+ * within OP_SLICE while the load goes on for whoever shares it; at op's
+ * deadline it gets the last listing, stale, or -ETIMEDOUT. A NULL op (a
+ * background reader) loads on the calling thread.
  */
-int cache_get(struct cache *cache, const char *key, cache_loader_fn loader, void *ctx,
-	      struct listing **out);
+int cache_get(struct cache *cache, const struct op *op, const char *key, cache_loader_fn loader,
+	      void *ctx, struct listing **out);
+/* Wait until no load started by cache_get runs (at shutdown, after op_shutdown). */
+void cache_stop_loads(struct cache *cache);
 /* Load key if it is not fresh, for a background reader (not a use: see below). */
 int cache_refresh(struct cache *cache, const char *key, cache_loader_fn loader, void *ctx);
 /*

@@ -48,7 +48,7 @@ int check_api(struct tree *tree, const struct ovh_config *cfg)
 		ovh_last_error(tree->api, why, sizeof(why));
 		check_die("cannot reach the OVH API at %s (%s): check the endpoint and the network",
 			  cfg->base_url, why);
-	} else if ((rc = tree_children(tree, &root, &services)) != 0) {
+	} else if ((rc = tree_children(tree, NULL, &root, &services)) != 0) {
 		ovh_last_error(tree->api, why, sizeof(why));
 		report_refusal(cfg, rc, why);
 	}
@@ -80,7 +80,7 @@ void check_report(FILE *out, struct tree *tree, const struct ovh_config *cfg)
 		fprintf(out, "auth:       application key %s (consumer key accepted)\n", key);
 		fprintf(out, "time delta: %+ld s\n", ovh_time_delta(tree->api));
 	}
-	if (tree_children(tree, &root, &services) == 0) {
+	if (tree_children(tree, NULL, &root, &services) == 0) {
 		fprintf(out, "services:   %zu", services->n);
 		for (size_t i = 0; i < services->n; i++)
 			fprintf(out, "%s%s", i ? ", " : " (", services->entries[i].name);

@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "names.h"
+#include "op.h"
 #include "xattr.h"
 
 /* Bytes of one open info.json, fixed at open so every read agrees. */
@@ -32,6 +33,25 @@ static struct ovhsnapfs *fs_ctx(void)
 void fs_request_cache_drop(struct ovhsnapfs *fs)
 {
 	__atomic_store_n(&fs->drop_caches, 1, __ATOMIC_RELEASE);
+}
+
+/* A FUSE call's caller was interrupted (Ctrl-C, kill), or the session is ending (unmount). */
+static bool call_interrupted(void *ctx)
+{
+	struct fuse_session *se = ctx;
+	return fuse_interrupted() || (se && fuse_session_exited(se));
+}
+
+/* The op of a call that only reads: bounded by timeout=. */
+static void read_op(const struct ovhsnapfs *fs, struct op *op)
+{
+	op_start(op, fs->timeout, call_interrupted, fs->session);
+}
+
+/* The op of mkdir, rmdir, rename: timeout= for the request, wait= for the API to finish. */
+static void change_op(const struct ovhsnapfs *fs, struct op *op)
+{
+	op_start(op, fs->timeout + fs->change.wait, call_interrupted, fs->session);
 }
 
 /* The refusal for a change this filesystem never makes. */
@@ -79,7 +99,8 @@ static void fill_dir(struct ovhsnapfs *fs, const struct node *n, struct stat *st
 		st->st_mtime = fs->tree.started;
 }
 
-static int fill_stat(struct ovhsnapfs *fs, const struct node *n, struct stat *st)
+static int fill_stat(struct ovhsnapfs *fs, const struct op *op, const struct node *n,
+		     struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_uid = fs->uid;
@@ -94,7 +115,7 @@ static int fill_stat(struct ovhsnapfs *fs, const struct node *n, struct stat *st
 		st->st_mtime = o->created ? o->created : fs->tree.started;
 	} else if (n->kind == NODE_SNAPDIR) {
 		struct listing *l;
-		int rc = tree_children(&fs->tree, n, &l);
+		int rc = tree_children(&fs->tree, op, n, &l);
 		if (rc)
 			return rc;
 		st->st_mode = S_IFDIR | (fs->read_only ? 0555 : 0755);
@@ -113,11 +134,13 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 {
 	struct ovhsnapfs *fs = fs_ctx();
 	struct node n;
+	struct op op;
 	(void)fi;
-	int rc = tree_resolve(&fs->tree, path, &n);
+	read_op(fs, &op);
+	int rc = tree_resolve(&fs->tree, &op, path, &n);
 	if (rc)
 		return rc;
-	rc = fill_stat(fs, &n, st);
+	rc = fill_stat(fs, &op, &n, st);
 	tree_node_release(&n);
 	return rc;
 }
@@ -140,7 +163,7 @@ static struct node child_node(const struct node *dir, const struct entry *e)
 	return c;
 }
 
-static void add_info(struct ovhsnapfs *fs, const struct node *dir, void *buf,
+static void add_info(struct ovhsnapfs *fs, const struct op *op, const struct node *dir, void *buf,
 		     fuse_fill_dir_t filler)
 {
 	struct node info = *dir;
@@ -148,21 +171,21 @@ static void add_info(struct ovhsnapfs *fs, const struct node *dir, void *buf,
 	memset(info.held, 0, sizeof(info.held));
 	info.info_of = dir->kind;
 	info.kind = NODE_INFO;
-	fill_stat(fs, &info, &st);
+	fill_stat(fs, op, &info, &st);
 	filler(buf, INFO_FILE, &st, 0, FUSE_FILL_DIR_PLUS);
 }
 
-static int list_entries(struct ovhsnapfs *fs, const struct node *dir, void *buf,
-			fuse_fill_dir_t filler)
+static int list_entries(struct ovhsnapfs *fs, const struct op *op, const struct node *dir,
+			void *buf, fuse_fill_dir_t filler)
 {
 	struct listing *l;
 	struct stat st;
-	int rc = tree_children(&fs->tree, dir, &l);
+	int rc = tree_children(&fs->tree, op, dir, &l);
 	if (rc)
 		return rc;
 	for (size_t i = 0; i < l->n; i++) {
 		struct node c = child_node(dir, &l->entries[i]);
-		fill_stat(fs, &c, &st);
+		fill_stat(fs, op, &c, &st);
 		if (filler(buf, l->entries[i].name, &st, 0, FUSE_FILL_DIR_PLUS))
 			break;
 	}
@@ -175,8 +198,10 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 {
 	struct ovhsnapfs *fs = fs_ctx();
 	struct node n;
+	struct op op;
 	(void)off, (void)fi, (void)flags;
-	int rc = tree_resolve(&fs->tree, path, &n);
+	read_op(fs, &op);
+	int rc = tree_resolve(&fs->tree, &op, path, &n);
 	if (rc)
 		return rc;
 	filler(buf, ".", NULL, 0, 0);
@@ -184,18 +209,18 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 	switch (n.kind) {
 	case NODE_ROOT:
 	case NODE_SNAPDIR:
-		rc = list_entries(fs, &n, buf, filler);
+		rc = list_entries(fs, &op, &n, buf, filler);
 		break;
 	case NODE_SERVICE:
-		add_info(fs, &n, buf, filler);
-		rc = list_entries(fs, &n, buf, filler);
+		add_info(fs, &op, &n, buf, filler);
+		rc = list_entries(fs, &op, &n, buf, filler);
 		break;
 	case NODE_SHARE:
-		add_info(fs, &n, buf, filler);
+		add_info(fs, &op, &n, buf, filler);
 		filler(buf, SNAPSHOT_DIR, NULL, 0, 0);
 		break;
 	case NODE_SNAPSHOT:
-		add_info(fs, &n, buf, filler);
+		add_info(fs, &op, &n, buf, filler);
 		break;
 	default:
 		rc = -ENOTDIR;
@@ -208,7 +233,9 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 {
 	struct ovhsnapfs *fs = fs_ctx();
 	struct node n;
-	int rc = tree_resolve(&fs->tree, path, &n);
+	struct op op;
+	read_op(fs, &op);
+	int rc = tree_resolve(&fs->tree, &op, path, &n);
 	if (rc)
 		return rc;
 	if (n.kind != NODE_INFO) {
@@ -252,8 +279,8 @@ static int op_release(const char *path, struct fuse_file_info *fi)
 }
 
 /* Resolve the directory holding path's last component; *name points into path. */
-static int resolve_parent(struct ovhsnapfs *fs, const char *path, struct node *parent,
-			  const char **name)
+static int resolve_parent(struct ovhsnapfs *fs, const struct op *op, const char *path,
+			  struct node *parent, const char **name)
 {
 	char dir[4096];
 	const char *slash = strrchr(path, '/');
@@ -263,7 +290,7 @@ static int resolve_parent(struct ovhsnapfs *fs, const char *path, struct node *p
 	memcpy(dir, path, len);
 	dir[len] = '\0';
 	*name = slash ? slash + 1 : path;
-	return tree_resolve(&fs->tree, dir, parent);
+	return tree_resolve(&fs->tree, op, dir, parent);
 }
 
 static int op_mkdir(const char *path, mode_t mode)
@@ -271,8 +298,10 @@ static int op_mkdir(const char *path, mode_t mode)
 	struct ovhsnapfs *fs = fs_ctx();
 	struct node parent;
 	const char *name;
+	struct op op;
 	(void)mode;
-	int rc = resolve_parent(fs, path, &parent, &name);
+	change_op(fs, &op);
+	int rc = resolve_parent(fs, &op, path, &parent, &name);
 	if (rc)
 		return rc;
 	if (fs->read_only)
@@ -280,7 +309,7 @@ static int op_mkdir(const char *path, mode_t mode)
 	else if (parent.kind != NODE_SNAPDIR)
 		rc = -EPERM; /* snapshots are made only inside .snapshots */
 	else
-		rc = snapops_create(&fs->tree, &fs->change, &parent, name);
+		rc = snapops_create(&fs->tree, &fs->change, &op, &parent, name);
 	tree_node_release(&parent);
 	return rc;
 }
@@ -289,7 +318,9 @@ static int op_rmdir(const char *path)
 {
 	struct ovhsnapfs *fs = fs_ctx();
 	struct node n;
-	int rc = tree_resolve(&fs->tree, path, &n);
+	struct op op;
+	change_op(fs, &op);
+	int rc = tree_resolve(&fs->tree, &op, path, &n);
 	if (rc)
 		return rc;
 	if (fs->read_only)
@@ -299,7 +330,7 @@ static int op_rmdir(const char *path)
 	else if (n.kind != NODE_SNAPSHOT)
 		rc = -EPERM;
 	else
-		rc = snapops_delete(&fs->tree, &fs->change, &n);
+		rc = snapops_delete(&fs->tree, &fs->change, &op, &n);
 	tree_node_release(&n);
 	return rc;
 }
@@ -309,19 +340,21 @@ static int op_rename(const char *from, const char *to, unsigned int flags)
 	struct ovhsnapfs *fs = fs_ctx();
 	struct node src, dst_dir;
 	const char *name;
+	struct op op;
 	if (flags & RENAME_EXCHANGE)
 		return -EINVAL;
-	int rc = tree_resolve(&fs->tree, from, &src);
+	change_op(fs, &op);
+	int rc = tree_resolve(&fs->tree, &op, from, &src);
 	if (rc)
 		return rc;
-	rc = resolve_parent(fs, to, &dst_dir, &name);
+	rc = resolve_parent(fs, &op, to, &dst_dir, &name);
 	if (rc == 0) {
 		if (fs->read_only)
 			rc = -EROFS;
 		else if (src.kind != NODE_SNAPSHOT)
 			rc = -EPERM;
 		else
-			rc = snapops_rename(&fs->tree, &src, &dst_dir, name);
+			rc = snapops_rename(&fs->tree, &op, &src, &dst_dir, name);
 		tree_node_release(&dst_dir);
 	}
 	tree_node_release(&src);
@@ -336,7 +369,9 @@ static int op_getxattr(const char *path, const char *name, char *buf, size_t siz
 	struct node n;
 	char *value;
 	size_t len;
-	int rc = tree_resolve(&fs->tree, path, &n);
+	struct op op;
+	read_op(fs, &op);
+	int rc = tree_resolve(&fs->tree, &op, path, &n);
 	if (rc)
 		return rc;
 	rc = xattr_get(&n, name, &value, &len);
@@ -355,7 +390,9 @@ static int op_listxattr(const char *path, char *buf, size_t size)
 {
 	struct ovhsnapfs *fs = fs_ctx();
 	struct node n;
-	int rc = tree_resolve(&fs->tree, path, &n);
+	struct op op;
+	read_op(fs, &op);
+	int rc = tree_resolve(&fs->tree, &op, path, &n);
 	if (rc)
 		return rc;
 	rc = xattr_list(&n, buf, size);
@@ -370,7 +407,9 @@ static int op_setxattr(const char *path, const char *name, const char *value, si
 	struct node n;
 	enum xattr_change change;
 	char *text = NULL;
-	int rc = tree_resolve(&fs->tree, path, &n);
+	struct op op;
+	change_op(fs, &op);
+	int rc = tree_resolve(&fs->tree, &op, path, &n);
 	if (rc)
 		return rc;
 	if (fs->read_only)
@@ -378,9 +417,9 @@ static int op_setxattr(const char *path, const char *name, const char *value, si
 	else
 		rc = xattr_parse_set(&n, name, value, size, flags, &change, &text);
 	if (rc == 0 && change == XATTR_SET_DESCRIPTION)
-		rc = snapops_set_description(&fs->tree, &n, text);
+		rc = snapops_set_description(&fs->tree, &op, &n, text);
 	else if (rc == 0)
-		rc = snapops_hold(&fs->tree, &fs->change, &n);
+		rc = snapops_hold(&fs->tree, &fs->change, &op, &n);
 	free(text);
 	tree_node_release(&n);
 	return rc;
@@ -390,12 +429,14 @@ static int op_removexattr(const char *path, const char *name)
 {
 	struct ovhsnapfs *fs = fs_ctx();
 	struct node n;
-	int rc = tree_resolve(&fs->tree, path, &n);
+	struct op op;
+	change_op(fs, &op);
+	int rc = tree_resolve(&fs->tree, &op, path, &n);
 	if (rc)
 		return rc;
 	rc = fs->read_only ? -EROFS : xattr_check_remove(&n, name);
 	if (rc == 0)
-		rc = snapops_set_description(&fs->tree, &n, NULL);
+		rc = snapops_set_description(&fs->tree, &op, &n, NULL);
 	tree_node_release(&n);
 	return rc;
 }
@@ -476,10 +517,11 @@ static int op_statfs(const char *path, struct statvfs *st)
  * The kernel may keep .snapshots listings: every opendir reaches us, and
  * the kernel's copy is kept only while it is the one of our current listing.
  */
-static int allow_kernel_cache(struct ovhsnapfs *fs, const struct node *n, struct fuse_file_info *fi)
+static int allow_kernel_cache(struct ovhsnapfs *fs, const struct op *op, const struct node *n,
+			      struct fuse_file_info *fi)
 {
 	struct listing *l;
-	int rc = tree_children(&fs->tree, n, &l);
+	int rc = tree_children(&fs->tree, op, n, &l);
 	if (rc)
 		return rc;
 	fi->cache_readdir = 1;
@@ -492,13 +534,15 @@ static int op_opendir(const char *path, struct fuse_file_info *fi)
 {
 	struct ovhsnapfs *fs = fs_ctx();
 	struct node n;
-	int rc = tree_resolve(&fs->tree, path, &n);
+	struct op op;
+	read_op(fs, &op);
+	int rc = tree_resolve(&fs->tree, &op, path, &n);
 	if (rc)
 		return rc;
 	if (n.kind == NODE_INFO)
 		rc = -ENOTDIR;
 	else if (n.kind == NODE_SNAPDIR && cache_ttl(fs->tree.cache) > 0)
-		rc = allow_kernel_cache(fs, &n, fi);
+		rc = allow_kernel_cache(fs, &op, &n, fi);
 	tree_node_release(&n);
 	return rc;
 }
@@ -525,13 +569,20 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	return fs;
 }
 
-static void op_destroy(void *data)
+void fs_stop(struct ovhsnapfs *fs)
 {
-	struct ovhsnapfs *fs = data;
-	fs->tree.changed = NULL;
+	op_shutdown();
+	cache_stop_loads(fs->tree.cache); /* they may queue prefetches: first */
+	tree_stop_threads(&fs->tree);	  /* prefetch and refresh */
+	fs->tree.changed = NULL;	  /* nobody is left to call it */
 	inval_stop(fs->inval);
 	fs->inval = NULL;
-	tree_stop_threads(&fs->tree);
+}
+
+/* libfuse calls it from fuse_destroy, after freeing its nodes: too late for threads. */
+static void op_destroy(void *data)
+{
+	fs_stop(data); /* already done by main: a no-op then */
 }
 
 static const struct fuse_operations operations = {

@@ -27,9 +27,22 @@ struct ovhsnapfs {
 	mode_t umask;	     /* -o umask=, applied to every mode shown */
 	int drop_caches;     /* set by SIGHUP, acted on by the next call (atomic) */
 	struct inval *inval; /* kernel invalidations, from init on */
+	/*
+	 * Each FUSE call that may reach the API is one op (op.h): it ends when
+	 * its caller is interrupted or the session ends, and after timeout
+	 * seconds (reads) or timeout + change.wait (mkdir, rmdir, rename).
+	 */
+	double timeout;
+	struct fuse_session *session; /* set before the session loop starts */
 };
 
 const struct fuse_operations *fs_operations(void);
+/*
+ * After the session loop returned, before fuse_unmount and fuse_destroy:
+ * end every wait (op_shutdown) and stop the background threads (prefetch,
+ * refresh, shared loads, kernel invalidations), which use libfuse.
+ */
+void fs_stop(struct ovhsnapfs *fs);
 /* Async-signal-safe: ask for every cache to be dropped before the next call. */
 void fs_request_cache_drop(struct ovhsnapfs *fs);
 

@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "log.h"
 #include "names.h"
+#include "op.h"
 
 /* Striped locks: one per share in practice, never one for the whole mount. */
 static pthread_mutex_t *share_lock(struct tree *t, const char *share_id)
@@ -73,35 +74,62 @@ static void cache_apply(struct tree *t, const char *svc, const char *share, enum
 	listing_unref(cur);
 }
 
-/*
- * Poll the snapshot until its status leaves pending (backoff 0.5 s to 5 s).
- * 0 with *last filled, -ENOENT once it is gone, -ETIMEDOUT after wait.
- */
-static int wait_while(struct tree *t, const char *svc, const char *share, const char *id,
-		      enum efs_status pending, double wait, struct efs_object *last)
+/* Polls an API that lags may answer as if our change had not reached it yet. */
+#define LAG_POLLS 3
+
+/* The answer of an API that has not caught up: no snapshot after the POST, still available after
+ * the DELETE. */
+static bool lags(int rc, const struct efs_object *got, enum efs_status pending)
 {
-	double deadline = cache_now() + wait, delay = 0.5;
+	if (pending == EFS_ST_CREATING)
+		return rc == -ENOENT;
+	return rc == 0 && got->status == EFS_ST_AVAILABLE;
+}
+
+/*
+ * Poll the snapshot until its status leaves pending (backoff 0.5 s to 5 s),
+ * for at most wait seconds and as long as op lets it; up to LAG_POLLS
+ * lagging answers (lags()) before the first pending one are not taken for
+ * the end. 0 with *last filled, -ENOENT once it is gone, -ETIMEDOUT after
+ * wait, op's -EINTR or -ETIMEDOUT.
+ */
+static int wait_while(struct tree *t, const struct op *op, const char *svc, const char *share,
+		      const char *id, enum efs_status pending, double wait, struct efs_object *last)
+{
+	double deadline = clock_now() + wait, delay = 0.5;
+	int lagging = 0;
+	bool seen = false; /* an answer that showed our change */
 	for (;;) {
-		double left = deadline - cache_now();
+		double left = deadline - clock_now();
 		if (left <= 0)
 			return -ETIMEDOUT;
-		clock_sleep(delay < left ? delay : left);
-		int rc = efs_get_snapshot(t->api, NULL, svc, share, id, last);
+		int rc = op_sleep(op, delay < left ? delay : left);
+		if (rc == 0)
+			rc = efs_get_snapshot(t->api, op, svc, share, id, last);
+		if (!seen && lagging < LAG_POLLS && lags(rc, last, pending)) {
+			lagging++;
+			log_info("snapshot %s: the API does not show the change yet (poll %d)", id,
+				 lagging);
+			if (rc == 0)
+				efs_object_free(last);
+			continue;
+		}
 		if (rc)
 			return rc;
 		if (last->status != pending)
 			return 0;
+		seen = true;
 		efs_object_free(last);
 		delay = delay * 1.5 > 5 ? 5 : delay * 1.5;
 	}
 }
 
 /* After a POST whose fate is unknown: did it create a snapshot called name? */
-static int find_created(struct tree *t, const char *svc, const char *share, const char *name,
-			const struct listing *before, struct efs_object *out)
+static int find_created(struct tree *t, const struct op *op, const char *svc, const char *share,
+			const char *name, const struct listing *before, struct efs_object *out)
 {
 	struct efs_list now;
-	int rc = efs_list(t->api, NULL, EFS_SNAPSHOT, svc, share, &now);
+	int rc = efs_list(t->api, op, EFS_SNAPSHOT, svc, share, &now);
 	if (rc)
 		return rc;
 	rc = -ENOENT;
@@ -120,19 +148,21 @@ static int find_created(struct tree *t, const char *svc, const char *share, cons
 }
 
 /* One snapshot, never two: a POST is sent again only when none was made. */
-static int post_reconciled(struct tree *t, const struct snapops_opts *opts, const char *svc,
-			   const char *share, const char *name, const struct listing *before,
-			   struct efs_object *out)
+static int post_reconciled(struct tree *t, const struct snapops_opts *opts, const struct op *op,
+			   const char *svc, const char *share, const char *name,
+			   const struct listing *before, struct efs_object *out)
 {
 	int tries = opts->retries > 0 ? opts->retries : 1;
 	for (int i = 0; i < tries; i++) {
-		int rc =
-			efs_create_snapshot(t->api, NULL, svc, share, name, opts->description, out);
+		int rc = op_check(op); /* a caller gone: not sent */
+		if (rc == 0)
+			rc = efs_create_snapshot(t->api, op, svc, share, name, opts->description,
+						 out);
 		if (rc != -EINPROGRESS)
 			return rc;
-		rc = find_created(t, svc, share, name, before, out);
+		rc = find_created(t, op, svc, share, name, before, out);
 		for (int again = 0; rc == -EIO && again < 2; again++)
-			rc = find_created(t, svc, share, name, before, out); /* a bad reply */
+			rc = find_created(t, op, svc, share, name, before, out); /* a bad reply */
 		if (rc == 0) {
 			log_warn("mkdir %s: the API's reply was lost, but the snapshot exists (%s)",
 				 name, out->id);
@@ -148,10 +178,11 @@ static int post_reconciled(struct tree *t, const struct snapops_opts *opts, cons
 }
 
 /* Replace obj by what the API says of it now. */
-static int status_now(struct tree *t, const char *svc, const char *share, struct efs_object *obj)
+static int status_now(struct tree *t, const struct op *op, const char *svc, const char *share,
+		      struct efs_object *obj)
 {
 	struct efs_object now;
-	int rc = efs_get_snapshot(t->api, NULL, svc, share, obj->id, &now);
+	int rc = efs_get_snapshot(t->api, op, svc, share, obj->id, &now);
 	if (rc == 0) {
 		efs_object_free(obj);
 		*obj = now;
@@ -159,15 +190,20 @@ static int status_now(struct tree *t, const char *svc, const char *share, struct
 	return rc;
 }
 
-static int finish_create(struct tree *t, const struct snapops_opts *opts, const char *svc,
-			 const char *share, const char *name, struct efs_object *obj)
+static int finish_create(struct tree *t, const struct snapops_opts *opts, const struct op *op,
+			 const char *svc, const char *share, const char *name,
+			 struct efs_object *obj)
 {
 	struct efs_object last;
-	if (opts->wait > 0 && obj->status == EFS_ST_NONE && status_now(t, svc, share, obj) == 0)
+	if (opts->wait > 0 && obj->status == EFS_ST_NONE && status_now(t, op, svc, share, obj) == 0)
 		cache_apply(t, svc, share, CHANGE_REPLACE, obj); /* the POST's answer had none */
 	if (opts->wait <= 0 || obj->status != EFS_ST_CREATING)
 		return 0;
-	int rc = wait_while(t, svc, share, obj->id, EFS_ST_CREATING, opts->wait, &last);
+	int rc = wait_while(t, op, svc, share, obj->id, EFS_ST_CREATING, opts->wait, &last);
+	if (rc == -EINTR) {
+		log_info("mkdir %s: interrupted; snapshot %s goes on being created", name, obj->id);
+		return rc;
+	}
 	if (rc == -ETIMEDOUT) {
 		log_error("mkdir %s: snapshot %s still creating after wait=%.0f s", name, obj->id,
 			  opts->wait);
@@ -190,8 +226,8 @@ static int finish_create(struct tree *t, const struct snapops_opts *opts, const 
 	return rc;
 }
 
-int snapops_create(struct tree *t, const struct snapops_opts *opts, const struct node *dir,
-		   const char *name)
+int snapops_create(struct tree *t, const struct snapops_opts *opts, const struct op *op,
+		   const struct node *dir, const char *name)
 {
 	const char *svc = dir->service->obj.id, *share = dir->share->obj.id;
 	struct efs_object obj = {0};
@@ -202,7 +238,7 @@ int snapops_create(struct tree *t, const struct snapops_opts *opts, const struct
 		return rc;
 	pthread_mutex_t *lock = share_lock(t, share);
 	pthread_mutex_lock(lock);
-	rc = tree_snapshots(t, svc, share, &l);
+	rc = tree_snapshots(t, op, svc, share, &l);
 	if (rc == 0) {
 		if (name_taken(l, name, NULL)) {
 			rc = -EEXIST;
@@ -211,7 +247,7 @@ int snapops_create(struct tree *t, const struct snapops_opts *opts, const struct
 				  name, l->n);
 			rc = -EDQUOT;
 		} else
-			rc = post_reconciled(t, opts, svc, share, name, l, &obj);
+			rc = post_reconciled(t, opts, op, svc, share, name, l, &obj);
 		listing_unref(l);
 	}
 	if (rc == 0)
@@ -219,7 +255,7 @@ int snapops_create(struct tree *t, const struct snapops_opts *opts, const struct
 	pthread_mutex_unlock(lock);
 	if (rc == 0) {
 		log_info("mkdir %s: created snapshot %s", name, obj.id);
-		rc = finish_create(t, opts, svc, share, name, &obj);
+		rc = finish_create(t, opts, op, svc, share, name, &obj);
 	}
 	efs_object_free(&obj);
 	return rc;
@@ -229,10 +265,11 @@ int snapops_create(struct tree *t, const struct snapops_opts *opts, const struct
  * A DELETE refused as busy may be our own, re-sent by libcurl after the
  * reply to the first was lost: if the snapshot is being deleted, it worked.
  */
-static int deletion_under_way(struct tree *t, const char *svc, const char *share, const char *id)
+static int deletion_under_way(struct tree *t, const struct op *op, const char *svc,
+			      const char *share, const char *id)
 {
 	struct efs_object now;
-	int rc = efs_get_snapshot(t->api, NULL, svc, share, id, &now);
+	int rc = efs_get_snapshot(t->api, op, svc, share, id, &now);
 	if (rc == -ENOENT)
 		return 0; /* already gone */
 	if (rc)
@@ -242,7 +279,8 @@ static int deletion_under_way(struct tree *t, const char *svc, const char *share
 	return rc;
 }
 
-int snapops_delete(struct tree *t, const struct snapops_opts *opts, const struct node *node)
+int snapops_delete(struct tree *t, const struct snapops_opts *opts, const struct op *op,
+		   const struct node *node)
 {
 	const char *svc = node->service->obj.id, *share = node->share->obj.id;
 	const struct efs_object *obj = &node->snapshot->obj;
@@ -252,18 +290,25 @@ int snapops_delete(struct tree *t, const struct snapops_opts *opts, const struct
 		return -EBUSY;
 	pthread_mutex_t *lock = share_lock(t, share);
 	pthread_mutex_lock(lock);
-	int rc = efs_delete_snapshot(t->api, NULL, svc, share, obj->id);
+	int rc = op_check(op); /* a caller gone: not sent */
+	if (rc == 0)
+		rc = efs_delete_snapshot(t->api, op, svc, share, obj->id);
 	if (rc == -EBUSY)
-		rc = deletion_under_way(t, svc, share, obj->id);
+		rc = deletion_under_way(t, op, svc, share, obj->id);
 	if (rc == 0 || rc == -ENOENT)
 		cache_apply(t, svc, share, CHANGE_REMOVE, obj);
 	pthread_mutex_unlock(lock);
 	if (rc || opts->wait <= 0)
 		return rc;
 	log_info("rmdir %s: deleting snapshot %s", node->snapshot->name, obj->id);
-	rc = wait_while(t, svc, share, obj->id, EFS_ST_DELETING, opts->wait, &last);
+	rc = wait_while(t, op, svc, share, obj->id, EFS_ST_DELETING, opts->wait, &last);
 	if (rc == -ENOENT)
 		return 0; /* gone: done */
+	if (rc == -EINTR) {
+		log_info("rmdir %s: interrupted; snapshot %s goes on being deleted",
+			 node->snapshot->name, obj->id);
+		return rc;
+	}
 	if (rc == 0) {
 		log_error("rmdir %s: snapshot %s ended in status %s", node->snapshot->name, obj->id,
 			  efs_status_name(last.status));
@@ -277,8 +322,8 @@ int snapops_delete(struct tree *t, const struct snapops_opts *opts, const struct
 	return rc;
 }
 
-int snapops_rename(struct tree *t, const struct node *from, const struct node *to_dir,
-		   const char *new_name)
+int snapops_rename(struct tree *t, const struct op *op, const struct node *from,
+		   const struct node *to_dir, const char *new_name)
 {
 	const char *svc = from->service->obj.id, *share = from->share->obj.id;
 	const struct efs_object *obj = &from->snapshot->obj;
@@ -301,13 +346,15 @@ int snapops_rename(struct tree *t, const struct node *from, const struct node *t
 		return -EBUSY;
 	pthread_mutex_t *lock = share_lock(t, share);
 	pthread_mutex_lock(lock);
-	rc = tree_snapshots(t, svc, share, &l);
+	rc = tree_snapshots(t, op, svc, share, &l);
 	if (rc == 0) {
 		rc = name_taken(l, new_name, obj->id) ? -EEXIST : 0;
 		listing_unref(l);
 	}
 	if (rc == 0)
-		rc = efs_rename_snapshot(t->api, NULL, svc, share, obj->id, new_name, &renamed);
+		rc = op_check(op); /* a caller gone: not sent */
+	if (rc == 0)
+		rc = efs_rename_snapshot(t->api, op, svc, share, obj->id, new_name, &renamed);
 	if (rc == 0) {
 		cache_apply(t, svc, share, CHANGE_REPLACE, &renamed);
 		efs_object_free(&renamed);
@@ -318,7 +365,8 @@ int snapops_rename(struct tree *t, const struct node *from, const struct node *t
 
 /* ---- extended attributes: description and hold ---- */
 
-int snapops_set_description(struct tree *t, const struct node *node, const char *description)
+int snapops_set_description(struct tree *t, const struct op *op, const struct node *node,
+			    const char *description)
 {
 	const char *svc = node->service->obj.id, *share = node->share->obj.id;
 	const struct efs_object *obj = &node->snapshot->obj;
@@ -331,7 +379,9 @@ int snapops_set_description(struct tree *t, const struct node *node, const char 
 		return -EBUSY;
 	pthread_mutex_t *lock = share_lock(t, share);
 	pthread_mutex_lock(lock);
-	rc = efs_set_description(t->api, NULL, svc, share, obj->id, description, &now);
+	rc = op_check(op); /* a caller gone: not sent */
+	if (rc == 0)
+		rc = efs_set_description(t->api, op, svc, share, obj->id, description, &now);
 	if (rc == 0) {
 		cache_apply(t, svc, share, CHANGE_REPLACE, &now);
 		efs_object_free(&now);
@@ -378,12 +428,12 @@ static bool same_text(const char *a, const char *b)
  * After a hold whose fate is unknown: the held copy keeps name and createdAt
  * under a new id, and the automatic one is gone. Never sent again.
  */
-static int find_held(struct tree *t, const char *svc, const char *share,
+static int find_held(struct tree *t, const struct op *op, const char *svc, const char *share,
 		     const struct efs_object *old, struct efs_object *out)
 {
 	struct efs_list now;
 	const struct efs_object *held = NULL;
-	int rc = efs_list(t->api, NULL, EFS_SNAPSHOT, svc, share, &now);
+	int rc = efs_list(t->api, op, EFS_SNAPSHOT, svc, share, &now);
 	if (rc)
 		return -EIO;
 	for (size_t i = 0; i < now.n; i++) {
@@ -402,15 +452,17 @@ static int find_held(struct tree *t, const char *svc, const char *share,
 }
 
 /* The held copy may start creating: wait for it as mkdir waits (wait=). */
-static int finish_hold(struct tree *t, const struct snapops_opts *opts, const char *svc,
-		       const char *share, const char *name, struct efs_object *held)
+static int finish_hold(struct tree *t, const struct snapops_opts *opts, const struct op *op,
+		       const char *svc, const char *share, const char *name,
+		       struct efs_object *held)
 {
 	struct efs_object last;
-	if (opts->wait > 0 && held->status == EFS_ST_NONE && status_now(t, svc, share, held) == 0)
+	if (opts->wait > 0 && held->status == EFS_ST_NONE &&
+	    status_now(t, op, svc, share, held) == 0)
 		cache_apply(t, svc, share, CHANGE_REPLACE, held);
 	if (opts->wait <= 0 || held->status != EFS_ST_CREATING)
 		return 0;
-	int rc = wait_while(t, svc, share, held->id, EFS_ST_CREATING, opts->wait, &last);
+	int rc = wait_while(t, op, svc, share, held->id, EFS_ST_CREATING, opts->wait, &last);
 	if (rc == -ETIMEDOUT)
 		log_error("hold %s: snapshot %s still creating after wait=%.0f s", name, held->id,
 			  opts->wait);
@@ -431,7 +483,8 @@ static int finish_hold(struct tree *t, const struct snapops_opts *opts, const ch
 	return rc;
 }
 
-int snapops_hold(struct tree *t, const struct snapops_opts *opts, const struct node *node)
+int snapops_hold(struct tree *t, const struct snapops_opts *opts, const struct op *op,
+		 const struct node *node)
 {
 	const char *svc = node->service->obj.id, *share = node->share->obj.id;
 	const struct efs_object *obj = &node->snapshot->obj;
@@ -443,9 +496,11 @@ int snapops_hold(struct tree *t, const struct snapops_opts *opts, const struct n
 		return -EBUSY;
 	pthread_mutex_t *lock = share_lock(t, share);
 	pthread_mutex_lock(lock);
-	int rc = efs_hold_snapshot(t->api, NULL, svc, share, obj->id, &held);
+	int rc = op_check(op); /* a caller gone: not sent */
+	if (rc == 0)
+		rc = efs_hold_snapshot(t->api, op, svc, share, obj->id, &held);
 	if (rc == -EINPROGRESS) {
-		rc = find_held(t, svc, share, obj, &held);
+		rc = find_held(t, op, svc, share, obj, &held);
 		if (rc)
 			log_error("hold %s: the API's reply was lost and the listing does not tell "
 				  "whether it was held; not sending it again",
@@ -456,7 +511,7 @@ int snapops_hold(struct tree *t, const struct snapops_opts *opts, const struct n
 	pthread_mutex_unlock(lock);
 	if (rc == 0) {
 		log_info("hold %s: snapshot %s is now %s", node->snapshot->name, obj->id, held.id);
-		rc = finish_hold(t, opts, svc, share, node->snapshot->name, &held);
+		rc = finish_hold(t, opts, op, svc, share, node->snapshot->name, &held);
 	}
 	efs_object_free(&held);
 	return rc;

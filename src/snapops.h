@@ -19,24 +19,34 @@ struct snapops_opts {
 	int retries;		 /* bound on POSTs for one mkdir */
 };
 
+/*
+ * Each change is made on behalf of op (op.h), checked before every request:
+ * once op ends (-EINTR: the caller was interrupted; -ETIMEDOUT) nothing more
+ * is sent, and what was sent stands: an interrupted mkdir leaves its
+ * snapshot being created and listed, an interrupted rmdir leaves it being
+ * deleted and unlisted.
+ */
 /* dir is a NODE_SNAPDIR. */
-int snapops_create(struct tree *tree, const struct snapops_opts *opts, const struct node *dir,
-		   const char *name);
+int snapops_create(struct tree *tree, const struct snapops_opts *opts, const struct op *op,
+		   const struct node *dir, const char *name);
 /* node is a NODE_SNAPSHOT. */
-int snapops_delete(struct tree *tree, const struct snapops_opts *opts, const struct node *node);
+int snapops_delete(struct tree *tree, const struct snapops_opts *opts, const struct op *op,
+		   const struct node *node);
 /* from is a NODE_SNAPSHOT, to_dir the directory of the new name. */
-int snapops_rename(struct tree *tree, const struct node *from, const struct node *to_dir,
-		   const char *new_name);
+int snapops_rename(struct tree *tree, const struct op *op, const struct node *from,
+		   const struct node *to_dir, const char *new_name);
 
 /*
  * Extended attributes. node is a NODE_SNAPSHOT. A description is checked
  * like a name (names_check_text) before one PUT; NULL sends null.
  */
-int snapops_set_description(struct tree *tree, const struct node *node, const char *description);
+int snapops_set_description(struct tree *tree, const struct op *op, const struct node *node,
+			    const char *description);
 /*
  * One POST .../hold on an automatic snapshot (-EINVAL, no call, on any other
  * type): the entry keeps its name and takes the new id; waits like mkdir.
  */
-int snapops_hold(struct tree *tree, const struct snapops_opts *opts, const struct node *node);
+int snapops_hold(struct tree *tree, const struct snapops_opts *opts, const struct op *op,
+		 const struct node *node);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "names.h"
+#include "op.h"
 #include "prefetch.h"
 
 #define MAX_DEPTH 5
@@ -257,7 +258,9 @@ static int loader(void *ctx, const char *key, const struct listing *previous, st
 		if (slash)
 			snprintf(share, sizeof(share), "%s", slash + 1);
 	}
-	int rc = efs_list(t->api, NULL, kind, svc, share, &list);
+	struct op background; /* shared by every waiter: none of them may cut it short */
+	op_start(&background, t->load_budget, NULL, NULL);
+	int rc = efs_list(t->api, &background, kind, svc, share, &list);
 	if (rc)
 		return rc;
 	*out = tree_build_listing(t, kind, &list, previous);
@@ -287,28 +290,29 @@ void tree_stop_threads(struct tree *t)
 	t->prefetch = NULL;
 }
 
-static int load(struct tree *t, enum efs_kind kind, const char *svc, const char *share,
-		struct listing **out)
+static int load(struct tree *t, const struct op *op, enum efs_kind kind, const char *svc,
+		const char *share, struct listing **out)
 {
 	char key[400];
 	key_of(key, sizeof(key), kind, svc, share);
-	return cache_get(t->cache, key, loader, t, out);
+	return cache_get(t->cache, op, key, loader, t, out);
 }
 
-int tree_snapshots(struct tree *t, const char *svc, const char *share, struct listing **out)
+int tree_snapshots(struct tree *t, const struct op *op, const char *svc, const char *share,
+		   struct listing **out)
 {
-	return load(t, EFS_SNAPSHOT, svc, share, out);
+	return load(t, op, EFS_SNAPSHOT, svc, share, out);
 }
 
-int tree_children(struct tree *t, const struct node *dir, struct listing **out)
+int tree_children(struct tree *t, const struct op *op, const struct node *dir, struct listing **out)
 {
 	switch (dir->kind) {
 	case NODE_ROOT:
-		return load(t, EFS_SERVICE, NULL, NULL, out);
+		return load(t, op, EFS_SERVICE, NULL, NULL, out);
 	case NODE_SERVICE:
-		return load(t, EFS_SHARE, dir->service->obj.id, NULL, out);
+		return load(t, op, EFS_SHARE, dir->service->obj.id, NULL, out);
 	case NODE_SNAPDIR:
-		return load(t, EFS_SNAPSHOT, dir->service->obj.id, dir->share->obj.id, out);
+		return load(t, op, EFS_SNAPSHOT, dir->service->obj.id, dir->share->obj.id, out);
 	default:
 		return -ENOTDIR;
 	}
@@ -337,7 +341,7 @@ static int split_path(const char *path, char parts[MAX_DEPTH][NAME_MAX_BYTES + 1
 }
 
 /* Step into a directory's child called name. */
-static int step(struct tree *t, struct node *n, int level, const char *name)
+static int step(struct tree *t, const struct op *op, struct node *n, int level, const char *name)
 {
 	if (n->kind == NODE_INFO)
 		return -ENOTDIR;
@@ -355,7 +359,7 @@ static int step(struct tree *t, struct node *n, int level, const char *name)
 	if (n->kind == NODE_SNAPSHOT)
 		return -ENOENT;
 	struct listing *l;
-	int rc = tree_children(t, n, &l);
+	int rc = tree_children(t, op, n, &l);
 	if (rc)
 		return rc;
 	n->held[level] = l;
@@ -375,7 +379,7 @@ static int step(struct tree *t, struct node *n, int level, const char *name)
 	return 0;
 }
 
-int tree_resolve(struct tree *t, const char *path, struct node *out)
+int tree_resolve(struct tree *t, const struct op *op, const char *path, struct node *out)
 {
 	char parts[MAX_DEPTH][NAME_MAX_BYTES + 1];
 	int count, rc, level = 0;
@@ -384,7 +388,7 @@ int tree_resolve(struct tree *t, const char *path, struct node *out)
 	out->kind = NODE_ROOT;
 	rc = split_path(path, parts, &count);
 	for (int i = 0; rc == 0 && i < count; i++) {
-		rc = step(t, out, level, parts[i]);
+		rc = step(t, op, out, level, parts[i]);
 		if (level < 3 && out->held[level])
 			level++; /* each level that loaded a listing holds it */
 	}

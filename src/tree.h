@@ -34,6 +34,7 @@ struct tree {
 	 */
 	void (*changed)(void *ctx, const char *path);
 	void *changed_ctx;
+	double load_budget; /* seconds one listing load may take, retries included (timeout=) */
 };
 
 /* api and cache are borrowed; services is taken (freed by tree_destroy). */
@@ -57,14 +58,20 @@ struct node {
 	struct listing *held[3]; /* keep the entries above alive */
 };
 
-int tree_resolve(struct tree *tree, const char *path, struct node *out);
+/*
+ * Reading calls take the op of the user's call they serve (op.h; NULL: a
+ * background caller): a load they wait for is shared, and runs on within
+ * load_budget when the caller is interrupted.
+ */
+int tree_resolve(struct tree *tree, const struct op *op, const char *path, struct node *out);
 void tree_node_release(struct node *node);
 
 /* What a directory node contains: services, shares or snapshots. */
-int tree_children(struct tree *tree, const struct node *dir, struct listing **out);
+int tree_children(struct tree *tree, const struct op *op, const struct node *dir,
+		  struct listing **out);
 /* The snapshot listing of a share, however it was reached. */
-int tree_snapshots(struct tree *tree, const char *service_id, const char *share_id,
-		   struct listing **out);
+int tree_snapshots(struct tree *tree, const struct op *op, const char *service_id,
+		   const char *share_id, struct listing **out);
 void tree_snapshots_key(char *buf, size_t len, const char *service_id, const char *share_id);
 
 /*

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "cache.h"
+#include "op.h"
 
 #define KEY	  "svc-1/share-1/.snapshots"
 #define N_THREADS 16
@@ -98,7 +99,7 @@ static int fake_loader(void *ctx, const char *key, const struct listing *previou
 
 static int get(struct cache *c, struct fake_api *api, struct listing **out)
 {
-	return cache_get(c, KEY, fake_loader, api, out);
+	return cache_get(c, NULL, KEY, fake_loader, api, out);
 }
 
 /* ---- TTL ---- */
@@ -261,8 +262,103 @@ static void *getter_main(void *arg)
 	struct getter *g = arg;
 	if (g->barrier)
 		pthread_barrier_wait(g->barrier);
-	g->rc = cache_get(g->cache, KEY, fake_loader, g->api, &g->got);
+	g->rc = cache_get(g->cache, NULL, KEY, fake_loader, g->api, &g->got);
 	return NULL;
+}
+
+/* ---- users' calls (an op): interrupted waiters leave, the shared load goes on ---- */
+
+static bool flag_set(void *ctx)
+{
+	return atomic_load((atomic_bool *)ctx);
+}
+
+struct op_getter {
+	pthread_t thread;
+	struct cache *cache;
+	struct fake_api *api;
+	struct op op;
+	int rc;
+	double took;
+	struct listing *got;
+};
+
+static void *op_getter_main(void *arg)
+{
+	struct op_getter *g = arg;
+	double t0 = cache_now();
+	g->rc = cache_get(g->cache, &g->op, KEY, fake_loader, g->api, &g->got);
+	g->took = cache_now() - t0;
+	return NULL;
+}
+
+static void test_interrupted_waiter_leaves_at_once_and_the_load_serves_the_others(void **state)
+{
+	struct cache *c = cache_new(60, 0);
+	struct fake_api api;
+	atomic_bool ctrl_c, never;
+	struct op_getter first = {.cache = c, .api = &api}, second = {.cache = c, .api = &api};
+	(void)state;
+	fake_init(&api);
+	api.sleep_ms = 800;
+	atomic_init(&ctrl_c, false);
+	atomic_init(&never, false);
+	op_start(&first.op, 30, flag_set, &ctrl_c);
+	op_start(&second.op, 30, flag_set, &never);
+	assert_int_equal(pthread_create(&first.thread, NULL, op_getter_main, &first), 0);
+	while (!atomic_load(&api.started))
+		sleep_ms(1);
+	assert_int_equal(pthread_create(&second.thread, NULL, op_getter_main, &second), 0);
+	sleep_ms(100);
+	atomic_store(&ctrl_c, true); /* the one who started the load is interrupted */
+	assert_int_equal(pthread_join(first.thread, NULL), 0);
+	assert_int_equal(first.rc, -EINTR);
+	assert_null(first.got);
+	assert_true(first.took < 0.5);
+	assert_int_equal(pthread_join(second.thread, NULL), 0);
+	assert_int_equal(second.rc, 0); /* the load went on for the other waiter */
+	assert_non_null(second.got);
+	assert_int_equal(atomic_load(&api.calls), 1);
+	listing_unref(second.got);
+	cache_free(c);
+}
+
+static void test_waiter_past_its_deadline_gets_the_stale_listing(void **state)
+{
+	struct cache *c = cache_new(0.05, 0); /* expires at once */
+	struct fake_api api;
+	struct listing *old = NULL;
+	struct op_getter g = {.cache = c, .api = &api};
+	(void)state;
+	fake_init(&api);
+	assert_int_equal(get(c, &api, &old), 0);
+	sleep_ms(100);
+	api.sleep_ms = 1000; /* the API is slow now */
+	op_start(&g.op, 0.2, NULL, NULL);
+	op_getter_main(&g);
+	assert_int_equal(g.rc, 0);
+	assert_ptr_equal(g.got, old);
+	assert_true(g.took < 0.6);
+	listing_unref(g.got);
+	listing_unref(old);
+	cache_free(c); /* waits for the slow load to end */
+	assert_int_equal(atomic_load(&api.calls), 2);
+}
+
+static void test_op_already_ended_loads_nothing(void **state)
+{
+	struct cache *c = cache_new(60, 0);
+	struct fake_api api;
+	atomic_bool ctrl_c;
+	struct op_getter g = {.cache = c, .api = &api};
+	(void)state;
+	fake_init(&api);
+	atomic_init(&ctrl_c, true);
+	op_start(&g.op, 30, flag_set, &ctrl_c);
+	op_getter_main(&g);
+	assert_int_equal(g.rc, -EINTR);
+	assert_int_equal(atomic_load(&api.calls), 0);
+	cache_free(c);
 }
 
 static void test_put_during_a_load_wins_over_the_load(void **state)
@@ -315,7 +411,7 @@ static void test_drop_all_forces_a_load(void **state)
 	(void)state;
 	fake_init(&api);
 	assert_int_equal(get(c, &api, &a), 0);
-	assert_int_equal(cache_get(c, "other-key", fake_loader, &api, &b), 0);
+	assert_int_equal(cache_get(c, NULL, "other-key", fake_loader, &api, &b), 0);
 	listing_unref(b);
 	assert_int_equal(atomic_load(&api.calls), 2);
 	cache_drop_all(c);
@@ -337,8 +433,8 @@ static void test_keys_are_cached_separately(void **state)
 	struct listing *a = NULL, *b = NULL;
 	(void)state;
 	fake_init(&api);
-	assert_int_equal(cache_get(c, "svc-1", fake_loader, &api, &a), 0);
-	assert_int_equal(cache_get(c, "svc-2", fake_loader, &api, &b), 0);
+	assert_int_equal(cache_get(c, NULL, "svc-1", fake_loader, &api, &a), 0);
+	assert_int_equal(cache_get(c, NULL, "svc-2", fake_loader, &api, &b), 0);
 	assert_int_equal(atomic_load(&api.calls), 2);
 	assert_ptr_not_equal(a, b);
 	listing_unref(a);
@@ -417,7 +513,7 @@ static void test_refusal_is_not_hidden_by_a_stale_listing(void **state)
 static int get_key(struct cache *c, struct fake_api *api, const char *key)
 {
 	struct listing *l;
-	int rc = cache_get(c, key, fake_loader, api, &l);
+	int rc = cache_get(c, NULL, key, fake_loader, api, &l);
 	listing_unref(l);
 	return rc;
 }
@@ -612,6 +708,10 @@ int main(void)
 		cmocka_unit_test(test_listing_find_in_empty_listing_is_null),
 		cmocka_unit_test(test_listing_refcount_frees_on_last_unref),
 		cmocka_unit_test(test_listing_held_by_caller_survives_cache_free),
+		cmocka_unit_test(
+			test_interrupted_waiter_leaves_at_once_and_the_load_serves_the_others),
+		cmocka_unit_test(test_waiter_past_its_deadline_gets_the_stale_listing),
+		cmocka_unit_test(test_op_already_ended_loads_nothing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
