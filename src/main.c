@@ -112,8 +112,10 @@ static const struct fuse_opt option_spec[] = {
 };
 /* clang-format on */
 
-/* For the SIGHUP handler only: signals cannot carry a context. */
+/* For the signal handlers only: signals cannot carry a context. */
 static struct ovhsnapfs *signal_fs;
+/* libfuse's own SIGINT and SIGTERM handlers, which ours call after op_shutdown. */
+static void (*fuse_handler[NSIG])(int);
 
 static void show_help(const char *progname)
 {
@@ -283,6 +285,17 @@ static int add_kernel_timeouts(struct fuse_args *args, double ttl)
 	return fuse_opt_insert_arg(args, 1, opt);
 }
 
+/*
+ * A mkdir waiting for its snapshot holds a worker thread: allow many, so
+ * that waiting calls never leave ls and cat without one (libfuse's default
+ * is 10), but keep few idle ones once a burst is over. Inserted first, so
+ * the user's own -o max_threads=/max_idle_threads= win.
+ */
+static int add_thread_defaults(struct fuse_args *args)
+{
+	return fuse_opt_insert_arg(args, 1, "-omax_threads=256,max_idle_threads=16");
+}
+
 /* fsname and subtype make /proc/mounts read "SOURCE MNT fuse.ovhsnapfs". */
 static int add_mount_args(struct fuse_args *args, const char *fsname, const char *mountpoint)
 {
@@ -316,6 +329,36 @@ static void install_sighup(struct ovhsnapfs *fs)
 	sigaction(SIGHUP, &sa, NULL);
 }
 
+/* End every wait at once (op_shutdown is async-signal-safe), then let libfuse end the loop. */
+static void on_stop(int sig)
+{
+	op_shutdown();
+	if (sig > 0 && sig < NSIG && fuse_handler[sig])
+		fuse_handler[sig](sig);
+}
+
+/* Put on_stop in front of the handler libfuse installed for sig; false if there is none. */
+static bool chain_stop(int sig)
+{
+	struct sigaction old, sa = {.sa_handler = on_stop};
+	if (sigaction(sig, NULL, &old) != 0 || (old.sa_flags & SA_SIGINFO) ||
+	    old.sa_handler == SIG_DFL || old.sa_handler == SIG_IGN)
+		return false;
+	fuse_handler[sig] = old.sa_handler;
+	sigemptyset(&sa.sa_mask);
+	return sigaction(sig, &sa, NULL) == 0;
+}
+
+/* Give libfuse its handlers back, so that fuse_remove_signal_handlers finds them. */
+static void unchain_stop(int sig)
+{
+	struct sigaction sa = {.sa_handler = fuse_handler[sig]};
+	if (!fuse_handler[sig])
+		return;
+	sigemptyset(&sa.sa_mask);
+	sigaction(sig, &sa, NULL);
+}
+
 static int serve(struct fuse *fuse, struct ovhsnapfs *fs, const struct fuse_cmdline_opts *c)
 {
 	struct fuse_session *se = fuse_get_session(fuse);
@@ -330,6 +373,9 @@ static int serve(struct fuse *fuse, struct ovhsnapfs *fs, const struct fuse_cmdl
 	install_sighup(fs);
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out;
+	chain_stop(SIGINT);
+	chain_stop(SIGTERM);
+	fs->session = se;
 	log_info("mounted on %s", c->mountpoint);
 	if (c->singlethread) {
 		rc = fuse_loop(fuse);
@@ -342,6 +388,9 @@ static int serve(struct fuse *fuse, struct ovhsnapfs *fs, const struct fuse_cmdl
 		rc = fuse_loop_mt(fuse, loop);
 		fuse_loop_cfg_destroy(loop);
 	}
+	fs_stop(fs); /* every worker has answered; now the threads that use libfuse */
+	unchain_stop(SIGINT);
+	unchain_stop(SIGTERM);
 	fuse_remove_signal_handlers(se);
 	log_info("unmounting %s", c->mountpoint);
 out:
@@ -451,6 +500,8 @@ static int prepare(struct ovhsnapfs *fs, const struct options *o, const struct o
 	fs->change = (struct snapops_opts){
 		.wait = o->wait, .description = o->description, .retries = o->retries};
 	fs->read_only = o->read_only;
+	fs->timeout = o->timeout;
+	fs->tree.load_budget = o->timeout;
 	fs->umask = (mode_t)(o->umask & 0777);
 	fs->uid = getuid();
 	fs->gid = getgid();
@@ -503,7 +554,7 @@ int main(int argc, char *argv[])
 		}
 		goto out;
 	}
-	if (add_kernel_timeouts(&args, o.cache_ttl) ||
+	if (add_kernel_timeouts(&args, o.cache_ttl) || add_thread_defaults(&args) ||
 	    add_mount_args(&args, source ? source : cfg.endpoint, o.nonopt[o.n_nonopt - 1]) ||
 	    fuse_parse_cmdline(&args, &cmd) != 0)
 		goto out;
