@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what building ovhsnapfs needs on Debian 12 (bookworm); with --tests, also what
-# its test suite needs. Run as root. Safe to run again.
+# its test suite needs (lintian and debhelper for the package stage). Run as root (or it
+# runs itself through sudo). Safe to run again.
 set -euo pipefail
 
 packages=(build-essential autoconf automake pkg-config
@@ -10,9 +11,12 @@ if [ "${1:-}" = "--tests" ]; then
 	packages+=(libcmocka-dev python3-pytest valgrind clang clang-format libclang-rt-14-dev
 		   util-linux procps attr)
 fi
+# tests/package.sh, the test suite's Debian package stage.
+[ "${1:-}" = "--tests" ] && packages+=(lintian debhelper)
 
 if [ "$(id -u)" -ne 0 ]; then
-	echo "install-deps.sh: run as root (sudo $0 $*)" >&2
+	command -v sudo >/dev/null && exec sudo -- "$0" "$@"
+	echo "install-deps.sh: run it as root" >&2
 	exit 1
 fi
 missing=()

@@ -2,9 +2,16 @@
 # The whole test suite, from a fresh Debian 12 machine: install the dependencies (as root),
 # build, and run every test twice, in a normal build and in an ASan+UBSan build:
 #   unit tests (cmocka), simulator tests, integration tests (real FUSE mounts against
-#   the bundled OVH API simulator), then `make distcheck`.
+#   the bundled OVH API simulator), then `make distcheck`, then the Debian package
+#   (tests/package.sh: build, lintian, install, an /etc/fstab mount, purge).
+# Not root: it runs itself again through sudo when sudo exists.
 # Ends with the line "N passed, M failed"; exits non-zero when anything failed.
 set -uo pipefail
+
+# Root is needed (apt, FUSE mounts, the package stage): go through sudo where it exists.
+if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null; then
+	exec sudo --preserve-env=OVHSNAPFS_SKIP_APT,OVHSNAPFS_FUZZ_SECONDS -- bash "$0" "$@"
+fi
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -130,6 +137,19 @@ if make -C build distcheck >"$results/distcheck.out" 2>&1; then
 else
 	tail -40 "$results/distcheck.out"
 	fail_stage "make distcheck"
+fi
+
+say "Debian package: build, lintian, install, fstab mount, purge"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "package: skipped (needs root)"
+else
+	t0=$SECONDS
+	if bash tests/package.sh; then
+		passed=$((passed + 1))
+	else
+		fail_stage "Debian package"
+	fi
+	echo "package stage: $((SECONDS - t0)) s"
 fi
 
 echo

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The "Debian package" stage of tests/run.sh, as root on Debian 12: build the package from
+# this tree (contrib/build-deb.sh), check it with lintian (any error or warning fails), install
+# it with apt-get, run the smoke test that the autopkgtest runs (contrib/debian/tests/smoke:
+# an /etc/fstab mount with /usr/bin/ovhsnapfs against the simulator, in a private mount
+# namespace), then purge it and check that none of its files is left.
+# The package is purged on exit, on failure too. A version of ovhsnapfs installed before
+# is replaced, and purged with it. Exits 0 when every step passed.
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+[ "$(id -u)" -eq 0 ] || { echo "package: needs root"; exit 1; }
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/ovhsnapfs-package.XXXXXX")
+export DEBIAN_FRONTEND=noninteractive
+
+purge() {
+	dpkg-query -W -f='${db:Status-Abbrev}' ovhsnapfs 2>/dev/null | grep -q '^.[^n]' || return 0
+	apt-get purge -y -qq ovhsnapfs >"$tmp/purge.log" 2>&1
+}
+finish() {
+	purge || cat "$tmp/purge.log"
+	rm -rf "$tmp"
+}
+trap finish EXIT
+fail() {
+	echo "package: FAILED: $*"
+	exit 1
+}
+
+mkdir "$tmp/out"
+"$top/contrib/build-deb.sh" "$tmp/out" || fail "contrib/build-deb.sh"
+deb=$(ls "$tmp"/out/ovhsnapfs_*_"$(dpkg --print-architecture)".deb) || fail "no .deb built"
+changes=$(ls "$tmp"/out/ovhsnapfs_*.changes) || fail "no .changes built"
+
+command -v lintian >/dev/null || fail "lintian is not installed (contrib/install-deps.sh --tests)"
+lintian --fail-on error,warning "$changes" 2>&1 | grep -v '^running with root privileges' |
+	tee "$tmp/lintian.out"
+[ "${PIPESTATUS[0]}" -eq 0 ] || fail "lintian reported errors or warnings"
+echo "lintian: no error, no warning"
+
+purge || { cat "$tmp/purge.log"; fail "cannot purge the ovhsnapfs installed before"; }
+apt-get install -y -qq "$deb" >"$tmp/install.log" 2>&1 || { cat "$tmp/install.log"; fail "apt-get install $deb"; }
+dpkg -L ovhsnapfs | sort -r >"$tmp/files"
+for f in /usr/bin/ovhsnapfs /usr/share/man/man1/ovhsnapfs.1.gz \
+	/usr/share/bash-completion/completions/ovhsnapfs /usr/share/doc/ovhsnapfs/changelog.gz \
+	/usr/share/doc/ovhsnapfs/copyright /usr/share/doc/ovhsnapfs/examples/fstab.example \
+	/usr/share/doc/ovhsnapfs/examples/ovh.conf.example; do
+	grep -qx "$f" "$tmp/files" || fail "the package lacks $f"
+done
+/usr/bin/ovhsnapfs --version >/dev/null || fail "/usr/bin/ovhsnapfs --version"
+echo "installed $(basename "$deb"): $(grep -c . "$tmp/files") paths"
+
+bash "$top/contrib/debian/tests/smoke" || fail "smoke test"
+
+purge || { cat "$tmp/purge.log"; fail "apt-get purge ovhsnapfs"; }
+left=0
+while read -r f; do
+	[ "$f" = /. ] && continue
+	if [ -d "$f" ] && [ ! -L "$f" ]; then
+		# A directory may stay when another package owns it too.
+		dpkg-query -S "$f" >/dev/null 2>&1 && continue
+	elif [ ! -e "$f" ] && [ ! -L "$f" ]; then
+		continue
+	fi
+	echo "left after purge: $f"
+	left=$((left + 1))
+done <"$tmp/files"
+[ "$left" -eq 0 ] || fail "$left paths left after apt-get purge"
+echo "purged: no file of the package left"
+echo "package: passed"
