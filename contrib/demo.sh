@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
 # The demo: build ovhsnapfs and mount a demo EFS account served by the bundled OVH API
-# simulator, no OVH account needed. Run as root on Debian 12:
-#   sudo contrib/demo.sh          build, start the simulator, mount on /tmp/ovhsnapfs-demo/mnt
-#   sudo contrib/demo.sh stop     unmount and stop the simulator
+# simulator, no OVH account needed. Run as root on Debian 12 (not root, it runs itself
+# through sudo when sudo exists):
+#   contrib/demo.sh          install what it needs, build, start the simulator, mount on
+#                            /tmp/ovhsnapfs-demo/mnt
+#   contrib/demo.sh stop     unmount and stop the simulator
+# It prints one line per step; apt's and make's output go to log files, shown on failure.
 set -euo pipefail
+
+if [ "$(id -u)" -ne 0 ]; then
+	command -v sudo >/dev/null && exec sudo --preserve-env=OVHSNAPFS_DEMO_DIR -- "$0" "$@"
+	echo "demo.sh: run it as root" >&2
+	exit 1
+fi
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 state=${OVHSNAPFS_DEMO_DIR:-/tmp/ovhsnapfs-demo}
@@ -20,19 +29,31 @@ stop() {
 	echo "demo stopped"
 }
 
+# Run "$@" with its output in log file $1 (under $state), shown only if it fails.
+logged() {
+	local log=$state/$1
+	shift
+	"$@" >"$log" 2>&1 && return 0
+	tail -40 "$log" >&2
+	echo "demo.sh: failed: $* (whole log: $log)" >&2
+	exit 1
+}
+
 if [ "${1:-}" = "stop" ]; then
 	stop
 	exit 0
 fi
 
-"$top/contrib/install-deps.sh"
-cd "$top"
-[ -x configure ] || autoreconf -fi >/dev/null
-mkdir -p build
-(cd build && { [ -f Makefile ] || ../configure >/dev/null; } && make -j"$(nproc)" >/dev/null)
-
 mkdir -p "$mnt"
 stop >/dev/null
+echo "demo: checking the build dependencies (apt-get; log: $state/install.log)"
+logged install.log "$top/contrib/install-deps.sh"
+echo "demo: building ovhsnapfs in $top/build (log: $state/build.log)"
+cd "$top"
+[ -x configure ] || logged autoreconf.log autoreconf -fi
+mkdir -p build
+logged build.log bash -c 'cd build && { [ -f Makefile ] || ../configure; } && make -j"$(nproc)"'
+
 rm -f "$state/sim.port"
 nohup /usr/bin/python3 "$top/tests/sim/ovhsim.py" --port 0 --port-file "$state/sim.port" \
 	--quiet >"$state/sim.log" 2>&1 </dev/null &
@@ -41,7 +62,9 @@ for _ in $(seq 100); do
 	[ -s "$state/sim.port" ] && break
 	sleep 0.1
 done
+[ -s "$state/sim.port" ] || { cat "$state/sim.log" >&2; echo "demo.sh: the simulator did not start" >&2; exit 1; }
 url="http://127.0.0.1:$(cat "$state/sim.port")/1.0"
+echo "demo: started the OVH API simulator at $url (log: $state/sim.log)"
 
 # The simulator's demo credentials; a real ovh.conf looks the same (see README.md).
 umask 077
@@ -65,5 +88,5 @@ Try:
   mkdir $mnt/efs-prod/www/.snapshots/my-first-snapshot
   mv $mnt/efs-prod/www/.snapshots/my-first-snapshot $mnt/efs-prod/www/.snapshots/renamed
   rmdir $mnt/efs-prod/www/.snapshots/renamed
-Stop it with: sudo $0 stop
+Stop it with: $0 stop
 MSG
