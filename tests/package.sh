@@ -48,6 +48,9 @@ for f in /usr/bin/ovhsnapfs /usr/share/man/man1/ovhsnapfs.1.gz \
 	grep -qx "$f" "$tmp/files" || fail "the package lacks $f"
 done
 /usr/bin/ovhsnapfs --version >/dev/null || fail "/usr/bin/ovhsnapfs --version"
+# Units are installed, never enabled: no link to them in /etc/systemd.
+enabled=$(find /etc/systemd -lname '*ovhsnapfs*' 2>/dev/null)
+[ -z "$enabled" ] || fail "installing enabled units: $enabled"
 echo "installed $(basename "$deb"): $(grep -c . "$tmp/files") paths"
 
 bash "$top/contrib/debian/tests/smoke" || fail "smoke test"
@@ -56,7 +59,7 @@ purge || { cat "$tmp/purge.log"; fail "apt-get purge ovhsnapfs"; }
 left=0
 while read -r f; do
 	[ "$f" = /. ] && continue
-	if [ -d "$f" ] && [ ! -L "$f" ]; then
+	if [ -d "$f" ]; then
 		# A directory may stay when another package owns it too.
 		dpkg-query -S "$f" >/dev/null 2>&1 && continue
 	elif [ ! -e "$f" ] && [ ! -L "$f" ]; then
