@@ -41,10 +41,14 @@ echo "lintian: no error, no warning"
 purge || { cat "$tmp/purge.log"; fail "cannot purge the ovhsnapfs installed before"; }
 apt-get install -y -qq "$deb" >"$tmp/install.log" 2>&1 || { cat "$tmp/install.log"; fail "apt-get install $deb"; }
 dpkg -L ovhsnapfs | sort -r >"$tmp/files"
+doc=/usr/share/doc/ovhsnapfs
 for f in /usr/bin/ovhsnapfs /usr/share/man/man1/ovhsnapfs.1.gz \
-	/usr/share/bash-completion/completions/ovhsnapfs /usr/share/doc/ovhsnapfs/changelog.gz \
-	/usr/share/doc/ovhsnapfs/copyright /usr/share/doc/ovhsnapfs/examples/fstab.example \
-	/usr/share/doc/ovhsnapfs/examples/ovh.conf.example; do
+	/usr/bin/ovhsnapfs-auto /usr/share/man/man1/ovhsnapfs-auto.1.gz \
+	/usr/share/bash-completion/completions/ovhsnapfs \
+	/lib/systemd/system/ovhsnapfs-auto@.service /lib/systemd/system/ovhsnapfs-auto-daily.timer \
+	$doc/README.md.gz $doc/changelog.gz $doc/copyright $doc/examples/fstab.example \
+	$doc/examples/ovh.conf.example $doc/examples/ovhsnapfs-auto.cron \
+	$doc/examples/mnt-efs.mount; do
 	grep -qx "$f" "$tmp/files" || fail "the package lacks $f"
 done
 /usr/bin/ovhsnapfs --version >/dev/null || fail "/usr/bin/ovhsnapfs --version"
