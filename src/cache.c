@@ -32,6 +32,7 @@ struct cache {
 	size_t entries;	    /* objects in all listings held */
 	unsigned long uses;
 	int loaders; /* load threads running (spawn_load) */
+	unsigned long hits, misses, loads; /* cache_stats */
 	pthread_mutex_t lock;
 	pthread_cond_t loaded;
 	struct slot *buckets[N_BUCKETS];
@@ -207,6 +208,7 @@ static void load_slot(struct cache *c, struct slot *s, cache_loader_fn loader, v
 	unsigned long changes_before = s->changes;
 
 	s->loading = true;
+	c->loads++;
 	pthread_mutex_unlock(&c->lock);
 	int rc = loader(ctx, s->key, previous, &fresh);
 	listing_unref(previous);
@@ -306,6 +308,7 @@ static int get(struct cache *c, const struct op *op, const char *key, cache_load
 		return -ENOMEM;
 	}
 	unsigned long seen = s->loads_done;
+	bool hit = false; /* served at once from a fresh listing */
 	for (int round = 0;; round++) {
 		rc = wait_load(c, s, op);
 		if (rc)
@@ -313,6 +316,7 @@ static int get(struct cache *c, const struct op *op, const char *key, cache_load
 		bool waited = s->loads_done != seen;
 		bool usable = s->listing && (s->last_error == 0 || is_outage(s->last_error));
 		if (is_fresh(c, s->listing) || (waited && usable)) {
+			hit = round == 0 && !waited;
 			rc = serve(c, s, out); /* stale after an outage, but served */
 			break;
 		}
@@ -333,6 +337,10 @@ static int get(struct cache *c, const struct op *op, const char *key, cache_load
 		rc = serve(c, s, out); /* the API is slow: what the user saw a moment ago */
 	if (rc == 0 && touch)
 		s->touched = true;
+	if (touch && hit)
+		c->hits++;
+	else if (touch)
+		c->misses++;
 	pthread_mutex_unlock(&c->lock);
 	return rc;
 }
@@ -376,6 +384,20 @@ size_t cache_take_expired(struct cache *c, char **keys, size_t max)
 		}
 	pthread_mutex_unlock(&c->lock);
 	return n;
+}
+
+void cache_stats(struct cache *c, struct cache_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&c->lock);
+	for (size_t b = 0; b < N_BUCKETS; b++)
+		for (struct slot *s = c->buckets[b]; s; s = s->next)
+			out->listings += s->listing != NULL;
+	out->objects = c->entries;
+	out->hits = c->hits;
+	out->misses = c->misses;
+	out->loads = c->loads;
+	pthread_mutex_unlock(&c->lock);
 }
 
 struct listing *cache_peek(struct cache *c, const char *key)

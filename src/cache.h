@@ -78,6 +78,16 @@ void cache_put(struct cache *cache, const char *key, struct listing *listing);
 /* Forget every listing (SIGHUP): the next access asks the API. */
 void cache_drop_all(struct cache *cache);
 
+/* What the status file shows of the cache. */
+struct cache_stats {
+	size_t listings;      /* listings held */
+	size_t objects;	      /* objects in them */
+	unsigned long hits;   /* user lookups answered from a fresh listing */
+	unsigned long misses; /* user lookups that loaded, or waited for a load */
+	unsigned long loads;  /* loader calls, background refreshes included */
+};
+void cache_stats(struct cache *cache, struct cache_stats *out);
+
 /* Listings. */
 struct listing *listing_new(size_t n);
 struct listing *listing_ref(struct listing *listing);

@@ -127,6 +127,35 @@ static void test_first_get_loads_once_and_second_within_ttl_does_not(void **stat
 	cache_free(c);
 }
 
+static void test_stats_count_hits_misses_loads_and_objects(void **state)
+{
+	struct cache *c = cache_new(60, 0);
+	struct fake_api api;
+	struct listing *l;
+	struct cache_stats st;
+	(void)state;
+	fake_init(&api);
+	cache_stats(c, &st);
+	assert_int_equal(st.listings + st.objects + st.hits + st.misses + st.loads, 0);
+	assert_int_equal(get(c, &api, &l), 0); /* a miss, one load */
+	listing_unref(l);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(get(c, &api, &l), 0);
+		listing_unref(l);
+	}
+	assert_int_equal(cache_refresh(c, KEY, fake_loader, &api), 0); /* fresh: nothing */
+	cache_stats(c, &st);
+	assert_int_equal(st.listings, 1);
+	assert_int_equal(st.objects, 2);
+	assert_int_equal(st.misses, 1);
+	assert_int_equal(st.hits, 3);
+	assert_int_equal(st.loads, 1);
+	cache_drop_all(c);
+	cache_stats(c, &st);
+	assert_int_equal(st.listings + st.objects, 0);
+	cache_free(c);
+}
+
 static void test_ttl_zero_loads_every_time(void **state)
 {
 	struct cache *c = cache_new(0, 0);
@@ -685,6 +714,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_first_get_loads_once_and_second_within_ttl_does_not),
+		cmocka_unit_test(test_stats_count_hits_misses_loads_and_objects),
 		cmocka_unit_test(test_ttl_zero_loads_every_time),
 		cmocka_unit_test(test_listing_younger_than_ttl_is_not_loaded_again),
 		cmocka_unit_test(test_listing_older_than_ttl_is_loaded_again_with_previous),
