@@ -31,7 +31,7 @@ struct cache {
 	size_t max_entries; /* 0: no cap */
 	size_t entries;	    /* objects in all listings held */
 	unsigned long uses;
-	int loaders; /* load threads running (spawn_load) */
+	int loaders;			   /* load threads running (spawn_load) */
 	unsigned long hits, misses, loads; /* cache_stats */
 	pthread_mutex_t lock;
 	pthread_cond_t loaded;

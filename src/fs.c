@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 
 #include "log.h"
 #include "names.h"
@@ -99,6 +100,27 @@ static void fill_dir(struct ovhsnapfs *fs, const struct node *n, struct stat *st
 		st->st_mtime = fs->tree.started;
 }
 
+/*
+ * The status file's size moves with its counters: once the kernel has an
+ * answer, make it forget it, so the next stat asks again.
+ */
+static void forget_status_attrs(struct ovhsnapfs *fs)
+{
+	inval_path(fs->inval, "/" STATUS_FILE);
+}
+
+static void fill_status(struct ovhsnapfs *fs, struct stat *st)
+{
+	size_t len = 0;
+	free(status_file(fs->status, &len));
+	st->st_mode = S_IFREG | 0444;
+	st->st_nlink = 1;
+	st->st_size = (off_t)len;
+	st->st_blocks = (blkcnt_t)((len + 511) / 512);
+	st->st_mtime = time(NULL);
+	forget_status_attrs(fs);
+}
+
 static int fill_stat(struct ovhsnapfs *fs, const struct op *op, const struct node *n,
 		     struct stat *st)
 {
@@ -113,6 +135,8 @@ static int fill_stat(struct ovhsnapfs *fs, const struct op *op, const struct nod
 		st->st_size = (off_t)o->json_len;
 		st->st_blocks = (blkcnt_t)((o->json_len + 511) / 512);
 		st->st_mtime = o->created ? o->created : fs->tree.started;
+	} else if (n->kind == NODE_STATUS) {
+		fill_status(fs, st);
 	} else if (n->kind == NODE_SNAPDIR) {
 		struct listing *l;
 		int rc = tree_children(&fs->tree, op, n, &l);
@@ -135,12 +159,13 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	struct ovhsnapfs *fs = fs_ctx();
 	struct node n;
 	struct op op;
-	(void)fi;
 	read_op(fs, &op);
 	int rc = tree_resolve(&fs->tree, &op, path, &n);
 	if (rc)
 		return rc;
 	rc = fill_stat(fs, &op, &n, st);
+	if (rc == 0 && n.kind == NODE_STATUS && fi && fi->fh) /* fstat: the text it reads */
+		st->st_size = (off_t)((const struct open_file *)(uintptr_t)fi->fh)->len;
 	tree_node_release(&n);
 	return rc;
 }
@@ -229,6 +254,25 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 	return rc;
 }
 
+/* The status file's text, fixed at open like info.json's. */
+static int open_status(struct ovhsnapfs *fs, struct fuse_file_info *fi)
+{
+	size_t len;
+	char *text = status_file(fs->status, &len);
+	struct open_file *f = text ? malloc(sizeof(*f) + len) : NULL;
+	if (!f) {
+		free(text);
+		return -ENOMEM;
+	}
+	f->len = len;
+	memcpy(f->data, text, len);
+	free(text);
+	fi->fh = (uint64_t)(uintptr_t)f;
+	fi->direct_io = 1;
+	forget_status_attrs(fs);
+	return 0;
+}
+
 static int op_open(const char *path, struct fuse_file_info *fi)
 {
 	struct ovhsnapfs *fs = fs_ctx();
@@ -238,10 +282,12 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 	int rc = tree_resolve(&fs->tree, &op, path, &n);
 	if (rc)
 		return rc;
-	if (n.kind != NODE_INFO) {
+	if (n.kind != NODE_INFO && n.kind != NODE_STATUS) {
 		rc = -EISDIR;
 	} else if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
 		rc = fs->read_only ? -EROFS : -EACCES;
+	} else if (n.kind == NODE_STATUS) {
+		rc = open_status(fs, fi);
 	} else {
 		const struct efs_object *o = info_object(&n);
 		struct open_file *f = malloc(sizeof(*f) + o->json_len);
@@ -325,7 +371,7 @@ static int op_rmdir(const char *path)
 		return rc;
 	if (fs->read_only)
 		rc = -EROFS;
-	else if (n.kind == NODE_INFO)
+	else if (n.kind == NODE_INFO || n.kind == NODE_STATUS)
 		rc = -ENOTDIR;
 	else if (n.kind != NODE_SNAPSHOT)
 		rc = -EPERM;
@@ -539,7 +585,7 @@ static int op_opendir(const char *path, struct fuse_file_info *fi)
 	int rc = tree_resolve(&fs->tree, &op, path, &n);
 	if (rc)
 		return rc;
-	if (n.kind == NODE_INFO)
+	if (n.kind == NODE_INFO || n.kind == NODE_STATUS)
 		rc = -ENOTDIR;
 	else if (n.kind == NODE_SNAPDIR && cache_ttl(fs->tree.cache) > 0)
 		rc = allow_kernel_cache(fs, &op, &n, fi);
@@ -566,6 +612,9 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	}
 	if (tree_start_threads(&fs->tree) != 0)
 		log_error("cannot start the prefetch threads: prefetching is off");
+	if (fs->metrics && metrics_start(fs->metrics) != 0)
+		log_error("cannot start the metrics thread: %s is written at unmount only",
+			  metrics_path(fs->metrics));
 	return fs;
 }
 
@@ -577,6 +626,8 @@ void fs_stop(struct ovhsnapfs *fs)
 	fs->tree.changed = NULL;	  /* nobody is left to call it */
 	inval_stop(fs->inval);
 	fs->inval = NULL;
+	metrics_free(fs->metrics); /* its last write, while the API client is alive */
+	fs->metrics = NULL;
 }
 
 /* libfuse calls it from fuse_destroy, after freeing its nodes: too late for threads. */

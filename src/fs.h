@@ -15,7 +15,9 @@
 #include <sys/types.h>
 
 #include "inval.h"
+#include "metrics.h"
 #include "snapops.h"
+#include "status.h"
 #include "tree.h"
 
 struct ovhsnapfs {
@@ -34,6 +36,8 @@ struct ovhsnapfs {
 	 */
 	double timeout;
 	struct fuse_session *session; /* set before the session loop starts */
+	struct status *status;	      /* MOUNT/.ovhsnapfs */
+	struct metrics *metrics;      /* -o metrics_file=, NULL without it */
 };
 
 const struct fuse_operations *fs_operations(void);

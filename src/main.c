@@ -34,6 +34,7 @@ struct options {
 	char *description;
 	char *cafile;
 	char *log_level;
+	char *metrics_file;
 	double cache_ttl;
 	double wait;
 	double timeout;
@@ -66,6 +67,7 @@ static const struct fuse_opt option_spec[] = {
 	OPTION("description=%s", description),
 	OPTION("cafile=%s", cafile),
 	OPTION("log_level=%s", log_level),
+	OPTION("metrics_file=%s", metrics_file),
 	OPTION("cache_ttl=%lf", cache_ttl),
 	OPTION("wait=%lf", wait),
 	OPTION("timeout=%lf", timeout),
@@ -142,7 +144,9 @@ static void show_help(const char *progname)
 	       "                           subdirectories in parallel (default 0: off)\n"
 	       "    -o cache_max=N         cache at most N objects, least recently used\n"
 	       "                           listings dropped first (default 1000000)\n"
-	       "    -o log_level=LEVEL     error, warn, info or debug (default warn)\n\n");
+	       "    -o log_level=LEVEL     error, warn, info or debug (default warn)\n"
+	       "    -o metrics_file=PATH   write counters there in the Prometheus text format\n"
+	       "                           every 15 s (default: none)\n\n");
 }
 
 /*
@@ -473,6 +477,7 @@ static void free_options(struct options *o)
 	free(o->description);
 	free(o->cafile);
 	free(o->log_level);
+	free(o->metrics_file);
 	for (int i = 0; i < o->n_nonopt; i++)
 		free(o->nonopt[i]);
 }
@@ -505,7 +510,16 @@ static int prepare(struct ovhsnapfs *fs, const struct options *o, const struct o
 	fs->umask = (mode_t)(o->umask & 0777);
 	fs->uid = getuid();
 	fs->gid = getgid();
-	return check_api(&fs->tree, cfg);
+	fs->status = status_new(cfg, api, cache);
+	if (!fs->status) {
+		check_die("out of memory");
+		return -ENOMEM;
+	}
+	int rc = check_api(&fs->tree, cfg);
+	if (rc == 0 && o->metrics_file && !o->check &&
+	    (rc = metrics_open(fs->status, o->metrics_file, &fs->metrics)) != 0)
+		check_die("metrics_file=%s: cannot write it: %s", o->metrics_file, strerror(-rc));
+	return rc;
 }
 
 static void release(struct ovhsnapfs *fs)
@@ -514,8 +528,11 @@ static void release(struct ovhsnapfs *fs)
 	struct cache *cache = fs->tree.cache;
 	if (!api)
 		return;
+	metrics_free(fs->metrics); /* when op_destroy did not run */
+	fs->metrics = NULL;
 	tree_destroy(&fs->tree);
 	cache_free(cache);
+	status_free(fs->status);
 	ovh_client_free(api);
 }
 

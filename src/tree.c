@@ -343,8 +343,12 @@ static int split_path(const char *path, char parts[MAX_DEPTH][NAME_MAX_BYTES + 1
 /* Step into a directory's child called name. */
 static int step(struct tree *t, const struct op *op, struct node *n, int level, const char *name)
 {
-	if (n->kind == NODE_INFO)
+	if (n->kind == NODE_INFO || n->kind == NODE_STATUS)
 		return -ENOTDIR;
+	if (n->kind == NODE_ROOT && strcmp(name, STATUS_FILE) == 0) {
+		n->kind = NODE_STATUS; /* no listing: reading it costs no API call */
+		return 0;
+	}
 	if (strcmp(name, INFO_FILE) == 0 && n->kind != NODE_ROOT && n->kind != NODE_SNAPDIR) {
 		n->info_of = n->kind;
 		n->kind = NODE_INFO;

@@ -1,7 +1,8 @@
 /*
  * tree: paths <-> EFS objects.
  *
- * Owns the shape of the mount (SERVICE/SHARE/.snapshots/SNAPSHOT/info.json),
+ * Owns the shape of the mount (SERVICE/SHARE/.snapshots/SNAPSHOT/info.json,
+ * and the status file at the root),
  * the cache keys of its directories and how a listing is built from an API
  * list (naming rule, hidden snapshots, directory mtime). Resolving a path
  * loads at most one listing per level, through the cache. Thread-safe.
@@ -49,7 +50,18 @@ int tree_enable_prefetch(struct tree *tree, int workers);
 int tree_start_threads(struct tree *tree);
 void tree_stop_threads(struct tree *tree);
 
-enum node_kind { NODE_ROOT, NODE_SERVICE, NODE_SHARE, NODE_SNAPDIR, NODE_SNAPSHOT, NODE_INFO };
+/* MOUNT/.ovhsnapfs: resolved by name, never listed (fs serves it from status.h). */
+#define STATUS_FILE ".ovhsnapfs"
+
+enum node_kind {
+	NODE_ROOT,
+	NODE_SERVICE,
+	NODE_SHARE,
+	NODE_SNAPDIR,
+	NODE_SNAPSHOT,
+	NODE_INFO,
+	NODE_STATUS,
+};
 
 struct node {
 	enum node_kind kind;

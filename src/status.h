@@ -1,0 +1,38 @@
+/*
+ * status: what MOUNT/.ovhsnapfs and -o metrics_file= tell.
+ *
+ * Owns the status document: the mount's identity (version, endpoint, the
+ * kind of credentials and the key's first four characters, never a
+ * secret), its uptime and clock offset, the API counters (ovh_status_json)
+ * and the cache's (cache_stats), as JSON and in the Prometheus text
+ * format. Building it makes no API call. Thread-safe.
+ */
+#ifndef OVHSNAPFS_STATUS_H
+#define OVHSNAPFS_STATUS_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "cache.h"
+#include "config.h"
+#include "ovh.h"
+
+struct status;
+
+/* cfg is read now and not kept; api and cache are borrowed. NULL when out of memory. */
+struct status *status_new(const struct ovh_config *cfg, struct ovh_client *api,
+			  struct cache *cache);
+void status_free(struct status *status);
+
+/* The document as of now: a new object (json_decref it), or NULL. */
+json_t *status_collect(struct status *status);
+/*
+ * The status file's bytes, malloc'ed: the document as pretty JSON ending
+ * in a newline. One text serves every call within a second, so that a stat
+ * and the open that follows it agree on the size. NULL when out of memory.
+ */
+char *status_file(struct status *status, size_t *len);
+/* A document's counters in the Prometheus text exposition format, malloc'ed. */
+char *status_prometheus(const json_t *doc, size_t *len);
+
+#endif

@@ -1,0 +1,99 @@
+/* Unit tests for status: the Prometheus text made from a status document. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "status.h"
+
+static const char DOC[] =
+	"{\"version\": \"1.2\", \"endpoint\": \"http://h/\\\"q\\\"\\\\x\\n\","
+	" \"auth\": {\"method\": \"oauth2\", \"key_prefix\": \"abcd\"},"
+	" \"time_delta\": -3, \"uptime_seconds\": 42,"
+	" \"api\": {\"calls\": 7, \"by_method\": {\"GET\": 6, \"POST\": 1},"
+	"  \"by_status\": {\"200\": 5, \"0\": 2}, \"retries\": 2, \"errors\": 1,"
+	"  \"last_error\": null},"
+	" \"breaker\": {\"state\": \"open\", \"opened\": 1},"
+	" \"rate\": {\"limit\": 10.0, \"burst\": 10.0, \"waits\": 3, \"waited_seconds\": 0.25},"
+	" \"cache\": {\"listings\": 2, \"objects\": 9, \"hits\": 4, \"misses\": 2, \"loads\": 2}}";
+
+static char *render(void)
+{
+	size_t len;
+	json_t *doc = json_loads(DOC, 0, NULL);
+	assert_non_null(doc);
+	char *text = status_prometheus(doc, &len);
+	json_decref(doc);
+	assert_non_null(text);
+	assert_int_equal(strlen(text), len);
+	return text;
+}
+
+static void test_prometheus_has_every_counter_with_help_and_type(void **state)
+{
+	(void)state;
+	char *text = render();
+	static const char *const lines[] = {
+		"ovhsnapfs_api_calls_total 7\n",
+		"ovhsnapfs_api_retries_total 2\n",
+		"ovhsnapfs_api_errors_total 1\n",
+		"ovhsnapfs_api_calls_by_method_total{method=\"GET\"} 6\n",
+		"ovhsnapfs_api_calls_by_method_total{method=\"POST\"} 1\n",
+		"ovhsnapfs_api_calls_by_status_total{status=\"0\"} 2\n",
+		"ovhsnapfs_breaker_open 1\n",
+		"ovhsnapfs_breaker_opened_total 1\n",
+		"ovhsnapfs_rate_limit 10\n",
+		"ovhsnapfs_rate_waited_seconds_total 0.25\n",
+		"ovhsnapfs_cache_objects 9\n",
+		"ovhsnapfs_cache_loads_total 2\n",
+		"ovhsnapfs_time_delta_seconds -3\n",
+		"ovhsnapfs_uptime_seconds 42\n",
+		"# TYPE ovhsnapfs_api_calls_total counter\n",
+		"# TYPE ovhsnapfs_cache_listings gauge\n",
+		"# HELP ovhsnapfs_cache_hits_total ",
+	};
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+		if (!strstr(text, lines[i]))
+			fail_msg("missing: %s", lines[i]);
+	free(text);
+}
+
+static void test_prometheus_label_values_are_escaped(void **state)
+{
+	(void)state;
+	char *text = render();
+	assert_non_null(strstr(text, "ovhsnapfs_info{version=\"1.2\","
+				     "endpoint=\"http://h/\\\"q\\\"\\\\x\\n\","
+				     "auth=\"oauth2\"} 1\n"));
+	free(text);
+}
+
+static void test_prometheus_of_an_empty_document_has_no_samples_but_the_breaker(void **state)
+{
+	size_t len;
+	(void)state;
+	json_t *doc = json_object();
+	char *text = status_prometheus(doc, &len);
+	json_decref(doc);
+	assert_non_null(text);
+	assert_null(strstr(text, "\novhsnapfs_api_calls_total "));
+	assert_null(strstr(text, "{method="));
+	assert_non_null(strstr(text, "ovhsnapfs_breaker_open 0\n"));
+	free(text);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_prometheus_has_every_counter_with_help_and_type),
+		cmocka_unit_test(test_prometheus_label_values_are_escaped),
+		cmocka_unit_test(
+			test_prometheus_of_an_empty_document_has_no_samples_but_the_breaker),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
