@@ -45,8 +45,7 @@ cp -a "$src/contrib/debian" "$src/debian"
 if ! command -v dpkg-checkbuilddeps >/dev/null || ! (cd "$src" && dpkg-checkbuilddeps 2>/dev/null); then
 	if [ "$(id -u)" -ne 0 ]; then
 		(cd "$src" && dpkg-checkbuilddeps) || true
-		echo "build-deb: missing build dependencies; run as root, or install them" \
-			"(apt-get build-dep ./contrib/debian/..)" >&2
+		echo "build-deb: missing build dependencies (above): run it as root, or install them" >&2
 		exit 1
 	fi
 	log "installing the build dependencies with apt-get"
