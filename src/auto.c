@@ -302,7 +302,8 @@ static int subdirs(const char *path, char ***out, size_t *n_out)
 		free_names(names, n);
 		return rc;
 	}
-	qsort(names, n, sizeof(*names), by_name);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), by_name);
 	*out = names;
 	*n_out = n;
 	return 0;
