@@ -461,6 +461,21 @@ static size_t prune(struct run *r, const struct share *s, size_t n)
 }
 
 /*
+ * Create in a share at the limit, after deleting. The API counts snapshots
+ * still being deleted (a mount with wait=0 returns before they are gone):
+ * while it refuses for the limit, try again, 1 + 2 + 4 + 8 + 16 s at most.
+ */
+static int create_after_prune(struct run *r, const struct share *s, size_t deleted)
+{
+	int rc = create(r, s);
+	for (unsigned delay = 1; rc == -EDQUOT && deleted > 0 && delay <= 16; delay *= 2) {
+		sleep(delay);
+		rc = create(r, s);
+	}
+	return rc;
+}
+
+/*
  * Create, then prune; when the share is at the API's limit (counted here,
  * or refused by the API), prune first, then create.
  */
@@ -490,7 +505,7 @@ static void run_share(struct run *r, struct share *s)
 	}
 	size_t deleted = prune(r, s, n);
 	if (make && full) {
-		rc = create(r, s);
+		rc = create_after_prune(r, s, deleted);
 		if (rc) {
 			create_failed(r, s, rc, deleted);
 			kept--;

@@ -328,3 +328,22 @@ def test_dirs_outside_an_ovhsnapfs_tree_exit_2_and_do_nothing(mnt, sim, tmp_path
         assert "ovhsnapfs-auto: " in res.stderr
     assert "not in an ovhsnapfs mount" in auto("--label", "h", "--keep", "1", fake).stderr
     assert api_changes(sim) == []
+
+
+def test_a_full_share_on_a_wait_0_mount_creates_once_the_api_is_done_deleting(mounts, sim):
+    snaps = [snap(i, "m-%03d" % i, "2026-11-01T00:00:00Z") for i in range(1, 200)]
+    snaps += [snap(901, "auto-hourly-2026-11-01-0100", "2026-11-01T01:00:00Z")]
+    sim.seed(one_share(snaps))
+    sim.config(delete_delay=1.5)  # rmdir returns at once; the API still counts it
+    mnt = mounts(["wait=0"])
+    sim.clear_log()
+    res = auto("--label", "hourly", "--keep", "1", mnt / "svc/vol")
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert lines[0] == "deleted svc/vol auto-hourly-2026-11-01-0100"
+    assert lines[1].startswith("created svc/vol auto-hourly-")
+    assert lines[2:] == ["kept svc/vol 1"]
+    calls = [m for m, _, _ in api_changes(sim)]
+    assert calls[0] == "DELETE" and calls[-1] == "POST" and "POST" in calls[1:-1]
+    assert calls.count("DELETE") == 1
+    assert len([s for s in sim.snapshots(SVC, WWW) if s["name"].startswith("auto-")]) == 1
