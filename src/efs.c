@@ -127,15 +127,24 @@ static bool id_is_safe(const char *id)
 	return true;
 }
 
+/* A string with a \u0000 inside (or not a string): never an id, name, date or status. */
+static bool has_nul(json_t *text)
+{
+	return json_is_string(text) && strlen(json_string_value(text)) != json_string_length(text);
+}
+
 static int decode_fields(json_t *obj, struct efs_object *out)
 {
 	json_t *id = json_object_get(obj, "id");
 	json_t *name = json_object_get(obj, "name");
 	json_t *created = json_object_get(obj, "createdAt");
 	json_t *status = json_object_get(obj, "status");
+	json_t *path = json_object_get(obj, "path");
 
 	if (!json_is_string(id) || !id_is_safe(json_string_value(id)))
 		return -EIO;
+	if (has_nul(id) || has_nul(name) || has_nul(created) || has_nul(status))
+		return -EIO; /* refused, never truncated (a path may hold one: content.h) */
 	if (name && !json_is_null(name) && !json_is_string(name))
 		return -EIO;
 	if (created && !json_is_null(created) &&
@@ -143,6 +152,15 @@ static int decode_fields(json_t *obj, struct efs_object *out)
 		return -EIO;
 	if (status && !json_is_null(status) && !json_is_string(status))
 		return -EIO;
+	if (path && !json_is_null(path) && !json_is_string(path))
+		return -EIO;
+	if (json_is_string(path)) {
+		out->path_len = json_string_length(path);
+		out->path = malloc(out->path_len + 1);
+		if (!out->path)
+			return -ENOMEM;
+		memcpy(out->path, json_string_value(path), out->path_len + 1);
+	}
 	out->id = strdup(json_string_value(id));
 	if (json_is_string(name))
 		out->name = strndup(json_string_value(name), json_string_length(name));
@@ -177,7 +195,8 @@ static int decode_value(json_t *obj, struct efs_object *out)
 static json_t *parse_body(const char *body, size_t len)
 {
 	json_error_t err;
-	json_t *root = json_loadb(body ? body : "", len, JSON_DECODE_ANY, &err);
+	/* \u0000 is valid JSON: decoded, then refused field by field (decode_fields) */
+	json_t *root = json_loadb(body ? body : "", len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
 	if (!root)
 		log_error("API reply is not JSON: %s (line %d)", err.text, err.line);
 	return root;
@@ -189,7 +208,7 @@ int efs_decode_object(const char *body, size_t len, struct efs_object *out)
 	int rc = root ? decode_value(root, out) : -EIO;
 	if (root && rc == -EIO)
 		log_error("API reply is not a valid object (missing or malformed id, name, "
-			  "createdAt or status)");
+			  "createdAt, status or path)");
 	json_decref(root);
 	return rc;
 }
@@ -236,6 +255,9 @@ static void list_path(char *buf, size_t len, enum efs_kind kind, const char *svc
 		break;
 	case EFS_SNAPSHOT:
 		snprintf(buf, len, "/storage/netapp/%s/share/%s/snapshot?detail=true", svc, share);
+		break;
+	case EFS_ACCESS_PATH: /* storage.NetAppShareAccessPath[]: full objects */
+		snprintf(buf, len, "/storage/netapp/%s/share/%s/accessPath", svc, share);
 		break;
 	}
 }
@@ -437,12 +459,16 @@ int efs_object_copy(const struct efs_object *src, struct efs_object *dst)
 	dst->id = strdup(src->id);
 	dst->name = src->name ? strdup(src->name) : NULL;
 	dst->json = malloc(src->json_len + 1);
-	if (!dst->id || (src->name && !dst->name) || !dst->json) {
+	dst->path = src->path ? malloc(src->path_len + 1) : NULL;
+	if (!dst->id || (src->name && !dst->name) || !dst->json || (src->path && !dst->path)) {
 		efs_object_free(dst);
 		return -ENOMEM;
 	}
 	memcpy(dst->json, src->json, src->json_len + 1);
 	dst->json_len = src->json_len;
+	if (src->path)
+		memcpy(dst->path, src->path, src->path_len + 1);
+	dst->path_len = src->path_len;
 	dst->created = src->created;
 	dst->status = src->status;
 	return 0;
@@ -453,6 +479,7 @@ void efs_object_free(struct efs_object *obj)
 	free(obj->id);
 	free(obj->name);
 	free(obj->json);
+	free(obj->path);
 	memset(obj, 0, sizeof(*obj));
 }
 

@@ -1,7 +1,8 @@
 /*
  * efs: the Enterprise File Storage model and its routes.
  *
- * Owns the OVH JSON models (services, shares, snapshots) and their decoding
+ * Owns the OVH JSON models (services, shares, snapshots, a share's access
+ * paths) and their decoding
  * into compact C objects, and which route serves which operation. Only this
  * module knows the JSON field names. Calls go through ovh; thread-safe.
  */
@@ -15,7 +16,7 @@
 struct ovh_client;
 struct op;
 
-enum efs_kind { EFS_SERVICE, EFS_SHARE, EFS_SNAPSHOT };
+enum efs_kind { EFS_SERVICE, EFS_SHARE, EFS_SNAPSHOT, EFS_ACCESS_PATH };
 
 /* "A volume can't have more than 200 snapshots" (OVH's EFS documentation). */
 #define EFS_MAX_SNAPSHOTS 200
@@ -36,6 +37,12 @@ struct efs_object {
 	char *name;	/* NULL when the API gave null */
 	time_t created; /* 0 when unknown */
 	enum efs_status status;
+	/*
+	 * Snapshots and access paths: where it lives over NFS, HOST:/EXPORT[/...]
+	 * (NULL when null or absent). May hold NUL bytes: path_len says how long.
+	 */
+	char *path;
+	size_t path_len;
 	char *json; /* the object as the API gave it, pretty-printed, ends in \n */
 	size_t json_len;
 };
@@ -47,7 +54,8 @@ struct efs_list {
 
 /*
  * Calls are made on behalf of op (op.h; NULL: a background call).
- * List services, a service's shares, or a share's snapshots (full objects).
+ * List services, a service's shares, a share's snapshots or its access paths
+ * (full objects).
  */
 int efs_list(struct ovh_client *api, const struct op *op, enum efs_kind kind,
 	     const char *service_id, const char *share_id, struct efs_list *out);

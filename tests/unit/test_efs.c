@@ -73,6 +73,9 @@ static void test_list_decodes_id_name_status_and_created(void **state)
 	assert_null(list.items[1].name);
 	assert_int_equal(list.items[1].status, EFS_ST_CREATING);
 	assert_int_equal(list.items[1].created, CREATED2);
+	assert_string_equal(list.items[0].path, "10.1.2.3:/share_4a5b/.snapshot/nightly");
+	assert_int_equal(list.items[0].path_len, strlen(list.items[0].path));
+	assert_null(list.items[1].path);
 	efs_list_free(&list);
 	assert_int_equal(list.n, 0);
 	assert_null(list.items);
@@ -229,6 +232,37 @@ static void test_list_item_name_with_nul_is_eio(void **state)
 	/* A file name cannot hold NUL: the reply is refused, never truncated. */
 	(void)state;
 	assert_int_equal(decode_one("\"id\":\"a\",\"name\":\"x\\u0000y\""), -EIO);
+}
+
+static void test_list_item_id_status_or_date_with_nul_is_eio(void **state)
+{
+	(void)state;
+	assert_int_equal(decode_one("\"id\":\"a\\u0000/..\""), -EIO);
+	assert_int_equal(decode_one("\"id\":\"a\",\"status\":\"available\\u0000\""), -EIO);
+	assert_int_equal(decode_one("\"id\":\"a\",\"createdAt\":\"2026-11-25T03:00:12Z\\u0000\""),
+			 -EIO);
+}
+
+static void test_list_item_path_is_kept_whole_nul_included(void **state)
+{
+	struct efs_list list;
+	(void)state;
+	assert_int_equal(decode_list("[{\"id\":\"a\",\"path\":\"h:/e/.snapshot/x\\u0000/..\"},"
+				     "{\"id\":\"b\",\"path\":null},{\"id\":\"c\"}]",
+				     &list),
+			 0);
+	assert_int_equal(list.n, 3);
+	assert_int_equal(list.items[0].path_len, 20);
+	assert_memory_equal(list.items[0].path, "h:/e/.snapshot/x\0/..", 21);
+	assert_null(list.items[1].path);
+	assert_null(list.items[2].path);
+	struct efs_object copy;
+	assert_int_equal(efs_object_copy(&list.items[0], &copy), 0);
+	assert_int_equal(copy.path_len, 20);
+	assert_memory_equal(copy.path, "h:/e/.snapshot/x\0/..", 21);
+	efs_object_free(&copy);
+	efs_list_free(&list);
+	assert_int_equal(decode_one("\"id\":\"a\",\"path\":7"), -EIO);
 }
 
 static void test_list_item_null_or_missing_fields_are_unknown(void **state)
@@ -505,6 +539,8 @@ int main(void)
 		cmocka_unit_test(test_list_item_with_mistyped_fields_is_eio),
 		cmocka_unit_test(test_list_item_with_non_rfc3339_created_at_is_eio),
 		cmocka_unit_test(test_list_item_name_with_nul_is_eio),
+		cmocka_unit_test(test_list_item_id_status_or_date_with_nul_is_eio),
+		cmocka_unit_test(test_list_item_path_is_kept_whole_nul_included),
 		cmocka_unit_test(test_list_item_null_or_missing_fields_are_unknown),
 		cmocka_unit_test(test_list_item_unknown_status_is_other),
 		cmocka_unit_test(test_status_names_round_trip),
