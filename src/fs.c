@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <sys/statvfs.h>
 #include <time.h>
 
+#include "content.h"
 #include "log.h"
 #include "names.h"
 #include "op.h"
@@ -121,6 +123,22 @@ static void fill_status(struct ovhsnapfs *fs, struct stat *st)
 	forget_status_attrs(fs);
 }
 
+/* A content link: lrwxrwxrwx, its size the target's length. */
+static int fill_link(struct ovhsnapfs *fs, const struct op *op, const struct node *n,
+		     struct stat *st)
+{
+	char target[PATH_MAX];
+	int rc = content_target(&fs->tree, op, n, target, sizeof(target));
+	if (rc)
+		return rc;
+	const struct efs_object *o = n->info_of == NODE_SHARE ? &n->share->obj : &n->snapshot->obj;
+	st->st_mode = S_IFLNK | 0777;
+	st->st_nlink = 1;
+	st->st_size = (off_t)strlen(target);
+	st->st_mtime = st->st_ctime = st->st_atime = o->created ? o->created : fs->tree.started;
+	return 0;
+}
+
 static int fill_stat(struct ovhsnapfs *fs, const struct op *op, const struct node *n,
 		     struct stat *st)
 {
@@ -128,6 +146,8 @@ static int fill_stat(struct ovhsnapfs *fs, const struct op *op, const struct nod
 	st->st_uid = fs->uid;
 	st->st_gid = fs->gid;
 	st->st_blksize = 4096;
+	if (n->kind == NODE_CONTENT)
+		return fill_link(fs, op, n, st);
 	if (n->kind == NODE_INFO) {
 		const struct efs_object *o = info_object(n);
 		st->st_mode = S_IFREG | 0444;
@@ -200,6 +220,19 @@ static void add_info(struct ovhsnapfs *fs, const struct op *op, const struct nod
 	filler(buf, INFO_FILE, &st, 0, FUSE_FILL_DIR_PLUS);
 }
 
+/* content, when the share or snapshot has one now. */
+static void add_content(struct ovhsnapfs *fs, const struct op *op, const struct node *dir,
+			void *buf, fuse_fill_dir_t filler)
+{
+	struct node link = *dir;
+	struct stat st;
+	memset(link.held, 0, sizeof(link.held));
+	link.info_of = dir->kind;
+	link.kind = NODE_CONTENT;
+	if (fill_stat(fs, op, &link, &st) == 0)
+		filler(buf, CONTENT_LINK, &st, 0, FUSE_FILL_DIR_PLUS);
+}
+
 static int list_entries(struct ovhsnapfs *fs, const struct op *op, const struct node *dir,
 			void *buf, fuse_fill_dir_t filler)
 {
@@ -243,9 +276,11 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 	case NODE_SHARE:
 		add_info(fs, &op, &n, buf, filler);
 		filler(buf, SNAPSHOT_DIR, NULL, 0, 0);
+		add_content(fs, &op, &n, buf, filler);
 		break;
 	case NODE_SNAPSHOT:
 		add_info(fs, &op, &n, buf, filler);
+		add_content(fs, &op, &n, buf, filler);
 		break;
 	default:
 		rc = -ENOTDIR;
@@ -271,6 +306,24 @@ static int open_status(struct ovhsnapfs *fs, struct fuse_file_info *fi)
 	fi->direct_io = 1;
 	forget_status_attrs(fs);
 	return 0;
+}
+
+static int op_readlink(const char *path, char *buf, size_t size)
+{
+	struct ovhsnapfs *fs = fs_ctx();
+	struct node n;
+	struct op op;
+	char target[PATH_MAX];
+	read_op(fs, &op);
+	int rc = tree_resolve(&fs->tree, &op, path, &n);
+	if (rc)
+		return rc;
+	rc = n.kind == NODE_CONTENT ? content_target(&fs->tree, &op, &n, target, sizeof(target))
+				    : -EINVAL;
+	if (rc == 0 && size > 0)
+		snprintf(buf, size, "%s", target); /* truncated as readlink(2) does */
+	tree_node_release(&n);
+	return rc;
 }
 
 static int op_open(const char *path, struct fuse_file_info *fi)
@@ -641,6 +694,7 @@ static const struct fuse_operations operations = {
 	.destroy = op_destroy,
 	.opendir = op_opendir,
 	.getattr = op_getattr,
+	.readlink = op_readlink,
 	.readdir = op_readdir,
 	.open = op_open,
 	.read = op_read,

@@ -2,17 +2,24 @@
 #include "tree.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "content.h"
+#include "log.h"
+#include "mounts.h"
 #include "names.h"
 #include "op.h"
 #include "prefetch.h"
 
 #define MAX_DEPTH 5
 
-/* Cache keys: "S" services, "H/<svc>" shares, "N/<svc>/<share>" snapshots. */
+/*
+ * Cache keys: "S" services, "H/<svc>" shares, "N/<svc>/<share>" snapshots,
+ * "A/<svc>/<share>" access paths.
+ */
 static void key_of(char *buf, size_t len, enum efs_kind kind, const char *svc, const char *share)
 {
 	if (kind == EFS_SERVICE)
@@ -20,7 +27,12 @@ static void key_of(char *buf, size_t len, enum efs_kind kind, const char *svc, c
 	else if (kind == EFS_SHARE)
 		snprintf(buf, len, "H/%s", svc);
 	else
-		snprintf(buf, len, "N/%s/%s", svc, share);
+		snprintf(buf, len, "%c/%s/%s", kind == EFS_ACCESS_PATH ? 'A' : 'N', svc, share);
+}
+
+void tree_key(char *buf, size_t len, enum efs_kind kind, const char *svc, const char *share)
+{
+	key_of(buf, len, kind, svc, share);
 }
 
 void tree_snapshots_key(char *buf, size_t len, const char *svc, const char *share)
@@ -111,6 +123,7 @@ struct listing *tree_build_listing(struct tree *t, enum efs_kind kind, struct ef
 	assign_names(l);
 	l->fetched = cache_now();
 	l->mtime = listing_mtime(t, l, previous);
+	content_check_listing(kind, l, previous);
 	return l;
 }
 
@@ -137,6 +150,7 @@ void tree_init(struct tree *t, struct ovh_client *api, struct cache *cache, char
 	t->cache = cache;
 	t->services = services;
 	t->started = time(NULL);
+	t->mounts = mounts_new();
 	for (int i = 0; i < TREE_CHANGE_LOCKS; i++)
 		pthread_mutex_init(&t->change_locks[i], NULL);
 }
@@ -144,6 +158,8 @@ void tree_init(struct tree *t, struct ovh_client *api, struct cache *cache, char
 void tree_destroy(struct tree *t)
 {
 	tree_stop_threads(t);
+	mounts_free(t->mounts);
+	t->mounts = NULL;
 	for (int i = 0; i < TREE_CHANGE_LOCKS; i++)
 		pthread_mutex_destroy(&t->change_locks[i]);
 	for (char **s = t->services; s && *s; s++)
@@ -168,9 +184,8 @@ static const char *display_name(struct tree *t, const char *key, const char *id,
 	return buf;
 }
 
-/* The mount path of the directory a listing of kind fills ("" for the root). */
-static void listing_dir(struct tree *t, enum efs_kind kind, const char *svc, const char *share,
-			char *buf, size_t len)
+void tree_listing_dir(struct tree *t, enum efs_kind kind, const char *svc, const char *share,
+		      char *buf, size_t len)
 {
 	char svc_name[NAME_MAX_BYTES + 1], share_name[NAME_MAX_BYTES + 1], key[400];
 	buf[0] = '\0';
@@ -183,7 +198,10 @@ static void listing_dir(struct tree *t, enum efs_kind kind, const char *svc, con
 	}
 	key_of(key, sizeof(key), EFS_SHARE, svc, NULL);
 	display_name(t, key, share, share_name, sizeof(share_name));
-	snprintf(buf, len, "/%s/%s/" SNAPSHOT_DIR, svc_name, share_name);
+	if (kind == EFS_ACCESS_PATH) /* they belong to the share itself */
+		snprintf(buf, len, "/%s/%s", svc_name, share_name);
+	else
+		snprintf(buf, len, "/%s/%s/" SNAPSHOT_DIR, svc_name, share_name);
 }
 
 static const struct entry *find_id(const struct listing *l, const char *id)
@@ -206,9 +224,10 @@ void tree_notify_changes(struct tree *t, enum efs_kind kind, const char *svc, co
 {
 	char dir[1024];
 	bool entries_changed = old && old->n != new_listing->n;
-	if (!t->changed || !old)
+	content_notify_changes(t, kind, svc, share, old, new_listing);
+	if (!t->changed || !old || kind == EFS_ACCESS_PATH)
 		return;
-	listing_dir(t, kind, svc, share, dir, sizeof(dir));
+	tree_listing_dir(t, kind, svc, share, dir, sizeof(dir));
 	for (size_t i = 0; i < old->n; i++) {
 		const struct entry *was = &old->entries[i];
 		const struct entry *now = find_id(new_listing, was->obj.id);
@@ -231,7 +250,7 @@ static void prefetch_children(struct tree *t, enum efs_kind kind, const char *sv
 			      const struct listing *l)
 {
 	char key[400];
-	if (!t->prefetch_children || kind == EFS_SNAPSHOT)
+	if (!t->prefetch_children || kind == EFS_SNAPSHOT || kind == EFS_ACCESS_PATH)
 		return;
 	for (size_t i = 0; i < l->n; i++) {
 		if (kind == EFS_SERVICE)
@@ -247,7 +266,10 @@ static void prefetch_children(struct tree *t, enum efs_kind kind, const char *sv
 static int loader(void *ctx, const char *key, const struct listing *previous, struct listing **out)
 {
 	struct tree *t = ctx;
-	enum efs_kind kind = key[0] == 'S' ? EFS_SERVICE : key[0] == 'H' ? EFS_SHARE : EFS_SNAPSHOT;
+	enum efs_kind kind = key[0] == 'S'   ? EFS_SERVICE
+			     : key[0] == 'H' ? EFS_SHARE
+			     : key[0] == 'A' ? EFS_ACCESS_PATH
+					     : EFS_SNAPSHOT;
 	char svc[160] = "", share[160] = "";
 	struct efs_list list;
 
@@ -281,11 +303,16 @@ int tree_enable_prefetch(struct tree *t, int workers)
 
 int tree_start_threads(struct tree *t)
 {
+	int rc = mounts_start(t->mounts, content_mounts_changed, t);
+	if (rc)
+		log_error("cannot watch the mount table (%s): content links may go stale",
+			  strerror(-rc));
 	return t->prefetch ? prefetch_start(t->prefetch) : 0;
 }
 
 void tree_stop_threads(struct tree *t)
 {
+	mounts_stop(t->mounts);
 	prefetch_free(t->prefetch);
 	t->prefetch = NULL;
 }
@@ -302,6 +329,12 @@ int tree_snapshots(struct tree *t, const struct op *op, const char *svc, const c
 		   struct listing **out)
 {
 	return load(t, op, EFS_SNAPSHOT, svc, share, out);
+}
+
+int tree_access_paths(struct tree *t, const struct op *op, const char *svc, const char *share,
+		      struct listing **out)
+{
+	return load(t, op, EFS_ACCESS_PATH, svc, share, out);
 }
 
 int tree_children(struct tree *t, const struct op *op, const struct node *dir, struct listing **out)
@@ -340,15 +373,29 @@ static int split_path(const char *path, char parts[MAX_DEPTH][NAME_MAX_BYTES + 1
 	return 0;
 }
 
+/* SHARE/content, SNAPSHOT/content: present only while the link has a target. */
+static int step_content(struct tree *t, const struct op *op, struct node *n)
+{
+	char target[PATH_MAX];
+	int rc = content_target(t, op, n, target, sizeof(target));
+	if (rc == 0) {
+		n->info_of = n->kind;
+		n->kind = NODE_CONTENT;
+	}
+	return rc;
+}
+
 /* Step into a directory's child called name. */
 static int step(struct tree *t, const struct op *op, struct node *n, int level, const char *name)
 {
-	if (n->kind == NODE_INFO || n->kind == NODE_STATUS)
+	if (n->kind == NODE_INFO || n->kind == NODE_STATUS || n->kind == NODE_CONTENT)
 		return -ENOTDIR;
 	if (n->kind == NODE_ROOT && strcmp(name, STATUS_FILE) == 0) {
 		n->kind = NODE_STATUS; /* no listing: reading it costs no API call */
 		return 0;
 	}
+	if ((n->kind == NODE_SHARE || n->kind == NODE_SNAPSHOT) && strcmp(name, CONTENT_LINK) == 0)
+		return step_content(t, op, n);
 	if (strcmp(name, INFO_FILE) == 0 && n->kind != NODE_ROOT && n->kind != NODE_SNAPDIR) {
 		n->info_of = n->kind;
 		n->kind = NODE_INFO;

@@ -28,6 +28,7 @@ struct tree {
 	/* Changes to one share are serialized (snapops); striped by share id. */
 	pthread_mutex_t change_locks[TREE_CHANGE_LOCKS];
 	struct prefetch *prefetch; /* loads ahead and refreshes (prefetch.h) */
+	struct mounts *mounts;	   /* this host's mounts, for content links (content.h) */
 	bool prefetch_children;	   /* -o prefetch=N, N > 0 */
 	/*
 	 * Told, from any thread, of a path whose kernel entry or attributes a
@@ -46,7 +47,7 @@ void tree_destroy(struct tree *tree);
  * -o prefetch=N (workers > 0) loading the subdirectories of each listing.
  */
 int tree_enable_prefetch(struct tree *tree, int workers);
-/* Threads: start them after the daemon forks. */
+/* Threads (prefetch, the mount watcher): start them after the daemon forks. */
 int tree_start_threads(struct tree *tree);
 void tree_stop_threads(struct tree *tree);
 
@@ -61,11 +62,12 @@ enum node_kind {
 	NODE_SNAPSHOT,
 	NODE_INFO,
 	NODE_STATUS,
+	NODE_CONTENT, /* SHARE/content, SNAPSHOT/content: symbolic links (content.h) */
 };
 
 struct node {
 	enum node_kind kind;
-	enum node_kind info_of; /* NODE_INFO: whose info.json */
+	enum node_kind info_of; /* NODE_INFO, NODE_CONTENT: whose info.json or content */
 	const struct entry *service, *share, *snapshot;
 	struct listing *held[3]; /* keep the entries above alive */
 };
@@ -85,6 +87,15 @@ int tree_children(struct tree *tree, const struct op *op, const struct node *dir
 int tree_snapshots(struct tree *tree, const struct op *op, const char *service_id,
 		   const char *share_id, struct listing **out);
 void tree_snapshots_key(char *buf, size_t len, const char *service_id, const char *share_id);
+/* A share's access paths (loaded only for content links; not listed anywhere). */
+int tree_access_paths(struct tree *tree, const struct op *op, const char *service_id,
+		      const char *share_id, struct listing **out);
+/* The cache key of the listing of kind (service_id, share_id as that kind needs). */
+void tree_key(char *buf, size_t len, enum efs_kind kind, const char *service_id,
+	      const char *share_id);
+/* The mount path of the directory a listing of kind fills ("" for the root). */
+void tree_listing_dir(struct tree *tree, enum efs_kind kind, const char *service_id,
+		      const char *share_id, char *buf, size_t len);
 
 /*
  * Build a listing from an API list (its objects are moved out of list).
