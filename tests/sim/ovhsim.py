@@ -14,6 +14,10 @@ GET|POST .../share/{id}/snapshot[?detail=]; GET|PUT|DELETE .../snapshot/{id};
 POST .../snapshot/{id}/hold (no body; automatic snapshots only, else 400: the answer is the
 held copy, type manual, under a new id, keeping name, description, createdAt and path; it
 stays "creating" for hold_delay seconds; the old id is gone).
+GET .../share/{id}/accessPath[/{accessPathId}] (storage.NetAppShareAccessPath).
+Each share has the access paths its seed gives ("accessPaths": [{id, path, preferred}]),
+by default one: 10.0.0.5:/share_<id>, preferred; a snapshot's `path` defaults to the
+preferred one's + /.snapshot/<name or id> (a seed may set it to null, or to anything).
 Auth: AK/AS/CK signature, or "Authorization: Bearer <token>" (config tokens, or issued by:)
 
 OAuth2 (at the server root, as www.ovh.com/auth/oauth2/token; logged, faults apply):
@@ -31,7 +35,8 @@ Admin (no auth, not logged):
   GET  /_sim/log                    {"requests": [{seq, t, conn, method, path, query, body,
                                      status, query_id, fault, headers}]}; status 0 = no reply
   POST /_sim/log/reset
-  GET  /_sim/state                  {"services": [{..., "shares": [{..., "snapshots": [...]}]}]}
+  GET  /_sim/state                  {"services": [{..., "shares": [{..., "snapshots": [...],
+                                     "accessPaths": [...]}]}]}
   POST /_sim/seed                   same shape; replaces the data (defaults for missing fields)
   POST /_sim/reset                  start-up seed and config, no faults, empty log
   GET|POST /_sim/config             create_delay, delete_delay, hold_delay, clock_offset, latency,
@@ -134,6 +139,11 @@ SNAPSHOT_SPEC = {
     "path": ("string", True, None),
     "status": ("string", True, SNAPSHOT_STATUSES),
     "type": ("string", True, SNAPSHOT_TYPES),
+}
+ACCESS_PATH_SPEC = {
+    "id": ("uuid", False, None),
+    "path": ("string", False, None),
+    "preferred": ("boolean", False, None),
 }
 # storage.NetAppShareSnapshot (POST) and storage.NetAppShareSnapshotUpdate (PUT): the
 # only writable fields.
@@ -434,6 +444,7 @@ def _check_value(kind, value, where):
         "string": lambda v: isinstance(v, str),
         "datetime": lambda v: isinstance(v, str) and DATETIME_RE.match(v),
         "long": lambda v: isinstance(v, int) and not isinstance(v, bool),
+        "boolean": lambda v: isinstance(v, bool),
         "tags": lambda v: isinstance(v, dict) and all(
             isinstance(k, str) and isinstance(x, str) for k, x in v.items()),
         "iam": lambda v: isinstance(v, dict),
@@ -466,9 +477,34 @@ def normalize(raw, spec, defaults, where, children=()):
     return out
 
 
-def snapshot_path(share_id, name, snap_id):
+def export_path(share_id):
     """An NFS-style access path; the real format is undocumented, clients treat it as opaque."""
-    return "%s:/share_%s/.snapshot/%s" % (EXPORT_IP, share_id, name or snap_id)
+    return "%s:/share_%s" % (EXPORT_IP, share_id)
+
+
+def snapshot_path(share, name, snap_id):
+    """Where NetApp shows a snapshot over NFS: under the preferred access path's .snapshot."""
+    paths = share["_access_paths"]
+    preferred = [a for a in paths if a["preferred"]] or paths
+    if not preferred:
+        return None
+    return "%s/.snapshot/%s" % (preferred[0]["path"].rstrip("/"), name or snap_id)
+
+
+def normalize_access_paths(raw, share_id, where):
+    items = raw.get("accessPaths")
+    if items is None and "accessPaths" not in raw:
+        items = [{"id": str(uuid.uuid5(uuid.NAMESPACE_URL, "accessPath:" + share_id)),
+                  "path": export_path(share_id), "preferred": True}]
+    items = _child_list({"accessPaths": items}, "accessPaths", where)
+    out = []
+    for i, item in enumerate(items):
+        ap_where = "%s.accessPaths[%d]" % (where, i)
+        ap_id = _require_object(item, ap_where)
+        out.append(normalize(item, ACCESS_PATH_SPEC, {"id": ap_id, "preferred": False},
+                             ap_where))
+    _check_unique([a["id"] for a in out], where + ".accessPaths")
+    return out
 
 
 def _require_object(raw, where):
@@ -477,10 +513,10 @@ def _require_object(raw, where):
     return raw.get("id") or str(uuid.uuid4())
 
 
-def normalize_snapshot(raw, share_id, now, where):
+def normalize_snapshot(raw, share, now, where):
     snap_id = _require_object(raw, where)
     defaults = {"id": snap_id, "createdAt": rfc3339(now), "status": "available",
-                "type": "manual", "path": snapshot_path(share_id, raw.get("name"), snap_id)}
+                "type": "manual", "path": snapshot_path(share, raw.get("name"), snap_id)}
     return normalize(raw, SNAPSHOT_SPEC, defaults, where)
 
 
@@ -488,10 +524,11 @@ def normalize_share(raw, now, where):
     share_id = _require_object(raw, where)
     defaults = {"id": share_id, "protocol": "NFS", "size": 100, "createdAt": rfc3339(now),
                 "status": "available", "accessMode": "rw"}
-    share = normalize(raw, SHARE_SPEC, defaults, where, children=("snapshots",))
+    share = normalize(raw, SHARE_SPEC, defaults, where, children=("snapshots", "accessPaths"))
+    share["_access_paths"] = normalize_access_paths(raw, share_id, where)
     snaps = _child_list(raw, "snapshots", where)
     share["_snapshots"] = [
-        normalize_snapshot(s, share_id, now, "%s.snapshots[%d]" % (where, i))
+        normalize_snapshot(s, share, now, "%s.snapshots[%d]" % (where, i))
         for i, s in enumerate(snaps)]
     _check_unique([s["id"] for s in share["_snapshots"]], where + ".snapshots")
     return share
@@ -691,6 +728,7 @@ class State:
                     self._settle(share)
                     sh = public(share)
                     sh["snapshots"] = [public(s) for s in share["_snapshots"]]
+                    sh["accessPaths"] = [public(a) for a in share["_access_paths"]]
                     item["shares"].append(sh)
                 out.append(item)
             return {"services": out}
@@ -725,6 +763,17 @@ class State:
         with self._lock:
             return public(self._find_snapshot(svc_id, share_id, snap_id))
 
+    def access_paths(self, svc_id, share_id):
+        with self._lock:
+            return [public(a) for a in self._find_share(svc_id, share_id)["_access_paths"]]
+
+    def access_path(self, svc_id, share_id, ap_id):
+        with self._lock:
+            for ap in self._find_share(svc_id, share_id)["_access_paths"]:
+                if ap["id"].lower() == ap_id.lower():
+                    return public(ap)
+        raise ovh_error(404, "The requested object (accessPathId = %s) does not exist" % ap_id)
+
     # ---- writes ----
 
     def create_snapshot(self, svc_id, share_id, fields):
@@ -737,7 +786,7 @@ class State:
             snap = {"id": snap_id, "name": fields.get("name"),
                     "description": fields.get("description"),
                     "createdAt": rfc3339(self._server_now()),
-                    "path": snapshot_path(share["id"], fields.get("name"), snap_id),
+                    "path": snapshot_path(share, fields.get("name"), snap_id),
                     "status": "creating", "type": "manual",
                     "_ready_at": time.monotonic() + cfg["create_delay"]}
             share["_snapshots"].append(snap)
@@ -1149,6 +1198,10 @@ ROUTES = [
      {"GET": "get_snapshot", "PUT": "update_snapshot", "DELETE": "delete_snapshot"}),
     (re.compile(r"^%s/%s/share/%s/snapshot/%s/hold$" % (NETAPP, SEG, SEG, SEG)),
      {"POST": "hold_snapshot"}),
+    (re.compile(r"^%s/%s/share/%s/accessPath$" % (NETAPP, SEG, SEG)),
+     {"GET": "list_access_paths"}),
+    (re.compile(r"^%s/%s/share/%s/accessPath/%s$" % (NETAPP, SEG, SEG, SEG)),
+     {"GET": "get_access_path"}),
 ]
 
 
@@ -1267,6 +1320,13 @@ class Api:
     def _delete_snapshot(self, req, svc, share, snap):
         self._state.delete_snapshot(svc, share, snap)
         return Reply(200, b"")
+
+    def _list_access_paths(self, req, svc, share):
+        """storage.NetAppShareAccessPath[]: full objects, as the schema and Terraform say."""
+        return Reply.json(200, self._state.access_paths(svc, share))
+
+    def _get_access_path(self, req, svc, share, ap):
+        return Reply.json(200, self._state.access_path(svc, share, ap))
 
 
 class TokenEndpoint:

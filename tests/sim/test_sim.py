@@ -498,6 +498,40 @@ def test_share_list_filters_on_mount_point_name(api):
     assert [s["id"] for s in shares] == [DB]
 
 
+ACCESS = "/storage/netapp/%s/share/%s/accessPath" % (SVC, WWW)
+
+
+def test_access_paths_are_full_objects_and_snapshot_paths_are_built_from_them(api):
+    paths = api.ok("GET", ACCESS)
+    assert [(a["path"], a["preferred"]) for a in paths] == [("10.0.0.5:/share_" + WWW, True)]
+    assert api.ok("GET", "%s/%s" % (ACCESS, paths[0]["id"])) == paths[0]
+    assert api.ok("GET", ACCESS) == paths  # ids are stable
+    snap = api.ok("GET", "%s/%s" % (SNAPS, WWW_SNAP))
+    assert snap["path"] == paths[0]["path"] + "/.snapshot/before-upgrade"
+    new = api.ok("POST", SNAPS, {"name": "fresh"})
+    assert new["path"] == paths[0]["path"] + "/.snapshot/fresh"
+    r = api.call("GET", "%s/%s" % (ACCESS, MISSING))
+    assert r.status == 404 and r.json()["class"] == "Client::NotFound"
+    assert api.call("POST", ACCESS, {}).status == 405
+
+
+def test_seeded_access_paths_and_snapshot_paths(api):
+    ap = [{"id": MISSING, "path": "h:/other", "preferred": False},
+          {"path": "h:/e/", "preferred": True}]
+    seed = {"services": [{"id": SVC, "shares": [{"id": WWW, "accessPaths": ap, "snapshots": [
+        {"name": "a"}, {"name": "b", "path": None}, {"name": "c", "path": "h:/e/../x"}]}]}]}
+    assert api.admin("POST", "/_sim/seed", seed)[0] == 200
+    assert [a["path"] for a in api.ok("GET", ACCESS)] == ["h:/other", "h:/e/"]
+    snaps = api.ok("GET", SNAPS, query="detail=true")
+    assert [s["path"] for s in snaps] == ["h:/e/.snapshot/a", None, "h:/e/../x"]
+    seed["services"][0]["shares"][0]["accessPaths"] = []
+    assert api.admin("POST", "/_sim/seed", seed)[0] == 200
+    assert api.ok("GET", ACCESS) == []
+    assert api.ok("GET", SNAPS, query="detail=true")[0]["path"] is None
+    bad = {"services": [{"shares": [{"accessPaths": [{"path": 5}]}]}]}
+    assert api.admin("POST", "/_sim/seed", bad)[0] == 400
+
+
 def test_bad_detail_value_is_400(api):
     r = api.call("GET", SNAPS, query="detail=yes")
     assert r.status == 400 and r.json()["class"] == "Client::BadRequest"
@@ -918,6 +952,8 @@ def check_value(schema, type_name, value, where):
         assert isinstance(value, int) and not isinstance(value, bool), where
     elif type_name == "string":
         assert isinstance(value, str), where
+    elif type_name == "boolean":
+        assert isinstance(value, bool), where
     elif type_name.startswith("map[string]"):
         assert isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
     else:
@@ -931,7 +967,8 @@ def all_api_objects(api):
     api.config(delete_fails=False, delete_delay=30)
     api.ok("DELETE", "%s/%s" % (SNAPS, snapshot_ids(api)[0]))  # -> deleting
     objects = {"storage.NetAppShareSnapshot": [api.ok("POST", SNAPS, {"name": "new"})],
-               "storage.NetAppServiceWithIAM": [], "storage.NetAppShare": []}
+               "storage.NetAppServiceWithIAM": [], "storage.NetAppShare": [],
+               "storage.NetAppShareAccessPath": []}
     for svc in api.ok("GET", "/storage/netapp"):
         objects["storage.NetAppServiceWithIAM"] += [svc, api.ok("GET", "/storage/netapp/" +
                                                                 svc["id"])]
@@ -940,6 +977,10 @@ def all_api_objects(api):
             objects["storage.NetAppShare"] += [share, api.ok("GET", base + "/" + share["id"])]
             snaps = api.ok("GET", "%s/%s/snapshot" % (base, share["id"]), query="detail=true")
             objects["storage.NetAppShareSnapshot"] += snaps
+            paths = api.ok("GET", "%s/%s/accessPath" % (base, share["id"]))
+            objects["storage.NetAppShareAccessPath"] += paths + [
+                api.ok("GET", "%s/%s/accessPath/%s" % (base, share["id"], a["id"]))
+                for a in paths]
     return objects
 
 
