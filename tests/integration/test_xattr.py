@@ -114,6 +114,7 @@ def test_description_set_then_removed_one_put_each(mnt, sim):
     assert api_snapshot(sim, MANUAL)["description"] == "kept for the audit"
     assert getfattr(snap, "user.ovh.description") == "kept for the audit"
     assert json.loads(info.read_text())["description"] == "kept for the audit"
+    assert os.stat(info).st_size == len(info.read_bytes())  # the kernel was told
 
     sim.clear_log()
     assert setfattr("-x", "user.ovh.description", snap) == "0"
@@ -123,6 +124,7 @@ def test_description_set_then_removed_one_put_each(mnt, sim):
     assert "No such attribute" in getfattr(snap, "user.ovh.description")
     assert "user.ovh.description" not in os.listxattr(snap)
     assert json.loads(info.read_text())["description"] is None
+    assert os.stat(info).st_size == len(info.read_bytes())
     # Nothing left to remove: ENODATA, no call.
     sim.clear_log()
     assert setfattr("-x", "user.ovh.description", snap) == "ENODATA"
