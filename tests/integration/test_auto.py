@@ -347,3 +347,16 @@ def test_a_full_share_on_a_wait_0_mount_creates_once_the_api_is_done_deleting(mo
     assert calls[0] == "DELETE" and calls[-1] == "POST" and "POST" in calls[1:-1]
     assert calls.count("DELETE") == 1
     assert len([s for s in sim.snapshots(SVC, WWW) if s["name"].startswith("auto-")]) == 1
+
+
+def test_reading_the_tree_costs_one_list_call_per_directory(mounts, sim):
+    sim.seed(one_share(MIX))
+    mnt = mounts()
+    sim.clear_log()
+    res = auto("--dry-run", "--label", "hourly", "--keep", "3", mnt.path)
+    assert res.returncode == 0, res.stderr
+    gets = sim.calls("GET")
+    # The shares, the snapshots (the mount listed the services): every info.json and
+    # mtime comes from those listings.
+    assert sorted(p.split("?")[0] for _, p in gets) == [
+        "/storage/netapp/%s/share" % SVC, "/storage/netapp/%s/share/%s/snapshot" % (SVC, WWW)]
