@@ -5,16 +5,20 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "log.h"
+#include "names.h"
 #include "ovh.h"
 
+/* Messages and names from the API may hold any byte: escaped, as in the log. */
 void check_die(const char *fmt, ...)
 {
+	char raw[2048], line[4096];
 	va_list ap;
-	fprintf(stderr, "ovhsnapfs: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	log_escape(raw, line, sizeof(line));
+	fprintf(stderr, "ovhsnapfs: %s\n", line);
 }
 
 static void report_refusal(const struct ovh_config *cfg, int rc, const char *why)
@@ -82,8 +86,11 @@ void check_report(FILE *out, struct tree *tree, const struct ovh_config *cfg)
 	}
 	if (tree_children(tree, NULL, &root, &services) == 0) {
 		fprintf(out, "services:   %zu", services->n);
-		for (size_t i = 0; i < services->n; i++)
-			fprintf(out, "%s%s", i ? ", " : " (", services->entries[i].name);
+		for (size_t i = 0; i < services->n; i++) {
+			char name[4 * NAME_MAX_BYTES + 1];
+			log_escape(services->entries[i].name, name, sizeof(name));
+			fprintf(out, "%s%s", i ? ", " : " (", name);
+		}
 		fprintf(out, "%s\n", services->n ? ")" : "");
 	}
 	listing_unref(services);

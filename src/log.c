@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
@@ -47,6 +48,56 @@ void log_use_syslog(void)
 	use_syslog = 1;
 }
 
+/* Length of the valid UTF-8 sequence at p (at most left bytes), 0 if none. */
+static size_t utf8_length(const unsigned char *p, size_t left)
+{
+	size_t n = p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
+	if (n == 0 || n > left || (p[0] >= 0xf5))
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	if ((n == 3 && p[0] == 0xe0 && p[1] < 0xa0) || (n == 3 && p[0] == 0xed && p[1] >= 0xa0) ||
+	    (n == 4 && p[0] == 0xf0 && p[1] < 0x90) || (n == 4 && p[0] == 0xf4 && p[1] >= 0x90))
+		return 0; /* overlong, surrogate, beyond U+10FFFF */
+	return n;
+}
+
+size_t log_escape(const char *in, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)in;
+	size_t w = 0, left = strlen(in);
+
+	if (outlen == 0)
+		return 0;
+	while (left > 0) {
+		size_t n = *p < 0x80 ? 1 : utf8_length(p, left);
+		/* Raw C0, DEL, C1 (U+0080-U+009F) and invalid bytes are shown as \xNN. */
+		bool plain = (n == 1 && *p >= 0x20 && *p != 0x7f && *p != '\\') ||
+			     (n > 1 && !(p[0] == 0xc2 && p[1] < 0xa0));
+		size_t take = n ? n : 1;
+		size_t need = plain ? take : *p == '\\' ? 2 : 4 * take;
+		if (w + need >= outlen)
+			break;
+		for (size_t i = 0; i < take; i++, p++, left--) {
+			if (plain) {
+				out[w++] = (char)*p;
+			} else if (*p == '\\') {
+				out[w++] = '\\';
+				out[w++] = '\\';
+			} else {
+				out[w++] = '\\';
+				out[w++] = 'x';
+				out[w++] = hex[*p >> 4];
+				out[w++] = hex[*p & 15];
+			}
+		}
+	}
+	out[w] = '\0';
+	return w;
+}
+
 static int syslog_priority(enum log_level level)
 {
 	static const int map[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
@@ -55,20 +106,22 @@ static int syslog_priority(enum log_level level)
 
 void log_msg(enum log_level level, const char *fmt, ...)
 {
-	char line[2048];
+	char raw[2048], line[4096];
 	va_list ap;
 
 	if ((int)level > current_level)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	/* Names and messages from the API reach here: no byte may drive a terminal. */
+	log_escape(raw, line, sizeof(line));
 	if (use_syslog) {
 		syslog(syslog_priority(level), "%s", line);
 		return;
 	}
 	/* One buffered write keeps concurrent lines whole. */
-	char out[2100];
+	char out[4200];
 	int n = snprintf(out, sizeof(out), "ovhsnapfs: %s: %s\n", level_names[level], line);
 	if (n > (int)sizeof(out))
 		n = sizeof(out);

@@ -3,10 +3,14 @@
  *
  * Owns the log level and the sink (stderr in the foreground, syslog once
  * daemonized). Callers pass already-masked text: secrets never reach here.
+ * Every line is escaped at the sink (log_escape): text from the API may hold
+ * any byte.
  * Thread-safe: one write(2) or syslog(3) per line.
  */
 #ifndef OVHSNAPFS_LOG_H
 #define OVHSNAPFS_LOG_H
+
+#include <stddef.h>
 
 enum log_level { LOG_LVL_ERROR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
@@ -16,6 +20,14 @@ void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 /* Route further lines to syslog (after daemonizing). */
 void log_use_syslog(void);
+
+/*
+ * Copy in to out (outlen bytes, NUL-terminated, cut at a whole character),
+ * showing every control byte (C0, DEL, C1 U+0080-U+009F), every byte that
+ * is not valid UTF-8 and the backslash as \xNN or \\. log_msg applies it to
+ * every line; check.c to what it prints. Returns the length written.
+ */
+size_t log_escape(const char *in, char *out, size_t outlen);
 
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
