@@ -22,6 +22,7 @@ struct slot {
 	int last_error;
 	unsigned long last_used; /* the cache's use counter, for LRU */
 	bool touched;		 /* served to a user since it was loaded */
+	bool forgotten;		 /* cache_forget during a load: its result may predate it */
 	struct slot *next;
 };
 
@@ -217,6 +218,14 @@ static void load_slot(struct cache *c, struct slot *s, cache_loader_fn loader, v
 	s->loading = false;
 	s->loads_done++;
 	s->last_error = rc;
+	bool forgotten = s->forgotten;
+	s->forgotten = false;
+	if (rc == 0 && forgotten) {
+		/* For this caller only: the next one asks the API again. */
+		pthread_cond_broadcast(&c->loaded);
+		*out = fresh;
+		return 0;
+	}
 	if (rc == 0 && s->changes != changes_before && s->listing) {
 		/* Our own change landed meanwhile; the load may predate it. */
 		listing_unref(fresh);
@@ -407,6 +416,35 @@ struct listing *cache_peek(struct cache *c, const char *key)
 	struct listing *l = s ? listing_ref(s->listing) : NULL;
 	pthread_mutex_unlock(&c->lock);
 	return l;
+}
+
+struct listing *cache_update(struct cache *c, const char *key, cache_update_fn fn, void *ctx,
+			     struct listing **was)
+{
+	struct listing *next = NULL;
+	*was = NULL;
+	pthread_mutex_lock(&c->lock);
+	struct slot *s = slot_get(c, key, false);
+	if (s && s->listing && (next = fn(ctx, s->listing)) != NULL) {
+		*was = listing_ref(s->listing);
+		slot_set(c, s, listing_ref(next));
+		s->changes++; /* a load under way may predate this change: it is dropped */
+	}
+	pthread_mutex_unlock(&c->lock);
+	return next;
+}
+
+void cache_forget(struct cache *c, const char *key)
+{
+	pthread_mutex_lock(&c->lock);
+	struct slot *s = slot_get(c, key, false);
+	if (s) {
+		slot_set(c, s, NULL);
+		s->touched = false;
+		s->changes++;
+		s->forgotten = s->loading;
+	}
+	pthread_mutex_unlock(&c->lock);
 }
 
 void cache_put(struct cache *c, const char *key, struct listing *l)

@@ -4,7 +4,8 @@
  * Owns listings (immutable, reference-counted: readers hold a reference
  * while they use one) and the table that maps a directory key to its
  * current listing. Concurrent misses on one key share one load. Changes
- * made by the filesystem itself replace a listing at once (cache_put).
+ * made by the filesystem itself replace a listing at once, atomically
+ * (cache_update).
  * When the API cannot answer (EIO, ETIMEDOUT, EAGAIN), the last listing is
  * served, stale, with one log line per outage. Thread-safe.
  */
@@ -75,6 +76,25 @@ bool cache_is_fresh(struct cache *cache, const char *key);
 struct listing *cache_peek(struct cache *cache, const char *key);
 /* Install a listing the filesystem built itself (after mkdir, say); takes the reference. */
 void cache_put(struct cache *cache, const char *key, struct listing *listing);
+/*
+ * Build the next listing from the current one; runs under the cache's lock,
+ * so it must not block, call the API or call back into the cache. NULL
+ * leaves the listing as it is.
+ */
+typedef struct listing *(*cache_update_fn)(void *ctx, const struct listing *current);
+/*
+ * Replace key's listing by fn(current) as one atomic step, so that no
+ * concurrent load or update is lost or loses ours. Nothing happens when
+ * key has no listing (the next access loads one). Returns the new listing
+ * and sets *was to the one it replaced, both referenced (or NULL, NULL).
+ */
+struct listing *cache_update(struct cache *cache, const char *key, cache_update_fn fn, void *ctx,
+			     struct listing **was);
+/*
+ * Forget key's listing: the next access asks the API, and a load under way
+ * (which may predate what made the caller forget) is not kept.
+ */
+void cache_forget(struct cache *cache, const char *key);
 /* Forget every listing (SIGHUP): the next access asks the API. */
 void cache_drop_all(struct cache *cache);
 

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -710,6 +711,162 @@ static void test_listing_held_by_caller_survives_cache_free(void **state)
 	cache_free(NULL);
 }
 
+/* ---- cache_update and cache_forget ---- */
+
+/* cache_update_fn: the current listing plus one entry named ctx. */
+static struct listing *add_entry(void *ctx, const struct listing *cur)
+{
+	const char *name = ctx;
+	struct listing *next = listing_new(cur->n + 1);
+	assert_non_null(next);
+	for (size_t i = 0; i < cur->n; i++) {
+		struct entry *e = &next->entries[next->n++];
+		e->obj.id = xstrdup(cur->entries[i].obj.id);
+		e->obj.json = xstrdup("{}\n");
+		e->obj.json_len = 3;
+		e->name = e->obj.id;
+	}
+	struct entry *e = &next->entries[next->n++];
+	e->obj.id = xstrdup(name);
+	e->obj.json = xstrdup("{}\n");
+	e->obj.json_len = 3;
+	e->name = e->obj.id;
+	next->fetched = cur->fetched;
+	return next;
+}
+
+static void update_add(struct cache *c, const char *name)
+{
+	struct listing *was;
+	struct listing *next = cache_update(c, KEY, add_entry, (void *)name, &was);
+	assert_non_null(next);
+	assert_non_null(was);
+	assert_int_equal(next->n, was->n + 1);
+	listing_unref(next);
+	listing_unref(was);
+}
+
+#define UPDATES_PER_THREAD 200
+
+struct updater {
+	pthread_t thread;
+	struct cache *cache;
+	int index;
+	pthread_barrier_t *barrier;
+};
+
+static void *updater_main(void *arg)
+{
+	struct updater *u = arg;
+	char name[32];
+	pthread_barrier_wait(u->barrier);
+	for (int i = 0; i < UPDATES_PER_THREAD; i++) {
+		snprintf(name, sizeof(name), "t%d-%d", u->index, i);
+		update_add(u->cache, name);
+	}
+	return NULL;
+}
+
+static void test_concurrent_updates_of_one_listing_lose_nothing(void **state)
+{
+	struct cache *c = cache_new(60, 0);
+	struct updater u[N_THREADS];
+	pthread_barrier_t barrier;
+	char name[32];
+	(void)state;
+	cache_put(c, KEY, make_listing(NULL, NULL, 0));
+	assert_int_equal(pthread_barrier_init(&barrier, NULL, N_THREADS), 0);
+	for (int i = 0; i < N_THREADS; i++) {
+		u[i] = (struct updater){.cache = c, .index = i, .barrier = &barrier};
+		assert_int_equal(pthread_create(&u[i].thread, NULL, updater_main, &u[i]), 0);
+	}
+	for (int i = 0; i < N_THREADS; i++)
+		assert_int_equal(pthread_join(u[i].thread, NULL), 0);
+	pthread_barrier_destroy(&barrier);
+	struct listing *l = cache_peek(c, KEY);
+	assert_int_equal(l->n, N_THREADS * UPDATES_PER_THREAD);
+	for (int i = 0; i < N_THREADS; i++) {
+		snprintf(name, sizeof(name), "t%d-%d", i, UPDATES_PER_THREAD - 1);
+		assert_non_null(listing_find(l, name));
+	}
+	listing_unref(l);
+	cache_free(c);
+}
+
+static void test_update_during_a_load_wins_over_the_load(void **state)
+{
+	struct cache *c = cache_new(60, 0);
+	struct fake_api api;
+	struct getter g = {.cache = c, .api = &api};
+	(void)state;
+	fake_init(&api);
+	struct listing *old = make_listing(NULL, NULL, 0);
+	old->fetched -= 120; /* expired: the getter loads */
+	cache_put(c, KEY, old);
+	api.sleep_ms = 200;
+	assert_int_equal(pthread_create(&g.thread, NULL, getter_main, &g), 0);
+	while (!atomic_load(&api.started))
+		sleep_ms(1);
+	update_add(c, "made-by-mkdir"); /* while the (older) load is under way */
+	assert_int_equal(pthread_join(g.thread, NULL), 0);
+	assert_int_equal(g.rc, 0);
+	assert_non_null(listing_find(g.got, "made-by-mkdir"));
+	struct listing *peeked = cache_peek(c, KEY);
+	assert_non_null(listing_find(peeked, "made-by-mkdir"));
+	listing_unref(peeked);
+	listing_unref(g.got);
+	cache_free(c);
+}
+
+static struct listing *must_not_run(void *ctx, const struct listing *cur)
+{
+	(void)ctx, (void)cur;
+	fail();
+	return NULL;
+}
+
+static void test_update_of_an_uncached_key_does_nothing(void **state)
+{
+	struct cache *c = cache_new(60, 0);
+	struct listing *was = (struct listing *)1;
+	(void)state;
+	assert_null(cache_update(c, KEY, must_not_run, NULL, &was));
+	assert_null(was);
+	assert_null(cache_peek(c, KEY));
+	cache_free(c);
+}
+
+static void test_forget_makes_the_next_get_ask_and_drops_a_load_under_way(void **state)
+{
+	struct cache *c = cache_new(60, 0);
+	struct fake_api api;
+	struct getter g = {.cache = c, .api = &api};
+	struct listing *l;
+	(void)state;
+	fake_init(&api);
+	struct listing *old = make_listing(NULL, NULL, 0);
+	old->fetched -= 120;
+	cache_put(c, KEY, old);
+	api.sleep_ms = 200;
+	assert_int_equal(pthread_create(&g.thread, NULL, getter_main, &g), 0);
+	while (!atomic_load(&api.started))
+		sleep_ms(1);
+	cache_forget(c, KEY); /* the load under way may predate what made us forget */
+	assert_int_equal(pthread_join(g.thread, NULL), 0);
+	assert_int_equal(g.rc, 0);
+	assert_int_equal(g.got->n, 2);	 /* its caller gets the answer... */
+	assert_null(cache_peek(c, KEY)); /* ...but it is not kept */
+	api.sleep_ms = 0;
+	assert_int_equal(get(c, &api, &l), 0);
+	assert_int_equal(atomic_load(&api.calls), 2);
+	listing_unref(l);
+	assert_int_equal(get(c, &api, &l), 0); /* and the next load is kept as usual */
+	assert_int_equal(atomic_load(&api.calls), 2);
+	listing_unref(l);
+	listing_unref(g.got);
+	cache_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -724,6 +881,10 @@ int main(void)
 		cmocka_unit_test(test_put_on_a_cold_key_is_returned_without_a_load),
 		cmocka_unit_test(test_put_during_a_load_wins_over_the_load),
 		cmocka_unit_test(test_peek_returns_current_listing_or_null),
+		cmocka_unit_test(test_concurrent_updates_of_one_listing_lose_nothing),
+		cmocka_unit_test(test_update_during_a_load_wins_over_the_load),
+		cmocka_unit_test(test_update_of_an_uncached_key_does_nothing),
+		cmocka_unit_test(test_forget_makes_the_next_get_ask_and_drops_a_load_under_way),
 		cmocka_unit_test(test_drop_all_forces_a_load),
 		cmocka_unit_test(test_keys_are_cached_separately),
 		cmocka_unit_test(test_failing_loader_error_is_returned_and_nothing_cached),
