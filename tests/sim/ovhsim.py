@@ -47,9 +47,13 @@ Admin (no auth, not logged):
   POST /_sim/fault                  {method, path (regex on the path without /1.0|/v1;
                                      the token endpoint's is /auth/oauth2/token),
                                      action: status|hang|drop|lost_reply|malformed|html|
-                                     delay|raise|huge, times (-1 = forever), status, body,
+                                     delay|raise|huge|late, times (-1 = forever), status, body,
                                      retry_after, seconds, body_text, rst, size (huge: a
-                                     valid JSON array of that many bytes, default 16 MiB)}
+                                     valid JSON array of that many bytes, default 16 MiB);
+                                     late: the request is held without a reply, carried out
+                                     `seconds` (default 2) after it arrived, long after a
+                                     client with a shorter timeout gave up, then the
+                                     connection closes; clearing faults first cancels it}
   GET  /_sim/faults, POST /_sim/faults/clear
 
 Seeded statuses never change by themselves; only snapshots created or deleted through the
@@ -964,7 +968,7 @@ class Faults:
     """Injected failures, matched in insertion order, each consuming one of its `times`."""
 
     ACTIONS = ("status", "hang", "drop", "lost_reply", "malformed", "html", "delay", "raise",
-               "huge")
+               "huge", "late")
     KEYS = {"method", "path", "action", "times", "status", "body", "retry_after", "seconds",
             "body_text", "rst", "size"}
 
@@ -1563,7 +1567,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         fault = self.sim.faults.take(req.method, req.api_path or req.path)
         action = fault["action"] if fault else None
-        if action in ("drop", "hang", "lost_reply"):
+        if action in ("drop", "hang", "lost_reply", "late"):
             self._no_reply(req, fault)
             return
         if action == "delay":
@@ -1592,7 +1596,7 @@ class Handler(BaseHTTPRequestHandler):
         self._send(reply, req.query_id)
 
     def _no_reply(self, req, fault):
-        """drop, hang and lost_reply: the client never gets an answer."""
+        """drop, hang, lost_reply and late: the client never gets an answer."""
         action = fault["action"]
         if action == "lost_reply":
             self._perform(req)
@@ -1600,6 +1604,9 @@ class Handler(BaseHTTPRequestHandler):
         self.log_message('"%s" gets no reply (fault %s)', self.requestline, action)
         if action == "hang":
             fault["_wake"].wait(fault.get("seconds", 3600))
+        if action == "late" and not fault["_wake"].wait(fault.get("seconds", 2.0)):
+            # A slow backend or a queueing proxy: the client gave up, the API still acts.
+            self._perform(req)
         self.close_connection = True
         if fault.get("rst"):
             # linger on with timeout 0, closed before socketserver's orderly shutdown:

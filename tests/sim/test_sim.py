@@ -836,6 +836,34 @@ def test_lost_reply_performs_the_request_then_closes(api):
     assert [s["name"] for s in snaps].count("lost") == 1
 
 
+def test_late_request_is_carried_out_after_the_client_gave_up(api):
+    api.fault(method="POST", action="late", seconds=1.0)
+    conn = api.connect(timeout=0.3)
+    start = time.monotonic()
+    with pytest.raises((TimeoutError, OSError)):
+        api.call("POST", SNAPS, {"name": "late"}, conn=conn)
+    conn.close()
+    assert time.monotonic() - start < 0.9
+    names = lambda: [s["name"] for s in api.ok("GET", SNAPS, query="detail=true")]
+    assert "late" not in names()  # not yet: the client gave up first
+    post = [r for r in api.log() if r["method"] == "POST"]
+    assert len(post) == 1 and post[0]["status"] == 0 and post[0]["fault"] == "late"
+    assert wait_for(lambda: "late" in names(), timeout=3)
+    assert time.monotonic() - start >= 0.95
+    assert names().count("late") == 1
+
+
+def test_clearing_faults_cancels_a_late_request(api):
+    api.fault(method="POST", action="late", seconds=0.6)
+    conn = api.connect(timeout=0.2)
+    with pytest.raises((TimeoutError, OSError)):
+        api.call("POST", SNAPS, {"name": "cancelled"}, conn=conn)
+    conn.close()
+    assert api.admin("POST", "/_sim/faults/clear")[0] == 200
+    time.sleep(0.9)
+    assert "cancelled" not in [s["name"] for s in api.ok("GET", SNAPS, query="detail=true")]
+
+
 def test_malformed_reply_is_200_with_invalid_json(api):
     api.fault(action="malformed")
     r = api.call("GET", SNAPS, query="detail=true")
