@@ -220,14 +220,8 @@ static void load_slot(struct cache *c, struct slot *s, cache_loader_fn loader, v
 	s->last_error = rc;
 	bool forgotten = s->forgotten;
 	s->forgotten = false;
-	if (rc == 0 && forgotten) {
-		/* For this caller only: the next one asks the API again. */
-		pthread_cond_broadcast(&c->loaded);
-		*out = fresh;
-		return 0;
-	}
-	if (rc == 0 && s->changes != changes_before && s->listing) {
-		/* Our own change landed meanwhile; the load may predate it. */
+	if (rc == 0 && (forgotten || (s->changes != changes_before && s->listing))) {
+		/* Forgotten, or our own change landed meanwhile: the load may predate it. */
 		listing_unref(fresh);
 	} else if (rc == 0) {
 		slot_set(c, s, fresh);

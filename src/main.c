@@ -503,7 +503,7 @@ static int prepare(struct ovhsnapfs *fs, const struct options *o, const struct o
 		return -ENOMEM;
 	}
 	fs->change = (struct snapops_opts){
-		.wait = o->wait, .description = o->description, .retries = o->retries};
+		.wait = o->wait, .description = o->description, .reconcile = o->timeout};
 	fs->read_only = o->read_only;
 	fs->timeout = o->timeout;
 	fs->tree.load_budget = o->timeout;

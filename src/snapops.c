@@ -37,41 +37,54 @@ static bool name_taken(const struct listing *l, const char *name, const char *ex
 
 enum change { CHANGE_ADD, CHANGE_REMOVE, CHANGE_REPLACE };
 
+struct change_ctx {
+	struct tree *t;
+	enum change what;
+	const struct efs_object *obj;
+};
+
+/* The listing as it is after the change (cache_update_fn: no I/O, no cache calls). */
+static struct listing *changed_listing(void *arg, const struct listing *cur)
+{
+	const struct change_ctx *ch = arg;
+	struct efs_list list;
+	if (tree_listing_objects(cur, &list) != 0)
+		return NULL;
+	size_t w = 0;
+	for (size_t i = 0; i < list.n; i++) {
+		bool same = strcmp(list.items[i].id, ch->obj->id) == 0;
+		if (same && ch->what == CHANGE_REPLACE) {
+			efs_object_free(&list.items[i]);
+			efs_object_copy(ch->obj, &list.items[i]);
+		} else if (same) {
+			efs_object_free(&list.items[i]); /* removed, or re-added below */
+			continue;
+		}
+		list.items[w++] = list.items[i];
+	}
+	list.n = w;
+	if (ch->what == CHANGE_ADD && efs_object_copy(ch->obj, &list.items[list.n]) == 0)
+		list.n++;
+	struct listing *next = tree_build_listing(ch->t, EFS_SNAPSHOT, &list, cur);
+	if (next)
+		next->fetched = cur->fetched;
+	efs_list_free(&list);
+	return next;
+}
+
 /* Publish the listing as it is after our change, so it shows at once. */
 static void cache_apply(struct tree *t, const char *svc, const char *share, enum change what,
 			const struct efs_object *obj)
 {
 	char key[400];
-	struct efs_list list;
+	struct change_ctx ch = {.t = t, .what = what, .obj = obj};
+	struct listing *was;
 	tree_snapshots_key(key, sizeof(key), svc, share);
-	struct listing *cur = cache_peek(t->cache, key);
-	if (!cur)
-		return;
-	if (tree_listing_objects(cur, &list) == 0) {
-		size_t w = 0;
-		for (size_t i = 0; i < list.n; i++) {
-			bool same = strcmp(list.items[i].id, obj->id) == 0;
-			if (same && what == CHANGE_REPLACE) {
-				efs_object_free(&list.items[i]);
-				efs_object_copy(obj, &list.items[i]);
-			} else if (same) {
-				efs_object_free(&list.items[i]); /* removed, or re-added below */
-				continue;
-			}
-			list.items[w++] = list.items[i];
-		}
-		list.n = w;
-		if (what == CHANGE_ADD && efs_object_copy(obj, &list.items[list.n]) == 0)
-			list.n++;
-		struct listing *next = tree_build_listing(t, EFS_SNAPSHOT, &list, cur);
-		if (next) {
-			next->fetched = cur->fetched;
-			tree_notify_changes(t, EFS_SNAPSHOT, svc, share, cur, next);
-			cache_put(t->cache, key, next);
-		}
-		efs_list_free(&list);
-	}
-	listing_unref(cur);
+	struct listing *next = cache_update(t->cache, key, changed_listing, &ch, &was);
+	if (next)
+		tree_notify_changes(t, EFS_SNAPSHOT, svc, share, was, next);
+	listing_unref(was);
+	listing_unref(next);
 }
 
 /* Polls an API that lags may answer as if our change had not reached it yet. */
@@ -124,14 +137,18 @@ static int wait_while(struct tree *t, const struct op *op, const char *svc, cons
 	}
 }
 
-/* After a POST whose fate is unknown: did it create a snapshot called name? */
+/*
+ * After a POST whose fate is unknown: did it create a snapshot called name?
+ * -ENOENT only when a listing came and lacks it; any failure to list (a 404
+ * included) is not an answer.
+ */
 static int find_created(struct tree *t, const struct op *op, const char *svc, const char *share,
 			const char *name, const struct listing *before, struct efs_object *out)
 {
 	struct efs_list now;
 	int rc = efs_list(t->api, op, EFS_SNAPSHOT, svc, share, &now);
 	if (rc)
-		return rc;
+		return rc == -ENOENT ? -EIO : rc;
 	rc = -ENOENT;
 	for (size_t i = 0; i < now.n && rc == -ENOENT; i++) {
 		const struct efs_object *o = &now.items[i];
@@ -147,34 +164,65 @@ static int find_created(struct tree *t, const struct op *op, const char *svc, co
 	return rc;
 }
 
-/* One snapshot, never two: a POST is sent again only when none was made. */
-static int post_reconciled(struct tree *t, const struct snapops_opts *opts, const struct op *op,
-			   const char *svc, const char *share, const char *name,
-			   const struct listing *before, struct efs_object *out)
+/*
+ * The API may carry the POST out late (a slow backend, a queueing proxy):
+ * read the listing again, backing off from 0.5 s to 5 s, until the snapshot
+ * shows or opts->reconcile seconds pass. Never POST again: 0 with out
+ * filled, -EIO (it may still appear), or -EINTR when the caller gave up.
+ */
+static int reconcile(struct tree *t, const struct op *op, const struct snapops_opts *opts,
+		     const char *svc, const char *share, const char *name,
+		     const struct listing *before, struct efs_object *out)
 {
-	int tries = opts->retries > 0 ? opts->retries : 1;
-	for (int i = 0; i < tries; i++) {
-		int rc = op_check(op); /* a caller gone: not sent */
-		if (rc == 0)
-			rc = efs_create_snapshot(t->api, op, svc, share, name, opts->description,
-						 out);
-		if (rc != -EINPROGRESS)
-			return rc;
+	double until = clock_now() + opts->reconcile, delay = 0.5;
+	int rc;
+	for (;;) {
 		rc = find_created(t, op, svc, share, name, before, out);
-		for (int again = 0; rc == -EIO && again < 2; again++)
-			rc = find_created(t, op, svc, share, name, before, out); /* a bad reply */
-		if (rc == 0) {
-			log_warn("mkdir %s: the API's reply was lost, but the snapshot exists (%s)",
-				 name, out->id);
-			return 0;
-		}
-		if (rc != -ENOENT)
-			return -EIO; /* cannot tell: sending it again could duplicate */
-		log_warn("mkdir %s: the API's reply was lost and no snapshot was made; "
-			 "sending the request again",
-			 name);
+		if (rc == 0 || rc == -ENOMEM || rc == -EINTR)
+			return rc;
+		double left = until - clock_now();
+		if (left <= 0 || (rc = op_sleep(op, delay < left ? delay : left)) == -EINTR)
+			break;
+		delay = delay * 1.5 > 5 ? 5 : delay * 1.5;
 	}
+	if (rc == -EINTR)
+		return rc;
+	log_error("mkdir %s: the API's answer to the POST was lost and no snapshot of that name "
+		  "showed within %.0f s; it may still appear (list .snapshots before trying again)",
+		  name, opts->reconcile);
 	return -EIO;
+}
+
+/*
+ * One snapshot, never two: the POST is sent once (ovh.c alone re-sends it,
+ * when the API certainly did not act on it). *unknown: whether it did stays
+ * unknown.
+ */
+static int post_once(struct tree *t, const struct op *op, const struct snapops_opts *opts,
+		     const char *svc, const char *share, const char *name,
+		     const struct listing *before, struct efs_object *out, bool *unknown)
+{
+	int rc = op_check(op); /* a caller gone: not sent */
+	if (rc == 0)
+		rc = efs_create_snapshot(t->api, op, svc, share, name, opts->description, out);
+	*unknown = rc == -EINPROGRESS;
+	if (!*unknown)
+		return rc;
+	log_warn("mkdir %s: the API's answer to the POST was lost; reading the listing until the "
+		 "snapshot shows (at most %.0f s)",
+		 name, opts->reconcile);
+	rc = reconcile(t, op, opts, svc, share, name, before, out);
+	*unknown = rc != 0;
+	if (rc == 0)
+		log_warn("mkdir %s: the snapshot exists (%s)", name, out->id);
+	return rc;
+}
+
+static void forget_snapshots(struct tree *t, const char *svc, const char *share)
+{
+	char key[400];
+	tree_snapshots_key(key, sizeof(key), svc, share);
+	cache_forget(t->cache, key);
 }
 
 /* Replace obj by what the API says of it now. */
@@ -197,6 +245,12 @@ static int finish_create(struct tree *t, const struct snapops_opts *opts, const 
 	struct efs_object last;
 	if (opts->wait > 0 && obj->status == EFS_ST_NONE && status_now(t, op, svc, share, obj) == 0)
 		cache_apply(t, svc, share, CHANGE_REPLACE, obj); /* the POST's answer had none */
+	if (obj->status != EFS_ST_CREATING && obj->status != EFS_ST_AVAILABLE &&
+	    obj->status != EFS_ST_NONE) {
+		log_error("mkdir %s: the API answered with snapshot %s in status %s", name, obj->id,
+			  efs_status_name(obj->status));
+		return -EIO;
+	}
 	if (opts->wait <= 0 || obj->status != EFS_ST_CREATING)
 		return 0;
 	int rc = wait_while(t, op, svc, share, obj->id, EFS_ST_CREATING, opts->wait, &last);
@@ -236,6 +290,7 @@ int snapops_create(struct tree *t, const struct snapops_opts *opts, const struct
 	int rc = names_check_new(name);
 	if (rc)
 		return rc;
+	bool unknown = false;
 	pthread_mutex_t *lock = share_lock(t, share);
 	pthread_mutex_lock(lock);
 	rc = tree_snapshots(t, op, svc, share, &l);
@@ -247,11 +302,13 @@ int snapops_create(struct tree *t, const struct snapops_opts *opts, const struct
 				  name, l->n);
 			rc = -EDQUOT;
 		} else
-			rc = post_reconciled(t, opts, op, svc, share, name, l, &obj);
+			rc = post_once(t, op, opts, svc, share, name, l, &obj, &unknown);
 		listing_unref(l);
 	}
 	if (rc == 0)
 		cache_apply(t, svc, share, CHANGE_ADD, &obj);
+	if (unknown)
+		forget_snapshots(t, svc, share); /* the user's retry decides from the API */
 	pthread_mutex_unlock(lock);
 	if (rc == 0) {
 		log_info("mkdir %s: created snapshot %s", name, obj.id);
@@ -259,6 +316,31 @@ int snapops_create(struct tree *t, const struct snapops_opts *opts, const struct
 	}
 	efs_object_free(&obj);
 	return rc;
+}
+
+/*
+ * A cached creating or deleting status may be old (after wait=0, or a wait
+ * that timed out): ask the API once before refusing with EBUSY. 0 with
+ * *fresh filled when the snapshot is no longer busy.
+ */
+static int busy_now(struct tree *t, const struct op *op, const char *svc, const char *share,
+		    const struct efs_object *cached, struct efs_object *fresh)
+{
+	if (cached->status != EFS_ST_CREATING && cached->status != EFS_ST_DELETING)
+		return efs_object_copy(cached, fresh);
+	int rc = efs_get_snapshot(t->api, op, svc, share, cached->id, fresh);
+	if (rc == -ENOENT) {
+		cache_apply(t, svc, share, CHANGE_REMOVE, cached);
+		return -ENOENT;
+	}
+	if (rc)
+		return -EBUSY; /* cannot tell: the refusal stands */
+	cache_apply(t, svc, share, CHANGE_REPLACE, fresh);
+	if (fresh->status == EFS_ST_CREATING || fresh->status == EFS_ST_DELETING) {
+		efs_object_free(fresh);
+		return -EBUSY;
+	}
+	return 0;
 }
 
 /*
@@ -279,15 +361,12 @@ static int deletion_under_way(struct tree *t, const struct op *op, const char *s
 	return rc;
 }
 
-int snapops_delete(struct tree *t, const struct snapops_opts *opts, const struct op *op,
-		   const struct node *node)
+static int delete_snapshot(struct tree *t, const struct snapops_opts *opts, const struct op *op,
+			   const struct node *node, const struct efs_object *obj)
 {
 	const char *svc = node->service->obj.id, *share = node->share->obj.id;
-	const struct efs_object *obj = &node->snapshot->obj;
 	struct efs_object last;
 
-	if (obj->status == EFS_ST_CREATING)
-		return -EBUSY;
 	pthread_mutex_t *lock = share_lock(t, share);
 	pthread_mutex_lock(lock);
 	int rc = op_check(op); /* a caller gone: not sent */
@@ -322,6 +401,19 @@ int snapops_delete(struct tree *t, const struct snapops_opts *opts, const struct
 	return rc;
 }
 
+int snapops_delete(struct tree *t, const struct snapops_opts *opts, const struct op *op,
+		   const struct node *node)
+{
+	struct efs_object fresh;
+	int rc = busy_now(t, op, node->service->obj.id, node->share->obj.id, &node->snapshot->obj,
+			  &fresh);
+	if (rc)
+		return rc;
+	rc = delete_snapshot(t, opts, op, node, &fresh);
+	efs_object_free(&fresh);
+	return rc;
+}
+
 int snapops_rename(struct tree *t, const struct op *op, const struct node *from,
 		   const struct node *to_dir, const char *new_name)
 {
@@ -342,8 +434,11 @@ int snapops_rename(struct tree *t, const struct op *op, const struct node *from,
 		return rc;
 	if (strcmp(from->snapshot->name, new_name) == 0)
 		return 0;
-	if (obj->status == EFS_ST_CREATING || obj->status == EFS_ST_DELETING)
-		return -EBUSY;
+	struct efs_object fresh;
+	rc = busy_now(t, op, svc, share, obj, &fresh);
+	if (rc)
+		return rc;
+	efs_object_free(&fresh);
 	pthread_mutex_t *lock = share_lock(t, share);
 	pthread_mutex_lock(lock);
 	rc = tree_snapshots(t, op, svc, share, &l);

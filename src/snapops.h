@@ -3,7 +3,8 @@
  * change their description and hold automatic ones.
  *
  * Owns the rules around each API call (name checks, EEXIST/EBUSY before any
- * call, one POST/DELETE/PUT, reconciling a POST whose outcome is unknown,
+ * call, one POST/DELETE/PUT, reconciling a POST whose outcome is unknown by
+ * listing again, never by sending it again,
  * waiting for creating/deleting to end) and updates the cached listing as
  * soon as the API has accepted a change. Thread-safe: changes within one
  * share are serialized so two mkdirs of one name cannot both create.
@@ -16,7 +17,7 @@
 struct snapops_opts {
 	double wait;		 /* seconds to wait for available/gone; 0: do not */
 	const char *description; /* for new snapshots; NULL or "" for none */
-	int retries;		 /* bound on POSTs for one mkdir */
+	double reconcile;	 /* seconds to look for a POST whose answer was lost */
 };
 
 /*

@@ -2,6 +2,7 @@
 
 import os
 import re
+import time
 
 from conftest import AS, BINARY, CK, SVC, WWW, fsop, ls, run, sanitizer_env, write_config
 
@@ -33,3 +34,69 @@ def test_check_report_escapes_service_names(tmp_path, sim):
     assert res.returncode == 0, res.stderr
     assert not RAW_CONTROL.search(res.stdout)
     assert "services:   1 (prod\\x1b]0;owned\\x07\\x0a\\xc2\\x9b31m)" in res.stdout
+
+
+# ---- the right errno for what the API answers ----
+
+SNAP_ONE = r"/snapshot/[0-9a-fA-F-]+$"
+CREATE = r"/snapshot$"
+
+
+def snapshot_body(status, name="x"):
+    return {"id": "2f6d9c3b-8e1a-4b75-a0d4-00000000ffff", "name": name, "description": None,
+            "createdAt": "2026-11-30T10:00:00Z", "path": None, "status": status,
+            "type": "manual"}
+
+
+def test_a_post_answered_with_status_error_is_eio(mounts, sim):
+    m = mounts()
+    for status in ["error", "manage_error"]:
+        sim.fault(method="POST", path=CREATE, action="status", status=200,
+                  body=snapshot_body(status, "broken-" + status))
+        assert fsop("mkdir", m / WWW_DIR / ("broken-" + status)) == "EIO", status
+    assert "in status error" in m.log() and "in status other" in m.log()
+
+
+def test_a_poll_answering_status_error_is_eio(mounts, sim):
+    m = mounts()
+    ls(m / WWW_DIR)
+    sim.fault(method="GET", path=SNAP_ONE, action="status", status=200,
+              body=snapshot_body("error", "failing"), times=-1)
+    assert fsop("mkdir", m / WWW_DIR / "failing") == "EIO"
+    assert "ended in status error" in m.log()
+
+
+def _made_with_wait0(m, sim, name):
+    assert fsop("mkdir", m / WWW_DIR / name) == "0"
+    snap = [s for s in sim.snapshots() if s["name"] == name][0]
+    return snap
+
+
+def test_rmdir_after_wait0_asks_once_before_refusing_a_creating_snapshot(mounts, sim):
+    sim.config(create_delay=1.0)
+    m = mounts(["wait=0"])
+    ls(m / WWW_DIR)
+    snap = _made_with_wait0(m, sim, "fresh")
+    assert snap["status"] == "creating"
+    sim.clear_log()
+    assert fsop("rmdir", m / WWW_DIR / "fresh") == "EBUSY"  # still creating: one GET says so
+    assert sim.calls() == [("GET", "/storage/netapp/%s/share/%s/snapshot/%s"
+                            % (SVC, WWW, snap["id"]))]
+    time.sleep(1.2)  # now available in the API; the cache still says creating
+    sim.clear_log()
+    assert fsop("rmdir", m / WWW_DIR / "fresh") == "0"
+    methods = [c[0] for c in sim.calls()]
+    assert methods[:2] == ["GET", "DELETE"]
+
+
+def test_mv_after_wait0_asks_once_before_refusing_a_creating_snapshot(mounts, sim):
+    sim.config(create_delay=0.8)
+    m = mounts(["wait=0"])
+    ls(m / WWW_DIR)
+    _made_with_wait0(m, sim, "young")
+    assert fsop("rename", m / WWW_DIR / "young", m / WWW_DIR / "grown") == "EBUSY"
+    assert sim.calls("PUT") == []
+    time.sleep(1.0)
+    assert fsop("rename", m / WWW_DIR / "young", m / WWW_DIR / "grown") == "0"
+    assert len(sim.calls("PUT")) == 1
+    assert "grown" in ls(m / WWW_DIR)

@@ -50,7 +50,7 @@ FAULTS = [
     dict(method="GET", path=SNAP_LIST, action="status", status=500, times=2),
     dict(method="POST", path=CREATE, action="lost_reply"),  # made, reply lost: reconciled
     dict(method="GET", path=SNAP_LIST, action="status", status=429, retry_after=0.2),
-    dict(method="POST", path=CREATE, action="status", status=500),  # not made: sent again
+    dict(method="POST", path=CREATE, action="status", status=500),  # not made: listed, EIO
     dict(method="GET", path=None, action="drop"),
     dict(method="DELETE", path=SNAP_ONE, action="status", status=503),
     dict(method="GET", path=SNAP_LIST, action="malformed"),
@@ -67,7 +67,7 @@ FAULTS = [
     dict(method="POST", path=CREATE, action="delay", seconds=0.8),  # made, within timeout
     dict(method="GET", path=SNAP_ONE, action="drop"),
     dict(method="GET", path=SNAP_LIST, action="hang", seconds=4),  # beyond timeout=3
-    dict(method="POST", path=CREATE, action="hang", seconds=4),  # never made: sent again
+    dict(method="POST", path=CREATE, action="hang", seconds=4),  # never made: listed, EIO
     dict(method="GET", path=r"/storage/netapp$", action="status", status=503),
     dict(method="DELETE", path=SNAP_ONE, action="lost_reply"),  # deleted, reply lost
 ]

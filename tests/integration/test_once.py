@@ -1,0 +1,69 @@
+"""Exactly once: a POST whose answer was lost is reconciled by listing, never sent again."""
+
+import time
+
+from conftest import fsop, ls, run
+
+WWW_DIR = "efs-prod/www/.snapshots"
+SNAP_LIST = r"/share/[^/]+/snapshot$"
+CREATE = r"/snapshot$"
+
+
+def named(sim, name):
+    return [s for s in sim.snapshots() if s["name"] == name]
+
+
+def wait_until(predicate, timeout):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
+
+
+def test_a_post_carried_out_after_the_client_gave_up_makes_one_snapshot(mounts, sim):
+    """timeout=1: the POST times out at 1 s, the listing is read for 1 s more, then EIO.
+    The API creates the snapshot at 4 s; the user's retry then finds it: EEXIST."""
+    m = mounts(["timeout=1"])
+    ls(m / WWW_DIR)
+    sim.clear_log()
+    sim.fault(method="POST", path=CREATE, action="late", seconds=4)
+    t0 = time.time()
+    assert fsop("mkdir", m / WWW_DIR / "late") == "EIO"
+    assert time.time() - t0 < 3.5
+    assert named(sim, "late") == []
+    assert "may still appear" in m.log()
+    assert wait_until(lambda: len(named(sim, "late")) == 1, timeout=8)
+    # The share's listing was dropped: the retry asks the API and finds the late one.
+    assert fsop("mkdir", m / WWW_DIR / "late") == "EEXIST"
+    assert "late" in ls(m / WWW_DIR)
+    assert len(sim.calls("POST")) == 1
+    time.sleep(0.5)
+    assert len(named(sim, "late")) == 1
+
+
+def test_a_late_post_within_the_reconcile_bound_succeeds(mounts, sim):
+    """timeout=2: the POST times out at 2 s, the API creates it at 3 s, the listing shows it."""
+    m = mounts(["timeout=2"])
+    ls(m / WWW_DIR)
+    sim.clear_log()
+    sim.fault(method="POST", path=CREATE, action="late", seconds=3)
+    assert fsop("mkdir", m / WWW_DIR / "slow") == "0"
+    assert len(sim.calls("POST")) == 1
+    assert len(named(sim, "slow")) == 1 and named(sim, "slow")[0]["status"] == "available"
+    assert "slow" in ls(m / WWW_DIR)
+    assert "the snapshot exists" in m.log()
+
+
+def test_a_reconciling_listing_that_answers_404_is_not_an_absence(mounts, sim):
+    m = mounts(["timeout=1"])
+    ls(m / WWW_DIR)
+    sim.clear_log()
+    sim.fault(method="POST", path=CREATE, action="drop")
+    sim.fault(method="GET", path=SNAP_LIST, action="status", status=404, times=-1)
+    assert fsop("mkdir", m / WWW_DIR / "unsure") == "EIO"
+    assert len(sim.calls("POST")) == 1
+    assert len(sim.calls("GET", contains="/snapshot?")) >= 2  # it kept looking
+    sim.admin("POST", "faults/clear", {})
+    assert named(sim, "unsure") == []
