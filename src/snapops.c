@@ -485,33 +485,46 @@ int snapops_set_description(struct tree *t, const struct op *op, const struct no
 	return rc;
 }
 
+struct swap_ctx {
+	struct tree *t;
+	const char *old_id;
+	const struct efs_object *obj;
+};
+
+/* cache_update_fn: old_id's snapshot replaced by obj. */
+static struct listing *swapped_listing(void *arg, const struct listing *cur)
+{
+	const struct swap_ctx *sw = arg;
+	struct efs_list list;
+	if (tree_listing_objects(cur, &list) != 0)
+		return NULL;
+	for (size_t i = 0; i < list.n; i++) {
+		if (strcmp(list.items[i].id, sw->old_id) != 0)
+			continue;
+		efs_object_free(&list.items[i]);
+		if (efs_object_copy(sw->obj, &list.items[i]) != 0)
+			list.items[i--] = list.items[--list.n];
+	}
+	struct listing *next = tree_build_listing(sw->t, EFS_SNAPSHOT, &list, cur);
+	if (next)
+		next->fetched = cur->fetched;
+	efs_list_free(&list);
+	return next;
+}
+
 /* Publish the listing with old_id's snapshot replaced by obj, in one step (hold). */
 static void cache_swap(struct tree *t, const char *svc, const char *share, const char *old_id,
 		       const struct efs_object *obj)
 {
 	char key[400];
-	struct efs_list list;
+	struct swap_ctx sw = {.t = t, .old_id = old_id, .obj = obj};
+	struct listing *was;
 	tree_snapshots_key(key, sizeof(key), svc, share);
-	struct listing *cur = cache_peek(t->cache, key);
-	if (!cur)
-		return;
-	if (tree_listing_objects(cur, &list) == 0) {
-		for (size_t i = 0; i < list.n; i++) {
-			if (strcmp(list.items[i].id, old_id) != 0)
-				continue;
-			efs_object_free(&list.items[i]);
-			if (efs_object_copy(obj, &list.items[i]) != 0)
-				list.items[i--] = list.items[--list.n];
-		}
-		struct listing *next = tree_build_listing(t, EFS_SNAPSHOT, &list, cur);
-		if (next) {
-			next->fetched = cur->fetched;
-			tree_notify_changes(t, EFS_SNAPSHOT, svc, share, cur, next);
-			cache_put(t->cache, key, next);
-		}
-		efs_list_free(&list);
-	}
-	listing_unref(cur);
+	struct listing *next = cache_update(t->cache, key, swapped_listing, &sw, &was);
+	if (next)
+		tree_notify_changes(t, EFS_SNAPSHOT, svc, share, was, next);
+	listing_unref(was);
+	listing_unref(next);
 }
 
 static bool same_text(const char *a, const char *b)
