@@ -141,7 +141,7 @@ def test_metrics_file_is_written_at_start_every_15_s_and_at_unmount(tmp_path, mo
     path = tmp_path / "metrics" / "ovhsnapfs.prom"
     path.parent.mkdir()
     m = mounts(["metrics_file=%s" % path])
-    first = prom(path)
+    first, inode = prom(path), os.stat(path).st_ino
     assert first["ovhsnapfs_api_calls_total"] >= 2  # /auth/time and the services
     assert 'ovhsnapfs_info{version="%s",endpoint="%s",auth="application-key"}' % (
         status(m)["version"], sim.url) in first
@@ -152,6 +152,7 @@ def test_metrics_file_is_written_at_start_every_15_s_and_at_unmount(tmp_path, mo
         assert time.time() < deadline, "metrics file not rewritten within 20 s"
         time.sleep(0.5)
     now = prom(path)
+    assert os.stat(path).st_ino != inode  # a new file renamed over the old one
     doc = status(m)
     assert now["ovhsnapfs_cache_listings"] == doc["cache"]["listings"]
     assert now['ovhsnapfs_api_calls_by_method_total{method="GET"}'] == len(sim.log())
