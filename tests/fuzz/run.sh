@@ -26,12 +26,13 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd) || exit 2
 cd "$root" || exit 2
 
 # target -> the src/*.c it needs (never main.c or fs.c).
-targets=(efs_decode ovh_error config names)
+targets=(efs_decode ovh_error config names mounts)
 declare -A sources=(
 	[efs_decode]="src/efs.c src/names.c src/ovh.c src/guard.c src/clock.c src/log.c"
 	[ovh_error]="src/ovh.c src/guard.c src/clock.c src/log.c"
 	[config]="src/config.c"
 	[names]="src/names.c"
+	[mounts]="src/mounts.c src/log.c"
 )
 
 cc=${FUZZ_CC:-clang}
