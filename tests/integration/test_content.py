@@ -270,3 +270,34 @@ def test_a_null_path_falls_back_to_the_access_paths_once_per_ttl(mounts, sim, ex
         readlink(m / SNAPS / "before-upgrade/content")
         time.sleep(0.2)
     assert 2 <= len(access_calls(sim)) <= 4, access_calls(sim)
+
+
+def seed_www(sim, access_paths, snapshot_path=None):
+    state = sim.state()
+    share = next(sh for s in state for sh in s["shares"] if sh["id"] == WWW)
+    share["accessPaths"] = access_paths
+    for snap in share["snapshots"]:
+        snap["path"] = snapshot_path
+    sim.seed(state)
+
+
+def test_any_access_path_of_the_share_may_be_the_mounted_one(mounts, sim, exports):
+    seed_www(sim, [{"path": "10.0.0.9:/elsewhere", "preferred": True},
+                   {"path": EXPORT + "/", "preferred": False}])
+    export = exports(EXPORT)
+    snapdir = fill(export)
+    m = mounts()
+    assert os.readlink(m / SNAPS / "before-upgrade/content") == str(snapdir)
+    assert os.readlink(m / "efs-prod/www/content") == str(export)
+
+
+def test_a_hostile_access_path_gives_no_link_and_one_log_line(mounts, sim, exports):
+    seed_www(sim, [{"path": EXPORT + "/../..", "preferred": True}])
+    fill(exports(EXPORT))
+    exports(EXPORT + "/../..", name="decoy")  # even a mount of exactly that source
+    m = mounts()
+    for _ in range(2):
+        assert fsop("lstat", m / SNAPS / "before-upgrade/content") == "ENOENT"
+        assert "content" not in ls(m / "efs-prod/www")
+    lines = [line for line in m.log().splitlines() if "no content link" in line]
+    assert len(lines) == 1 and "access path" in lines[0], lines
