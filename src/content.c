@@ -76,16 +76,21 @@ int content_target(struct tree *t, const struct op *op, const struct node *n, ch
 
 /* ---- hostile paths ---- */
 
-/* text[0..len) with every byte that is not printable ASCII, and '\', as \xNN. */
-static void escape(const char *text, size_t len, char *out, size_t out_len)
+/*
+ * text[0..len) as a C string for the log, whose sink escapes everything
+ * else: a NUL byte shows as U+2400 (the symbol for null).
+ */
+static void printable(const char *text, size_t len, char *out, size_t out_len)
 {
+	static const char nul[] = "\xe2\x90\x80";
 	size_t o = 0;
-	for (size_t i = 0; i < len && o + 5 < out_len; i++) {
-		unsigned char c = (unsigned char)text[i];
-		if (c >= 0x20 && c < 0x7f && c != '\\')
-			out[o++] = (char)c;
-		else
-			o += (size_t)snprintf(out + o, out_len - o, "\\x%02x", c);
+	for (size_t i = 0; i < len && o + sizeof(nul) < out_len; i++) {
+		if (text[i]) {
+			out[o++] = text[i];
+		} else {
+			memcpy(out + o, nul, sizeof(nul) - 1);
+			o += sizeof(nul) - 1;
+		}
 	}
 	out[o] = '\0';
 }
@@ -118,7 +123,7 @@ void content_check_listing(enum efs_kind kind, const struct listing *l,
 		was = find_object(previous, o->id);
 		if (was && same_path(was, o))
 			continue; /* said already */
-		escape(o->path, o->path_len, text, sizeof(text));
+		printable(o->path, o->path_len, text, sizeof(text));
 		log_warn("%s %s: path \"%s\" has an empty, . or .. segment or a NUL: no content "
 			 "link from it",
 			 kind == EFS_SNAPSHOT ? "snapshot" : "access path", o->id, text);
