@@ -92,12 +92,11 @@ static int parse_line(char *line, size_t len, struct mount_entry *e)
 
 int mounts_parse(const char *text, size_t len, struct mount_table *out)
 {
-	size_t lines = 1, cap;
+	size_t lines = 1;
 	memset(out, 0, sizeof(*out));
 	for (size_t i = 0; i < len; i++)
 		lines += text[i] == '\n';
-	cap = lines;
-	out->items = calloc(cap, sizeof(*out->items));
+	out->items = calloc(lines, sizeof(*out->items));
 	char *copy = malloc(len + 1);
 	if (!out->items || !copy) {
 		free(copy);
@@ -241,9 +240,12 @@ static int read_all(int fd, char **out, size_t *len)
 {
 	size_t cap = 16384, n = 0;
 	char *buf = malloc(cap);
-	if (!buf || lseek(fd, 0, SEEK_SET) < 0) {
+	if (!buf)
+		return -ENOMEM;
+	if (lseek(fd, 0, SEEK_SET) < 0) {
+		int err = -errno;
 		free(buf);
-		return buf ? -errno : -ENOMEM;
+		return err;
 	}
 	for (;;) {
 		if (n == cap) {
