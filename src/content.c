@@ -74,6 +74,17 @@ int content_target(struct tree *t, const struct op *op, const struct node *n, ch
 	return -ENOENT;
 }
 
+int content_access_paths_failed(const char *share, const struct listing *previous, int rc,
+				struct efs_list *list)
+{
+	if (rc == -EACCES) /* ovh logged the refusal; this says what it costs */
+		log_warn("share %s: access paths refused: links to it need the right "
+			 "storageNetApp:apiovh:share/accessPath/get (GET /storage/netapp*)",
+			 share);
+	memset(list, 0, sizeof(*list));
+	return previous ? tree_listing_objects(previous, list) : 0;
+}
+
 /* ---- hostile paths ---- */
 
 /*

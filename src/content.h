@@ -28,6 +28,13 @@
 int content_target(struct tree *tree, const struct op *op, const struct node *n, char *buf,
 		   size_t len);
 
+/*
+ * The share's access paths could not be loaded (rc): list keeps those of
+ * previous (may be NULL: none) for another cache_ttl, so a refusal (403) or
+ * an outage costs one call per cache_ttl, not one per lookup. 0 or -ENOMEM.
+ */
+int content_access_paths_failed(const char *share_id, const struct listing *previous, int rc,
+				struct efs_list *list);
 /* A listing of kind was built: log once each path that could leave its mount. */
 void content_check_listing(enum efs_kind kind, const struct listing *listing,
 			   const struct listing *previous);

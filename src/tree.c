@@ -283,6 +283,8 @@ static int loader(void *ctx, const char *key, const struct listing *previous, st
 	struct op background; /* shared by every waiter: none of them may cut it short */
 	op_start(&background, t->load_budget, NULL, NULL);
 	int rc = efs_list(t->api, &background, kind, svc, share, &list);
+	if (rc && kind == EFS_ACCESS_PATH)
+		rc = content_access_paths_failed(share, previous, rc, &list);
 	if (rc)
 		return rc;
 	*out = tree_build_listing(t, kind, &list, previous);

@@ -301,3 +301,17 @@ def test_a_hostile_access_path_gives_no_link_and_one_log_line(mounts, sim, expor
         assert "content" not in ls(m / "efs-prod/www")
     lines = [line for line in m.log().splitlines() if "no content link" in line]
     assert len(lines) == 1 and "access path" in lines[0], lines
+
+
+def test_refused_access_paths_cost_one_call_per_ttl_and_say_what_is_missing(mounts, sim, exports):
+    seed_www(sim, [{"path": EXPORT, "preferred": True}])  # and no snapshot has a path
+    fill(exports(EXPORT))
+    sim.fault(method="GET", path="/accessPath$", action="status", status=403, times=-1)
+    m = mounts()
+    sim.clear_log()
+    for name in ("before-upgrade", "daily-2026-11-25", "before-upgrade"):
+        assert fsop("lstat", m / SNAPS / name / "content") == "ENOENT"
+    assert "content" not in ls(m / "efs-prod/www")
+    assert access_calls(sim) == [("GET", ACCESS)]
+    hints = [line for line in m.log().splitlines() if "share/accessPath/get" in line]
+    assert len(hints) == 1, m.log()
