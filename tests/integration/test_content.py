@@ -189,10 +189,15 @@ def test_content_appears_and_disappears_with_the_mount(mounts, sim, exports, tmp
     wait_until(lambda: readlink(d / "content") == str(snapdir), "content did not appear")
     assert "content" in ls(d)
     assert (d / "content/etc/app.conf").read_bytes() == APP_CONF
+    share_link = m / "efs-prod/www/content"
+    assert os.readlink(share_link) == str(export)
+    calls = sim.calls()  # SHARE/content: the share's access paths, once
+    assert calls == [("GET", ACCESS)]
     unmount(export)
     wait_until(lambda: fsop("lstat", d / "content") == "ENOENT", "a stale link survived")
+    wait_until(lambda: fsop("lstat", share_link) == "ENOENT", "a stale share link survived")
     assert ls(d) == ["info.json"]
-    assert sim.calls() == []  # noticed from the mount table alone
+    assert sim.calls() == calls  # noticed from the mount table alone
     assert "content" not in m.log()  # and nothing to complain about
 
 
