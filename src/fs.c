@@ -139,6 +139,17 @@ static int fill_link(struct ovhsnapfs *fs, const struct op *op, const struct nod
 	return 0;
 }
 
+/*
+ * What may be changed (.snapshots, a snapshot) is 0777 less the umask (022
+ * by default: the owner alone), so that with default_permissions, on by
+ * itself with allow_other, the kernel lets only the users these modes allow
+ * change anything. The rest is read-only to all.
+ */
+static mode_t changeable_mode(const struct ovhsnapfs *fs)
+{
+	return fs->read_only ? 0555 : 0777;
+}
+
 static int fill_stat(struct ovhsnapfs *fs, const struct op *op, const struct node *n,
 		     struct stat *st)
 {
@@ -162,12 +173,14 @@ static int fill_stat(struct ovhsnapfs *fs, const struct op *op, const struct nod
 		int rc = tree_children(&fs->tree, op, n, &l);
 		if (rc)
 			return rc;
-		st->st_mode = S_IFDIR | (fs->read_only ? 0555 : 0755);
+		st->st_mode = S_IFDIR | changeable_mode(fs);
 		st->st_nlink = 2 + l->n;
 		st->st_mtime = l->mtime;
 		listing_unref(l);
 	} else {
 		fill_dir(fs, n, st);
+		if (n->kind == NODE_SNAPSHOT) /* rmdir, mv and setfattr change it */
+			st->st_mode = S_IFDIR | changeable_mode(fs);
 	}
 	st->st_mode &= ~fs->umask;
 	st->st_ctime = st->st_atime = st->st_mtime;

@@ -44,6 +44,8 @@ struct options {
 	unsigned long cache_max;
 	unsigned int umask;
 	int read_only;
+	int allow_other;	 /* allow_other or allow_root */
+	int default_permissions; /* given, or added for allow_other */
 	int show_help;
 	int show_version;
 	int check; /* --check: run the start-up checks, report, do not mount */
@@ -53,7 +55,17 @@ struct options {
 	char bad_number[256];
 };
 
-enum { KEY_HELP, KEY_VERSION, KEY_CHECK, KEY_RO, KEY_SECRET, KEY_NUMBER, KEY_FUSE_NUMBER };
+enum {
+	KEY_HELP,
+	KEY_VERSION,
+	KEY_CHECK,
+	KEY_RO,
+	KEY_SECRET,
+	KEY_NUMBER,
+	KEY_FUSE_NUMBER,
+	KEY_ALLOW_OTHER,
+	KEY_DEFAULT_PERMISSIONS,
+};
 
 /* clang-format off: one option a line, like libfuse's examples */
 #define OPTION(t, p)                                                                               \
@@ -90,6 +102,9 @@ static const struct fuse_opt option_spec[] = {
 	FUSE_OPT_KEY("attr_timeout=", KEY_FUSE_NUMBER),
 	FUSE_OPT_KEY("negative_timeout=", KEY_FUSE_NUMBER),
 	FUSE_OPT_KEY("ro", KEY_RO),
+	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
+	FUSE_OPT_KEY("allow_root", KEY_ALLOW_OTHER),
+	FUSE_OPT_KEY("default_permissions", KEY_DEFAULT_PERMISSIONS),
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -181,6 +196,12 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 	case KEY_RO:
 		o->read_only = 1;
 		return 1; /* the kernel mount is read-only too */
+	case KEY_ALLOW_OTHER:
+		o->allow_other = 1;
+		return 1;
+	case KEY_DEFAULT_PERMISSIONS:
+		o->default_permissions = 1;
+		return 1;
 	case KEY_SECRET:
 		o->error = "credentials are not accepted as -o options (they would show in ps "
 			   "and /proc/mounts): put them in ovh.conf (chmod 600) or OVH_* "
@@ -433,8 +454,16 @@ static int parse_args(struct fuse_args *args, struct options *o)
 			      .timeout = 30,
 			      .rate = 10,
 			      .retries = 4,
-			      .cache_max = 1000000};
+			      .cache_max = 1000000,
+			      .umask = 022};
 	if (fuse_opt_parse(args, o, option_spec, opt_proc) != 0)
+		return -1;
+	/*
+	 * Other users may only look unless the modes shown let them change:
+	 * the kernel checks them (a mount option libfuse passes on).
+	 */
+	if (o->allow_other && !o->default_permissions &&
+	    fuse_opt_add_arg(args, "-odefault_permissions") != 0)
 		return -1;
 	if (o->error) {
 		check_die("%s", o->error);
