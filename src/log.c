@@ -74,18 +74,15 @@ size_t log_escape(const char *in, char *out, size_t outlen)
 	while (left > 0) {
 		size_t n = *p < 0x80 ? 1 : utf8_length(p, left);
 		/* Raw C0, DEL, C1 (U+0080-U+009F) and invalid bytes are shown as \xNN. */
-		bool plain = (n == 1 && *p >= 0x20 && *p != 0x7f && *p != '\\') ||
+		bool plain = (n == 1 && *p >= 0x20 && *p != 0x7f) ||
 			     (n > 1 && !(p[0] == 0xc2 && p[1] < 0xa0));
 		size_t take = n ? n : 1;
-		size_t need = plain ? take : *p == '\\' ? 2 : 4 * take;
+		size_t need = plain ? take : 4 * take;
 		if (w + need >= outlen)
 			break;
 		for (size_t i = 0; i < take; i++, p++, left--) {
 			if (plain) {
 				out[w++] = (char)*p;
-			} else if (*p == '\\') {
-				out[w++] = '\\';
-				out[w++] = '\\';
 			} else {
 				out[w++] = '\\';
 				out[w++] = 'x';

@@ -24,7 +24,7 @@ void log_use_syslog(void);
 /*
  * Copy in to out (outlen bytes, NUL-terminated, cut at a whole character),
  * showing every control byte (C0, DEL, C1 U+0080-U+009F), every byte that
- * is not valid UTF-8 and the backslash as \xNN or \\. log_msg applies it to
+ * is not valid UTF-8 as \xNN. log_msg applies it to
  * every line; check.c to what it prints. Returns the length written.
  */
 size_t log_escape(const char *in, char *out, size_t outlen);
