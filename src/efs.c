@@ -133,7 +133,22 @@ static bool has_nul(json_t *text)
 	return json_is_string(text) && strlen(json_string_value(text)) != json_string_length(text);
 }
 
-static int decode_fields(json_t *obj, struct efs_object *out)
+/* Fields of an object that could not be used, for the one log line it gets. */
+enum { BAD_NAME = 1, BAD_CREATED = 2, BAD_STATUS = 4, BAD_PATH = 8 };
+
+/* A string without \u0000, or null (absent): usable. */
+static bool is_text_or_null(json_t *v)
+{
+	return !v || json_is_null(v) || (json_is_string(v) && !has_nul(v));
+}
+
+/*
+ * One bad field is not a bad object: an unusable name (a number, a NUL in
+ * it) lists the object by its id, an unusable createdAt (no offset, say)
+ * gives no date, an unusable status counts as unknown. Only an unusable id
+ * makes the object unusable (-EIO). *bad says which fields were dropped.
+ */
+static int decode_fields(json_t *obj, struct efs_object *out, unsigned *bad)
 {
 	json_t *id = json_object_get(obj, "id");
 	json_t *name = json_object_get(obj, "name");
@@ -141,20 +156,26 @@ static int decode_fields(json_t *obj, struct efs_object *out)
 	json_t *status = json_object_get(obj, "status");
 	json_t *path = json_object_get(obj, "path");
 
-	if (!json_is_string(id) || !id_is_safe(json_string_value(id)))
+	*bad = 0;
+	if (!json_is_string(id) || has_nul(id) || !id_is_safe(json_string_value(id)))
 		return -EIO;
-	if (has_nul(id) || has_nul(name) || has_nul(created) || has_nul(status))
-		return -EIO; /* refused, never truncated (a path may hold one: content.h) */
-	if (name && !json_is_null(name) && !json_is_string(name))
-		return -EIO;
-	if (created && !json_is_null(created) &&
-	    (!json_is_string(created) || efs_parse_time(json_string_value(created), &out->created)))
-		return -EIO;
-	if (status && !json_is_null(status) && !json_is_string(status))
-		return -EIO;
-	if (path && !json_is_null(path) && !json_is_string(path))
-		return -EIO;
-	if (json_is_string(path)) {
+	if (!is_text_or_null(name))
+		*bad |= BAD_NAME;
+	else if (json_is_string(name) && !(out->name = strdup(json_string_value(name))))
+		return -ENOMEM;
+	if (!is_text_or_null(created) ||
+	    (json_is_string(created) && efs_parse_time(json_string_value(created), &out->created)))
+		*bad |= BAD_CREATED;
+	if (!is_text_or_null(status)) {
+		*bad |= BAD_STATUS;
+		out->status = EFS_ST_OTHER;
+	} else if (json_is_string(status)) {
+		out->status = parse_status(json_string_value(status));
+	}
+	if (path && !json_is_null(path) && !json_is_string(path)) {
+		*bad |= BAD_PATH;
+	} else if (json_is_string(path)) {
+		/* Kept whole, a NUL included, so that content links can refuse it (content.h). */
 		out->path_len = json_string_length(path);
 		out->path = malloc(out->path_len + 1);
 		if (!out->path)
@@ -162,19 +183,31 @@ static int decode_fields(json_t *obj, struct efs_object *out)
 		memcpy(out->path, json_string_value(path), out->path_len + 1);
 	}
 	out->id = strdup(json_string_value(id));
-	if (json_is_string(name))
-		out->name = strndup(json_string_value(name), json_string_length(name));
-	if (json_is_string(status))
-		out->status = parse_status(json_string_value(status));
 	return out->id ? 0 : -ENOMEM;
+}
+
+/* The one line an object with unusable fields gets (escaped by log.c). */
+static void log_bad_fields(const struct efs_object *o, unsigned bad)
+{
+	if (!bad)
+		return;
+	static const char *const names[] = {"name", "createdAt", "status", "path"};
+	char fields[64] = "";
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (bad & (1u << i))
+			snprintf(fields + strlen(fields), sizeof(fields) - strlen(fields), "%s%s",
+				 fields[0] ? ", " : "", names[i]);
+	log_warn("object %s: the API gave an unusable %s; %s", o->id, fields,
+		 bad & BAD_NAME ? "listed by its id" : "the rest is used");
 }
 
 static int decode_value(json_t *obj, struct efs_object *out)
 {
+	unsigned bad = 0;
 	memset(out, 0, sizeof(*out));
 	if (!json_is_object(obj))
 		return -EIO;
-	int rc = decode_fields(obj, out);
+	int rc = decode_fields(obj, out, &bad);
 	if (rc == 0) {
 		char *text = json_dumps(obj, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		size_t len = text ? strlen(text) : 0;
@@ -189,6 +222,8 @@ static int decode_value(json_t *obj, struct efs_object *out)
 	}
 	if (rc)
 		efs_object_free(out);
+	else
+		log_bad_fields(out, bad);
 	return rc;
 }
 
@@ -207,8 +242,7 @@ int efs_decode_object(const char *body, size_t len, struct efs_object *out)
 	json_t *root = parse_body(body, len);
 	int rc = root ? decode_value(root, out) : -EIO;
 	if (root && rc == -EIO)
-		log_error("API reply is not a valid object (missing or malformed id, name, "
-			  "createdAt, status or path)");
+		log_error("API reply is not a valid object (missing or malformed id)");
 	json_decref(root);
 	return rc;
 }
@@ -230,11 +264,18 @@ int efs_decode_list(const char *body, size_t len, struct efs_list *out)
 	if (n && !out->items)
 		rc = -ENOMEM;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
-		rc = decode_value(json_array_get(root, i), &out->items[i]);
+		/* One bad object is not a bad directory: it is left out, the rest listed. */
+		rc = decode_value(json_array_get(root, i), &out->items[out->n]);
 		if (rc == 0)
 			out->n++;
 		else if (rc == -EIO)
-			log_error("API list item %zu is not a valid object", i);
+			log_error("API list item %zu has no usable id: left out", i);
+		if (rc == -EIO)
+			rc = 0;
+	}
+	if (rc == 0 && n > 0 && out->n == 0) {
+		log_error("API list reply holds no usable object");
+		rc = -EIO; /* the reply's shape is wrong, not one object */
 	}
 	json_decref(root);
 	if (rc)

@@ -100,3 +100,35 @@ def test_mv_after_wait0_asks_once_before_refusing_a_creating_snapshot(mounts, si
     assert fsop("rename", m / WWW_DIR / "young", m / WWW_DIR / "grown") == "0"
     assert len(sim.calls("PUT")) == 1
     assert "grown" in ls(m / WWW_DIR)
+
+
+# ---- one bad object is not a bad directory ----
+
+SNAP_LIST = r"/share/[^/]+/snapshot$"
+ID = "2f6d9c3b-8e1a-4b75-a0d4-0000000000%02d"
+RAW_LIST = ('[{"id": "%s", "name": "keep-me", "createdAt": "2026-11-25T03:00:12Z",'
+            ' "status": "available"},'
+            ' {"id": "%s", "name": "nul\\u0000\\u001b[31mname", "status": "available"},'
+            ' {"id": "%s", "name": 42, "status": "available"},'
+            ' {"id": "%s", "name": "no-offset", "createdAt": "2026-11-25T03:00:12",'
+            ' "status": "available"},'
+            ' {"id": "../..", "name": "bad-id"}]') % (ID % 1, ID % 2, ID % 3, ID % 4)
+
+
+def test_one_bad_object_is_not_a_bad_directory(mounts, sim):
+    sim.fault(method="GET", path=SNAP_LIST, action="malformed", body_text=RAW_LIST, times=-1)
+    m = mounts()
+    listed = ls(m / WWW_DIR)
+    assert sorted(listed) == sorted(["keep-me", ID % 2, ID % 3, "no-offset"])
+    # info.json is the API's text, the NUL included (escaped, as JSON writes it).
+    text = (m / WWW_DIR / (ID % 2) / "info.json").read_text()
+    assert '"name": "nul\\u0000\\u001B[31mname"' in text
+    assert '"name": 42' in (m / WWW_DIR / (ID % 3) / "info.json").read_text()
+    # A createdAt without an offset gives no date: the mount's own time stands in.
+    assert os.stat(m / WWW_DIR / "no-offset").st_mtime != 0
+    assert os.stat(m / WWW_DIR / "keep-me").st_mtime == 1795575612
+    log = m.log()
+    assert ("object %s: the API gave an unusable name; listed by its id" % (ID % 2)) in log
+    assert ("object %s: the API gave an unusable createdAt; the rest is used" % (ID % 4)) in log
+    assert "has no usable id: left out" in log
+    assert "\x00" not in log and "\x1b" not in log

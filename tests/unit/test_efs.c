@@ -163,9 +163,24 @@ static void test_list_that_is_not_an_array_is_eio(void **state)
 	assert_int_equal(decode_list("\"a\"", &list), -EIO);
 	assert_int_equal(decode_list("null", &list), -EIO);
 	assert_int_equal(decode_list("[\"" ID1 "\"]", &list), -EIO); /* ids only */
-	assert_int_equal(decode_list("[{\"id\":\"a\"},null]", &list), -EIO);
+	assert_int_equal(decode_list("[null, 1]", &list), -EIO);     /* nothing usable */
 	assert_int_equal(list.n, 0);
 	assert_null(list.items);
+}
+
+static void test_one_unusable_item_is_left_out_and_the_rest_listed(void **state)
+{
+	struct efs_list list;
+	(void)state;
+	assert_int_equal(decode_list("[{\"id\":\"a\"},null,{\"id\":\"x/..\"},\"b\","
+				     "{\"name\":\"no-id\"},{\"id\":\"c\",\"name\":\"cee\"}]",
+				     &list),
+			 0);
+	assert_int_equal(list.n, 2);
+	assert_string_equal(list.items[0].id, "a");
+	assert_string_equal(list.items[1].id, "c");
+	assert_string_equal(list.items[1].name, "cee");
+	efs_list_free(&list);
 }
 
 static void test_list_item_without_string_id_is_eio(void **state)
@@ -209,43 +224,84 @@ static void test_list_item_with_url_safe_id_is_accepted(void **state)
 	assert_int_equal(decode_one("\"id\":\"A-z_0.9~\""), 0);
 }
 
-static void test_list_item_with_mistyped_fields_is_eio(void **state)
+/* One item, decoded: the test frees it. */
+static void decode_item(const char *members, struct efs_object *out)
 {
-	(void)state;
-	assert_int_equal(decode_one("\"id\":\"a\",\"name\":42"), -EIO);
-	assert_int_equal(decode_one("\"id\":\"a\",\"name\":{}"), -EIO);
-	assert_int_equal(decode_one("\"id\":\"a\",\"status\":1"), -EIO);
-	assert_int_equal(decode_one("\"id\":\"a\",\"createdAt\":1795575612"), -EIO);
+	char body[1024];
+	struct efs_list list;
+	snprintf(body, sizeof(body), "[{%s}]", members);
+	assert_int_equal(decode_list(body, &list), 0);
+	assert_int_equal(list.n, 1);
+	*out = list.items[0];
+	memset(&list.items[0], 0, sizeof(list.items[0]));
+	efs_list_free(&list);
 }
 
-static void test_list_item_with_non_rfc3339_created_at_is_eio(void **state)
+static void test_list_item_with_mistyped_fields_keeps_what_decodes(void **state)
 {
+	struct efs_object o;
 	(void)state;
-	assert_int_equal(decode_one("\"id\":\"a\",\"createdAt\":\"yesterday\""), -EIO);
-	assert_int_equal(decode_one("\"id\":\"a\",\"createdAt\":\"2026-11-25\""), -EIO);
-	assert_int_equal(decode_one("\"id\":\"a\",\"createdAt\":\"2026-11-25T03:00:12\""), -EIO);
-	assert_int_equal(decode_one("\"id\":\"a\",\"createdAt\":\"\""), -EIO);
+	/* A number where a string belongs: that field is dropped, the object kept. */
+	decode_item("\"id\":\"a\",\"name\":42,\"status\":\"available\","
+		    "\"createdAt\":\"2026-11-25T03:00:12Z\"",
+		    &o);
+	assert_string_equal(o.id, "a");
+	assert_null(o.name); /* listed by its id */
+	assert_int_equal(o.status, EFS_ST_AVAILABLE);
+	assert_int_equal(o.created, CREATED1);
+	assert_non_null(strstr(o.json, "\"name\": 42")); /* info.json: the API's text */
+	efs_object_free(&o);
+	decode_item("\"id\":\"a\",\"name\":{},\"status\":1,\"createdAt\":1795575612", &o);
+	assert_null(o.name);
+	assert_int_equal(o.status, EFS_ST_OTHER);
+	assert_int_equal(o.created, 0);
+	efs_object_free(&o);
 }
 
-static void test_list_item_name_with_nul_is_eio(void **state)
+static void test_list_item_with_non_rfc3339_created_at_has_no_date(void **state)
 {
-	/* A file name cannot hold NUL: the reply is refused, never truncated. */
+	static const char *const dates[] = {"yesterday", "2026-11-25", "2026-11-25T03:00:12", ""};
+	char members[256];
+	struct efs_object o;
 	(void)state;
-	assert_int_equal(decode_one("\"id\":\"a\",\"name\":\"x\\u0000y\""), -EIO);
+	for (size_t i = 0; i < sizeof(dates) / sizeof(dates[0]); i++) {
+		snprintf(members, sizeof(members),
+			 "\"id\":\"a\",\"name\":\"n\",\"createdAt\":\"%s\"", dates[i]);
+		decode_item(members, &o);
+		assert_int_equal(o.created, 0);
+		assert_string_equal(o.name, "n");
+		efs_object_free(&o);
+	}
 }
 
-static void test_list_item_id_status_or_date_with_nul_is_eio(void **state)
+static void test_list_item_name_with_nul_is_unusable_never_truncated(void **state)
 {
+	/* A file name cannot hold NUL: the object is listed by its id. */
+	struct efs_object o;
+	(void)state;
+	decode_item("\"id\":\"a\",\"name\":\"x\\u0000y\"", &o);
+	assert_null(o.name);
+	assert_non_null(strstr(o.json, "x\\u0000y"));
+	efs_object_free(&o);
+}
+
+static void test_list_item_id_with_nul_is_eio_status_or_date_dropped(void **state)
+{
+	struct efs_object o;
 	(void)state;
 	assert_int_equal(decode_one("\"id\":\"a\\u0000/..\""), -EIO);
-	assert_int_equal(decode_one("\"id\":\"a\",\"status\":\"available\\u0000\""), -EIO);
-	assert_int_equal(decode_one("\"id\":\"a\",\"createdAt\":\"2026-11-25T03:00:12Z\\u0000\""),
-			 -EIO);
+	decode_item("\"id\":\"a\",\"status\":\"available\\u0000\"", &o);
+	assert_int_equal(o.status, EFS_ST_OTHER);
+	efs_object_free(&o);
+	decode_item("\"id\":\"a\",\"createdAt\":\"2026-11-25T03:00:12Z\\u0000\"", &o);
+	assert_int_equal(o.created, 0);
+	efs_object_free(&o);
 }
 
 static void test_list_item_path_is_kept_whole_nul_included(void **state)
 {
 	struct efs_list list;
+	struct efs_object o;
 	(void)state;
 	assert_int_equal(decode_list("[{\"id\":\"a\",\"path\":\"h:/e/.snapshot/x\\u0000/..\"},"
 				     "{\"id\":\"b\",\"path\":null},{\"id\":\"c\"}]",
@@ -262,7 +318,9 @@ static void test_list_item_path_is_kept_whole_nul_included(void **state)
 	assert_memory_equal(copy.path, "h:/e/.snapshot/x\0/..", 21);
 	efs_object_free(&copy);
 	efs_list_free(&list);
-	assert_int_equal(decode_one("\"id\":\"a\",\"path\":7"), -EIO);
+	decode_item("\"id\":\"a\",\"path\":7", &o);
+	assert_null(o.path);
+	efs_object_free(&o);
 }
 
 static void test_list_item_null_or_missing_fields_are_unknown(void **state)
@@ -533,13 +591,14 @@ int main(void)
 		cmocka_unit_test(test_list_reads_only_len_bytes),
 		cmocka_unit_test(test_list_malformed_json_is_eio),
 		cmocka_unit_test(test_list_that_is_not_an_array_is_eio),
+		cmocka_unit_test(test_one_unusable_item_is_left_out_and_the_rest_listed),
 		cmocka_unit_test(test_list_item_without_string_id_is_eio),
 		cmocka_unit_test(test_list_item_with_unsafe_id_is_eio),
 		cmocka_unit_test(test_list_item_with_url_safe_id_is_accepted),
-		cmocka_unit_test(test_list_item_with_mistyped_fields_is_eio),
-		cmocka_unit_test(test_list_item_with_non_rfc3339_created_at_is_eio),
-		cmocka_unit_test(test_list_item_name_with_nul_is_eio),
-		cmocka_unit_test(test_list_item_id_status_or_date_with_nul_is_eio),
+		cmocka_unit_test(test_list_item_with_mistyped_fields_keeps_what_decodes),
+		cmocka_unit_test(test_list_item_with_non_rfc3339_created_at_has_no_date),
+		cmocka_unit_test(test_list_item_name_with_nul_is_unusable_never_truncated),
+		cmocka_unit_test(test_list_item_id_with_nul_is_eio_status_or_date_dropped),
 		cmocka_unit_test(test_list_item_path_is_kept_whole_nul_included),
 		cmocka_unit_test(test_list_item_null_or_missing_fields_are_unknown),
 		cmocka_unit_test(test_list_item_unknown_status_is_other),
