@@ -7,11 +7,11 @@
 #include "clock.h"
 #include "log.h"
 
-void ratelimit_init(struct ratelimit *r, double rate)
+void ratelimit_init(struct ratelimit *r, double rate, double burst)
 {
 	pthread_mutex_init(&r->lock, NULL);
 	r->interval = rate > 0 ? 1.0 / rate : 0;
-	r->burst = rate < 1 ? 1 : rate;
+	r->burst = burst < 1 ? 1 : burst;
 	r->tat = 0;
 	r->rate = rate > 0 ? rate : 0;
 	r->waits = 0;
@@ -23,10 +23,13 @@ void ratelimit_destroy(struct ratelimit *r)
 	pthread_mutex_destroy(&r->lock);
 }
 
-int ratelimit_wait(struct ratelimit *r, double max_wait)
+int ratelimit_wait(struct ratelimit *r, const struct op *op, double max_wait)
 {
 	if (r->interval <= 0)
 		return 0;
+	double left = op_left(op);
+	if (left < max_wait)
+		max_wait = left;
 	pthread_mutex_lock(&r->lock);
 	double now = clock_now();
 	if (r->tat < now)
@@ -42,8 +45,7 @@ int ratelimit_wait(struct ratelimit *r, double max_wait)
 	pthread_mutex_unlock(&r->lock);
 	if (wait > max_wait)
 		return -ETIMEDOUT;
-	clock_sleep(wait);
-	return 0;
+	return wait > 0 ? op_sleep(op, wait) : 0;
 }
 
 void ratelimit_stats(struct ratelimit *r, unsigned long *waits, double *waited)

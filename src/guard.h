@@ -1,8 +1,9 @@
 /*
  * guard: the two brakes on API traffic.
  *
- * A token bucket (GCRA) that spaces requests to at most `rate` a second
- * with a burst of `rate`, and a circuit breaker that, after three failed
+ * A token bucket (GCRA) that lets `burst` requests go at once and then
+ * spaces them to at most `rate` a second (its waits bounded by the caller's
+ * op), and a circuit breaker that, after three failed
  * calls in a row, makes calls fail fast for 5 s, doubling up to 60 s, until
  * one succeeds. No I/O, no knowledge of HTTP; used by ovh.c. Thread-safe.
  */
@@ -12,21 +13,28 @@
 #include <pthread.h>
 #include <stdbool.h>
 
+#include "op.h"
+
 struct ratelimit {
 	pthread_mutex_t lock;
 	double interval; /* seconds between requests; 0: unlimited */
-	double burst;
-	double tat; /* theoretical arrival time of the next request */
+	double burst;	 /* requests that may go at once */
+	double tat;	 /* theoretical arrival time of the next request */
 	double rate;
 	unsigned long waits; /* requests that had to wait for their slot */
 	double waited;	     /* seconds they waited, in all */
 };
 
-/* rate <= 0: no limit. */
-void ratelimit_init(struct ratelimit *limit, double rate);
+/* rate <= 0: no limit; burst < 1 counts as 1. */
+void ratelimit_init(struct ratelimit *limit, double rate, double burst);
 void ratelimit_destroy(struct ratelimit *limit);
-/* Wait for a slot; -ETIMEDOUT, without waiting or taking one, if that would exceed max_wait. */
-int ratelimit_wait(struct ratelimit *limit, double max_wait);
+/*
+ * Wait for a slot on behalf of op (NULL: a background call). -ETIMEDOUT,
+ * without waiting or taking a slot, when that would take longer than
+ * max_wait or than op has left; -EINTR or -ETIMEDOUT when op ends the wait
+ * (the slot is then spent).
+ */
+int ratelimit_wait(struct ratelimit *limit, const struct op *op, double max_wait);
 /* Counters for the status file: the waits so far and the seconds they took. */
 void ratelimit_stats(struct ratelimit *limit, unsigned long *waits, double *waited);
 

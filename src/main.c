@@ -39,6 +39,7 @@ struct options {
 	double wait;
 	double timeout;
 	double rate;
+	double burst;
 	int retries;
 	int prefetch;
 	unsigned long cache_max;
@@ -84,6 +85,7 @@ static const struct fuse_opt option_spec[] = {
 	OPTION("wait=%lf", wait),
 	OPTION("timeout=%lf", timeout),
 	OPTION("rate=%lf", rate),
+	OPTION("burst=%lf", burst),
 	OPTION("retries=%d", retries),
 	OPTION("prefetch=%d", prefetch),
 	OPTION("cache_max=%lu", cache_max),
@@ -94,6 +96,7 @@ static const struct fuse_opt option_spec[] = {
 	FUSE_OPT_KEY("wait=", KEY_NUMBER),
 	FUSE_OPT_KEY("timeout=", KEY_NUMBER),
 	FUSE_OPT_KEY("rate=", KEY_NUMBER),
+	FUSE_OPT_KEY("burst=", KEY_NUMBER),
 	FUSE_OPT_KEY("retries=", KEY_NUMBER),
 	FUSE_OPT_KEY("prefetch=", KEY_NUMBER),
 	FUSE_OPT_KEY("cache_max=", KEY_NUMBER),
@@ -154,7 +157,9 @@ static void show_help(const char *progname)
 	       "    -o cafile=PATH         CA bundle for TLS (default: system store)\n"
 	       "    -o timeout=SECONDS     per HTTP request (default 30)\n"
 	       "    -o retries=N           tries on 429, 5xx, network errors (default 4)\n"
-	       "    -o rate=N              at most N API requests per second (default 10)\n"
+	       "    -o rate=N              at most N API requests per second sustained\n"
+	       "                           (default 1: OVH's fair use, 60 a minute; 0: no limit)\n"
+	       "    -o burst=N             requests at once before rate= applies (default 60)\n"
 	       "    -o prefetch=N          listing a directory loads up to N of its\n"
 	       "                           subdirectories in parallel (default 0: off)\n"
 	       "    -o cache_max=N         cache at most N objects, least recently used\n"
@@ -269,6 +274,8 @@ static int check_numbers(const struct options *o)
 	else if (o->rate < 0 || o->rate > MAX_RATE)
 		check_die("rate=%g: must be 0 (unlimited) or up to %.0f requests per second",
 			  o->rate, MAX_RATE);
+	else if (o->burst < 1 || o->burst > MAX_RATE)
+		check_die("burst=%g: must be from 1 to %.0f requests", o->burst, MAX_RATE);
 	else if (o->cache_max > MAX_CACHED)
 		check_die("cache_max=%lu: must be at most %lu objects", o->cache_max, MAX_CACHED);
 	else if (o->umask > 0777)
@@ -452,7 +459,8 @@ static int parse_args(struct fuse_args *args, struct options *o)
 	*o = (struct options){.cache_ttl = 60,
 			      .wait = 360,
 			      .timeout = 30,
-			      .rate = 10,
+			      .rate = OVH_DEFAULT_RATE,
+			      .burst = OVH_DEFAULT_BURST,
 			      .retries = 4,
 			      .cache_max = 1000000,
 			      .umask = 022};
@@ -519,7 +527,8 @@ static int prepare(struct ovhsnapfs *fs, const struct options *o, const struct o
 					.cafile = o->cafile,
 					.timeout = o->timeout,
 					.retries = o->retries,
-					.rate = o->rate};
+					.rate = o->rate,
+					.burst = o->burst};
 	struct cache *cache = cache_new(o->cache_ttl, o->cache_max);
 	if (!cache || ovh_client_new(&copts, &api) != 0) {
 		cache_free(cache);
@@ -592,7 +601,7 @@ int main(int argc, char *argv[])
 		check_die("%s", err);
 		goto out;
 	}
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	ovh_global_init();
 	if (o.check) {
 		if (prepare(&fs, &o, &cfg) == 0) {
 			check_report(stdout, &fs.tree, &cfg);
@@ -618,6 +627,6 @@ out:
 	free(cmd.mountpoint);
 	fuse_opt_free_args(&args);
 	free_options(&o);
-	curl_global_cleanup();
+	ovh_global_cleanup();
 	return rc == 0 ? 0 : 1;
 }

@@ -1,29 +1,24 @@
-/* ovh: signed HTTP calls to the OVH API over pooled libcurl handles. */
+/* ovh: the OVH API client: one call, its tries, and what they tell. */
 #include "ovh.h"
 
 #include <ctype.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
-#include <unistd.h>
 
-#include "build_config.h"
+#include "auth.h"
 #include "clock.h"
 #include "guard.h"
+#include "http.h"
 #include "log.h"
-
-#define MAX_BODY	 (8u << 20) /* larger replies are refused, not buffered */
-#define MAX_IDLE_HANDLES 16
+#include "retry.h"
 
 /* The latest failure, as the status file shows it. */
 struct failure {
@@ -51,17 +46,10 @@ struct counters {
 
 struct ovh_client {
 	char *base_url;
-	char *application_key;
-	char *application_secret;
-	char *consumer_key;
-	char *client_id; /* OAuth2 instead of the three keys above */
-	char *client_secret;
-	char *token_url;
-	char *cafile;
 	double timeout;
 	int retries;
-
-	_Atomic long time_delta; /* server clock minus ours, seconds */
+	struct http *http;
+	struct auth *auth;
 
 	_Atomic int quiet;	  /* start-up checks report failures themselves */
 	pthread_mutex_t err_lock; /* guards last_error and failure */
@@ -69,54 +57,22 @@ struct ovh_client {
 	struct failure failure; /* the same, field by field, for the status file */
 	struct counters counters;
 
-	pthread_mutex_t token_lock; /* one token request at a time */
-	char *token;
-	double token_expires; /* monotonic; 0: fetch before use */
-
-	pthread_mutex_t pool_lock;
-	CURL *idle[MAX_IDLE_HANDLES];
-	int n_idle;
-
-	CURLSH *share;
-	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
-
 	struct breaker breaker;	    /* fails fast while the API is down */
-	struct ratelimit ratelimit; /* rate= */
+	struct ratelimit ratelimit; /* rate=, burst= */
 };
 
-/* What one HTTP exchange produced, before any interpretation. */
-struct exchange {
-	struct ovh_response *resp;
-	size_t cap;
-	bool too_big;
-	double retry_after;
+/* One HTTP request as ovh.c sends it. */
+struct request {
+	const char *method;
+	const char *path; /* for logs: below the base URL, never secret */
+	const char *url;
+	const char *body;
+	const char *content_type;
+	bool sign;	   /* AK/AS/CK signature or OAuth2 bearer; false: anonymous */
+	bool secret_reply; /* a token reply */
+	unsigned flags;
+	const struct op *op; /* whose deadline and interrupts bound it; NULL: background */
 };
-
-/* ---- signing ---- */
-
-void ovh_sign(const char *app_secret, const char *consumer_key, const char *method, const char *url,
-	      const char *body, long timestamp, char out[45])
-{
-	unsigned char digest[EVP_MAX_MD_SIZE];
-	unsigned int dlen = 0;
-	char ts[32];
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-
-	snprintf(ts, sizeof(ts), "%ld", timestamp);
-	const char *parts[] = {app_secret, consumer_key, method, url, body ? body : "", ts};
-	EVP_DigestInit_ex(ctx, EVP_sha1(), NULL);
-	for (size_t i = 0; i < 6; i++) {
-		if (i)
-			EVP_DigestUpdate(ctx, "+", 1);
-		EVP_DigestUpdate(ctx, parts[i], strlen(parts[i]));
-	}
-	EVP_DigestFinal_ex(ctx, digest, &dlen);
-	EVP_MD_CTX_free(ctx);
-	memcpy(out, "$1$", 3);
-	for (unsigned int i = 0; i < dlen && i < 20; i++)
-		snprintf(out + 3 + 2 * i, 3, "%02x", digest[i]);
-	out[43] = '\0';
-}
 
 /* ---- errors ---- */
 
@@ -188,14 +144,6 @@ static void fill_error_fields(struct ovh_response *resp)
 	resp->error_message[n] = '\0';
 }
 
-/* A rejection that a fresh /auth/time can cure; the request was not acted on. */
-static bool is_clock_rejection(const struct ovh_response *resp)
-{
-	return (resp->status == 400 || resp->status == 401 || resp->status == 403) &&
-	       (strcmp(resp->error_class, "QUERY_TIME_OUT") == 0 ||
-		strcmp(resp->error_class, "INVALID_SIGNATURE") == 0);
-}
-
 static void record_error(struct ovh_client *c, const char *method, const char *path,
 			 const struct ovh_response *resp, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
@@ -238,204 +186,6 @@ void ovh_last_error(struct ovh_client *c, char *buf, size_t len)
 	pthread_mutex_unlock(&c->err_lock);
 }
 
-/* ---- libcurl plumbing ---- */
-
-static size_t on_body(char *data, size_t size, size_t nmemb, void *user)
-{
-	struct exchange *ex = user;
-	struct ovh_response *resp = ex->resp;
-	size_t n = size * nmemb;
-
-	if (resp->len + n > MAX_BODY) {
-		ex->too_big = true;
-		return 0; /* aborts the transfer */
-	}
-	if (resp->len + n + 1 > ex->cap) {
-		size_t cap = ex->cap ? ex->cap : 4096;
-		while (cap < resp->len + n + 1)
-			cap *= 2;
-		char *grown = realloc(resp->body, cap);
-		if (!grown)
-			return 0;
-		resp->body = grown;
-		ex->cap = cap;
-	}
-	memcpy(resp->body + resp->len, data, n);
-	resp->len += n;
-	resp->body[resp->len] = '\0';
-	return n;
-}
-
-static bool header_is(const char *line, size_t len, const char *name, const char **value)
-{
-	size_t nlen = strlen(name);
-	if (len <= nlen || strncasecmp(line, name, nlen) != 0 || line[nlen] != ':')
-		return false;
-	*value = line + nlen + 1;
-	while (**value == ' ')
-		(*value)++;
-	return true;
-}
-
-static size_t on_header(char *data, size_t size, size_t nmemb, void *user)
-{
-	struct exchange *ex = user;
-	size_t n = size * nmemb;
-	const char *value;
-	char buf[256];
-
-	if (n >= sizeof(buf))
-		return n;
-	memcpy(buf, data, n);
-	buf[n] = '\0';
-	buf[strcspn(buf, "\r\n")] = '\0';
-	if (header_is(buf, n, "X-Ovh-QueryID", &value))
-		snprintf(ex->resp->query_id, sizeof(ex->resp->query_id), "%.*s",
-			 (int)sizeof(ex->resp->query_id) - 1, value);
-	else if (header_is(buf, n, "Retry-After", &value))
-		ex->retry_after = atof(value);
-	return n;
-}
-
-static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *user)
-{
-	struct ovh_client *c = user;
-	(void)h;
-	(void)access;
-	pthread_mutex_lock(&c->share_locks[data]);
-}
-
-static void share_unlock(CURL *h, curl_lock_data data, void *user)
-{
-	struct ovh_client *c = user;
-	(void)h;
-	pthread_mutex_unlock(&c->share_locks[data]);
-}
-
-static CURL *handle_acquire(struct ovh_client *c)
-{
-	CURL *h = NULL;
-	pthread_mutex_lock(&c->pool_lock);
-	if (c->n_idle > 0)
-		h = c->idle[--c->n_idle];
-	pthread_mutex_unlock(&c->pool_lock);
-	if (h) {
-		curl_easy_reset(h); /* keeps its connections */
-		return h;
-	}
-	return curl_easy_init();
-}
-
-static void handle_release(struct ovh_client *c, CURL *h)
-{
-	pthread_mutex_lock(&c->pool_lock);
-	if (c->n_idle < MAX_IDLE_HANDLES) {
-		c->idle[c->n_idle++] = h;
-		h = NULL;
-	}
-	pthread_mutex_unlock(&c->pool_lock);
-	if (h)
-		curl_easy_cleanup(h);
-}
-
-/* One HTTP request as ovh.c sends it. */
-struct request {
-	const char *method;
-	const char *path; /* for logs: below the base URL, never secret */
-	const char *url;
-	const char *body;
-	const char *content_type;
-	bool sign; /* AK/AS/CK signature or OAuth2 bearer; false: anonymous */
-	unsigned flags;
-	const struct op *op; /* whose deadline and interrupts bound it; NULL: background */
-};
-
-static int token_get(struct ovh_client *c, unsigned flags, char *out, size_t len);
-static void token_forget(struct ovh_client *c);
-
-static struct curl_slist *signature_headers(struct ovh_client *c, const struct request *rq)
-{
-	struct curl_slist *h = NULL;
-	char line[256], sig[45];
-	long ts = (long)time(NULL) + c->time_delta;
-
-	ovh_sign(c->application_secret, c->consumer_key, rq->method, rq->url, rq->body, ts, sig);
-	snprintf(line, sizeof(line), "X-Ovh-Application: %s", c->application_key);
-	h = curl_slist_append(h, line);
-	snprintf(line, sizeof(line), "X-Ovh-Consumer: %s", c->consumer_key);
-	h = curl_slist_append(h, line);
-	snprintf(line, sizeof(line), "X-Ovh-Timestamp: %ld", ts);
-	h = curl_slist_append(h, line);
-	snprintf(line, sizeof(line), "X-Ovh-Signature: %s", sig);
-	h = curl_slist_append(h, line);
-	explicit_bzero(line, sizeof(line));
-	return h;
-}
-
-/* The proof of identity a request carries; -errno when none can be had. */
-static int auth_headers(struct ovh_client *c, const struct request *rq, struct curl_slist **h)
-{
-	char line[4200];
-	if (!rq->sign)
-		return 0;
-	if (!c->client_id) {
-		*h = signature_headers(c, rq);
-		return 0;
-	}
-	int rc = token_get(c, rq->flags, line, sizeof(line));
-	if (rc == 0)
-		*h = curl_slist_append(*h, line);
-	explicit_bzero(line, sizeof(line));
-	return rc;
-}
-
-static void setup_handle(struct ovh_client *c, CURL *h, const struct request *rq,
-			 struct exchange *ex)
-{
-	curl_easy_setopt(h, CURLOPT_URL, rq->url);
-	curl_easy_setopt(h, CURLOPT_SHARE, c->share);
-	/* libcurl keeps 5 idle connections by default: too few for parallel loads. */
-	curl_easy_setopt(h, CURLOPT_MAXCONNECTS, 64L);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(c->timeout * 1000));
-	/* A connection that takes longer than 10 s to open is not coming. */
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-			 (long)((c->timeout < 10 ? c->timeout : 10) * 1000));
-	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-#endif
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "ovhsnapfs/" PACKAGE_VERSION);
-	if (c->cafile)
-		curl_easy_setopt(h, CURLOPT_CAINFO, c->cafile);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, ex);
-	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, ex);
-	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, rq->method);
-	if (strcmp(rq->method, "GET") == 0)
-		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-	if (strcmp(rq->method, "POST") == 0) {
-		/*
-		 * libcurl silently re-sends a request whose reused connection died
-		 * before the reply; for a POST that could make a second snapshot.
-		 */
-		curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
-	}
-	if (rq->body) {
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, rq->body);
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(rq->body));
-	}
-}
-
-static void response_reset(struct ovh_response *resp)
-{
-	free(resp->body);
-	memset(resp, 0, sizeof(*resp));
-}
-
 static void count_request(struct ovh_client *c, const char *method, long status)
 {
 	size_t m = 0;
@@ -448,72 +198,98 @@ static void count_request(struct ovh_client *c, const char *method, long status)
 	atomic_fetch_add(&c->counters.by_status[status], 1);
 }
 
-/* ---- one request, then the retry policy ---- */
+/* ---- one try ---- */
 
-static CURLcode perform_once(struct ovh_client *c, const struct request *rq, struct exchange *ex,
-			     int *auth_rc)
+static void response_reset(struct ovh_response *resp, bool secret)
 {
-	struct curl_slist *headers = NULL;
-	char ctype[128];
-	CURLcode cc;
+	http_body_free(resp, secret);
+	memset(resp, 0, sizeof(*resp));
+}
 
-	*auth_rc = auth_headers(c, rq, &headers);
-	if (*auth_rc)
-		return CURLE_LOGIN_DENIED;
-	CURL *h = handle_acquire(c);
-	if (!h) {
-		curl_slist_free_all(headers);
-		return CURLE_OUT_OF_MEMORY;
+static void try_failed(struct ovh_client *c, const struct request *rq, struct ovh_response *resp,
+		       const char *cls, const char *why)
+{
+	snprintf(resp->error_class, sizeof(resp->error_class), "%s", cls);
+	snprintf(resp->error_message, sizeof(resp->error_message), "%s", why);
+	record_error(c, rq->method, rq->path, resp, "%s %s: %s", rq->method, rq->path, why);
+}
+
+/* The request slot and the proof of identity; 0, or the call ends with this errno. */
+static int before_try(struct ovh_client *c, const struct request *rq, struct ovh_response *resp,
+		      struct auth_lines *lines)
+{
+	int rc = op_check(rq->op);
+	if (rc) {
+		try_failed(c, rq, resp, rc == -EINTR ? "interrupted" : "timeout",
+			   rc == -EINTR ? "interrupted before it was sent"
+					: "not sent: the operation's time is up");
+		return rc;
 	}
-	setup_handle(c, h, rq, ex);
-	headers = curl_slist_append(headers, "Accept: application/json");
-	if (rq->body) {
-		snprintf(ctype, sizeof(ctype), "Content-Type: %s", rq->content_type);
-		headers = curl_slist_append(headers, ctype);
+	rc = ratelimit_wait(&c->ratelimit, rq->op, c->timeout);
+	if (rc == -ETIMEDOUT && op_check(rq->op) == 0) {
+		char why[96];
+		snprintf(why, sizeof(why), "no request slot within timeout=%g s (rate=)",
+			 c->timeout);
+		try_failed(c, rq, resp, "rate", why);
+		return rc;
 	}
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-	cc = curl_easy_perform(h);
-	if (cc == CURLE_OK)
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &ex->resp->status);
-	count_request(c, rq->method, ex->resp->status);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
-	curl_slist_free_all(headers); /* holds the bearer token: freed at once */
-	handle_release(c, h);
-	return cc;
+	if (rc) {
+		try_failed(c, rq, resp, "interrupted", "interrupted while waiting for rate=");
+		return rc;
+	}
+	lines->line[0] = NULL;
+	if (rq->sign)
+		return auth_lines(c->auth, rq->op, rq->flags, rq->method, rq->url, rq->body,
+				  lines); /* a failed token fetch said why */
+	return 0;
 }
 
-/* Exponential backoff with jitter; Retry-After wins when the API sent one. */
-static double backoff_delay(int attempt, double retry_after)
+/* Send it once; 0 when a reply came (o says which), else negative errno. */
+static int try_once(struct ovh_client *c, const struct request *rq, const struct auth_lines *lines,
+		    struct ovh_response *resp, struct try_outcome *o, char *why, size_t why_len)
 {
-	if (retry_after > 0)
-		return retry_after > 60 ? 60 : retry_after;
-	double base = 0.25 * (double)(1 << (attempt < 6 ? attempt : 6));
-	if (base > 8)
-		base = 8;
-	return base * (0.5 + 0.5 * ((double)random() / (double)RAND_MAX));
+	double left = op_left(rq->op);
+	struct http_request hr = {.method = rq->method,
+				  .url = rq->url,
+				  .body = rq->body,
+				  .content_type = rq->content_type,
+				  .timeout = left < c->timeout ? left : c->timeout,
+				  .op = rq->op,
+				  .secret_reply = rq->secret_reply};
+	hr.headers = lines->line;
+	double t0 = clock_now();
+	int rc = http_perform(c->http, &hr, resp, o, why, why_len);
+	count_request(c, rq->method, resp->status);
+	log_debug("%s %s %ld %.0fms %s", rq->method, rq->path, resp->status,
+		  (clock_now() - t0) * 1000, resp->query_id);
+	return rc;
 }
 
-/* Failures before a byte of the request left: safe to send again. */
-static bool never_sent(CURLcode cc)
+/* A refusal that a fresh /auth/time can cure; the request was not acted on. */
+static bool is_clock_rejection(const struct ovh_response *resp)
 {
-	return cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST ||
-	       cc == CURLE_COULDNT_RESOLVE_PROXY;
+	return (resp->status == 400 || resp->status == 401 || resp->status == 403) &&
+	       (strcmp(resp->error_class, "QUERY_TIME_OUT") == 0 ||
+		strcmp(resp->error_class, "INVALID_SIGNATURE") == 0);
 }
 
-static int network_failure(struct ovh_client *c, const struct request *rq, CURLcode cc,
-			   struct exchange *ex)
+static bool curable(struct ovh_client *c, const struct request *rq, const struct ovh_response *resp)
 {
-	struct ovh_response *resp = ex->resp;
-	if (ex->too_big)
-		snprintf(resp->error_message, sizeof(resp->error_message),
-			 "reply larger than %u bytes, refused", MAX_BODY);
-	else
-		snprintf(resp->error_message, sizeof(resp->error_message), "%s",
-			 curl_easy_strerror(cc));
-	snprintf(resp->error_class, sizeof(resp->error_class), "network");
-	record_error(c, rq->method, rq->path, resp, "%s %s: %s", rq->method, rq->path,
-		     resp->error_message);
-	return cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO;
+	if (!rq->sign)
+		return false;
+	return auth_uses_oauth2(c->auth) ? resp->status == 401 : is_clock_rejection(resp);
+}
+
+static int sync_time(struct ovh_client *c, const struct op *op, unsigned flags);
+
+/* Renew what the refusal blamed: the token it was sent with, or the clock. */
+static bool cure(struct ovh_client *c, const struct request *rq, unsigned generation)
+{
+	if (auth_uses_oauth2(c->auth)) {
+		auth_token_failed(c->auth, generation);
+		return true;
+	}
+	return sync_time(c, rq->op, rq->flags) == 0;
 }
 
 static void api_failure(struct ovh_client *c, const struct request *rq,
@@ -532,88 +308,61 @@ static void api_failure(struct ovh_client *c, const struct request *rq,
 		     resp->status, resp->error_class, sep, resp->error_message, qid);
 }
 
-/* A refusal that a fresh clock or token can cure; the API did not act on it. */
-static bool cure_auth(struct ovh_client *c, const struct request *rq,
-		      const struct ovh_response *resp)
+/* How the call ends after its last try: 0, or negative errno with one line. */
+static int finish(struct ovh_client *c, const struct request *rq, struct ovh_response *resp,
+		  const struct retry_decision *d, int rc, const char *why)
 {
-	if (!rq->sign)
-		return false;
-	if (c->client_id && resp->status == 401) {
-		token_forget(c);
-		return true;
-	}
-	return !c->client_id && is_clock_rejection(resp) && ovh_sync_time(c, rq->flags) == 0;
-}
-
-/* Where one try leaves a call: finished (rc set), or to be tried again. */
-enum verdict { DONE, RETRY, RETRY_NOW };
-
-/* Per-call state of the retry loop. */
-struct attempt {
-	int number, tries;
-	bool is_post; /* a POST that must not be sent twice blindly */
-	bool cured;   /* the clock or token was renewed once already */
-	int rc;
-};
-
-static enum verdict after_network_error(struct ovh_client *c, const struct request *rq, CURLcode cc,
-					struct exchange *ex, struct attempt *at)
-{
-	bool may_retry = never_sent(cc) || (!at->is_post && !ex->too_big);
-	if (!may_retry || at->number + 1 >= at->tries) {
-		ex->resp->outcome_unknown = at->is_post && !never_sent(cc);
-		if (!ex->too_big)
-			breaker_failure(&c->breaker);
-		at->rc = network_failure(c, rq, cc, ex);
-		return DONE;
-	}
-	log_warn("%s %s: %s; retrying", rq->method, rq->path, curl_easy_strerror(cc));
-	clock_sleep(backoff_delay(at->number, 0));
-	return RETRY;
-}
-
-static enum verdict after_reply(struct ovh_client *c, const struct request *rq, struct exchange *ex,
-				struct attempt *at)
-{
-	struct ovh_response *resp = ex->resp;
-	bool transient = resp->status == 429 || resp->status >= 500;
-
-	fill_error_fields(resp);
-	if (!transient)
+	resp->outcome_unknown = d->outcome_unknown;
+	if (d->api_up)
 		breaker_success(&c->breaker);
-	at->rc = 0;
-	if (resp->status >= 200 && resp->status < 300)
-		return DONE;
-	if (!at->cured && cure_auth(c, rq, resp)) {
-		at->cured = true; /* once: measure the clock or get a token again */
-		return RETRY_NOW;
-	}
-	if (strcmp(rq->method, "DELETE") == 0 && resp->status == 404 && at->number > 0)
-		return DONE; /* an earlier try did it */
-	if (transient && at->is_post && resp->status != 429) {
-		resp->outcome_unknown = true; /* a 5xx after a POST: acted on, or not */
-	} else if (transient && at->number + 1 < at->tries) {
-		double delay = backoff_delay(at->number, ex->retry_after);
-		log_warn("%s %s: HTTP %ld; retry %d/%d in %.1fs", rq->method, rq->path,
-			 resp->status, at->number + 1, at->tries - 1, delay);
-		clock_sleep(delay);
-		return RETRY;
-	}
-	if (transient)
+	if (d->api_down)
 		breaker_failure(&c->breaker);
+	if (d->success)
+		return 0;
+	if (rc == -EINTR) {
+		snprintf(resp->error_class, sizeof(resp->error_class), "interrupted");
+		snprintf(resp->error_message, sizeof(resp->error_message), "%s", why);
+		log_info("%s %s: %s%s", rq->method, rq->path, why,
+			 d->outcome_unknown ? " (it may have been carried out)" : "");
+		return rc;
+	}
+	if (rc) {
+		try_failed(c, rq, resp, "network", why);
+		return rc;
+	}
 	if (!(rq->flags & OVH_QUIET))
 		api_failure(c, rq, resp);
-	at->rc = ovh_status_to_errno(resp->status);
-	return DONE;
+	return ovh_status_to_errno(resp->status);
+}
+
+/* Wait before the next try; 0, or the op ended the wait. */
+static int pause_before_retry(struct ovh_client *c, const struct request *rq,
+			      const struct retry_state *st, const struct retry_decision *d,
+			      const struct ovh_response *resp, const char *why)
+{
+	if (resp->status)
+		log_warn("%s %s: HTTP %ld; retry %d/%d in %.1fs", rq->method, rq->path,
+			 resp->status, st->number + 1, st->tries - 1, d->delay);
+	else
+		log_warn("%s %s: %s; retry %d/%d in %.1fs", rq->method, rq->path, why,
+			 st->number + 1, st->tries - 1, d->delay);
+	atomic_fetch_add(&c->counters.retries, 1);
+	return op_sleep(rq->op, d->delay);
+}
+
+static double jitter(void)
+{
+	return (double)random() / ((double)RAND_MAX + 1);
 }
 
 static int call(struct ovh_client *c, const struct request *rq, struct ovh_response *resp)
 {
-	struct attempt at = {
+	struct retry_state st = {
 		.tries = rq->flags & OVH_ONCE ? 1
 			 : c->retries > 0     ? c->retries
 					      : 1,
-		.is_post = strcmp(rq->method, "POST") == 0 && !(rq->flags & OVH_IDEMPOTENT),
+		.unsafe = strcmp(rq->method, "POST") == 0 && !(rq->flags & OVH_IDEMPOTENT),
+		.is_delete = strcmp(rq->method, "DELETE") == 0,
 	};
 	if (breaker_is_open(&c->breaker)) {
 		snprintf(resp->error_message, sizeof(resp->error_message),
@@ -621,32 +370,37 @@ static int call(struct ovh_client *c, const struct request *rq, struct ovh_respo
 		return -EIO;
 	}
 	for (;;) {
-		struct exchange ex = {.resp = resp};
-		int auth_rc = 0;
-		response_reset(resp);
-		if (ratelimit_wait(&c->ratelimit, c->timeout) != 0) {
-			snprintf(resp->error_class, sizeof(resp->error_class), "rate");
-			snprintf(resp->error_message, sizeof(resp->error_message),
-				 "no request slot within timeout=%.0f s (rate=)", c->timeout);
-			record_error(c, rq->method, rq->path, resp, "%s %s: %s", rq->method,
-				     rq->path, resp->error_message);
-			return -ETIMEDOUT;
+		struct auth_lines lines;
+		struct try_outcome o;
+		char why[256] = "";
+		response_reset(resp, rq->secret_reply);
+		int rc = before_try(c, rq, resp, &lines);
+		if (rc)
+			return rc; /* nothing was sent this time: an earlier try's outcome stands */
+		rc = try_once(c, rq, &lines, resp, &o, why, sizeof(why));
+		auth_lines_wipe(&lines);
+		if (rc == 0) {
+			fill_error_fields(resp);
+			o.curable = curable(c, rq, resp);
 		}
-		double t0 = clock_now();
-		CURLcode cc = perform_once(c, rq, &ex, &auth_rc);
-		if (auth_rc)
-			return auth_rc; /* no token: the token request said why */
-		log_debug("%s %s %ld %.0fms %s", rq->method, rq->path, resp->status,
-			  (clock_now() - t0) * 1000, resp->query_id);
-		enum verdict v = cc == CURLE_OK ? after_reply(c, rq, &ex, &at)
-						: after_network_error(c, rq, cc, &ex, &at);
-		if (v == DONE)
-			return at.rc;
-		atomic_fetch_add(&c->counters.retries, 1);
-		if (v == RETRY)
-			at.number++;
+		struct retry_decision d = retry_decide(&st, &o, op_left(rq->op), jitter());
+		if (d.verdict == RETRY_CURE && cure(c, rq, lines.generation)) {
+			st.cured = true; /* once: measure the clock or get a token again */
+			atomic_fetch_add(&c->counters.retries, 1);
+			continue;
+		}
+		if (d.verdict != RETRY_AFTER)
+			return finish(c, rq, resp, &d, rc, why);
+		rc = pause_before_retry(c, rq, &st, &d, resp, why);
+		if (rc) {
+			d = (struct retry_decision){.verdict = RETRY_DONE};
+			return finish(c, rq, resp, &d, rc, rc == -EINTR ? "interrupted" : why);
+		}
+		st.number++;
 	}
 }
+
+/* ---- the public calls ---- */
 
 int ovh_call_ex(struct ovh_client *c, const struct op *op, const char *method, const char *path,
 		const char *body, unsigned flags, struct ovh_response *resp)
@@ -673,23 +427,25 @@ int ovh_call(struct ovh_client *c, const struct op *op, const char *method, cons
 
 void ovh_response_free(struct ovh_response *resp)
 {
-	response_reset(resp);
+	response_reset(resp, false);
 }
 
-int ovh_sync_time(struct ovh_client *c, unsigned flags)
+static int sync_time(struct ovh_client *c, const struct op *op, unsigned flags)
 {
 	char url[4096];
 	struct ovh_response resp = {0};
 	snprintf(url, sizeof(url), "%s/auth/time", c->base_url);
-	struct request rq = {.method = "GET", .path = "/auth/time", .url = url, .flags = flags};
+	struct request rq = {
+		.method = "GET", .path = "/auth/time", .url = url, .flags = flags, .op = op};
 	int rc = call(c, &rq, &resp);
 	if (rc == 0) {
 		json_t *t = json_loadb(resp.body ? resp.body : "", resp.len, JSON_DECODE_ANY, NULL);
 		if (json_is_integer(t)) {
-			c->time_delta = (long)(json_integer_value(t) - (json_int_t)time(NULL));
-			log_debug("server time delta: %ld s", (long)c->time_delta);
+			long delta = (long)(json_integer_value(t) - (json_int_t)time(NULL));
+			auth_set_time_delta(c->auth, delta);
+			log_debug("server time delta: %ld s", delta);
 		} else {
-			log_error("GET /auth/time: reply is not an integer");
+			try_failed(c, &rq, &resp, "reply", "the reply is not an integer");
 			rc = -EIO;
 		}
 		json_decref(t);
@@ -698,9 +454,14 @@ int ovh_sync_time(struct ovh_client *c, unsigned flags)
 	return rc;
 }
 
+int ovh_sync_time(struct ovh_client *c, unsigned flags)
+{
+	return sync_time(c, NULL, flags);
+}
+
 long ovh_time_delta(const struct ovh_client *c)
 {
-	return c->time_delta;
+	return auth_time_delta(c->auth);
 }
 
 const char *ovh_base_url(const struct ovh_client *c)
@@ -710,101 +471,49 @@ const char *ovh_base_url(const struct ovh_client *c)
 
 bool ovh_uses_oauth2(const struct ovh_client *c)
 {
-	return c->client_id != NULL;
+	return auth_uses_oauth2(c->auth);
 }
 
-/* ---- OAuth2 client credentials ---- */
+/* ---- OAuth2: auth.c asks for a token, this sends the request ---- */
 
-static void token_forget(struct ovh_client *c)
-{
-	pthread_mutex_lock(&c->token_lock);
-	c->token_expires = 0;
-	pthread_mutex_unlock(&c->token_lock);
-}
-
-static char *token_form(const struct ovh_client *c)
-{
-	char *id = curl_easy_escape(NULL, c->client_id, 0);
-	char *secret = curl_easy_escape(NULL, c->client_secret, 0);
-	char *form = NULL;
-	if (id && secret &&
-	    asprintf(&form, "grant_type=client_credentials&client_id=%s&client_secret=%s&scope=all",
-		     id, secret) < 0)
-		form = NULL;
-	if (secret)
-		explicit_bzero(secret, strlen(secret));
-	curl_free(id);
-	curl_free(secret);
-	return form;
-}
-
-/* Take access_token and expires_in from a token reply; lock held. */
-static int token_store(struct ovh_client *c, const struct ovh_response *resp)
+static void token_refused(struct ovh_client *c, const char *url, struct ovh_response *resp)
 {
 	json_t *root = json_loadb(resp->body ? resp->body : "", resp->len, 0, NULL);
-	json_t *token = json_object_get(root, "access_token");
-	json_t *ttl = json_object_get(root, "expires_in");
-	int rc = -EIO;
-	if (json_is_string(token) && json_string_length(token) < 4000) {
-		double lifetime = json_is_integer(ttl) ? (double)json_integer_value(ttl) : 3600;
-		double margin = lifetime / 5 < 60 ? lifetime / 5 : 60; /* refresh early */
-		if (c->token)
-			explicit_bzero(c->token, strlen(c->token));
-		free(c->token);
-		c->token = strdup(json_string_value(token));
-		c->token_expires = clock_now() + lifetime - margin;
-		rc = c->token ? 0 : -ENOMEM;
-	} else {
-		log_error("POST %s: the token reply has no access_token", c->token_url);
-	}
+	copy_json_string(root, "error", resp->error_class, sizeof(resp->error_class));
+	copy_json_string(root, "error_description", resp->error_message,
+			 sizeof(resp->error_message));
 	json_decref(root);
-	return rc;
+	record_error(c, "POST", url, resp, "OAuth2 token refused by %s: HTTP %ld %s: \"%s\"", url,
+		     resp->status, resp->error_class, resp->error_message);
 }
 
-static int token_fetch(struct ovh_client *c, unsigned flags)
+static int fetch_token(void *ctx, const struct op *op, unsigned flags, const char *form,
+		       char **token, double *lifetime)
 {
+	struct ovh_client *c = ctx;
+	const char *url = auth_token_url(c->auth);
 	struct ovh_response resp = {0};
-	char *form = token_form(c);
-	if (!form)
-		return -ENOMEM;
 	struct request rq = {.method = "POST",
-			     .path = c->token_url,
-			     .url = c->token_url,
+			     .path = url,
+			     .url = url,
 			     .body = form,
 			     .content_type = "application/x-www-form-urlencoded",
-			     .flags = flags | OVH_IDEMPOTENT | OVH_QUIET};
+			     .secret_reply = true,
+			     .flags = flags | OVH_IDEMPOTENT | OVH_QUIET,
+			     .op = op};
 	int rc = call(c, &rq, &resp);
-	explicit_bzero(form, strlen(form));
-	free(form);
 	if (rc == 0) {
-		rc = token_store(c, &resp);
+		char why[128];
+		rc = auth_parse_token(resp.body, resp.len, token, lifetime, why, sizeof(why));
+		if (rc)
+			try_failed(c, &rq, &resp, "token", why);
 	} else if (resp.status) {
-		json_t *root = json_loadb(resp.body ? resp.body : "", resp.len, 0, NULL);
-		copy_json_string(root, "error", resp.error_class, sizeof(resp.error_class));
-		copy_json_string(root, "error_description", resp.error_message,
-				 sizeof(resp.error_message));
-		json_decref(root);
-		record_error(c, "POST", c->token_url, &resp,
-			     "OAuth2 token refused by %s: HTTP %ld %s: \"%s\"", c->token_url,
-			     resp.status, resp.error_class, resp.error_message);
+		token_refused(c, url, &resp);
 		rc = resp.status == 400 || resp.status == 401 ? -EACCES : rc;
 	}
-	ovh_response_free(&resp);
+	response_reset(&resp, true);
 	return rc;
 }
-
-static int token_get(struct ovh_client *c, unsigned flags, char *out, size_t len)
-{
-	int rc = 0;
-	pthread_mutex_lock(&c->token_lock);
-	if (!c->token || clock_now() >= c->token_expires)
-		rc = token_fetch(c, flags);
-	if (rc == 0)
-		snprintf(out, len, "Authorization: Bearer %s", c->token);
-	pthread_mutex_unlock(&c->token_lock);
-	return rc;
-}
-
 /* ---- status ---- */
 
 static json_t *failure_json(struct ovh_client *c)
@@ -863,9 +572,14 @@ json_t *ovh_status_json(struct ovh_client *c)
 
 /* ---- life cycle ---- */
 
-static char *dup_or_null(const char *s)
+int ovh_global_init(void)
 {
-	return s ? strdup(s) : NULL;
+	return http_global_init();
+}
+
+void ovh_global_cleanup(void)
+{
+	http_global_cleanup();
 }
 
 int ovh_client_new(const struct ovh_client_opts *opts, struct ovh_client **out)
@@ -873,69 +587,34 @@ int ovh_client_new(const struct ovh_client_opts *opts, struct ovh_client **out)
 	struct ovh_client *c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	c->base_url = dup_or_null(opts->cfg->base_url);
-	c->application_key = dup_or_null(opts->cfg->application_key);
-	c->application_secret = dup_or_null(opts->cfg->application_secret);
-	c->consumer_key = dup_or_null(opts->cfg->consumer_key);
-	c->client_id = dup_or_null(opts->cfg->client_id);
-	c->client_secret = dup_or_null(opts->cfg->client_secret);
-	c->token_url = dup_or_null(opts->cfg->token_url);
-	c->cafile = dup_or_null(opts->cafile);
 	c->timeout = opts->timeout > 0 ? opts->timeout : 30;
 	c->retries = opts->retries;
-	ratelimit_init(&c->ratelimit, opts->rate);
-	pthread_mutex_init(&c->pool_lock, NULL);
-	pthread_mutex_init(&c->token_lock, NULL);
+	ratelimit_init(&c->ratelimit, opts->rate,
+		       opts->burst > 0 ? opts->burst : OVH_DEFAULT_BURST);
 	breaker_init(&c->breaker);
 	pthread_mutex_init(&c->err_lock, NULL);
-	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
-		pthread_mutex_init(&c->share_locks[i], NULL);
-	c->share = curl_share_init();
-	if (!c->share || !c->base_url || (c->client_id && !c->token_url)) {
+	int rc = -ENOMEM;
+	if (opts->cfg->base_url && (c->base_url = strdup(opts->cfg->base_url)))
+		rc = auth_new(opts->cfg, fetch_token, c, &c->auth);
+	if (rc == 0)
+		rc = http_new(opts->cafile, &c->http);
+	if (rc) {
 		ovh_client_free(c);
-		return -ENOMEM;
+		return rc;
 	}
-	curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, share_lock);
-	curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
-	curl_share_setopt(c->share, CURLSHOPT_USERDATA, c);
-	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
-	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
 	*out = c;
 	return 0;
-}
-
-static void wipe_free(char *s)
-{
-	if (s) {
-		explicit_bzero(s, strlen(s));
-		free(s);
-	}
 }
 
 void ovh_client_free(struct ovh_client *c)
 {
 	if (!c)
 		return;
-	for (int i = 0; i < c->n_idle; i++)
-		curl_easy_cleanup(c->idle[i]);
-	if (c->share)
-		curl_share_cleanup(c->share);
-	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
-		pthread_mutex_destroy(&c->share_locks[i]);
-	pthread_mutex_destroy(&c->pool_lock);
+	http_free(c->http);
+	auth_free(c->auth);
 	ratelimit_destroy(&c->ratelimit);
-	pthread_mutex_destroy(&c->token_lock);
 	breaker_destroy(&c->breaker);
 	pthread_mutex_destroy(&c->err_lock);
 	free(c->base_url);
-	wipe_free(c->client_id);
-	wipe_free(c->client_secret);
-	wipe_free(c->token);
-	free(c->token_url);
-	wipe_free(c->application_key);
-	wipe_free(c->application_secret);
-	wipe_free(c->consumer_key);
-	free(c->cafile);
 	free(c);
 }

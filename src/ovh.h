@@ -1,13 +1,13 @@
 /*
- * ovh: HTTP calls to the OVHcloud API.
+ * ovh: calls to the OVHcloud API.
  *
- * Owns libcurl (a pool of easy handles sharing one connection cache, so
- * requests reuse keep-alive connections); both ways of proving identity
- * (application keys signed with the server's time delta, OAuth2 tokens);
- * the client-side rate limit; retries of idempotent requests; the circuit
- * breaker that fails fast while the API is down; and the translation of
- * HTTP failures into negative errno with one log line. Knows nothing of
- * the EFS models. Thread-safe.
+ * The public face of the transport. Owns the client's life cycle and the
+ * call loop: for each try it takes a rate= slot (guard.c), the proof of
+ * identity (auth.c: signature or OAuth2 token), sends it (http.c: libcurl),
+ * asks retry.c whether to send it again, and keeps the circuit breaker
+ * (guard.c) and the status counters; then translates the result into
+ * negative errno with one log line. Every wait obeys the call's op.
+ * Knows nothing of the EFS models. Thread-safe.
  */
 #ifndef OVHSNAPFS_OVH_H
 #define OVHSNAPFS_OVH_H
@@ -26,8 +26,17 @@ struct ovh_client_opts {
 	const char *cafile;	      /* NULL: system store */
 	double timeout;		      /* seconds per HTTP request */
 	int retries;		      /* tries for 429, 5xx and network errors */
-	double rate;		      /* requests per second; <= 0: unlimited */
+	double rate;		      /* requests per second sustained; <= 0: unlimited */
+	double burst;		      /* requests at once before rate applies; <= 0: the default */
 };
+
+/* OVH's fair use: about 60 requests a minute per consumer key, in a burst of 60. */
+#define OVH_DEFAULT_RATE  1.0
+#define OVH_DEFAULT_BURST 60.0
+
+/* libcurl's global state: once in main before any thread, and at its end. */
+int ovh_global_init(void);
+void ovh_global_cleanup(void);
 
 struct ovh_response {
 	long status; /* HTTP status; 0 when no reply arrived */
@@ -55,10 +64,21 @@ const char *ovh_base_url(const struct ovh_client *client);
 
 /*
  * One API call on behalf of op (NULL: a background call; op.h): method,
- * path below the base URL (with its query string), JSON body or NULL. Returns 0 on 2xx with resp
- * filled, or negative errno after logging the failure; resp is filled either way and must be freed.
- * GET, PUT and DELETE are retried on 429, 5xx and network errors; POST only
- * when the API certainly did not act on it (429, connection refused).
+ * path below the base URL (with its query string), JSON body or NULL.
+ * Returns 0 on 2xx with resp filled, or negative errno after logging the
+ * failure; resp is filled either way and must be freed.
+ *
+ * GET, PUT and DELETE are retried on 429, 5xx and network errors; a POST
+ * only when the API certainly did not act on it (429, or a failure before
+ * the request was written: connection refused, DNS, TLS handshake); any
+ * other failure of a POST sets resp->outcome_unknown and is not sent again.
+ *
+ * Bounds: each HTTP transfer ends after timeout= or when op ends, whichever
+ * comes first; back-off, Retry-After and rate= waits end when op ends, and
+ * a wait that would outlast op is not started. So a call on behalf of an op
+ * with a deadline ends by it, whatever retries= says. An op that ends
+ * (interrupt, shutdown) aborts the transfer at once (-EINTR) and a deadline
+ * with -ETIMEDOUT. Background calls (NULL op) end at op_shutdown().
  */
 int ovh_call(struct ovh_client *client, const struct op *op, const char *method, const char *path,
 	     const char *body, struct ovh_response *resp);

@@ -184,7 +184,7 @@ def test_wrong_types_in_a_reply_are_eio(mnt, sim):
 
 
 def test_rate_limit_spaces_requests(mounts, sim):
-    m = mounts(["rate=4"])
+    m = mounts(["rate=4", "burst=4"])
     sim.clear_log()
     for d in ["efs-prod", "efs-backup", "efs-prod/www/.snapshots", "efs-prod/db/.snapshots",
               "efs-prod/logs/.snapshots", "efs-backup/archive/.snapshots"]:
@@ -197,7 +197,7 @@ def test_rate_limit_spaces_requests(mounts, sim):
 
 def test_waiting_for_the_rate_limit_counts_against_timeout(mounts, sim):
     import concurrent.futures
-    m = mounts(["rate=1", "timeout=1.5", "retries=1"])
+    m = mounts(["rate=1", "burst=1", "timeout=1.5", "retries=1"])
     time.sleep(1.1)
     dirs = ["efs-prod", "efs-backup", "efs-prod/www/.snapshots", "efs-prod/db/.snapshots",
             "efs-prod/logs/.snapshots"]

@@ -25,9 +25,9 @@ static void test_no_rate_never_waits(void **state)
 {
 	struct ratelimit r;
 	(void)state;
-	ratelimit_init(&r, 0);
+	ratelimit_init(&r, 0, 0);
 	for (int i = 0; i < 1000; i++)
-		assert_int_equal(ratelimit_wait(&r, 0), 0);
+		assert_int_equal(ratelimit_wait(&r, NULL, 0), 0);
 	ratelimit_destroy(&r);
 }
 
@@ -35,12 +35,12 @@ static void test_a_burst_of_rate_requests_goes_at_once_then_one_per_interval(voi
 {
 	struct ratelimit r;
 	(void)state;
-	ratelimit_init(&r, 4); /* burst 4, then one every 250 ms */
+	ratelimit_init(&r, 4, 4); /* burst 4, then one every 250 ms */
 	for (int i = 0; i < 4; i++)
-		assert_int_equal(ratelimit_wait(&r, 0), 0);
-	assert_int_equal(ratelimit_wait(&r, 0), -ETIMEDOUT); /* the fifth must wait */
+		assert_int_equal(ratelimit_wait(&r, NULL, 0), 0);
+	assert_int_equal(ratelimit_wait(&r, NULL, 0), -ETIMEDOUT); /* the fifth must wait */
 	double t0 = now();
-	assert_int_equal(ratelimit_wait(&r, 1), 0);
+	assert_int_equal(ratelimit_wait(&r, NULL, 1), 0);
 	assert_true(now() - t0 >= 0.2); /* and did wait (a lower bound: cannot flake) */
 	ratelimit_destroy(&r);
 }
@@ -49,12 +49,12 @@ static void test_a_refused_wait_takes_no_slot(void **state)
 {
 	struct ratelimit r;
 	(void)state;
-	ratelimit_init(&r, 1); /* burst 1, then one a second */
-	assert_int_equal(ratelimit_wait(&r, 0), 0);
+	ratelimit_init(&r, 1, 1); /* burst 1, then one a second */
+	assert_int_equal(ratelimit_wait(&r, NULL, 0), 0);
 	for (int i = 0; i < 5; i++)
-		assert_int_equal(ratelimit_wait(&r, 0.1), -ETIMEDOUT);
+		assert_int_equal(ratelimit_wait(&r, NULL, 0.1), -ETIMEDOUT);
 	/* Had the refusals taken slots, the next one would be 6 s away, not 1. */
-	assert_int_equal(ratelimit_wait(&r, 1.5), 0);
+	assert_int_equal(ratelimit_wait(&r, NULL, 1.5), 0);
 	ratelimit_destroy(&r);
 }
 
