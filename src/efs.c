@@ -329,11 +329,15 @@ int efs_list(struct ovh_client *api, const struct op *op, enum efs_kind kind, co
 	return rc;
 }
 
-/* The API's refusal of one snapshot too many (its wording is undocumented). */
+/*
+ * The API's refusal of one snapshot too many (its wording is undocumented).
+ * Only a refusal of the create itself: a 429 ("Too many requests") is
+ * throttling, retried by ovh.c, never a quota.
+ */
 static bool is_limit_refusal(const struct ovh_response *resp)
 {
 	static const char *const words[] = {"limit", "maximum", "quota", "too many"};
-	if (resp->status < 400 || resp->status >= 500 || resp->status == 404)
+	if (resp->status != 400 && resp->status != 403 && resp->status != 409)
 		return false;
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
 		if (strcasestr(resp->error_message, words[i]))
