@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdbool.h>
 #include <time.h>
 
 #include <cmocka.h>
@@ -58,6 +59,57 @@ static void test_a_refused_wait_takes_no_slot(void **state)
 	ratelimit_destroy(&r);
 }
 
+static void test_the_burst_is_separate_from_the_rate(void **state)
+{
+	struct ratelimit r;
+	(void)state;
+	ratelimit_init(&r, 1, 60); /* the default: 60 at once, then one a second */
+	for (int i = 0; i < 60; i++)
+		assert_int_equal(ratelimit_wait(&r, NULL, 0), 0);
+	assert_int_equal(ratelimit_wait(&r, NULL, 0), -ETIMEDOUT);
+	assert_int_equal(ratelimit_wait(&r, NULL, 0.5), -ETIMEDOUT); /* a second away */
+	ratelimit_destroy(&r);
+}
+
+static void test_a_wait_longer_than_the_op_has_left_is_refused_at_once(void **state)
+{
+	struct ratelimit r;
+	struct op op;
+	(void)state;
+	ratelimit_init(&r, 1, 1);
+	assert_int_equal(ratelimit_wait(&r, NULL, 0), 0);
+	op_start(&op, 0.3, NULL, NULL);
+	double t0 = now();
+	assert_int_equal(ratelimit_wait(&r, &op, 30), -ETIMEDOUT);
+	assert_true(now() - t0 < 0.2); /* refused, not waited for */
+	ratelimit_destroy(&r);
+}
+
+static bool interrupted(void *ctx)
+{
+	double *at = ctx;
+	return now() >= *at;
+}
+
+static void test_an_interrupt_ends_the_wait(void **state)
+{
+	struct ratelimit r;
+	struct op op;
+	(void)state;
+	ratelimit_init(&r, 0.5, 1); /* the next slot 2 s away */
+	assert_int_equal(ratelimit_wait(&r, NULL, 0), 0);
+	double at = now() + 0.2;
+	op_start(&op, 0, interrupted, &at);
+	assert_int_equal(ratelimit_wait(&r, &op, 30), -EINTR);
+	assert_true(now() - at < 1.0);
+	unsigned long waits;
+	double waited;
+	ratelimit_stats(&r, &waits, &waited);
+	assert_int_equal(waits, 1);
+	assert_true(waited > 1.5);
+	ratelimit_destroy(&r);
+}
+
 static void test_breaker_opens_after_three_failures_in_a_row(void **state)
 {
 	struct breaker b;
@@ -69,6 +121,7 @@ static void test_breaker_opens_after_three_failures_in_a_row(void **state)
 	breaker_failure(&b);
 	assert_true(breaker_is_open(&b));
 	assert_true(b.open_for == 5);
+	assert_int_equal(breaker_opened(&b), 1); /* the status file's "opened" */
 	breaker_destroy(&b);
 }
 
@@ -112,6 +165,9 @@ int main(void)
 		cmocka_unit_test(test_no_rate_never_waits),
 		cmocka_unit_test(test_a_burst_of_rate_requests_goes_at_once_then_one_per_interval),
 		cmocka_unit_test(test_a_refused_wait_takes_no_slot),
+		cmocka_unit_test(test_the_burst_is_separate_from_the_rate),
+		cmocka_unit_test(test_a_wait_longer_than_the_op_has_left_is_refused_at_once),
+		cmocka_unit_test(test_an_interrupt_ends_the_wait),
 		cmocka_unit_test(test_breaker_opens_after_three_failures_in_a_row),
 		cmocka_unit_test(test_a_success_closes_it_and_resets_the_count),
 		cmocka_unit_test(test_back_off_doubles_up_to_a_minute),
