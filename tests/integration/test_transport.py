@@ -1,0 +1,180 @@
+"""The transport: a POST sent again only when the API never acted, bounded waits, fair use,
+one token for many 401s."""
+
+import concurrent.futures
+import os
+import time
+
+import pytest
+
+from conftest import DB, fsop, ls, run
+
+WWW_DIR = "efs-prod/www/.snapshots"
+SNAP_LIST = r"/share/[^/]+/snapshot$"
+TOKEN = "/auth/oauth2/token"
+CLIENT_ID, CLIENT_SECRET = "demo-client-id", "demo-client-secret"
+TOO_MANY = {"class": "Client::TooManyRequests", "message": "Too many requests, slow down"}
+
+
+def named(sim, name):
+    return [s for s in sim.snapshots() if s["name"] == name]
+
+
+def snapshot_calls(sim):
+    return [m for m, target in sim.calls() if "/snapshot" in target]
+
+
+def oauth_config(path, endpoint):
+    path.write_text("[default]\nendpoint=%s\n\n[%s]\nclient_id=%s\nclient_secret=%s\n"
+                    % (endpoint, endpoint, CLIENT_ID, CLIENT_SECRET))
+    os.chmod(path, 0o600)
+    return path
+
+
+# ---- a POST is sent again only when the API certainly never acted on it ----
+
+@pytest.mark.parametrize("fault", [
+    {"action": "status", "status": 503},
+    {"action": "status", "status": 500},
+    {"action": "drop"},
+    {"action": "drop", "rst": True},
+    {"action": "hang", "seconds": 3},  # cut by timeout=1: written, then no reply
+])
+def test_a_post_that_may_have_been_carried_out_is_never_sent_again_by_the_transport(
+        mounts, sim, fault):
+    m = mounts(["timeout=1", "retries=4"])
+    ls(m / WWW_DIR)
+    sim.clear_log()
+    sim.fault(method="POST", path=r"/snapshot$", **fault)
+    fsop("mkdir", m / WWW_DIR / "once", timeout=60)
+    # The transport gave up on its POST at once (whatever retries= says); what follows
+    # is the reconciling read, never a second POST straight after the first.
+    assert snapshot_calls(sim)[:2] == ["POST", "GET"], sim.calls()
+    assert len(named(sim, "once")) <= 1
+    assert m.alive()
+
+
+def test_a_post_whose_reply_was_lost_is_sent_exactly_once(mounts, sim):
+    m = mounts(["retries=4"])
+    ls(m / WWW_DIR)
+    sim.clear_log()
+    sim.fault(method="POST", path=r"/snapshot$", action="lost_reply")
+    assert fsop("mkdir", m / WWW_DIR / "lost") == "0"
+    assert snapshot_calls(sim).count("POST") == 1
+    assert len(named(sim, "lost")) == 1
+
+
+def test_a_post_answered_429_is_sent_again_after_retry_after_and_succeeds(mnt, sim):
+    ls(mnt / WWW_DIR)
+    sim.clear_log()
+    sim.fault(method="POST", path=r"/snapshot$", action="status", status=429, retry_after=1,
+              body=TOO_MANY)
+    assert fsop("mkdir", mnt / WWW_DIR / "throttled") == "0"
+    posts = [r for r in sim.log() if r["method"] == "POST"]
+    assert [r["status"] for r in posts][0] == 429 and 200 <= posts[1]["status"] < 300
+    assert len(posts) == 2
+    assert posts[1]["t"] - posts[0]["t"] >= 0.95  # Retry-After honoured
+    assert len(named(sim, "throttled")) == 1
+    assert "throttled" in ls(mnt / WWW_DIR)
+
+
+def test_a_post_throttled_past_its_retries_is_eio_never_edquot(mounts, sim):
+    m = mounts(["retries=2"])
+    ls(m / WWW_DIR)
+    sim.clear_log()
+    sim.fault(method="POST", path=r"/snapshot$", action="status", status=429, times=-1,
+              retry_after=0.2, body=TOO_MANY)
+    assert fsop("mkdir", m / WWW_DIR / "throttled") == "EIO"
+    assert snapshot_calls(sim).count("POST") == 2
+    assert not named(sim, "throttled")
+
+
+def test_the_refusal_of_the_create_itself_is_still_edquot(mnt, sim):
+    ls(mnt / WWW_DIR)
+    sim.fault(method="POST", path=r"/snapshot$", action="status", status=400,
+              body={"class": "Client::BadRequest",
+                    "message": "Maximum number of snapshots reached for this share"})
+    assert fsop("mkdir", mnt / WWW_DIR / "onetoomany") == "EDQUOT"
+
+
+# ---- every wait bounded ----
+
+def test_a_hung_get_ends_with_etimedout_within_its_tries(mounts, sim):
+    m = mounts(["timeout=1", "retries=3"])
+    sim.fault(method="GET", path=SNAP_LIST, action="hang", seconds=30, times=-1)
+    t0 = time.time()
+    assert fsop("listdir", m / WWW_DIR, timeout=30) == "ETIMEDOUT"
+    took = time.time() - t0
+    # At most retries= transfers of timeout= each, plus back-offs; with fs.c's op budget
+    # of timeout= for a read it is about one second.
+    assert took < 3 * 1 + 2 + 1.5, took
+    assert 1 <= len(sim.calls("GET", contains="/snapshot?")) <= 3
+    sim.admin("POST", "faults/clear", {})
+    assert "before-upgrade" in ls(m / WWW_DIR)
+
+
+# ---- fair use ----
+
+def test_the_default_rate_is_one_a_second_after_a_burst_of_sixty(mounts, sim):
+    m = mounts(["cache_ttl=0"])
+    target = m / WWW_DIR
+    for _ in range(150):
+        ls(target)
+        if len(sim.log()) >= 66:
+            break
+    times = [r["t"] for r in sim.log()]
+    assert len(times) >= 66
+    # The burst: 50 requests in far less than the 50 s that rate=1 alone would take.
+    assert times[49] - times[0] < 15, times[49] - times[0]
+    # Never more than burst + rate x elapsed (GCRA), with a little slack for clocks.
+    for i, t in enumerate(times):
+        assert i + 1 <= 60 + (t - times[0]) * 1.0 + 1.5, (i, t - times[0])
+    # Once the bucket is empty, one a second (a lower bound: nothing asserts speed).
+    gaps = [b - a for a, b in zip(times[-3:], times[-2:])]
+    assert min(gaps) >= 0.8, gaps
+
+
+def test_rate_zero_is_no_limit_and_burst_is_checked(mounts, sim, tmp_path):
+    m = mounts(["cache_ttl=0", "rate=0"])
+    sim.clear_log()
+    for _ in range(5):
+        ls(m / WWW_DIR)
+    assert len(sim.log()) >= 5
+    from conftest import BINARY
+    for bad in ["burst=0", "burst=-1", "burst=x"]:
+        res = run([str(BINARY), "--check", "-o", "config=%s,%s" % (m.config, bad)])
+        assert res.returncode == 1 and "burst=" in res.stderr, (bad, res.stderr)
+
+
+# ---- OAuth2 tokens ----
+
+def test_concurrent_401s_fetch_one_token(mounts, sim, tmp_path):
+    m = mounts(["rate=0"], config=oauth_config(tmp_path / "oauth.conf", sim.url))
+    for d in ["efs-prod", "efs-prod/www", "efs-prod/db"]:  # cached: only snapshot lists go
+        ls(m / d)
+    sim.config(tokens=[])  # the API forgets the token every request carries
+    # db's list is sent with that token and answered (401) only after www's 401 has
+    # already brought a new token: it must reuse that one, not forget it and fetch again.
+    sim.fault(method="GET", path="/share/%s/snapshot$" % DB, action="delay", seconds=1.5)
+    sim.clear_log()
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        late = pool.submit(fsop, "listdir", m / "efs-prod/db/.snapshots")
+        time.sleep(0.5)
+        assert fsop("listdir", m / WWW_DIR) == "0"
+        assert late.result() == "0"
+    log = [(r["path"], r["status"]) for r in sim.log()]
+    assert [p for p, _ in log].count(TOKEN) == 1, log
+    assert [s for _, s in log].count(401) == 2, log
+    assert log.index((TOKEN, 200)) < max(i for i, (_, s) in enumerate(log) if s == 401), log
+
+
+def test_a_token_holding_cr_lf_is_refused(mounts, sim, tmp_path):
+    sim.fault(method="POST", path=TOKEN, action="status", status=200, times=-1,
+              body={"access_token": "abc\r\nX-Forged: yes", "token_type": "Bearer",
+                    "expires_in": 3600})
+    m = mounts(config=oauth_config(tmp_path / "oauth.conf", sim.url), wait=False)
+    assert m.proc.wait(20) == 1
+    log = m.log()
+    assert "access_token holds a control" in log and "X-Forged" not in log
+    assert not any("X-Forged" in r["headers"] for r in sim.log())
+    assert all(r["path"] == TOKEN for r in sim.log())  # nothing was sent with it
