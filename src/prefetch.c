@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "clock.h"
 #include "workq.h"
 
 #define QUEUE_MAX   4096
@@ -45,25 +46,16 @@ struct prefetch *prefetch_new(struct cache *cache, cache_loader_fn loader, void 
 		return NULL;
 	}
 	pthread_mutex_init(&p->lock, NULL);
-	/* Timed waits on the clock that does not jump with the wall clock. */
-	pthread_condattr_t attr;
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&p->stop, &attr);
-	pthread_condattr_destroy(&attr);
+	clock_cond_init(&p->stop); /* timed waits that no wall-clock jump moves */
 	return p;
 }
 
 /* Wait period seconds, or less if stopping; true to go on. Lock held. */
 static bool tick(struct prefetch *p, double period)
 {
-	struct timespec until;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	long ns = until.tv_nsec + (long)(period * 1e9);
-	until.tv_sec += ns / 1000000000L;
-	until.tv_nsec = ns % 1000000000L;
-	while (!p->stopping && pthread_cond_timedwait(&p->stop, &p->lock, &until) != ETIMEDOUT)
-		;
+	double until = clock_now() + period;
+	for (double left = period; !p->stopping && left > 0; left = until - clock_now())
+		clock_cond_wait(&p->stop, &p->lock, left);
 	return !p->stopping;
 }
 

@@ -178,15 +178,15 @@ static int reconcile(struct tree *t, const struct op *op, const struct snapops_o
 	int rc;
 	for (;;) {
 		rc = find_created(t, op, svc, share, name, before, out);
-		if (rc == 0 || rc == -ENOMEM || rc == -EINTR)
+		if (rc == 0 || rc == -ENOMEM)
 			return rc;
 		double left = until - clock_now();
-		if (left <= 0 || (rc = op_sleep(op, delay < left ? delay : left)) == -EINTR)
-			break;
+		if (left <= 0 || op_check(op) || op_sleep(op, delay < left ? delay : left))
+			break; /* the bound, or the op's end (its deadline, an interrupt) */
 		delay = delay * 1.5 > 5 ? 5 : delay * 1.5;
 	}
-	if (rc == -EINTR)
-		return rc;
+	if (op_check(op) == -EINTR)
+		return -EINTR;
 	log_error("mkdir %s: the API's answer to the POST was lost and no snapshot of that name "
 		  "showed within %.0f s; it may still appear (list .snapshots before trying again)",
 		  name, opts->reconcile);

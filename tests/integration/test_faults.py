@@ -179,7 +179,7 @@ def test_wrong_types_in_a_reply_are_eio(mnt, sim):
     sim.fault(method="GET", path=SNAP_LIST, action="status", status=200,
               body={"not": "a list"})
     assert fsop("listdir", mnt / WWW_DIR) == "EIO"
-    assert "not a valid object" in mnt.log() and "not an array" in mnt.log()
+    assert "holds no usable object" in mnt.log() and "not an array" in mnt.log()
     assert mnt.alive() and "before-upgrade" in ls(mnt / WWW_DIR)
 
 

@@ -1,5 +1,7 @@
 """Exactly once: a POST whose answer was lost is reconciled by listing, never sent again."""
 
+import signal
+import subprocess
 import time
 
 from conftest import fsop, ls, run
@@ -67,3 +69,26 @@ def test_a_reconciling_listing_that_answers_404_is_not_an_absence(mounts, sim):
     assert len(sim.calls("GET", contains="/snapshot?")) >= 2  # it kept looking
     sim.admin("POST", "faults/clear", {})
     assert named(sim, "unsure") == []
+
+
+def test_ctrl_c_ends_a_reconcile_at_once_and_nothing_is_sent_again(mounts, sim):
+    """timeout=10: the reconcile would list for 10 s; SIGINT ends the mkdir within a second."""
+    m = mounts(["timeout=10"])
+    ls(m / WWW_DIR)
+    sim.clear_log()
+    sim.fault(method="POST", path=CREATE, action="drop")
+    p = subprocess.Popen(["mkdir", str(m / WWW_DIR / "stopped")], stderr=subprocess.PIPE)
+    try:
+        assert wait_until(lambda: len(sim.calls("GET", contains="/snapshot?")) >= 1, 5)
+        t0 = time.time()
+        p.send_signal(signal.SIGINT)
+        p.wait(5)
+        assert time.time() - t0 < 1.5 and p.returncode != 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait(5)
+    time.sleep(1.0)
+    assert len(sim.calls("POST")) == 1
+    assert named(sim, "stopped") == []
+    assert fsop("mkdir", m / WWW_DIR / "later") == "0"  # the daemon is fine
