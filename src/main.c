@@ -25,6 +25,7 @@
 #include "check.h"
 #include "config.h"
 #include "log.h"
+#include "mountwatch.h"
 #include "ovh.h"
 
 struct options {
@@ -391,9 +392,21 @@ static void unchain_stop(int sig)
 	sigaction(sig, &sa, NULL);
 }
 
+/*
+ * umount -l while a mkdir waits: the kernel ends the session only once that
+ * call returns, so end every wait now (the calls answer EINTR).
+ */
+static void on_detached(void *ctx)
+{
+	(void)ctx;
+	log_warn("the mount was detached (lazy unmount): ending the calls still waiting");
+	op_shutdown();
+}
+
 static int serve(struct fuse *fuse, struct ovhsnapfs *fs, const struct fuse_cmdline_opts *c)
 {
 	struct fuse_session *se = fuse_get_session(fuse);
+	struct mountwatch *watch;
 	int rc = -1;
 
 	if (fuse_mount(fuse, c->mountpoint) != 0)
@@ -408,6 +421,7 @@ static int serve(struct fuse *fuse, struct ovhsnapfs *fs, const struct fuse_cmdl
 	chain_stop(SIGINT);
 	chain_stop(SIGTERM);
 	fs->session = se;
+	watch = mountwatch_start(c->mountpoint, on_detached, fs);
 	log_info("mounted on %s", c->mountpoint);
 	if (c->singlethread) {
 		rc = fuse_loop(fuse);
@@ -420,6 +434,7 @@ static int serve(struct fuse *fuse, struct ovhsnapfs *fs, const struct fuse_cmdl
 		rc = fuse_loop_mt(fuse, loop);
 		fuse_loop_cfg_destroy(loop);
 	}
+	mountwatch_stop(watch);
 	fs_stop(fs); /* every worker has answered; now the threads that use libfuse */
 	unchain_stop(SIGINT);
 	unchain_stop(SIGTERM);

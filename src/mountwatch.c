@@ -1,0 +1,160 @@
+/* mountwatch: a thread that sees the mount vanish from /proc/self/mountinfo. */
+#include "mountwatch.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define MOUNTINFO "/proc/self/mountinfo"
+
+struct mountwatch {
+	long mount_id;
+	void (*gone)(void *ctx);
+	void *ctx;
+	int info_fd;	/* polled: POLLPRI on every mount change */
+	int stop_fd[2]; /* a pipe: mountwatch_stop writes to it */
+	pthread_t thread;
+};
+
+/* Undo mountinfo's octal escapes (\040 for a space...) in place. */
+static void unescape(char *s)
+{
+	char *w = s;
+	for (char *r = s; *r; w++) {
+		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
+		    r[3] >= '0' && r[3] <= '7') {
+			*w = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+			r += 4;
+		} else {
+			*w = *r++;
+		}
+	}
+	*w = '\0';
+}
+
+/* A line's mount id when it is a FUSE mount on mountpoint, else -1. */
+static long fuse_mount_on(char *line, const char *mountpoint)
+{
+	char *save = NULL, *field[5];
+	for (int i = 0; i < 5; i++)
+		if (!(field[i] = strtok_r(i ? NULL : line, " ", &save)))
+			return -1;
+	char *sep = strstr(save ? save : "", " - ");
+	if (!sep || strncmp(sep + 3, "fuse", 4) != 0)
+		return -1;
+	unescape(field[4]);
+	return strcmp(field[4], mountpoint) == 0 ? strtol(field[0], NULL, 10) : -1;
+}
+
+/* The id of the newest FUSE mount on mountpoint (listed last), or -1. */
+static long find_mount(const char *mountpoint)
+{
+	FILE *f = fopen(MOUNTINFO, "re");
+	char *line = NULL;
+	size_t cap = 0;
+	long id = -1;
+	if (!f)
+		return -1;
+	while (getline(&line, &cap, f) > 0) {
+		long found = fuse_mount_on(line, mountpoint);
+		if (found >= 0)
+			id = found;
+	}
+	free(line);
+	fclose(f);
+	return id;
+}
+
+static bool still_mounted(long mount_id)
+{
+	FILE *f = fopen(MOUNTINFO, "re");
+	char *line = NULL;
+	size_t cap = 0;
+	bool listed = false;
+	if (!f)
+		return true; /* cannot tell: assume it is */
+	while (!listed && getline(&line, &cap, f) > 0)
+		listed = strtol(line, NULL, 10) == mount_id;
+	free(line);
+	fclose(f);
+	return listed;
+}
+
+static void *watch_main(void *arg)
+{
+	struct mountwatch *w = arg;
+	struct pollfd fds[2] = {{.fd = w->info_fd, .events = POLLPRI},
+				{.fd = w->stop_fd[0], .events = POLLIN}};
+	for (;;) {
+		if (poll(fds, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (fds[1].revents)
+			break;
+		if ((fds[0].revents & (POLLPRI | POLLERR)) && !still_mounted(w->mount_id)) {
+			w->gone(w->ctx);
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* The thread must not take SIGINT/SIGTERM/SIGHUP: libfuse's loop wakes on the main thread's. */
+static int start_thread(struct mountwatch *w)
+{
+	sigset_t block, old;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	int rc = pthread_create(&w->thread, NULL, watch_main, w);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
+struct mountwatch *mountwatch_start(const char *mountpoint, void (*gone)(void *ctx), void *ctx)
+{
+	struct mountwatch *w = calloc(1, sizeof(*w));
+	if (!w)
+		return NULL;
+	w->gone = gone;
+	w->ctx = ctx;
+	w->stop_fd[0] = w->stop_fd[1] = -1;
+	w->info_fd = open(MOUNTINFO, O_RDONLY | O_CLOEXEC); /* poll: changes after this */
+	w->mount_id = w->info_fd >= 0 ? find_mount(mountpoint) : -1;
+	if (w->info_fd < 0 || w->mount_id < 0 || pipe2(w->stop_fd, O_CLOEXEC) != 0 ||
+	    start_thread(w) != 0) {
+		log_info("%s: not watching for a lazy unmount", mountpoint);
+		if (w->stop_fd[0] >= 0) {
+			close(w->stop_fd[0]);
+			close(w->stop_fd[1]);
+		}
+		if (w->info_fd >= 0)
+			close(w->info_fd);
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+void mountwatch_stop(struct mountwatch *w)
+{
+	if (!w)
+		return;
+	ssize_t n = write(w->stop_fd[1], "x", 1);
+	(void)n; /* a full pipe wakes the thread as well */
+	pthread_join(w->thread, NULL);
+	close(w->stop_fd[0]);
+	close(w->stop_fd[1]);
+	close(w->info_fd);
+	free(w);
+}
