@@ -180,3 +180,111 @@ def test_waits_tolerate_an_api_that_lags_a_few_polls(mounts, sim):
     assert created(sim, "lagged") == []
     assert len(posts(sim)) == 1 and len(deletes(sim)) == 1
     assert "lagged" not in ls(m / WWW_DIR)
+
+
+def start_waiting_rmdir(tools, sim, path):
+    p = tools(["rmdir", str(path)])
+    assert wait_for(lambda: deletes(sim)), "no DELETE was sent"
+    time.sleep(0.7)
+    assert p.poll() is None and proc_state(p.pid) in ("S", "D")
+    return p
+
+
+def assert_daemon_gone(m, seconds):
+    """The daemon exits 0 within seconds and leaves nothing mounted; the time it took."""
+    t0 = time.monotonic()
+    try:
+        m.proc.wait(seconds)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("daemon still running after %ss: %s" % (seconds, m.log()))
+    assert m.proc.returncode == 0, m.log()
+    assert not is_mounted(m.path)
+    return time.monotonic() - t0
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "sigint"])
+def test_signal_to_the_daemon_answers_every_wait_and_exits_0(mounts, slow_sim, tools, sig):
+    m = mounts(OPTIONS)
+    mkdir = start_waiting_mkdir(tools, slow_sim, m / WWW_DIR / "nightly")
+    rmdir = start_waiting_rmdir(tools, slow_sim, m / "efs-prod/db/.snapshots/pre-migration")
+    t0 = time.monotonic()
+    m.proc.send_signal(sig)
+    assert_daemon_gone(m, 5)
+    assert time.monotonic() - t0 < 2  # the issue's bound for the daemon
+    for p in (mkdir, rmdir):
+        p.wait(3)  # answered (EINTR), not left hanging on a dead mount
+        assert p.returncode != 0
+    assert "Interrupted system call" in mkdir.stderr.read().decode()
+    assert len(posts(slow_sim)) == 1 and len(deletes(slow_sim)) == 1
+    assert created(slow_sim, "nightly")[0]["status"] == "creating"
+
+
+@pytest.mark.parametrize("lazy", [["umount", "-l"], ["fusermount3", "-u", "-z"]],
+                         ids=["umount-l", "fusermount3-uz"])
+def test_unmount_is_refused_while_a_call_waits_and_a_lazy_one_ends_it(mounts, slow_sim, tools,
+                                                                      lazy):
+    """The kernel refuses a plain unmount of a mount a call is in (EBUSY): it never waits.
+
+    A lazy one detaches the mount at once; the daemon then ends the waits and exits.
+    """
+    m = mounts(OPTIONS)
+    mkdir = start_waiting_mkdir(tools, slow_sim, m / WWW_DIR / "nightly")
+    for plain in (["umount", str(m.path)], ["fusermount3", "-u", str(m.path)]):
+        res = run(plain, timeout=5)
+        assert res.returncode != 0 and "busy" in res.stderr, res
+        assert is_mounted(m.path) and mkdir.poll() is None
+    t0 = time.monotonic()
+    assert run(lazy + [str(m.path)], timeout=5).returncode == 0
+    assert_daemon_gone(m, 5)
+    assert time.monotonic() - t0 < 2
+    mkdir.wait(3)
+    assert "Interrupted system call" in mkdir.stderr.read().decode()
+    assert len(posts(slow_sim)) == 1
+
+
+MANY = 50
+
+
+def many_shares():
+    """One service with MANY shares (the simulator's seed: a list of services)."""
+    return [{"id": "5c1f8e2a-0b4d-4e6f-9a21-3d7c60f0b001", "name": "efs-many",
+             "shares": [{"id": "7e4b2d90-3a1c-4f58-b6e2-0c9d8a7b%04d" % i, "name": "s%02d" % i}
+                        for i in range(MANY)]}]
+
+
+def timed(argv):
+    t0 = time.monotonic()
+    res = run(argv, timeout=10)
+    assert res.returncode == 0, res.stderr
+    return time.monotonic() - t0
+
+
+def test_fifty_waiting_mkdirs_leave_the_mount_answering(mounts, sim, tools):
+    """Each waiting mkdir holds one FUSE worker thread; ls, cat and stat still answer at once."""
+    sim.seed(many_shares())
+    sim.config(create_delay=SLOW)
+    m = mounts(OPTIONS)
+    shares = ["efs-many/s%02d" % i for i in range(MANY)]
+    for s in shares:  # the listings a mkdir needs, loaded before: the waits are what counts
+        assert ls(m / s / ".snapshots") == []
+    waiting = [tools(["mkdir", str(m / s / ".snapshots" / "w")]) for s in shares]
+    assert wait_for(lambda: len(posts(sim)) == MANY, timeout=30), len(posts(sim))
+    time.sleep(1)
+    assert all(p.poll() is None for p in waiting)
+    assert all(proc_state(p.pid) in ("S", "D") for p in waiting)
+
+    took = {"ls root": timed(["ls", "-l", str(m.path)]),
+            "cat info.json": timed(["cat", str(m / "efs-many/info.json")]),
+            "stat": timed(["stat", str(m / "efs-many/s07/info.json")]),
+            "ls a waiting share's parent": timed(["ls", str(m / "efs-many")])}
+    print("with %d mkdirs waiting: %s" % (MANY, ", ".join(
+        "%s %.0f ms" % (k, v * 1000) for k, v in took.items())))
+    assert all(v < 1 for v in took.values()), took
+
+    t0 = time.monotonic()
+    for p in waiting:
+        p.send_signal(signal.SIGKILL)
+    for p in waiting:
+        p.wait(max(0.1, 3 - (time.monotonic() - t0)))
+    assert len(posts(sim)) == MANY
+    assert m.alive()
