@@ -2,7 +2,8 @@
 # The whole test suite, from a fresh Debian 12 machine: install the dependencies (as root),
 # build, and run every test twice, in a normal build and in an ASan+UBSan build:
 #   unit tests (cmocka), simulator tests, integration tests (real FUSE mounts against
-#   the bundled OVH API simulator), then `make distcheck`, then the Debian package
+#   the bundled OVH API simulator); the unit, stress and interrupt tests once more under
+#   ThreadSanitizer; then `make distcheck`, then the Debian package
 #   (tests/package.sh: build, lintian, install, an /etc/fstab mount, purge).
 # Not root: it runs itself again through sudo when sudo exists.
 # Ends with the line "N passed, M failed"; exits non-zero when anything failed.
@@ -28,6 +29,7 @@ if [ "$(id -u)" -eq 0 ] && [ -z "${OVHSNAPFS_SKIP_APT:-}" ]; then
 	contrib/install-deps.sh --tests || { echo "cannot install dependencies"; exit 1; }
 fi
 PYTHON=/usr/bin/python3
+wrap=() # a command run_pytest runs pytest under (setarch for TSan)
 
 # Count cmocka's "[  PASSED  ] N test(s)." / "[  FAILED  ] N test(s)" lines.
 count_unit() {
@@ -46,7 +48,7 @@ run_pytest() {
 	local name=$1
 	shift
 	local xml="$results/$name.xml"
-	timeout 1800 "$PYTHON" -m pytest -q -p no:cacheprovider --junitxml="$xml" "$@"
+	timeout 1800 "${wrap[@]}" "$PYTHON" -m pytest -q -p no:cacheprovider --junitxml="$xml" "$@"
 	local rc=$?
 	if [ ! -s "$xml" ]; then
 		fail_stage "$name (no report, exit $rc)"
@@ -113,6 +115,34 @@ if ls "$san_logs"/* >/dev/null 2>&1; then
 	fail_stage "sanitizer reports"
 else
 	echo "sanitizers: no reports"
+	passed=$((passed + 1))
+fi
+
+say "ThreadSanitizer build: unit, stress and interrupt tests"
+tsan_logs="$results/tsan"
+mkdir -p "$tsan_logs"
+# libfuse and libcurl are Debian's uninstrumented builds: TSan sees their locks (interceptors),
+# not their memory accesses, so no report can come from their own code and none is suppressed.
+export TSAN_OPTIONS="log_path=$tsan_logs/tsan:second_deadlock_stack=1"
+if build build-tsan --enable-tsan; then
+	# TSan's shadow memory needs a kernel that maps few random bits (vm.mmap_rnd_bits <= 28);
+	# where it does not, run without address randomisation (inherited by every child).
+	if ! build-tsan/tests/unit/test_names >/dev/null 2>&1; then
+		wrap=(setarch "$(uname -m)" -R)
+		echo "TSan: running under setarch -R"
+	fi
+	"${wrap[@]}" make -C build-tsan check >/dev/null 2>&1 || true
+	count_unit build-tsan
+	OVHSNAPFS_BUILD="$top/build-tsan" OVHSNAPFS_STRESS_SECONDS=40 run_pytest integration-tsan \
+		tests/integration/test_stress.py tests/integration/test_interrupts.py
+	wrap=()
+fi
+unset TSAN_OPTIONS
+if ls "$tsan_logs"/* >/dev/null 2>&1; then
+	head -120 "$tsan_logs"/*
+	fail_stage "ThreadSanitizer reports"
+else
+	echo "ThreadSanitizer: no reports"
 	passed=$((passed + 1))
 fi
 
