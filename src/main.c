@@ -165,6 +165,8 @@ static void show_help(const char *progname)
 	       "                           subdirectories in parallel (default 0: off)\n"
 	       "    -o cache_max=N         cache at most N objects, least recently used\n"
 	       "                           listings dropped first (default 1000000)\n"
+	       "    -o max_threads=N       FUSE worker threads at most; each waiting mkdir\n"
+	       "                           or rmdir holds one (default 256, 16 kept idle)\n"
 	       "    -o log_level=LEVEL     error, warn, info or debug (default warn)\n"
 	       "    -o metrics_file=PATH   write counters there in the Prometheus text format\n"
 	       "                           every 15 s (default: none)\n\n");
