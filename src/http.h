@@ -8,10 +8,13 @@
  * the abort of a transfer whose op ended (interrupt, deadline, shutdown).
  *
  * Each pooled handle keeps its own connections: a handle taken from the
- * pool reuses the keep-alive connection its last request left open. The
- * pool keeps up to HTTP_POOL_SIZE idle handles, more than the threads that
- * can call at once (libfuse's workers, prefetch= workers, the refresh
- * thread); a handle beyond it is closed after its request.
+ * pool reuses the keep-alive connection its last request left open (a
+ * stack: the most recently used first). HTTP_POOL_SIZE idle handles are
+ * kept: prefetch= (at most 64 workers) can keep that many busy at once, and
+ * at the default rate= and burst= no more than 60 requests start together.
+ * More threads can be in a transfer at once (libfuse's max_threads, the
+ * refresh thread, rate=0): each then gets a handle of its own, closed
+ * after its request, with its connection; TLS sessions are resumed.
  *
  * Each transfer is classified for retry.c: a reply, a failure before the
  * request was written, or a failure after it may have been. Thread-safe.
@@ -26,7 +29,7 @@
 #include "ovh.h"
 #include "retry.h"
 
-#define HTTP_POOL_SIZE 128
+#define HTTP_POOL_SIZE 64
 #define HTTP_MAX_BODY  (8u << 20) /* larger replies are refused, not buffered */
 
 struct http;
