@@ -577,6 +577,19 @@ static int prepare(struct ovhsnapfs *fs, const struct options *o, const struct o
 	return rc;
 }
 
+/* The API client holds its own copy of the secrets: wipe this one, so there is one. */
+static void forget_secrets(struct ovh_config *cfg)
+{
+	char **secrets[] = {&cfg->application_secret, &cfg->consumer_key, &cfg->client_secret};
+	for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++) {
+		if (*secrets[i]) {
+			explicit_bzero(*secrets[i], strlen(*secrets[i]));
+			free(*secrets[i]);
+			*secrets[i] = NULL;
+		}
+	}
+}
+
 static void release(struct ovhsnapfs *fs)
 {
 	struct ovh_client *api = fs->tree.api;
@@ -635,6 +648,7 @@ int main(int argc, char *argv[])
 	fuse = fuse_new(&args, fs_operations(), sizeof(struct fuse_operations), &fs);
 	if (!fuse || prepare(&fs, &o, &cfg) != 0)
 		goto out;
+	forget_secrets(&cfg);
 	rc = serve(fuse, &fs, &cmd);
 out:
 	if (fuse)
