@@ -214,15 +214,27 @@ static void try_failed(struct ovh_client *c, const struct request *rq, struct ov
 	record_error(c, rq->method, rq->path, resp, "%s %s: %s", rq->method, rq->path, why);
 }
 
+/* The caller gave up (Ctrl-C, kill, unmount): worth an info line, not an error. */
+static void interrupted(const struct request *rq, struct ovh_response *resp, const char *why,
+			bool maybe_done)
+{
+	snprintf(resp->error_class, sizeof(resp->error_class), "interrupted");
+	snprintf(resp->error_message, sizeof(resp->error_message), "%s", why);
+	log_info("%s %s: %s%s", rq->method, rq->path, why,
+		 maybe_done ? " (it may have been carried out)" : "");
+}
+
 /* The request slot and the proof of identity; 0, or the call ends with this errno. */
 static int before_try(struct ovh_client *c, const struct request *rq, struct ovh_response *resp,
 		      struct auth_lines *lines)
 {
 	int rc = op_check(rq->op);
+	if (rc == -EINTR) {
+		interrupted(rq, resp, "interrupted before it was sent", false);
+		return rc;
+	}
 	if (rc) {
-		try_failed(c, rq, resp, rc == -EINTR ? "interrupted" : "timeout",
-			   rc == -EINTR ? "interrupted before it was sent"
-					: "not sent: the operation's time is up");
+		try_failed(c, rq, resp, "timeout", "not sent: the operation's time is up");
 		return rc;
 	}
 	rc = ratelimit_wait(&c->ratelimit, rq->op, c->timeout);
@@ -234,7 +246,7 @@ static int before_try(struct ovh_client *c, const struct request *rq, struct ovh
 		return rc;
 	}
 	if (rc) {
-		try_failed(c, rq, resp, "interrupted", "interrupted while waiting for rate=");
+		interrupted(rq, resp, "interrupted while waiting for rate=", false);
 		return rc;
 	}
 	lines->line[0] = NULL;
@@ -320,10 +332,7 @@ static int finish(struct ovh_client *c, const struct request *rq, struct ovh_res
 	if (d->success)
 		return 0;
 	if (rc == -EINTR) {
-		snprintf(resp->error_class, sizeof(resp->error_class), "interrupted");
-		snprintf(resp->error_message, sizeof(resp->error_message), "%s", why);
-		log_info("%s %s: %s%s", rq->method, rq->path, why,
-			 d->outcome_unknown ? " (it may have been carried out)" : "");
+		interrupted(rq, resp, why, d->outcome_unknown);
 		return rc;
 	}
 	if (rc) {

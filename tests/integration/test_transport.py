@@ -3,6 +3,8 @@ one token for many 401s."""
 
 import concurrent.futures
 import os
+import signal
+import subprocess
 import time
 
 import pytest
@@ -120,6 +122,32 @@ def test_a_503_then_a_hang_still_fits_in_timeout(mounts, sim):
     assert fsop("listdir", m / WWW_DIR, timeout=30) == "ETIMEDOUT"
     assert time.time() - t0 < 2 + 1.5
     assert len(sim.calls("GET", contains="/snapshot?")) == 2  # retried once, then cut
+
+
+def test_an_interrupted_post_is_aborted_at_once_and_never_sent_again(mounts, sim):
+    m = mounts(["timeout=10", "retries=4", "log_level=info"])
+    ls(m / WWW_DIR)
+    sim.clear_log()
+    sim.fault(method="POST", path=r"/snapshot$", action="hang", seconds=3)
+    p = subprocess.Popen(["mkdir", str(m / WWW_DIR / "cut")], stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 10
+        while not sim.calls("POST") and time.time() < deadline:
+            time.sleep(0.05)
+        assert sim.calls("POST"), "no POST was sent"
+        time.sleep(0.3)  # its bytes have left: the simulator logged it
+        t0 = time.time()
+        p.send_signal(signal.SIGINT)
+        p.wait(5)
+        assert time.time() - t0 < 2.0  # the transfer itself was aborted, not waited out
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait(5)
+    time.sleep(3.5)  # past the hang: nothing more is sent for it
+    assert snapshot_calls(sim).count("POST") == 1, sim.calls()
+    assert "POST /storage" in m.log() and "interrupted (it may have been carried out)" in m.log()
+    assert m.alive()
 
 
 # ---- fair use ----
