@@ -221,14 +221,7 @@ static int await_token(struct auth *a, const struct op *op, unsigned flags)
 			return a->fetch_rc ? a->fetch_rc : a->token ? 0 : -EIO;
 		if (!a->fetching)
 			return fetch_locked(a, op, flags);
-		struct timespec until;
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_nsec += (long)(OP_SLICE * 1e9);
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&a->changed, &a->lock, &until);
+		clock_cond_wait(&a->changed, &a->lock, OP_SLICE);
 		int rc = op_check(op);
 		if (rc)
 			return rc;
@@ -308,16 +301,12 @@ static bool dup_into(char **dst, const char *src)
 int auth_new(const struct ovh_config *cfg, auth_fetch_fn fetch, void *ctx, struct auth **out)
 {
 	struct auth *a = calloc(1, sizeof(*a));
-	pthread_condattr_t attr;
 	if (!a)
 		return -ENOMEM;
 	a->fetch = fetch;
 	a->ctx = ctx;
 	pthread_mutex_init(&a->lock, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&a->changed, &attr);
-	pthread_condattr_destroy(&attr);
+	clock_cond_init(&a->changed);
 	bool oauth2 = cfg->client_id != NULL;
 	if (oauth2 ? !(cfg->client_secret && cfg->token_url)
 		   : !(cfg->application_key && cfg->application_secret && cfg->consumer_key)) {
