@@ -28,8 +28,8 @@ cd "$root" || exit 2
 # target -> the src/*.c it needs (never main.c or fs.c).
 targets=(efs_decode ovh_error config names mounts)
 declare -A sources=(
-	[efs_decode]="src/efs.c src/names.c src/ovh.c src/guard.c src/clock.c src/log.c"
-	[ovh_error]="src/ovh.c src/guard.c src/clock.c src/log.c"
+	[efs_decode]="src/efs.c src/names.c src/ovh.c src/http.c src/auth.c src/retry.c src/guard.c src/op.c src/clock.c src/log.c"
+	[ovh_error]="src/ovh.c src/http.c src/auth.c src/retry.c src/guard.c src/op.c src/clock.c src/log.c"
 	[config]="src/config.c"
 	[names]="src/names.c"
 	[mounts]="src/mounts.c src/log.c"
@@ -45,7 +45,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 mkdir -p "$work/include" "$work/bin" "$work/corpus" "$work/artifacts" "$work/log" "$work/tmp"
-# src/ovh.c includes autotools' generated header.
+# src/http.c includes autotools' generated header.
 printf '#define PACKAGE_VERSION "fuzz"\n' >"$work/include/build_config.h"
 
 cflags=(-g -O1 "-fsanitize=fuzzer,address,undefined" -fno-sanitize-recover=undefined
