@@ -17,6 +17,7 @@
 #ifndef OVHSNAPFS_OP_H
 #define OVHSNAPFS_OP_H
 
+#include <pthread.h>
 #include <stdbool.h>
 
 struct op {
@@ -40,6 +41,12 @@ double op_left(const struct op *op);
  * would pass the deadline ends at it with -ETIMEDOUT).
  */
 int op_sleep(const struct op *op, double s);
+
+/*
+ * Lock lock, waiting only as long as op lets it (looked at every few
+ * milliseconds): 0 with the lock held, or -EINTR / -ETIMEDOUT without it.
+ */
+int op_lock(const struct op *op, pthread_mutex_t *lock);
 
 /* From now on every op_check answers -EINTR (unmount, SIGTERM). Async-signal-safe. */
 void op_shutdown(void);

@@ -292,7 +292,9 @@ int snapops_create(struct tree *t, const struct snapops_opts *opts, const struct
 		return rc;
 	bool unknown = false;
 	pthread_mutex_t *lock = share_lock(t, share);
-	pthread_mutex_lock(lock);
+	int lock_rc = op_lock(op, lock); /* another change in the share: the caller may leave */
+	if (lock_rc)
+		return lock_rc;
 	rc = tree_snapshots(t, op, svc, share, &l);
 	if (rc == 0) {
 		if (name_taken(l, name, NULL)) {
@@ -368,7 +370,9 @@ static int delete_snapshot(struct tree *t, const struct snapops_opts *opts, cons
 	struct efs_object last;
 
 	pthread_mutex_t *lock = share_lock(t, share);
-	pthread_mutex_lock(lock);
+	int lock_rc = op_lock(op, lock); /* another change in the share: the caller may leave */
+	if (lock_rc)
+		return lock_rc;
 	int rc = op_check(op); /* a caller gone: not sent */
 	if (rc == 0)
 		rc = efs_delete_snapshot(t->api, op, svc, share, obj->id);
@@ -440,7 +444,9 @@ int snapops_rename(struct tree *t, const struct op *op, const struct node *from,
 		return rc;
 	efs_object_free(&fresh);
 	pthread_mutex_t *lock = share_lock(t, share);
-	pthread_mutex_lock(lock);
+	int lock_rc = op_lock(op, lock); /* another change in the share: the caller may leave */
+	if (lock_rc)
+		return lock_rc;
 	rc = tree_snapshots(t, op, svc, share, &l);
 	if (rc == 0) {
 		rc = name_taken(l, new_name, obj->id) ? -EEXIST : 0;
@@ -473,7 +479,9 @@ int snapops_set_description(struct tree *t, const struct op *op, const struct no
 	if (obj->status == EFS_ST_CREATING || obj->status == EFS_ST_DELETING)
 		return -EBUSY;
 	pthread_mutex_t *lock = share_lock(t, share);
-	pthread_mutex_lock(lock);
+	int lock_rc = op_lock(op, lock); /* another change in the share: the caller may leave */
+	if (lock_rc)
+		return lock_rc;
 	rc = op_check(op); /* a caller gone: not sent */
 	if (rc == 0)
 		rc = efs_set_description(t->api, op, svc, share, obj->id, description, &now);
@@ -603,7 +611,9 @@ int snapops_hold(struct tree *t, const struct snapops_opts *opts, const struct o
 	if (obj->status == EFS_ST_CREATING || obj->status == EFS_ST_DELETING)
 		return -EBUSY;
 	pthread_mutex_t *lock = share_lock(t, share);
-	pthread_mutex_lock(lock);
+	int lock_rc = op_lock(op, lock); /* another change in the share: the caller may leave */
+	if (lock_rc)
+		return lock_rc;
 	int rc = op_check(op); /* a caller gone: not sent */
 	if (rc == 0)
 		rc = efs_hold_snapshot(t->api, op, svc, share, obj->id, &held);
