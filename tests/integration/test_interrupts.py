@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import BINARY, DB, WWW, Mount, is_mounted, ls, run
+from conftest import BINARY, DB, WWW, Mount, fsop, is_mounted, ls, run
 
 WWW_DIR = "efs-prod/www/.snapshots"
 SLOW = 60  # seconds the simulator keeps a snapshot creating or deleting
@@ -322,3 +322,21 @@ def test_mount_unmount_cycles_while_listings_refresh_exit_0(tmp_path, sim):
         finally:
             m.unmount()
     print("%d mount cycles in %.1f s" % (CYCLES, time.monotonic() - t0))
+
+
+def test_a_change_waiting_for_another_in_its_share_can_be_interrupted(mounts, sim, tools):
+    """A setfattr waits while a mkdir's POST holds the share; Ctrl-C frees it, its PUT unsent."""
+    m = mounts(OPTIONS + ["timeout=8"])
+    # Looked up now, so that the kernel need not lock .snapshots (the mkdir holds it) later.
+    assert fsop("stat", m / WWW_DIR / "before-upgrade") == "0"
+    sim.fault(method="POST", path=r"/snapshot$", action="delay", seconds=5)
+    mkdir = tools(["mkdir", str(m / WWW_DIR / "slow")])
+    time.sleep(0.5)  # the POST is under way, its reply 5 s off
+    setfattr = tools(["setfattr", "-n", "user.ovh.description", "-v", "later",
+                      str(m / WWW_DIR / "before-upgrade")])
+    time.sleep(0.5)
+    assert setfattr.poll() is None and mkdir.poll() is None
+    assert stop_within(setfattr, signal.SIGINT, 3) < 1.5
+    assert mkdir.wait(15) == 0  # the mkdir itself goes on
+    assert sim.calls("PUT") == []  # the interrupted change sent nothing
+    assert len(posts(sim)) == 1
