@@ -340,3 +340,20 @@ def test_a_change_waiting_for_another_in_its_share_can_be_interrupted(mounts, si
     assert mkdir.wait(15) == 0  # the mkdir itself goes on
     assert sim.calls("PUT") == []  # the interrupted change sent nothing
     assert len(posts(sim)) == 1
+
+
+def test_mkdir_interrupted_during_a_slow_post_sends_it_once(mounts, sim, tools):
+    """Ctrl-C while the POST itself is in flight: the answer comes at once, the POST is not
+    sent again, and the snapshot the API makes is listed by the next ls."""
+    m = mounts(OPTIONS)
+    assert "before-upgrade" in ls(m / WWW_DIR)
+    sim.fault(method="POST", path=r"/snapshot$", action="delay", seconds=3)
+    mkdir = tools(["mkdir", str(m / WWW_DIR / "slow")])
+    time.sleep(0.7)
+    assert mkdir.poll() is None
+    assert stop_within(mkdir, signal.SIGINT, 3) < 1.5
+    assert wait_for(lambda: created(sim, "slow"), timeout=10)
+    time.sleep(0.5)
+    assert len(posts(sim)) == 1
+    assert "slow" in ls(m / WWW_DIR)
+    assert len(posts(sim)) == 1
