@@ -14,6 +14,11 @@
  *
  * The fetch itself (one HTTP POST) is done by the caller's fetch function
  * (ovh.c), so auth knows no HTTP. Thread-safe.
+ *
+ * Copies of a secret outside this struct are short-lived and wiped: the
+ * header lines (auth_lines_wipe), the token form, the token reply (http.c
+ * wipes its buffers, auth_parse_token jansson's string). Out of reach:
+ * libcurl's own send buffer, which it frees unwiped.
  */
 #ifndef OVHSNAPFS_AUTH_H
 #define OVHSNAPFS_AUTH_H

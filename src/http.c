@@ -44,6 +44,11 @@ void http_global_cleanup(void)
 	curl_global_cleanup();
 }
 
+const char *http_version(void)
+{
+	return curl_version();
+}
+
 /* ---- callbacks ---- */
 
 /* A larger buffer for the body; a secret's old one is wiped, never left to realloc. */

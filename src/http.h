@@ -37,6 +37,7 @@ struct http;
 /* Once per process, before any thread starts, and at its very end. */
 int http_global_init(void);
 void http_global_cleanup(void);
+const char *http_version(void);
 
 /* cafile: a CA bundle (NULL: the system store); copied. */
 int http_new(const char *cafile, struct http **out);

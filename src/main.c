@@ -7,7 +7,6 @@
 #include "fs.h"
 
 #include <ctype.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -496,7 +495,7 @@ static int parse_args(struct fuse_args *args, struct options *o)
 	}
 	if (o->show_version) {
 		printf("ovhsnapfs %s (libfuse %s, %s)\n", PACKAGE_VERSION, fuse_pkgversion(),
-		       curl_version());
+		       ovh_transport_version());
 		return 1;
 	}
 	if (o->show_help) {

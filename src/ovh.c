@@ -591,6 +591,11 @@ void ovh_global_cleanup(void)
 	http_global_cleanup();
 }
 
+const char *ovh_transport_version(void)
+{
+	return http_version();
+}
+
 int ovh_client_new(const struct ovh_client_opts *opts, struct ovh_client **out)
 {
 	struct ovh_client *c = calloc(1, sizeof(*c));

@@ -37,6 +37,8 @@ struct ovh_client_opts {
 /* libcurl's global state: once in main before any thread, and at its end. */
 int ovh_global_init(void);
 void ovh_global_cleanup(void);
+/* The HTTP library and its TLS backend, for --version: "libcurl/7.88.1 OpenSSL/3.0.x ...". */
+const char *ovh_transport_version(void);
 
 struct ovh_response {
 	long status; /* HTTP status; 0 when no reply arrived */
