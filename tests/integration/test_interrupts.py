@@ -101,7 +101,9 @@ def stop_within(p, sig, seconds):
     except subprocess.TimeoutExpired:
         raise AssertionError("still there %ss after signal %d (state %s)"
                              % (seconds, sig, proc_state(p.pid)))
-    return time.monotonic() - t0
+    elapsed = time.monotonic() - t0
+    print("%s gone %.0f ms after signal %d" % (p.args[0], elapsed * 1000, sig))
+    return elapsed
 
 
 def created(sim, name, share=WWW):
@@ -202,6 +204,7 @@ def assert_daemon_gone(m, seconds):
         raise AssertionError("daemon still running after %ss: %s" % (seconds, m.log()))
     assert m.proc.returncode == 0, m.log()
     assert not is_mounted(m.path)
+    print("daemon gone in %.0f ms" % ((time.monotonic() - t0) * 1000))
     return time.monotonic() - t0
 
 
