@@ -360,3 +360,20 @@ def test_mkdir_interrupted_during_a_slow_post_sends_it_once(mounts, sim, tools):
     assert len(posts(sim)) == 1
     assert "slow" in ls(m / WWW_DIR)
     assert len(posts(sim)) == 1
+
+
+def test_interrupted_ls_leaves_at_once_and_the_shared_load_serves_the_other(mounts, sim, tools):
+    """Two ls wait for one slow listing; Ctrl-C on one: it goes, the other gets the listing
+    from the same single GET."""
+    m = mounts(OPTIONS)
+    slow_list = r"/share/%s/snapshot$" % DB
+    sim.fault(method="GET", path=slow_list, action="delay", seconds=3)
+    first = tools(["ls", str(m / "efs-prod/db/.snapshots")])
+    time.sleep(0.3)
+    second = tools(["ls", str(m / "efs-prod/db/.snapshots")])
+    time.sleep(0.5)
+    assert first.poll() is None and second.poll() is None
+    assert stop_within(first, signal.SIGINT, 3) < 1.5
+    assert second.wait(10) == 0
+    assert "pre-migration" in second.stdout.read().decode()
+    assert len(sim.calls("GET", suffix="/share/%s/snapshot" % DB)) == 1
