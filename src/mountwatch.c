@@ -55,23 +55,38 @@ static long fuse_mount_on(char *line, const char *mountpoint)
 	return strcmp(field[4], mountpoint) == 0 ? strtol(field[0], NULL, 10) : -1;
 }
 
-/* The id of the newest FUSE mount on mountpoint (listed last), or -1. */
-static long find_mount(const char *mountpoint)
+long mountwatch_find(const char *text, const char *mountpoint)
+{
+	long id = -1;
+	while (*text) {
+		size_t n = strcspn(text, "\n");
+		char *line = strndup(text, n);
+		long found = line ? fuse_mount_on(line, mountpoint) : -1;
+		if (found >= 0)
+			id = found; /* a later line is a mount made on top */
+		free(line);
+		text += n + (text[n] == '\n');
+	}
+	return id;
+}
+
+/* /proc/self/mountinfo's text, malloc'ed; NULL if it cannot be read. */
+static char *read_mountinfo(void)
 {
 	FILE *f = fopen(MOUNTINFO, "re");
-	char *line = NULL;
-	size_t cap = 0;
-	long id = -1;
+	char *text = NULL;
+	size_t len = 0;
 	if (!f)
-		return -1;
-	while (getline(&line, &cap, f) > 0) {
-		long found = fuse_mount_on(line, mountpoint);
-		if (found >= 0)
-			id = found;
-	}
-	free(line);
+		return NULL;
+	FILE *out = open_memstream(&text, &len);
+	char buf[4096];
+	size_t n;
+	while (out && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+		fwrite(buf, 1, n, out);
+	if (out)
+		fclose(out);
 	fclose(f);
-	return id;
+	return text;
 }
 
 static bool still_mounted(long mount_id)
@@ -130,7 +145,9 @@ struct mountwatch *mountwatch_start(const char *mountpoint, void (*gone)(void *c
 	w->ctx = ctx;
 	w->stop_fd[0] = w->stop_fd[1] = -1;
 	w->info_fd = open(MOUNTINFO, O_RDONLY | O_CLOEXEC); /* poll: changes after this */
-	w->mount_id = w->info_fd >= 0 ? find_mount(mountpoint) : -1;
+	char *text = w->info_fd >= 0 ? read_mountinfo() : NULL;
+	w->mount_id = text ? mountwatch_find(text, mountpoint) : -1;
+	free(text);
 	if (w->info_fd < 0 || w->mount_id < 0 || pipe2(w->stop_fd, O_CLOEXEC) != 0 ||
 	    start_thread(w) != 0) {
 		log_info("%s: not watching for a lazy unmount", mountpoint);

@@ -24,4 +24,10 @@ struct mountwatch *mountwatch_start(const char *mountpoint, void (*gone)(void *c
 /* Stop the thread and free; NULL is fine. */
 void mountwatch_stop(struct mountwatch *watch);
 
+/*
+ * The id of the newest FUSE mount on mountpoint (the last listed) in the
+ * text of a mountinfo file, or -1. Exposed for the unit tests.
+ */
+long mountwatch_find(const char *mountinfo, const char *mountpoint);
+
 #endif
