@@ -377,3 +377,16 @@ def test_interrupted_ls_leaves_at_once_and_the_shared_load_serves_the_other(moun
     assert second.wait(10) == 0
     assert "pre-migration" in second.stdout.read().decode()
     assert len(sim.calls("GET", suffix="/share/%s/snapshot" % DB)) == 1
+
+
+def test_ctrl_c_on_the_mkdir_frees_what_waits_for_its_directory(mounts, slow_sim, tools):
+    """The kernel locks .snapshots for the whole mkdir: a lookup there waits, unkillable
+    (state D); interrupting the mkdir frees it at once."""
+    m = mounts(OPTIONS)
+    mkdir = start_waiting_mkdir(tools, slow_sim, m / WWW_DIR / "nightly")
+    lookup = tools(["stat", str(m / WWW_DIR / "not-cached")])
+    time.sleep(0.5)
+    assert lookup.poll() is None and proc_state(lookup.pid) == "D"
+    stop_within(mkdir, signal.SIGINT, 3)
+    assert lookup.wait(2) == 1  # answered: no such snapshot
+    assert "No such file" in lookup.stderr.read().decode()
