@@ -400,7 +400,7 @@ static void unchain_stop(int sig)
 static void on_detached(void *ctx)
 {
 	(void)ctx;
-	log_warn("the mount was detached (lazy unmount): ending the calls still waiting");
+	log_info("the mount is gone (unmounted, lazily if calls were in flight): ending every wait");
 	op_shutdown();
 }
 
