@@ -400,7 +400,7 @@ static void unchain_stop(int sig)
 static void on_detached(void *ctx)
 {
 	(void)ctx;
-	log_info("the mount is gone (unmounted, lazily if calls were in flight): ending every wait");
+	log_info("the mount is gone (unmounted, lazily if calls wait): ending every wait");
 	op_shutdown();
 }
 
