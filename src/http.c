@@ -32,6 +32,7 @@ struct exchange {
 	bool too_big;
 	int abort_rc; /* the op ended it */
 	double retry_after;
+	int requests; /* written on a connection (CURLOPT_PREREQFUNCTION) */
 };
 
 int http_global_init(void)
@@ -139,6 +140,21 @@ static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_of
 	return ex->abort_rc != 0;
 }
 
+#if LIBCURL_VERSION_NUM >= 0x075000
+/*
+ * Called before each request is written, on a new or a reused connection:
+ * again when libcurl re-sends a request whose reused connection the server
+ * had closed (multi.c goes back to CONNECT, then DO calls it).
+ */
+static int on_prereq(void *user, char *primary_ip, char *local_ip, int primary_port, int local_port)
+{
+	struct exchange *ex = user;
+	(void)primary_ip, (void)local_ip, (void)primary_port, (void)local_port;
+	ex->requests++;
+	return CURL_PREREQFUNC_OK;
+}
+#endif
+
 static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *user)
 {
 	struct http *http = user;
@@ -217,6 +233,10 @@ static int setup_transfer(struct http *http, CURL *h, const struct http_request 
 		  SETOPT(h, CURLOPT_HEADERDATA, ex) || SETOPT(h, CURLOPT_NOPROGRESS, 0L) ||
 		  SETOPT(h, CURLOPT_XFERINFOFUNCTION, on_progress) ||
 		  SETOPT(h, CURLOPT_XFERINFODATA, ex) ||
+#if LIBCURL_VERSION_NUM >= 0x075000
+		  SETOPT(h, CURLOPT_PREREQFUNCTION, on_prereq) ||
+		  SETOPT(h, CURLOPT_PREREQDATA, ex) ||
+#endif
 		  SETOPT(h, CURLOPT_CUSTOMREQUEST, rq->method);
 	if (!bad && strcmp(rq->method, "GET") == 0)
 		bad = SETOPT(h, CURLOPT_HTTPGET, 1L);
@@ -351,6 +371,11 @@ int http_perform(struct http *http, const struct http_request *rq, struct ovh_re
 	} else {
 		rc = failed(h, cc, rq, &ex, out, why, why_len);
 	}
+#if LIBCURL_VERSION_NUM >= 0x075000
+	out->requests = ex.requests;
+#else
+	out->requests = 1; /* no hook to see libcurl's own re-send: one per try */
+#endif
 	SETOPT(h, CURLOPT_HTTPHEADER, NULL); /* the nodes die with this frame */
 	handle_release(http, h);
 	return rc;

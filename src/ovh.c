@@ -186,13 +186,22 @@ void ovh_last_error(struct ovh_client *c, char *buf, size_t len)
 	pthread_mutex_unlock(&c->err_lock);
 }
 
-static void count_request(struct ovh_client *c, const char *method, long status)
+/*
+ * A try's requests: each one written is a call (libcurl's own re-send of a
+ * GET on a dead reused connection too, also a retry); the last one got
+ * status (0: no reply), the earlier ones got no reply.
+ */
+static void count_requests(struct ovh_client *c, const char *method, long status, int n)
 {
 	size_t m = 0;
+	if (n <= 0)
+		return; /* nothing was written: refused, or never connected */
 	while (m + 1 < N_METHODS && strcmp(counted_methods[m], method) != 0)
 		m++;
-	atomic_fetch_add(&c->counters.calls, 1);
-	atomic_fetch_add(&c->counters.by_method[m], 1);
+	atomic_fetch_add(&c->counters.calls, (unsigned long)n);
+	atomic_fetch_add(&c->counters.by_method[m], (unsigned long)n);
+	atomic_fetch_add(&c->counters.retries, (unsigned long)(n - 1));
+	atomic_fetch_add(&c->counters.by_status[0], (unsigned long)(n - 1));
 	if (status > 0 && (status < 100 || status >= N_STATUS))
 		status = 0; /* not HTTP: counted as no reply */
 	atomic_fetch_add(&c->counters.by_status[status], 1);
@@ -271,7 +280,7 @@ static int try_once(struct ovh_client *c, const struct request *rq, const struct
 	hr.headers = lines->line;
 	double t0 = clock_now();
 	int rc = http_perform(c->http, &hr, resp, o, why, why_len);
-	count_request(c, rq->method, resp->status);
+	count_requests(c, rq->method, resp->status, o->requests);
 	log_debug("%s %s %ld %.0fms %s", rq->method, rq->path, resp->status,
 		  (clock_now() - t0) * 1000, resp->query_id);
 	return rc;

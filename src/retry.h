@@ -33,6 +33,7 @@ struct try_outcome {
 	int abort_rc;	    /* -EINTR or -ETIMEDOUT when the op ended the transfer; else 0 */
 	bool lasting;	    /* trying again cannot help: a bad certificate, a reply too big */
 	bool curable;	    /* a refusal a fresh clock or token cures: the API did not act */
+	int requests;	    /* HTTP requests written: 0 when none was, 2 when libcurl re-sent */
 };
 
 /* One call's progress through its tries. */

@@ -87,6 +87,33 @@ def test_calls_retries_and_last_error_match_the_simulator_log(mounts, sim):
     assert doc["rate"]["limit"] == 1 and doc["rate"]["burst"] == 60  # OVH's fair use
 
 
+def test_calls_count_the_get_libcurl_sends_again_on_a_fresh_connection(mounts, sim):
+    # retries=1: ovhsnapfs never sends again, so the answer can only come from libcurl
+    # re-sending the GET whose reused connection the server closed without a word.
+    m = mounts(["retries=1"])
+    ls(m / WWW_DIR)  # a keep-alive connection is open now
+    sim.clear_log()
+    before = status(m)["api"]
+    sim.fault(method="GET", path=DB_LIST, action="drop", times=1)
+    assert "pre-migration" in ls(m / "efs-prod/db/.snapshots")
+    time.sleep(1.1)  # past the second for which one text serves every reader
+    api, log = status(m)["api"], sim.log()
+    assert [(r["method"], r["status"], r["fault"]) for r in log] == [("GET", 0, "drop"),
+                                                                     ("GET", 200, None)]
+    assert re.search(DB_LIST, log[0]["path"]) and log[1]["path"] == log[0]["path"]
+    assert log[0]["conn"] != log[1]["conn"]
+
+    def grew(key):
+        return {k: v - before[key].get(k, 0) for k, v in api[key].items()
+                if v != before[key].get(k, 0)}
+
+    assert api["calls"] - before["calls"] == len(log)
+    assert grew("by_method") == dict(collections.Counter(r["method"] for r in log))
+    assert grew("by_status") == dict(collections.Counter(str(r["status"]) for r in log))
+    assert api["retries"] - before["retries"] == 1
+    assert api["errors"] == before["errors"]
+
+
 def test_breaker_open_shows(mounts, sim):
     m = mounts(["retries=1"])
     sim.fault(method="GET", path=SNAP_LIST, action="status", status=503, times=-1)

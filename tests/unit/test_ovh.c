@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <curl/curlver.h>
 #include <openssl/sha.h>
 
 #include "ovh.h"
@@ -284,7 +285,7 @@ static void test_client_copies_the_configuration(void **state)
 }
 
 /* Port 9 (discard) on loopback: nothing listens, the connection is refused at once. */
-static void test_status_counts_a_refused_call_and_keeps_its_error(void **state)
+static void test_status_counts_no_request_for_a_refused_connection_and_keeps_its_error(void **state)
 {
 	char base[] = "http://127.0.0.1:9/1.0";
 	char ak[] = "ak", as[] = "as", ck[] = "ck";
@@ -307,12 +308,19 @@ static void test_status_counts_a_refused_call_and_keeps_its_error(void **state)
 		ovh_call_ex(client, NULL, "GET", "/storage/netapp", NULL, OVH_ONCE, &resp), 0);
 	ovh_response_free(&resp);
 	st = ovh_status_json(client);
+#if LIBCURL_VERSION_NUM >= 0x075000
+	/* Nothing was written on a connection that never opened: not a request. */
+	assert_int_equal(json_integer_value(json_object_get(st, "calls")), 0);
+	assert_int_equal(json_object_size(json_object_get(st, "by_method")), 0);
+	assert_int_equal(json_object_size(json_object_get(st, "by_status")), 0);
+#else
 	assert_int_equal(json_integer_value(json_object_get(st, "calls")), 1);
 	json_t *m = json_object_get(st, "by_method");
 	assert_int_equal(json_integer_value(json_object_get(m, "GET")), 1);
 	assert_int_equal(json_object_size(m), 1);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(st, "by_status"), "0")),
 			 1);
+#endif
 	assert_int_equal(json_integer_value(json_object_get(st, "errors")), 1);
 	json_t *e = json_object_get(st, "last_error");
 	assert_string_equal(json_string_value(json_object_get(e, "method")), "GET");
@@ -356,7 +364,8 @@ int main(void)
 		cmocka_unit_test(test_parse_error_one_byte_buffers_hold_empty_strings),
 		cmocka_unit_test(test_parse_error_reads_only_len_bytes),
 		cmocka_unit_test(test_client_copies_the_configuration),
-		cmocka_unit_test(test_status_counts_a_refused_call_and_keeps_its_error),
+		cmocka_unit_test(
+			test_status_counts_no_request_for_a_refused_connection_and_keeps_its_error),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
