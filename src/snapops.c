@@ -322,7 +322,8 @@ int snapops_create(struct tree *t, const struct snapops_opts *opts, const struct
 
 /*
  * A cached creating or deleting status may be old (after wait=0, or a wait
- * that timed out): ask the API once before refusing with EBUSY. 0 with
+ * that timed out): ask the API once before refusing with EBUSY (rmdir, mv,
+ * a description, a hold). 0 with
  * *fresh filled when the snapshot is no longer busy.
  */
 static int busy_now(struct tree *t, const struct op *op, const char *svc, const char *share,
@@ -476,8 +477,10 @@ int snapops_set_description(struct tree *t, const struct op *op, const struct no
 	int rc = description ? names_check_text(description) : 0;
 	if (rc)
 		return rc;
-	if (obj->status == EFS_ST_CREATING || obj->status == EFS_ST_DELETING)
-		return -EBUSY;
+	rc = busy_now(t, op, svc, share, obj, &now);
+	if (rc)
+		return rc;
+	efs_object_free(&now);
 	pthread_mutex_t *lock = share_lock(t, share);
 	int lock_rc = op_lock(op, lock); /* another change in the share: the caller may leave */
 	if (lock_rc)
@@ -608,13 +611,16 @@ int snapops_hold(struct tree *t, const struct snapops_opts *opts, const struct o
 
 	if (!efs_is_automatic(obj))
 		return -EINVAL; /* the API holds only what a policy made */
-	if (obj->status == EFS_ST_CREATING || obj->status == EFS_ST_DELETING)
-		return -EBUSY;
+	int rc = busy_now(t, op, svc, share, obj, &held);
+	if (rc)
+		return rc;
+	efs_object_free(&held);
+	held = (struct efs_object){0};
 	pthread_mutex_t *lock = share_lock(t, share);
 	int lock_rc = op_lock(op, lock); /* another change in the share: the caller may leave */
 	if (lock_rc)
 		return lock_rc;
-	int rc = op_check(op); /* a caller gone: not sent */
+	rc = op_check(op); /* a caller gone: not sent */
 	if (rc == 0)
 		rc = efs_hold_snapshot(t->api, op, svc, share, obj->id, &held);
 	if (rc == -EINPROGRESS) {

@@ -3,6 +3,7 @@
 import errno
 import json
 import os
+import time
 
 from conftest import DB, SVC, WWW, fsop, ls, run
 
@@ -237,3 +238,51 @@ def test_hold_with_wait_0_returns_while_creating(mounts, sim):
     assert setfattr("-n", "user.ovh.hold", "-v", "1", snap) == "0"
     assert getfattr(snap, "user.ovh.status") == "creating"
     assert not sim.calls("GET", suffix=getfattr(snap, "user.ovh.id"))
+
+
+# ---- a cached creating status is asked once before EBUSY, as for rmdir and mv ----
+
+def test_description_after_wait0_asks_once_before_refusing_a_creating_snapshot(mounts, sim):
+    sim.config(create_delay=1.0)
+    m = mounts(["wait=0"])
+    ls(m / WWW_DIR)
+    assert fsop("mkdir", m / WWW_DIR / "fresh") == "0"
+    snap = [s for s in sim.snapshots() if s["name"] == "fresh"][0]
+    assert snap["status"] == "creating"
+    sim.clear_log()
+    fresh = m / WWW_DIR / "fresh"
+    assert setfattr("-n", "user.ovh.description", "-v", "soon", fresh) == "EBUSY"
+    assert sim.calls() == [("GET", "%s/%s" % (SNAPS, snap["id"]))]  # still creating: one GET
+    time.sleep(1.2)  # available in the API now; the cache still says creating
+    sim.clear_log()
+    assert setfattr("-n", "user.ovh.description", "-v", "soon", fresh) == "0"
+    assert sim.calls() == [("GET", "%s/%s" % (SNAPS, snap["id"])),
+                           ("PUT", "%s/%s" % (SNAPS, snap["id"]))]
+    assert getfattr(fresh, "user.ovh.status") == "available"
+    assert api_snapshot(sim, snap["id"])["description"] == "soon"
+
+
+def seed_status(sim, snap_id, status):
+    services = sim.state()
+    for svc in services:
+        for share in svc["shares"]:
+            for s in share["snapshots"]:
+                if s["id"] == snap_id:
+                    s["status"] = status
+    sim.seed(services)
+
+
+def test_hold_asks_once_before_refusing_a_cached_creating_snapshot(mounts, sim):
+    seed_status(sim, AUTO, "creating")  # a policy's snapshot still being made
+    m = mounts()
+    snap = m / WWW_DIR / "daily-2026-11-25"
+    assert getfattr(snap, "user.ovh.status") == "creating"
+    sim.clear_log()
+    assert setfattr("-n", "user.ovh.hold", "-v", "1", snap) == "EBUSY"
+    assert sim.calls() == [("GET", "%s/%s" % (SNAPS, AUTO))]
+    seed_status(sim, AUTO, "available")  # made now; the cache still says creating
+    sim.clear_log()
+    assert setfattr("-n", "user.ovh.hold", "-v", "1", snap) == "0"
+    assert sim.calls()[:2] == [("GET", "%s/%s" % (SNAPS, AUTO)),
+                               ("POST", "%s/%s/hold" % (SNAPS, AUTO))]
+    assert getfattr(snap, "user.ovh.id") != AUTO
