@@ -99,11 +99,29 @@ int ovh_status_to_errno(long status)
 	}
 }
 
+/*
+ * src into dst[len], cut before a UTF-8 sequence that would not fit whole:
+ * the API's text is UTF-8 and stays so (the status file's JSON needs it).
+ */
+static void copy_text(char *dst, size_t len, const char *src)
+{
+	size_t n = strlen(src);
+	if (!len)
+		return;
+	if (n >= len) {
+		n = len - 1;
+		while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
+			n--; /* src[n] continues a sequence: cut before its lead byte */
+	}
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 static void copy_json_string(json_t *obj, const char *key, char *dst, size_t len)
 {
 	const char *s = json_string_value(json_object_get(obj, key));
-	if (s && len)
-		snprintf(dst, len, "%s", s);
+	if (s)
+		copy_text(dst, len, s);
 }
 
 int ovh_parse_error(const char *body, size_t len, char *cls, size_t cls_len, char *msg,
@@ -164,10 +182,10 @@ static void record_error(struct ovh_client *c, const char *method, const char *p
 	va_end(ap);
 	f->time = time(NULL);
 	snprintf(f->method, sizeof(f->method), "%s", method);
-	snprintf(f->path, sizeof(f->path), "%s", path);
+	copy_text(f->path, sizeof(f->path), path);
 	f->status = resp->status;
-	snprintf(f->error_class, sizeof(f->error_class), "%s", resp->error_class);
-	snprintf(f->message, sizeof(f->message), "%s", resp->error_message);
+	copy_text(f->error_class, sizeof(f->error_class), resp->error_class);
+	copy_text(f->message, sizeof(f->message), resp->error_message);
 	snprintf(f->query_id, sizeof(f->query_id), "%s", resp->query_id);
 	if (!c->quiet)
 		log_error("%s", c->last_error);

@@ -240,6 +240,21 @@ static void test_parse_error_truncates_into_small_buffers_nul_terminated(void **
 	assert_int_equal(msg[4], 'X');
 }
 
+static void test_parse_error_never_cuts_a_utf8_character(void **state)
+{
+	char cls[4], msg[5];
+	(void)state;
+	/* "abc\xc3\xa9" into 5 bytes: "abc\xc3" would not be UTF-8 (jansson refuses it). */
+	assert_int_equal(parse("{\"class\":\"a\u20acb\",\"message\":\"abc\u00e9\"}", cls,
+			       sizeof(cls), msg, sizeof(msg)),
+			 0);
+	assert_string_equal(msg, "abc");
+	assert_string_equal(cls, "a");
+	assert_int_equal(parse("{\"message\":\"ab\u00e9\"}", cls, sizeof(cls), msg, sizeof(msg)),
+			 0);
+	assert_string_equal(msg, "ab\xc3\xa9");
+}
+
 static void test_parse_error_one_byte_buffers_hold_empty_strings(void **state)
 {
 	char cls[1] = {'X'}, msg[1] = {'X'};
@@ -361,6 +376,7 @@ int main(void)
 		cmocka_unit_test(test_parse_error_html_body_is_not_an_error_object),
 		cmocka_unit_test(test_parse_error_json_without_message_is_not_an_error_object),
 		cmocka_unit_test(test_parse_error_truncates_into_small_buffers_nul_terminated),
+		cmocka_unit_test(test_parse_error_never_cuts_a_utf8_character),
 		cmocka_unit_test(test_parse_error_one_byte_buffers_hold_empty_strings),
 		cmocka_unit_test(test_parse_error_reads_only_len_bytes),
 		cmocka_unit_test(test_client_copies_the_configuration),
