@@ -149,10 +149,19 @@ static bool segments_ok(const char *s, size_t len)
 	return true;
 }
 
+/* s[0..len) has the form HOST:/PATH: a host without '/', then ":/", then not '/'. */
+static bool remote_form(const char *s, size_t len)
+{
+	for (size_t i = 0; i + 1 < len && s[i] != '/'; i++)
+		if (s[i] == ':' && s[i + 1] == '/')
+			return i > 0 && (i + 2 == len || s[i + 2] != '/');
+	return false;
+}
+
 bool mounts_path_is_safe(const char *path, size_t len)
 {
-	if (!path || len == 0 || memchr(path, '\0', len))
-		return false;
+	if (!path || len == 0 || memchr(path, '\0', len) || !remote_form(path, len))
+		return false; /* "tmpfs" or "/dev/vda/etc" would match a local mount's source */
 	if (path[len - 1] == '/')
 		len--;
 	const char *slash = memchr(path, '/', len);
@@ -197,7 +206,8 @@ int mounts_table_target(const struct mount_table *t, const char *const *paths, s
 			size_t rest_len, plen = paths[i] ? strlen(paths[i]) : 0;
 			if (plen > 1 && paths[i][plen - 1] == '/')
 				plen--;
-			if (!plen || split_at(paths[i], plen, t->items[m].source, &rest, &rest_len))
+			if (!plen || !remote_form(paths[i], plen) ||
+			    split_at(paths[i], plen, t->items[m].source, &rest, &rest_len))
 				continue;
 			if ((rest_len && !segments_ok(rest, rest_len)) ||
 			    (suffix && !segments_ok(suffix, strlen(suffix))))
@@ -210,9 +220,7 @@ int mounts_table_target(const struct mount_table *t, const char *const *paths, s
 
 bool mounts_is_remote(const char *source)
 {
-	const char *colon = strstr(source, ":/");
-	return colon && colon != source && colon[2] != '/' &&
-	       !memchr(source, '/', (size_t)(colon - source));
+	return remote_form(source, strlen(source));
 }
 
 bool mounts_table_has_remote(const struct mount_table *t)

@@ -6,7 +6,8 @@
  * change (poll POLLPRI on mountinfo) and reports which sources came or went
  * through a callback, and the rule that turns an API path HOST:/EXPORT/REST
  * into M/REST, M being where a filesystem with source HOST:/EXPORT is
- * mounted. That rule never yields a path outside M: a REST with an empty,
+ * mounted. That rule never yields a path outside M, nor one into a local
+ * filesystem: a path not of the form HOST:/..., or whose REST has an empty,
  * "." or ".." segment, or a NUL, is refused. Knows nothing of the API or
  * FUSE. Thread-safe.
  */
@@ -34,16 +35,19 @@ int mounts_parse(const char *text, size_t len, struct mount_table *out);
 void mounts_table_free(struct mount_table *table);
 
 /*
- * True when an API path may be used at all: no NUL, and after its first '/'
- * no empty, "." or ".." segment (one trailing '/' is ignored).
+ * True when an API path may be used at all: the form HOST:/PATH (so that it
+ * can only match a remote mount's source, never "tmpfs" or "/dev/vda"), no
+ * NUL, and after its first '/' no empty, "." or ".." segment (one trailing
+ * '/' is ignored).
  */
 bool mounts_path_is_safe(const char *path, size_t len);
 
 /*
  * The local path of the first mount (in table order) whose source is one of
- * paths[0..n) or a '/'-bounded prefix of one: M/REST, then "/suffix" when
- * suffix is not NULL. 0 with the path in buf; -ENOENT when nothing matches;
- * -EINVAL when the REST or suffix could leave M; -ENAMETOOLONG.
+ * paths[0..n) (those of the form HOST:/PATH) or a '/'-bounded prefix of one:
+ * M/REST, then "/suffix" when suffix is not NULL. 0 with the path in buf;
+ * -ENOENT when nothing matches; -EINVAL when the REST or suffix could leave
+ * M; -ENAMETOOLONG.
  */
 int mounts_table_target(const struct mount_table *table, const char *const *paths, size_t n,
 			const char *suffix, char *buf, size_t len);

@@ -130,7 +130,7 @@ static void test_safe_paths(void **state)
 {
 	(void)state;
 	assert_true(mounts_path_is_safe(EXPORT "/.snapshot/n", strlen(EXPORT "/.snapshot/n")));
-	assert_true(mounts_path_is_safe("opaque", 6));
+	assert_true(mounts_path_is_safe("h:/", 3));
 	assert_true(mounts_path_is_safe(EXPORT "/...", strlen(EXPORT "/...")));
 	assert_true(mounts_path_is_safe(EXPORT "/..x/.y", strlen(EXPORT "/..x/.y")));
 	assert_false(mounts_path_is_safe("", 0));
@@ -138,6 +138,30 @@ static void test_safe_paths(void **state)
 	/* a NUL inside: the API's JSON can carry \u0000 */
 	assert_false(mounts_path_is_safe(EXPORT "/.snapshot/a\0/../..", sizeof(EXPORT) + 17));
 	assert_false(mounts_path_is_safe(EXPORT "//x", strlen(EXPORT "//x")));
+}
+
+/* The API's path can name only a remote mount: never /, /proc or a tmpfs by its source. */
+static void test_a_local_source_never_matches_an_api_path(void **state)
+{
+	(void)state;
+	static const char text[] = "1 1 0:1 / / rw - ext4 /dev/vda rw\n"
+				   "2 1 0:2 / /run rw - tmpfs tmpfs rw\n"
+				   "3 1 0:3 / /proc rw - proc proc rw\n"
+				   "4 1 0:4 / /o rw - overlay overlay rw\n";
+	static const char *const local[] = {"/dev/vda/etc", "/dev/vda", "tmpfs/secrets", "tmpfs",
+					    "proc/self",    "overlay",	"opaque"};
+	struct mount_table t;
+	char buf[PATH_MAX];
+	assert_int_equal(mounts_parse(text, strlen(text), &t), 0);
+	for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++) {
+		buf[0] = '\0';
+		assert_false(mounts_path_is_safe(local[i], strlen(local[i])));
+		assert_int_equal(target(&t, local[i], NULL, buf), -ENOENT);
+		assert_string_equal(buf, "");
+	}
+	assert_false(mounts_path_is_safe("h://x", 5));
+	assert_false(mounts_path_is_safe(":/x", 3));
+	mounts_table_free(&t);
 }
 
 static void test_a_mount_at_the_root_does_not_double_the_slash(void **state)
@@ -214,6 +238,7 @@ int main(void)
 		cmocka_unit_test(test_only_whole_segments_match),
 		cmocka_unit_test(test_hostile_rests_never_leave_the_mount),
 		cmocka_unit_test(test_safe_paths),
+		cmocka_unit_test(test_a_local_source_never_matches_an_api_path),
 		cmocka_unit_test(test_a_mount_at_the_root_does_not_double_the_slash),
 		cmocka_unit_test(test_a_target_too_long_is_enametoolong),
 		cmocka_unit_test(test_remote_means_an_nfs_style_source),
