@@ -114,6 +114,18 @@ def test_calls_count_the_get_libcurl_sends_again_on_a_fresh_connection(mounts, s
     assert api["errors"] == before["errors"]
 
 
+def test_a_long_non_ascii_message_is_kept_whole_characters_in_last_error(mounts, sim):
+    m = mounts(["retries=1"])
+    message = "x" * 254 + "\u00e9" * 10  # the 255-byte cut falls inside an "\u00e9"
+    sim.fault(method="GET", path=DB_LIST, action="status", status=403, times=-1,
+              body={"class": "Client::Forbidden", "message": message})
+    assert fsop("listdir", m / "efs-prod/db/.snapshots") == "EACCES"
+    last = status(m)["api"]["last_error"]
+    assert last is not None, "last_error lost"
+    assert last["status"] == 403 and last["query_id"] == sim.log()[-1]["query_id"]
+    assert message.startswith(last["message"]) and len(last["message"]) >= 254
+
+
 def test_breaker_open_shows(mounts, sim):
     m = mounts(["retries=1"])
     sim.fault(method="GET", path=SNAP_LIST, action="status", status=503, times=-1)
