@@ -135,8 +135,8 @@ void content_check_listing(enum efs_kind kind, const struct listing *l,
 		if (was && same_path(was, o))
 			continue; /* said already */
 		printable(o->path, o->path_len, text, sizeof(text));
-		log_warn("%s %s: path \"%s\" is not HOST:/PATH or has an empty, . or .. segment "
-			 "or a NUL: no content link from it",
+		log_warn("%s %s: path \"%s\" has an empty, . or .. segment or a NUL: no content "
+			 "link from it",
 			 kind == EFS_SNAPSHOT ? "snapshot" : "access path", o->id, text);
 	}
 }

@@ -160,8 +160,8 @@ static bool remote_form(const char *s, size_t len)
 
 bool mounts_path_is_safe(const char *path, size_t len)
 {
-	if (!path || len == 0 || memchr(path, '\0', len) || !remote_form(path, len))
-		return false; /* "tmpfs" or "/dev/vda/etc" would match a local mount's source */
+	if (!path || len == 0 || memchr(path, '\0', len))
+		return false;
 	if (path[len - 1] == '/')
 		len--;
 	const char *slash = memchr(path, '/', len);
@@ -206,6 +206,8 @@ int mounts_table_target(const struct mount_table *t, const char *const *paths, s
 			size_t rest_len, plen = paths[i] ? strlen(paths[i]) : 0;
 			if (plen > 1 && paths[i][plen - 1] == '/')
 				plen--;
+			/* Not HOST:/PATH ("tmpfs", "/dev/vda/etc"): it would name a local
+			 * filesystem. */
 			if (!plen || !remote_form(paths[i], plen) ||
 			    split_at(paths[i], plen, t->items[m].source, &rest, &rest_len))
 				continue;

@@ -7,8 +7,8 @@
  * through a callback, and the rule that turns an API path HOST:/EXPORT/REST
  * into M/REST, M being where a filesystem with source HOST:/EXPORT is
  * mounted. That rule never yields a path outside M, nor one into a local
- * filesystem: a path not of the form HOST:/..., or whose REST has an empty,
- * "." or ".." segment, or a NUL, is refused. Knows nothing of the API or
+ * filesystem: a path not of the form HOST:/... matches no mount, and one
+ * whose REST has an empty, "." or ".." segment, or a NUL, is refused. Knows nothing of the API or
  * FUSE. Thread-safe.
  */
 #ifndef OVHSNAPFS_MOUNTS_H
@@ -35,10 +35,8 @@ int mounts_parse(const char *text, size_t len, struct mount_table *out);
 void mounts_table_free(struct mount_table *table);
 
 /*
- * True when an API path may be used at all: the form HOST:/PATH (so that it
- * can only match a remote mount's source, never "tmpfs" or "/dev/vda"), no
- * NUL, and after its first '/' no empty, "." or ".." segment (one trailing
- * '/' is ignored).
+ * True when an API path may be used at all: no NUL, and after its first '/'
+ * no empty, "." or ".." segment (one trailing '/' is ignored).
  */
 bool mounts_path_is_safe(const char *path, size_t len);
 

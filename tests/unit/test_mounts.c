@@ -130,7 +130,7 @@ static void test_safe_paths(void **state)
 {
 	(void)state;
 	assert_true(mounts_path_is_safe(EXPORT "/.snapshot/n", strlen(EXPORT "/.snapshot/n")));
-	assert_true(mounts_path_is_safe("h:/", 3));
+	assert_true(mounts_path_is_safe("opaque", 6)); /* safe, though it matches no mount */
 	assert_true(mounts_path_is_safe(EXPORT "/...", strlen(EXPORT "/...")));
 	assert_true(mounts_path_is_safe(EXPORT "/..x/.y", strlen(EXPORT "/..x/.y")));
 	assert_false(mounts_path_is_safe("", 0));
@@ -140,7 +140,7 @@ static void test_safe_paths(void **state)
 	assert_false(mounts_path_is_safe(EXPORT "//x", strlen(EXPORT "//x")));
 }
 
-/* The API's path can name only a remote mount: never /, /proc or a tmpfs by its source. */
+/* An API path matches only a remote mount: never /, /proc or a tmpfs by its source. */
 static void test_a_local_source_never_matches_an_api_path(void **state)
 {
 	(void)state;
@@ -155,12 +155,9 @@ static void test_a_local_source_never_matches_an_api_path(void **state)
 	assert_int_equal(mounts_parse(text, strlen(text), &t), 0);
 	for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++) {
 		buf[0] = '\0';
-		assert_false(mounts_path_is_safe(local[i], strlen(local[i])));
 		assert_int_equal(target(&t, local[i], NULL, buf), -ENOENT);
 		assert_string_equal(buf, "");
 	}
-	assert_false(mounts_path_is_safe("h://x", 5));
-	assert_false(mounts_path_is_safe(":/x", 3));
 	mounts_table_free(&t);
 }
 
