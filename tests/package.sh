@@ -45,6 +45,7 @@ doc=/usr/share/doc/ovhsnapfs
 for f in /usr/bin/ovhsnapfs /usr/share/man/man1/ovhsnapfs.1.gz \
 	/usr/bin/ovhsnapfs-auto /usr/share/man/man1/ovhsnapfs-auto.1.gz \
 	/usr/share/bash-completion/completions/ovhsnapfs \
+	/usr/share/bash-completion/completions/ovhsnapfs-auto \
 	/lib/systemd/system/ovhsnapfs-auto@.service /lib/systemd/system/ovhsnapfs-auto-daily.timer \
 	$doc/README.md.gz $doc/changelog.gz $doc/copyright $doc/examples/fstab.example \
 	$doc/examples/ovh.conf.example $doc/examples/ovhsnapfs-auto.cron \

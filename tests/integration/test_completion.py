@@ -1,0 +1,49 @@
+"""Bash completion of ovhsnapfs-auto: its options, --label's values and the DIRs of a mount."""
+
+import shlex
+
+from conftest import REPO, run
+
+SCRIPT = REPO / "contrib" / "bash-completion" / "ovhsnapfs-auto"
+
+
+def complete(*words, breaks=None):
+    """What bash offers for the last of words (COMP_WORDS as bash splits them)."""
+    words = ["ovhsnapfs-auto"] + [str(w) for w in words]
+    setup = "COMP_WORDBREAKS=%s; " % shlex.quote(breaks) if breaks is not None else ""
+    code = ("%ssource %s; complete -p ovhsnapfs-auto >/dev/null || exit 3; "
+            "COMP_WORDS=(%s); COMP_CWORD=%d; _ovhsnapfs_auto; "
+            "printf '%%s\\n' \"${COMPREPLY[@]}\""
+            % (setup, shlex.quote(str(SCRIPT)), " ".join(shlex.quote(w) for w in words),
+               len(words) - 1))
+    res = run(["bash", "--norc", "--noprofile", "-c", code])
+    assert res.returncode == 0 and res.stderr == "", (res.returncode, res.stderr)
+    return sorted(line for line in res.stdout.splitlines() if line)
+
+
+def test_options_and_their_values():
+    assert complete("--") == ["--dry-run", "--help", "--keep", "--label", "--no-create",
+                              "--prefix", "--version"]
+    assert complete("--la") == ["--label"]
+    assert complete("--no") == ["--no-create"]
+    assert complete("--label", "") == ["daily", "hourly", "monthly", "weekly"]
+    assert complete("--label", "w") == ["weekly"]
+    assert complete("--keep", "") == [] and complete("--prefix", "") == []
+    # --label=VALUE: split at '=' by default, whole when '=' is no word break
+    assert complete("--label", "=") == ["daily", "hourly", "monthly", "weekly"]
+    assert complete("--dry-run", "--label", "=", "mo") == ["monthly"]
+    assert complete("--label=h", breaks=" \t\n") == ["--label=hourly"]
+    assert complete("--keep", "=", "7", "--dr") == ["--dry-run"]  # the value is skipped
+
+
+def test_dirs_of_a_mount_and_no_option_after_the_first_dir(mnt):
+    assert complete("--label", "daily", "--keep", "7", mnt / "efs-prod" / "w") == [
+        str(mnt / "efs-prod" / "www")]
+    assert complete("--keep", "7", mnt / "efs-prod" / "www" / ".sn") == [
+        str(mnt / "efs-prod" / "www" / ".snapshots")]
+    # info.json is a file: never offered as a DIR
+    assert complete(str(mnt / "efs-prod") + "/") == sorted(
+        str(mnt / "efs-prod" / s) for s in ("www", "db", "logs"))
+    # getopt stops at the first DIR: what follows is a DIR even when it starts with '-'
+    assert complete(mnt / "efs-prod", "--") == []
+    assert complete("--", "--") == []
