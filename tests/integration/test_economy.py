@@ -131,3 +131,31 @@ def test_an_idle_mount_makes_no_calls(mounts, sim):
     sim.clear_log()
     time.sleep(2.5)
     assert sim.calls() == []
+
+
+def test_cache_ttl_0_relists_every_level_per_call_and_a_fraction_is_one_per_level(mounts, sim):
+    # What README's Caching and the man page tell of cache_ttl=0, and what they advise.
+    strict = mounts(["cache_ttl=0", "rate=0"])
+    sim.clear_log()
+    ls(strict / "efs-prod/www/.snapshots")
+    per_ls = len(sim.calls())
+    assert per_ls > 3 * 3  # each of the kernel's calls lists the levels above it again
+    strict.unmount()
+    m = mounts(["cache_ttl=0.2", "rate=0"])
+    d = m / "efs-prod/www/.snapshots"
+    time.sleep(0.3)  # what the mount listed is stale now
+    sim.clear_log()
+    res = run(["ls", "-l", str(d)])
+    assert res.returncode == 0 and "before-upgrade" in res.stdout
+    levels = {("GET", "/storage/netapp?detail=true"),
+              ("GET", "/storage/netapp/%s/share?detail=true" % SVC), ("GET", WWW_LIST)}
+    calls = sim.calls()  # the refresh thread may have asked for some of them already
+    assert ("GET", WWW_LIST) in calls
+    assert set(calls) <= levels and len(calls) == len(set(calls))  # at most one per level
+    state = sim.state()  # a snapshot deleted elsewhere: gone at the next command
+    for s in state:
+        for sh in s["shares"]:
+            sh["snapshots"] = [x for x in sh["snapshots"] if x["name"] != "before-upgrade"]
+    sim.seed(state)
+    time.sleep(0.3)
+    assert "before-upgrade" not in ls(d)
