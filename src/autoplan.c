@@ -91,8 +91,12 @@ bool autoplan_eligible(const struct autoplan_snap *snap, const char *prefix, con
 		return false;
 	if (snap->type && strcmp(snap->type, "manual") != 0)
 		return false; /* automatic and system belong to OVH; unknown types to nobody */
-	return !snap->status ||
-	       (strcmp(snap->status, "creating") != 0 && strcmp(snap->status, "deleting") != 0);
+	/*
+	 * Only a settled snapshot is one of the N, or may go: creating, deleting,
+	 * restoring (a revert from it), error... are left alone, so that failed
+	 * snapshots never push good ones out.
+	 */
+	return !snap->status || strcmp(snap->status, "available") == 0;
 }
 
 static int strcmp_null(const char *a, const char *b)

@@ -39,8 +39,8 @@ struct autoplan_snap {
 };
 
 /*
- * Whether ovhsnapfs-auto may delete this snapshot: its name matches, its
- * type is manual (or absent), its status neither creating nor deleting.
+ * Whether ovhsnapfs-auto may count and delete this snapshot: its name
+ * matches, its type is manual (or absent), its status available (or absent).
  */
 bool autoplan_eligible(const struct autoplan_snap *snap, const char *prefix, const char *label);
 /*

@@ -182,6 +182,27 @@ def test_other_prefix_and_no_create_rotate_only_their_own(mounts, sim):
     assert [m for m, _, _ in api_changes(sim)] == ["DELETE"] * 3
 
 
+def test_failed_or_restoring_snapshots_never_push_good_ones_out(mounts, sim):
+    # A day of runs whose snapshots all ended in error must not delete the good ones.
+    good = [snap(1, "auto-hourly-2026-11-01-0100", "2026-11-01T01:00:00Z"),
+            snap(2, "auto-hourly-2026-11-01-0200", "2026-11-01T02:00:00Z")]
+    bad = [snap(3 + i, "auto-hourly-2026-11-02-%02d00" % i, "2026-11-02T%02d:00:00Z" % i,
+                status=status)
+           for i, status in enumerate(["error", "error", "restoring", "error_deleting"])]
+    sim.seed(one_share(good + bad))
+    mnt = mounts()
+    sim.clear_log()
+    res = auto("--no-create", "--label", "hourly", "--keep", "2", mnt / "svc/vol")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines() == ["kept svc/vol 2"]
+    assert api_changes(sim) == []
+    res = auto("--no-create", "--label", "hourly", "--keep", "1", mnt / "svc/vol")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines() == ["deleted svc/vol auto-hourly-2026-11-01-0100",
+                                       "kept svc/vol 1"]
+    assert deleted_ids(sim) == [good[0]["id"]]
+
+
 def test_snapshots_sharing_a_name_are_rotated_by_their_ids(mounts, sim):
     dup = "auto-hourly-2026-11-01-0000"
     snaps = [snap(1, dup, "2026-11-01T00:00:00Z"), snap(2, dup, "2026-11-01T00:00:01Z"),

@@ -125,8 +125,12 @@ static void test_only_manual_settled_snapshots_are_eligible(void **state)
 	assert_false(autoplan_eligible(&s, "auto", "h"));
 	s.status = "deleting";
 	assert_false(autoplan_eligible(&s, "auto", "h"));
-	s.status = "error";
-	assert_true(autoplan_eligible(&s, "auto", "h"));
+	s.status = "error"; /* a failed one is neither one of the N nor deleted */
+	assert_false(autoplan_eligible(&s, "auto", "h"));
+	s.status = "restoring"; /* a revert from it under way */
+	assert_false(autoplan_eligible(&s, "auto", "h"));
+	s.status = "error_deleting";
+	assert_false(autoplan_eligible(&s, "auto", "h"));
 	s.status = NULL;
 	assert_true(autoplan_eligible(&s, "auto", "h"));
 	s.name = NULL; /* the entry's name does not count: the snapshot's does */
