@@ -212,13 +212,24 @@ static int fetch_locked(struct auth *a, const struct op *op, unsigned flags)
 	return rc;
 }
 
+/*
+ * The fetch that just ended was interrupted (its caller's Ctrl-C), not
+ * refused: that says nothing to a waiter whose op goes on, who then fetches
+ * itself. Lock held.
+ */
+static bool ended_by_its_op(const struct auth *a, const struct op *op)
+{
+	return a->fetch_rc == -EINTR && op_check(op) == 0;
+}
+
 /* A usable token in a->token; lock held. Waits for another thread's fetch rather than fetch too. */
 static int await_token(struct auth *a, const struct op *op, unsigned flags)
 {
 	unsigned seen = a->fetches;
 	while (!token_fresh(a)) {
-		if (a->fetches != seen) /* the fetch we waited for ended: its token or its error */
+		if (a->fetches != seen && !ended_by_its_op(a, op)) /* its token or its error */
 			return a->fetch_rc ? a->fetch_rc : a->token ? 0 : -EIO;
+		seen = a->fetches;
 		if (!a->fetching)
 			return fetch_locked(a, op, flags);
 		clock_cond_wait(&a->changed, &a->lock, OP_SLICE);

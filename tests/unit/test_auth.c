@@ -86,6 +86,7 @@ struct fixture {
 	atomic_int fetches;
 	double fetch_seconds; /* how long a fetch takes */
 	int fail;	      /* the error the fetches return; 0: a token */
+	int fail_first;	      /* the error the first fetch returns; 0: as the others */
 };
 
 static int fake_fetch(void *ctx, const struct op *op, unsigned flags, const char *form,
@@ -97,6 +98,8 @@ static int fake_fetch(void *ctx, const struct op *op, unsigned flags, const char
 	assert_non_null(strstr(form, "client_secret=s%2Bcr%26t")); /* form-encoded */
 	int n = atomic_fetch_add(&f->fetches, 1) + 1;
 	clock_sleep(f->fetch_seconds);
+	if (n == 1 && f->fail_first)
+		return f->fail_first;
 	if (f->fail)
 		return f->fail;
 	snprintf(text, sizeof(text), "token-%d", n);
@@ -228,6 +231,27 @@ static void test_a_wait_for_another_fetch_ends_with_its_op(void **state)
 	auth_free(f.auth);
 }
 
+/* One caller's Ctrl-C ends its own fetch, never the wait of another, who fetches then. */
+static void test_an_interrupted_fetch_is_not_the_answer_of_its_waiters(void **state)
+{
+	struct fixture f;
+	struct caller first = {0};
+	struct auth_lines lines;
+	(void)state;
+	fixture_new(&f, 0.3);
+	f.fail_first = -EINTR; /* its caller was interrupted */
+	first.f = &f;
+	assert_int_equal(pthread_create(&first.thread, NULL, fetch_in_background, &first), 0);
+	clock_sleep(0.1); /* first is fetching */
+	assert_int_equal(auth_lines(f.auth, NULL, 0, "GET", "http://x/", NULL, &lines), 0);
+	assert_string_equal(lines.line[0], "Authorization: Bearer token-2");
+	auth_lines_wipe(&lines);
+	pthread_join(first.thread, NULL);
+	assert_int_equal(first.rc, -EINTR);
+	assert_int_equal(f.fetches, 2);
+	auth_free(f.auth);
+}
+
 /* ---- signatures ---- */
 
 static void test_signed_requests_carry_the_four_ovh_headers(void **state)
@@ -271,6 +295,7 @@ int main(void)
 		cmocka_unit_test(test_a_reply_without_a_usable_token_is_eio),
 		cmocka_unit_test(test_concurrent_callers_share_one_token_fetch),
 		cmocka_unit_test(test_concurrent_401s_with_one_token_fetch_one_new_token),
+		cmocka_unit_test(test_an_interrupted_fetch_is_not_the_answer_of_its_waiters),
 		cmocka_unit_test(test_callers_waiting_on_a_failed_fetch_get_its_error),
 		cmocka_unit_test(test_a_wait_for_another_fetch_ends_with_its_op),
 		cmocka_unit_test(test_signed_requests_carry_the_four_ovh_headers),
