@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 import urllib.request
 import uuid
 from pathlib import Path
@@ -275,6 +276,49 @@ def fsop(op, *paths, timeout=30):
     args = ["hex:" + p.hex() if isinstance(p, bytes) else str(p) for p in paths]
     out = run([PYTHON, "-c", _FSOP, op, json.dumps(args)], timeout=timeout).stdout
     return out.rsplit("ERRNO ", 1)[1].strip()
+
+
+_FSCALL = r"""
+import errno, json, os, sys
+op, path, args = sys.argv[1], bytes.fromhex(sys.argv[2]), json.loads(sys.argv[3])
+try:
+    if op == "read":
+        with open(path, "rb") as f:
+            value = f.read()
+    elif op == "fstat_read":  # one open file: the size fstat gives and the bytes read
+        with open(path, "rb") as f:
+            value = [os.fstat(f.fileno()).st_size, f.read()]
+    elif op in ("stat", "lstat"):
+        st = getattr(os, op)(path)
+        value = {k: getattr(st, k) for k in dir(st) if k.startswith("st_")}
+    else:
+        value = getattr(os, op)(os.fsdecode(path), *args)
+    enc = lambda v: {"hex": v.hex()} if isinstance(v, bytes) else v
+    value = [enc(v) for v in value] if isinstance(value, list) else enc(value)
+    print(json.dumps({"value": value}))
+except OSError as e:
+    print(json.dumps({"errno": e.errno}))
+"""
+
+
+def fscall(op, path, *args, timeout=30):
+    """os.<op>(path, *args) run in a child process: a hung FUSE call fails the test.
+
+    Returns what the call returns (bytes stay bytes; stat/lstat give an object with the
+    st_* fields), or raises the OSError the call raised. "read" returns the file's bytes,
+    "fstat_read" [fstat().st_size, bytes] of one open file.
+    """
+    hexpath = (path if isinstance(path, bytes) else os.fsencode(str(path))).hex()
+    res = run([PYTHON, "-c", _FSCALL, op, hexpath, json.dumps(list(args))], timeout=timeout)
+    assert res.stdout, res.stderr
+    out = json.loads(res.stdout)
+    if "errno" in out:
+        raise OSError(out["errno"], os.strerror(out["errno"]), str(path))
+    dec = lambda v: bytes.fromhex(v["hex"]) if isinstance(v, dict) and "hex" in v else v
+    value = out["value"]
+    if op in ("stat", "lstat"):
+        return types.SimpleNamespace(**value)
+    return [dec(v) for v in value] if isinstance(value, list) else dec(value)
 
 
 def ls(path, timeout=30):

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import DB, SVC, WWW, fsop, ls, run
+from conftest import DB, SVC, WWW, fscall, fsop, ls, run
 
 EXPORT = "10.0.0.5:/share_" + WWW
 DB_EXPORT = "10.0.0.5:/share_" + DB
@@ -112,7 +112,7 @@ def wait_until(predicate, what, timeout=5.0):
 
 def readlink(path):
     try:
-        return os.readlink(path)
+        return fscall("readlink", path)
     except OSError as e:
         return errno.errorcode[e.errno]
 
@@ -126,9 +126,9 @@ def test_cp_from_a_snapshot_content_restores_the_file(mounts, sim, exports, tmp_
     snapdir = fill(export)
     m = mounts()
     content = m / SNAPS / "before-upgrade" / "content"
-    assert os.readlink(content) == str(snapdir)
+    assert fscall("readlink", content) == str(snapdir)
     assert ls(content) == ["etc"]
-    assert (content / "etc/app.conf").read_bytes() == APP_CONF
+    assert fscall("read", content / "etc/app.conf") == APP_CONF
     res = run(["cp", "-a", str(content / "etc/app.conf"), str(tmp_path / "restored.conf")])
     assert res.returncode == 0, res.stderr
     st = os.stat(tmp_path / "restored.conf")
@@ -143,12 +143,12 @@ def test_content_is_a_symlink_listed_in_the_snapshot(mounts, sim, exports):
     snapdir = fill(exports(EXPORT))
     m = mounts()
     assert ls(m / SNAPS / "before-upgrade") == ["content", "info.json"]
-    st = os.lstat(m / SNAPS / "before-upgrade/content")
+    st = fscall("lstat", m / SNAPS / "before-upgrade/content")
     assert oct(st.st_mode) == oct(0o120777) and st.st_size == len(str(snapdir))
     res = run(["ls", "-l", str(m / SNAPS / "before-upgrade")])
     assert "content -> %s" % snapdir in res.stdout
     # a snapshot whose directory NetApp does not show: the link is there, and dangles
-    target = os.readlink(m / SNAPS / "daily-2026-11-24/content")
+    target = fscall("readlink", m / SNAPS / "daily-2026-11-24/content")
     assert target == str(snapdir.parent / "daily-2026-11-24")
     assert fsop("stat", m / SNAPS / "daily-2026-11-24/content") == "ENOENT"
 
@@ -160,7 +160,7 @@ def test_paths_from_the_api_cost_no_extra_call(mounts, sim, exports):
     for name in ls(m / SNAPS):
         run(["ls", "-l", str(m / SNAPS / name)])
         readlink(m / SNAPS / name / "content")
-    (m / SNAPS / "before-upgrade/content/etc/app.conf").read_bytes()
+    fscall("read", m / SNAPS / "before-upgrade/content/etc/app.conf")
     assert sim.calls() == [
         ("GET", "/storage/netapp/%s/share?detail=true" % SVC),
         ("GET", "/storage/netapp/%s/share/%s/snapshot?detail=true" % (SVC, WWW))]
@@ -188,9 +188,9 @@ def test_content_appears_and_disappears_with_the_mount(mounts, sim, exports, tmp
     snapdir = fill(export)
     wait_until(lambda: readlink(d / "content") == str(snapdir), "content did not appear")
     assert "content" in ls(d)
-    assert (d / "content/etc/app.conf").read_bytes() == APP_CONF
+    assert fscall("read", d / "content/etc/app.conf") == APP_CONF
     share_link = m / "efs-prod/www/content"
-    assert os.readlink(share_link) == str(export)
+    assert fscall("readlink", share_link) == str(export)
     calls = sim.calls()  # SHARE/content: the share's access paths, once
     assert calls == [("GET", ACCESS)]
     unmount(export)
@@ -205,7 +205,7 @@ def test_the_first_mount_of_an_export_wins_and_the_next_takes_over(mounts, sim, 
     first, second = exports(EXPORT, name="first"), exports(EXPORT, name="second")
     m = mounts(["entry_timeout=60", "attr_timeout=60"])
     link = m / SNAPS / "before-upgrade/content"
-    assert os.readlink(link) == str(first / ".snapshot/before-upgrade")
+    assert fscall("readlink", link) == str(first / ".snapshot/before-upgrade")
     unmount(first)
     wait_until(lambda: readlink(link) == str(second / ".snapshot/before-upgrade"),
                "the link did not move to the remaining mount")
@@ -216,7 +216,7 @@ def test_share_content_links_to_the_mount_point(mounts, sim, exports):
     m = mounts()
     sim.clear_log()
     share = m / "efs-prod/www"
-    assert os.readlink(share / "content") == str(export)
+    assert fscall("readlink", share / "content") == str(export)
     assert ls(share) == ["content", "info.json"]  # ls -1 hides .snapshots
     assert ls(share / "content") == []  # the tmpfs, empty
     assert "content" not in ls(m / "efs-prod/db")  # db is not mounted here
@@ -245,7 +245,7 @@ def test_a_hostile_path_gives_no_link_and_one_log_line(mounts, sim, exports):
             d = m / SNAPS / ("s%d" % i)
             assert ls(d) == ["info.json"]
             assert fsop("readlink", d / "content") == "ENOENT"
-    assert os.readlink(m / SNAPS / "s4/content") == str(export / ".snapshot/fine")
+    assert fscall("readlink", m / SNAPS / "s4/content") == str(export / ".snapshot/fine")
     assert access_calls(sim) == []  # a bad path is no reason to guess another
     lines = [line for line in m.log().splitlines() if "no content link" in line]
     assert len(lines) == len(hostile), lines
@@ -279,11 +279,12 @@ def test_a_null_path_falls_back_to_the_access_paths_once_per_ttl(mounts, sim, ex
     m = mounts(["cache_ttl=2"])
     sim.clear_log()
     start = time.monotonic()
-    assert os.readlink(m / SNAPS / "before-upgrade/content") == str(snapdir)
-    assert (m / SNAPS / "before-upgrade/content/etc/app.conf").read_bytes() == APP_CONF
+    assert fscall("readlink", m / SNAPS / "before-upgrade/content") == str(snapdir)
+    assert fscall("read", m / SNAPS / "before-upgrade/content/etc/app.conf") == APP_CONF
     assert readlink(m / SNAPS / "pre-upgrade/content") == "ENOENT"  # no such snapshot
-    assert os.readlink(m / SNAPS / "daily-2026-11-25/content").endswith("/daily-2026-11-25")
-    assert os.readlink(m / "efs-prod/www/content") == str(snapdir.parent.parent)
+    daily = fscall("readlink", m / SNAPS / "daily-2026-11-25/content")
+    assert daily.endswith("/daily-2026-11-25")
+    assert fscall("readlink", m / "efs-prod/www/content") == str(snapdir.parent.parent)
     # a snapshot without a name has no directory to guess
     nameless = m / SNAPS / "2f6d9c3b-8e1a-4b75-a0d4-010100000004/content"
     assert fsop("lstat", nameless) == "ENOENT"
@@ -309,8 +310,8 @@ def test_any_access_path_of_the_share_may_be_the_mounted_one(mounts, sim, export
     export = exports(EXPORT)
     snapdir = fill(export)
     m = mounts()
-    assert os.readlink(m / SNAPS / "before-upgrade/content") == str(snapdir)
-    assert os.readlink(m / "efs-prod/www/content") == str(export)
+    assert fscall("readlink", m / SNAPS / "before-upgrade/content") == str(snapdir)
+    assert fscall("readlink", m / "efs-prod/www/content") == str(export)
 
 
 def test_a_hostile_access_path_gives_no_link_and_one_log_line(mounts, sim, exports):

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import BINARY, DB, WWW, Mount, fsop, is_mounted, ls, run
+from conftest import BINARY, DB, WWW, Mount, fscall, fsop, is_mounted, ls, run
 
 WWW_DIR = "efs-prod/www/.snapshots"
 SLOW = 60  # seconds the simulator keeps a snapshot creating or deleting
@@ -122,7 +122,7 @@ def test_interrupted_mkdir_returns_at_once_and_its_snapshot_stays(mounts, slow_s
     assert len(snaps) == 1 and snaps[0]["status"] == "creating", snaps
     assert len(posts(slow_sim)) == 1
     assert "nightly" in ls(m / WWW_DIR, timeout=5)
-    assert '"status": "creating"' in (m / WWW_DIR / "nightly/info.json").read_text()
+    assert '"status": "creating"' in fscall("read", m / WWW_DIR / "nightly/info.json").decode()
     # And nothing more is sent for the interrupted call: its polls stopped.
     snap_id = snaps[0]["id"]
     before = len(polls(slow_sim, snap_id))

@@ -4,7 +4,8 @@ import os
 import re
 import time
 
-from conftest import AS, BINARY, CK, SVC, WWW, fsop, ls, run, sanitizer_env, write_config
+from conftest import (AS, BINARY, CK, SVC, WWW, fscall, fsop, ls, run, sanitizer_env,
+                      write_config)
 
 WWW_DIR = "efs-prod/www/.snapshots"
 RAW_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]")
@@ -121,12 +122,12 @@ def test_one_bad_object_is_not_a_bad_directory(mounts, sim):
     listed = ls(m / WWW_DIR)
     assert sorted(listed) == sorted(["keep-me", ID % 2, ID % 3, "no-offset"])
     # info.json is the API's text, the NUL included (escaped, as JSON writes it).
-    text = (m / WWW_DIR / (ID % 2) / "info.json").read_text()
+    text = fscall("read", m / WWW_DIR / (ID % 2) / "info.json").decode()
     assert '"name": "nul\\u0000\\u001B[31mname"' in text
-    assert '"name": 42' in (m / WWW_DIR / (ID % 3) / "info.json").read_text()
+    assert '"name": 42' in fscall("read", m / WWW_DIR / (ID % 3) / "info.json").decode()
     # A createdAt without an offset gives no date: the mount's own time stands in.
-    assert os.stat(m / WWW_DIR / "no-offset").st_mtime != 0
-    assert os.stat(m / WWW_DIR / "keep-me").st_mtime == 1795575612
+    assert fscall("stat", m / WWW_DIR / "no-offset").st_mtime != 0
+    assert fscall("stat", m / WWW_DIR / "keep-me").st_mtime == 1795575612
     log = m.log()
     assert ("object %s: the API gave an unusable name; listed by its id" % (ID % 2)) in log
     assert ("object %s: the API gave an unusable createdAt; the rest is used" % (ID % 4)) in log

@@ -5,7 +5,7 @@ import json
 import os
 import time
 
-from conftest import DB, SVC, WWW, fsop, ls, run
+from conftest import DB, SVC, WWW, fscall, fsop, ls, run
 
 SNAPS = "/storage/netapp/%s/share/%s/snapshot" % (SVC, WWW)
 WWW_DIR = "efs-prod/www/.snapshots"
@@ -78,15 +78,15 @@ def test_every_attribute_matches_the_api_object_and_costs_no_call(mnt, sim):
 
 
 def test_listxattr_lists_only_the_attributes_with_a_value(mnt, sim):
-    nameless = sorted(os.listxattr(mnt / WWW_DIR / NAMELESS))
+    nameless = sorted(fscall("listxattr", mnt / WWW_DIR / NAMELESS))
     assert "user.ovh.name" not in nameless and "user.ovh.description" in nameless
-    auto = os.listxattr(mnt / WWW_DIR / "daily-2026-11-25")
+    auto = fscall("listxattr", mnt / WWW_DIR / "daily-2026-11-25")
     assert "user.ovh.description" not in auto  # null in the API
     assert sorted(auto) == sorted(["user.ovh.id", "user.ovh.name", "user.ovh.status",
                                    "user.ovh.type", "user.ovh.created", "user.ovh.path"])
     for path in ("", "efs-prod/www/.snapshots", "efs-prod/www/info.json",
                  WWW_DIR + "/before-upgrade/info.json"):
-        assert os.listxattr(mnt / path) == [], path
+        assert fscall("listxattr", mnt / path) == [], path
 
 
 def test_unknown_names_are_enodata(mnt, sim):
@@ -105,7 +105,7 @@ def test_unicode_description_is_exact(mnt, sim):
 def test_description_set_then_removed_one_put_each(mnt, sim):
     snap = mnt / WWW_DIR / "before-upgrade"
     info = snap / "info.json"
-    json.loads(info.read_text())
+    json.loads(fscall("read", info).decode())
     sim.clear_log()
     assert setfattr("-n", "user.ovh.description", "-v", "kept for the audit", snap) == "0"
     puts = [r for r in sim.log() if r["method"] == "PUT"]
@@ -114,8 +114,8 @@ def test_description_set_then_removed_one_put_each(mnt, sim):
     assert len(sim.log()) == 1
     assert api_snapshot(sim, MANUAL)["description"] == "kept for the audit"
     assert getfattr(snap, "user.ovh.description") == "kept for the audit"
-    assert json.loads(info.read_text())["description"] == "kept for the audit"
-    assert os.stat(info).st_size == len(info.read_bytes())  # the kernel was told
+    assert json.loads(fscall("read", info).decode())["description"] == "kept for the audit"
+    assert fscall("stat", info).st_size == len(fscall("read", info))  # the kernel was told
 
     sim.clear_log()
     assert setfattr("-x", "user.ovh.description", snap) == "0"
@@ -123,9 +123,9 @@ def test_description_set_then_removed_one_put_each(mnt, sim):
         ("PUT", {"description": None})]
     assert api_snapshot(sim, MANUAL)["description"] is None
     assert "No such attribute" in getfattr(snap, "user.ovh.description")
-    assert "user.ovh.description" not in os.listxattr(snap)
-    assert json.loads(info.read_text())["description"] is None
-    assert os.stat(info).st_size == len(info.read_bytes())
+    assert "user.ovh.description" not in fscall("listxattr", snap)
+    assert json.loads(fscall("read", info).decode())["description"] is None
+    assert fscall("stat", info).st_size == len(fscall("read", info))
     # Nothing left to remove: ENODATA, no call.
     sim.clear_log()
     assert setfattr("-x", "user.ovh.description", snap) == "ENODATA"
@@ -187,8 +187,8 @@ def test_hold_of_an_automatic_snapshot_keeps_its_name_under_a_new_id(mnt, sim):
     snap = mnt / WWW_DIR / "daily-2026-11-25"
     before = api_snapshot(sim, AUTO)
     assert getfattr(snap, "user.ovh.type") == "automatic"
-    os.stat(mnt / WWW_DIR / AUTO)  # the kernel now knows the old id too
-    json.loads((snap / "info.json").read_text())
+    fscall("stat", mnt / WWW_DIR / AUTO)  # the kernel now knows the old id too
+    json.loads(fscall("read", snap / "info.json").decode())
     sim.clear_log()
     assert setfattr("-n", "user.ovh.hold", "-v", "1", snap) == "0"
     assert sim.calls() == [("POST", "%s/%s/hold" % (SNAPS, AUTO))]
@@ -200,7 +200,7 @@ def test_hold_of_an_automatic_snapshot_keeps_its_name_under_a_new_id(mnt, sim):
     assert "daily-2026-11-25" in ls(mnt / WWW_DIR)
     assert getfattr(snap, "user.ovh.id") == held[0]["id"]
     assert getfattr(snap, "user.ovh.type") == "manual"
-    assert json.loads((snap / "info.json").read_text())["id"] == held[0]["id"]
+    assert json.loads(fscall("read", snap / "info.json").decode())["id"] == held[0]["id"]
     assert fsop("stat", mnt / WWW_DIR / AUTO) == "ENOENT"
     assert getfattr(mnt / WWW_DIR / held[0]["id"], "user.ovh.name") == "daily-2026-11-25"
     assert sim.calls() == [("POST", "%s/%s/hold" % (SNAPS, AUTO))]
