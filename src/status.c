@@ -9,6 +9,7 @@
 
 #include "build_config.h"
 #include "clock.h"
+#include "names.h"
 
 /* How long one status file text serves stat and open alike. */
 #define FILE_REUSE 1.0
@@ -16,7 +17,7 @@
 struct status {
 	char *endpoint, *base_url;
 	const char *auth; /* "application-key" or "oauth2" */
-	char key_prefix[5];
+	char key_prefix[STATUS_KEY_PREFIX_SIZE];
 	double started;
 	struct ovh_client *api;
 	struct cache *cache;
@@ -25,6 +26,21 @@ struct status {
 	char *file;
 	size_t file_len;
 };
+
+void status_key_prefix(const char *key, char out[STATUS_KEY_PREFIX_SIZE])
+{
+	size_t n = 0, chars = 0;
+	while (key && key[n] && n < STATUS_KEY_PREFIX_SIZE - 1) {
+		if (((unsigned char)key[n] & 0xc0) != 0x80 && chars++ == 4)
+			break; /* the fifth character starts here */
+		n++;
+	}
+	if (n)
+		memcpy(out, key, n);
+	out[n] = '\0';
+	if (names_check_text(out) == -EILSEQ)
+		out[0] = '\0'; /* jansson would refuse the whole document */
+}
 
 struct status *status_new(const struct ovh_config *cfg, struct ovh_client *api, struct cache *cache)
 {
@@ -37,7 +53,7 @@ struct status *status_new(const struct ovh_config *cfg, struct ovh_client *api, 
 	st->base_url = strdup(cfg->base_url ? cfg->base_url : "");
 	st->auth = oauth2 ? "oauth2" : "application-key";
 	/* Enough to tell keys apart, too little to use one; never the secret. */
-	snprintf(st->key_prefix, sizeof(st->key_prefix), "%.4s", key ? key : "");
+	status_key_prefix(key, st->key_prefix);
 	st->started = clock_now();
 	st->api = api;
 	st->cache = cache;

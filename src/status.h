@@ -35,4 +35,12 @@ char *status_file(struct status *status, size_t *len);
 /* A document's counters in the Prometheus text exposition format, malloc'ed. */
 char *status_prometheus(const json_t *doc, size_t *len);
 
+/* Four UTF-8 characters of at most four bytes each, and the NUL. */
+#define STATUS_KEY_PREFIX_SIZE 17
+/*
+ * The key's first four characters, cut at a character boundary; "" when
+ * they are not UTF-8 (a JSON document cannot hold them) or key is NULL.
+ */
+void status_key_prefix(const char *key, char out[STATUS_KEY_PREFIX_SIZE]);
+
 #endif

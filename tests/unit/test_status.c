@@ -1,4 +1,4 @@
-/* Unit tests for status: the Prometheus text made from a status document. */
+/* Unit tests for status: the Prometheus text made from a status document, the key prefix. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -87,6 +87,42 @@ static void test_prometheus_of_an_empty_document_has_no_samples_but_the_breaker(
 	free(text);
 }
 
+static void test_key_prefix_is_four_whole_characters_json_can_hold(void **state)
+{
+	static const struct {
+		const char *key, *prefix;
+	} cases[] = {
+		{"AKpublic42", "AKpu"},
+		{"ab", "ab"},
+		{"", ""},
+		/* "abcé": é is two bytes */
+		{"abc\xc3\xa9xyz", "abc\xc3\xa9"},
+		/* é five times: four of them */
+		{"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"},
+		/* four characters of four bytes */
+		{"\xf0\x9f\x94\x91\xf0\x9f\x94\x91\xf0\x9f\x94\x91\xf0\x9f\x94\x91!",
+		 "\xf0\x9f\x94\x91\xf0\x9f\x94\x91\xf0\x9f\x94\x91\xf0\x9f\x94\x91"},
+		/* a character cut by the key's own end, bytes that are not UTF-8, an overlong */
+		{"abc\xe2\x86", ""},
+		{"\377\376abcd", ""},
+		{"ab\300\257cd", ""},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char out[STATUS_KEY_PREFIX_SIZE];
+		memset(out, 'X', sizeof(out));
+		status_key_prefix(cases[i].key, out);
+		assert_string_equal(out, cases[i].prefix);
+		/* as status_collect packs it */
+		json_t *doc = json_pack("{s:s}", "key_prefix", out);
+		assert_non_null(doc);
+		json_decref(doc);
+	}
+	char out[STATUS_KEY_PREFIX_SIZE] = "X";
+	status_key_prefix(NULL, out);
+	assert_string_equal(out, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -94,6 +130,7 @@ int main(void)
 		cmocka_unit_test(test_prometheus_label_values_are_escaped),
 		cmocka_unit_test(
 			test_prometheus_of_an_empty_document_has_no_samples_but_the_breaker),
+		cmocka_unit_test(test_key_prefix_is_four_whole_characters_json_can_hold),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
