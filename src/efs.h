@@ -107,7 +107,7 @@ bool efs_is_automatic(const struct efs_object *obj);
 /* Decoding, exposed for the unit tests and fuzzers. -EIO on a bad reply. */
 int efs_decode_list(const char *body, size_t len, struct efs_list *out);
 int efs_decode_object(const char *body, size_t len, struct efs_object *out);
-/* RFC 3339 -> time_t; -EINVAL when it is not one. */
+/* RFC 3339 -> time_t; -EINVAL when it is not one. In efs_time.c: needs only libc. */
 int efs_parse_time(const char *text, time_t *out);
 const char *efs_status_name(enum efs_status status);
 
