@@ -333,6 +333,19 @@ static const char *field(json_t *obj, const char *key)
 	return json_string_value(json_object_get(obj, key));
 }
 
+/*
+ * Whether info.json has a createdAt the mount could use: without one, the
+ * directory's mtime is only the time the mount started.
+ */
+static bool created_known(json_t *info)
+{
+	json_t *created = json_object_get(info, "createdAt");
+	time_t t;
+	return json_is_string(created) &&
+	       strlen(json_string_value(created)) == json_string_length(created) &&
+	       efs_parse_time(json_string_value(created), &t) == 0;
+}
+
 /* Fill snap from entry's directory and info.json; 0, or -errno. */
 static int read_snapshot(const struct share *s, size_t i)
 {
@@ -355,6 +368,7 @@ static int read_snapshot(const struct share *s, size_t i)
 	if (rc)
 		return rc;
 	snap->created = st.st_mtime;
+	snap->created_unknown = !created_known(s->infos[i]);
 	snap->name = field(s->infos[i], "name");
 	snap->type = field(s->infos[i], "type");
 	snap->status = field(s->infos[i], "status");

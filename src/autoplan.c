@@ -83,6 +83,17 @@ bool autoplan_matches(const char *name, const char *prefix, const char *label)
 	return stamp_ok(name + ll + 1);
 }
 
+/* The UTC time of a stamp_ok() stamp. */
+static time_t stamp_time(const char *s)
+{
+	struct tm tm = {.tm_year = digits(s, 4) - 1900,
+			.tm_mon = digits(s + 5, 2) - 1,
+			.tm_mday = digits(s + 8, 2),
+			.tm_hour = digits(s + 11, 2),
+			.tm_min = digits(s + 13, 2)};
+	return timegm(&tm);
+}
+
 bool autoplan_eligible(const struct autoplan_snap *snap, const char *prefix, const char *label)
 {
 	if (snap->is_new)
@@ -121,6 +132,11 @@ size_t autoplan_decide(struct autoplan_snap *snaps, size_t n, const char *prefix
 {
 	size_t eligible = 0, kept = 0;
 
+	for (size_t i = 0; i < n; i++)
+		if (snaps[i].created_unknown && !snaps[i].is_new &&
+		    autoplan_eligible(&snaps[i], prefix, label))
+			snaps[i].created =
+				stamp_time(snaps[i].name + strlen(prefix) + strlen(label) + 2);
 	if (n > 1)
 		qsort(snaps, n, sizeof(*snaps), older_first);
 	for (size_t i = 0; i < n; i++)

@@ -34,6 +34,7 @@ struct autoplan_snap {
 	const char *type;	       /* info.json "type"; NULL when null or missing */
 	const char *status;	       /* info.json "status"; NULL when null or missing */
 	time_t created;		       /* the directory's mtime (createdAt) */
+	bool created_unknown;	       /* no usable createdAt: created is a stand-in */
 	bool is_new;		       /* the snapshot this run is about to create */
 	enum autoplan_verdict verdict; /* set by autoplan_decide() */
 };
@@ -46,7 +47,10 @@ bool autoplan_eligible(const struct autoplan_snap *snap, const char *prefix, con
 /*
  * Sort snaps oldest first (created, then name, then entry; the new one
  * last) and give each a verdict: the newest keep eligible ones KEEP, older
- * eligible ones DELETE, the rest IGNORE. Returns how many are kept.
+ * eligible ones DELETE, the rest IGNORE. Returns how many are kept. An
+ * eligible snapshot whose createdAt is unknown is as old as its name says
+ * (its created is set to that minute): the stand-in, the time the mount
+ * started, would make it the newest and keep it for ever.
  */
 size_t autoplan_decide(struct autoplan_snap *snaps, size_t n, const char *prefix, const char *label,
 		       size_t keep);

@@ -203,6 +203,24 @@ def test_failed_or_restoring_snapshots_never_push_good_ones_out(mounts, sim):
     assert deleted_ids(sim) == [good[0]["id"]]
 
 
+def test_without_created_at_the_name_gives_the_age(mounts, sim):
+    # The mount shows such a snapshot with the time it started as mtime, which would
+    # make the oldest ones the newest: kept for ever while the newer ones go.
+    snaps = [snap(1, "auto-hourly-2026-11-01-0100", None),
+             snap(2, "auto-hourly-2026-11-01-0200", "2026-11-01T02:00:00Z"),
+             snap(3, "auto-hourly-2026-11-01-0300", "2026-11-01T03:00:00Z"),
+             snap(4, "auto-hourly-2026-11-01-0400", "2026-11-01T04:00:00Z")]
+    sim.seed(one_share(snaps))
+    mnt = mounts()
+    sim.clear_log()
+    res = auto("--no-create", "--label", "hourly", "--keep", "2", mnt / "svc/vol")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines() == ["deleted svc/vol auto-hourly-2026-11-01-0100",
+                                       "deleted svc/vol auto-hourly-2026-11-01-0200",
+                                       "kept svc/vol 2"]
+    assert deleted_ids(sim) == [snaps[0]["id"], snaps[1]["id"]]
+
+
 def test_snapshots_sharing_a_name_are_rotated_by_their_ids(mounts, sim):
     dup = "auto-hourly-2026-11-01-0000"
     snaps = [snap(1, dup, "2026-11-01T00:00:00Z"), snap(2, dup, "2026-11-01T00:00:01Z"),

@@ -235,6 +235,30 @@ static void test_the_new_snapshot_is_newest_and_counts(void **state)
 	assert_int_equal(s[1].verdict, AUTOPLAN_DELETE);
 }
 
+static void test_without_created_at_the_age_is_the_name(void **state)
+{
+	/*
+	 * The mount gives a snapshot without createdAt the time it started (here
+	 * 15:00, later than all): the name's minute stands in, so it is not kept as
+	 * the newest while the newer ones go.
+	 */
+	struct autoplan_snap s[] = {
+		snap("auto-h-2026-12-01-0100", 1796137200), /* 15:00 */
+		snap("auto-h-2026-12-01-0300", 1796094000), /* 2026-12-01 03:00 UTC */
+		snap("auto-h-2026-12-01-0200", 1796090400), /* 02:00 */
+	};
+	s[0].created_unknown = true;
+	(void)state;
+	assert_int_equal(autoplan_decide(s, 3, "auto", "h", 2), 2);
+	assert_string_equal(s[0].name, "auto-h-2026-12-01-0100");
+	assert_int_equal(s[0].created, 1796086800); /* 01:00 */
+	assert_int_equal(s[0].verdict, AUTOPLAN_DELETE);
+	assert_string_equal(s[1].name, "auto-h-2026-12-01-0200");
+	assert_int_equal(s[1].verdict, AUTOPLAN_KEEP);
+	assert_string_equal(s[2].name, "auto-h-2026-12-01-0300");
+	assert_int_equal(s[2].verdict, AUTOPLAN_KEEP);
+}
+
 static void test_fewer_than_n_deletes_nothing(void **state)
 {
 	struct autoplan_snap s[] = {snap("auto-h-2026-12-01-0100", 100)};
@@ -259,6 +283,7 @@ int main(void)
 		cmocka_unit_test(test_equal_times_are_ordered_by_name),
 		cmocka_unit_test(test_others_are_ignored_and_not_counted),
 		cmocka_unit_test(test_the_new_snapshot_is_newest_and_counts),
+		cmocka_unit_test(test_without_created_at_the_age_is_the_name),
 		cmocka_unit_test(test_fewer_than_n_deletes_nothing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
