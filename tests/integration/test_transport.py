@@ -48,11 +48,13 @@ def test_a_post_that_may_have_been_carried_out_is_never_sent_again_by_the_transp
     ls(m / WWW_DIR)
     sim.clear_log()
     sim.fault(method="POST", path=r"/snapshot$", **fault)
-    fsop("mkdir", m / WWW_DIR / "once", timeout=60)
+    res = fsop("mkdir", m / WWW_DIR / "once", timeout=60)
     # The transport gave up on its POST at once (whatever retries= says); what follows
-    # is the reconciling read, never a second POST straight after the first.
+    # is the reconciling read, never a second POST, then or later.
     assert snapshot_calls(sim)[:2] == ["POST", "GET"], sim.calls()
-    assert len(named(sim, "once")) <= 1
+    assert snapshot_calls(sim).count("POST") == 1, sim.calls()
+    # Either the API did it and the reconcile found it, or mkdir says it cannot tell.
+    assert (res, len(named(sim, "once"))) in (("0", 1), ("EIO", 0)), res
     assert m.alive()
 
 
