@@ -625,10 +625,14 @@ int snapops_hold(struct tree *t, const struct snapops_opts *opts, const struct o
 		rc = efs_hold_snapshot(t->api, op, svc, share, obj->id, &held);
 	if (rc == -EINPROGRESS) {
 		rc = find_held(t, op, svc, share, obj, &held);
-		if (rc)
+		if (rc && op_check(op) == -EINTR)
+			rc = -EINTR; /* the caller left: not the API's fault */
+		else if (rc)
 			log_error("hold %s: the API's reply was lost and the listing does not tell "
 				  "whether it was held; not sending it again",
 				  node->snapshot->name);
+		if (rc)
+			forget_snapshots(t, svc, share); /* the next look asks the API */
 	}
 	if (rc == 0)
 		cache_swap(t, svc, share, obj->id, &held);

@@ -218,6 +218,30 @@ def test_hold_of_a_manual_or_system_snapshot_is_einval_without_a_call(mnt, sim):
     assert api_snapshot(sim, SYSTEM, share=DB)["type"] == "system"
 
 
+def test_a_hold_whose_reply_was_lost_drops_the_listing_and_is_never_sent_again(mounts, sim):
+    """timeout=1: the API carries the hold out at 3 s, after the client gave up on it.
+
+    The setfattr fails (EIO) without a second POST; the share's listing is dropped, so
+    the next ls shows the held copy, not the automatic one the API no longer has."""
+    m = mounts(["timeout=1"])
+    snap = m / WWW_DIR / "daily-2026-11-25"
+    ls(m / WWW_DIR)
+    sim.clear_log()
+    sim.fault(method="POST", path=r"/hold$", action="late", seconds=3)
+    assert setfattr("-n", "user.ovh.hold", "-v", "1", snap) == "EIO"
+    deadline = time.time() + 8
+    auto = lambda: [s for s in sim.snapshots() if s["id"] == AUTO]
+    while auto() and time.time() < deadline:
+        time.sleep(0.1)
+    assert not auto()  # the late hold was carried out
+    held = [s for s in sim.snapshots() if s["name"] == "daily-2026-11-25"]
+    assert len(held) == 1 and held[0]["id"] != AUTO
+    assert "daily-2026-11-25" in ls(m / WWW_DIR)
+    assert getfattr(snap, "user.ovh.id") == held[0]["id"]
+    assert getfattr(snap, "user.ovh.type") == "manual"
+    assert sim.calls("POST") == [("POST", "%s/%s/hold" % (SNAPS, AUTO))]
+
+
 def test_hold_waits_for_the_held_copy_like_mkdir(mnt, sim):
     sim.config(hold_delay=0.5)
     snap = mnt / WWW_DIR / "daily-2026-11-25"
