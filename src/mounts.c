@@ -104,9 +104,11 @@ int mounts_parse(const char *text, size_t len, struct mount_table *out)
 		return -ENOMEM;
 	}
 	memcpy(copy, text, len);
+	copy[len] = '\0';
 	for (size_t start = 0; start < len;) {
 		char *nl = memchr(copy + start, '\n', len - start);
 		size_t end = nl ? (size_t)(nl - copy) : len;
+		copy[end] = '\0'; /* the line's last field ends here too */
 		errno = 0;
 		int rc = parse_line(copy + start, end - start, &out->items[out->n]);
 		if (rc < 0) {
