@@ -364,6 +364,15 @@ static int deletion_under_way(struct tree *t, const struct op *op, const char *s
 	return rc;
 }
 
+/*
+ * A change whose request failed this way may still have been carried out
+ * (interrupted or cut in flight, a 5xx): the cached listing cannot tell.
+ */
+static bool may_have_acted(int rc)
+{
+	return rc == -EINTR || rc == -ETIMEDOUT || rc == -EIO;
+}
+
 static int delete_snapshot(struct tree *t, const struct snapops_opts *opts, const struct op *op,
 			   const struct node *node, const struct efs_object *obj)
 {
@@ -381,6 +390,8 @@ static int delete_snapshot(struct tree *t, const struct snapops_opts *opts, cons
 		rc = deletion_under_way(t, op, svc, share, obj->id);
 	if (rc == 0 || rc == -ENOENT)
 		cache_apply(t, svc, share, CHANGE_REMOVE, obj);
+	else if (may_have_acted(rc))
+		forget_snapshots(t, svc, share); /* the next ls asks the API what it did */
 	pthread_mutex_unlock(lock);
 	if (rc || opts->wait <= 0)
 		return rc;

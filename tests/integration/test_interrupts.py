@@ -362,6 +362,22 @@ def test_mkdir_interrupted_during_a_slow_post_sends_it_once(mounts, sim, tools):
     assert len(posts(sim)) == 1
 
 
+def test_rmdir_interrupted_during_a_slow_delete_leaves_it_unlisted(mounts, sim, tools):
+    """Ctrl-C while the DELETE itself is in flight: the answer comes at once, the DELETE is
+    not sent again, and once the API has carried it out the next ls no longer lists it
+    (the share's cached listing, which still had it, was dropped)."""
+    m = mounts(OPTIONS)
+    assert "before-upgrade" in ls(m / WWW_DIR)
+    sim.fault(method="DELETE", path=SNAP_ONE, action="delay", seconds=3)
+    rmdir = tools(["rmdir", str(m / WWW_DIR / "before-upgrade")])
+    time.sleep(0.7)
+    assert rmdir.poll() is None
+    assert stop_within(rmdir, signal.SIGINT, 3) < 1.5
+    assert wait_for(lambda: not created(sim, "before-upgrade"), timeout=10)
+    assert "before-upgrade" not in ls(m / WWW_DIR)
+    assert len(deletes(sim)) == 1
+
+
 def test_interrupted_ls_leaves_at_once_and_the_shared_load_serves_the_other(mounts, sim, tools):
     """Two ls wait for one slow listing; Ctrl-C on one: it goes, the other gets the listing
     from the same single GET."""
