@@ -471,6 +471,8 @@ int snapops_rename(struct tree *t, const struct op *op, const struct node *from,
 	if (rc == 0) {
 		cache_apply(t, svc, share, CHANGE_REPLACE, &renamed);
 		efs_object_free(&renamed);
+	} else if (may_have_acted(rc)) {
+		forget_snapshots(t, svc, share); /* the next ls shows the name the API has */
 	}
 	pthread_mutex_unlock(lock);
 	return rc;

@@ -378,6 +378,22 @@ def test_rmdir_interrupted_during_a_slow_delete_leaves_it_unlisted(mounts, sim, 
     assert len(deletes(sim)) == 1
 
 
+def test_mv_interrupted_during_a_slow_put_shows_the_name_the_api_has(mounts, sim, tools):
+    """Ctrl-C while the rename's PUT is in flight: once the API has carried it out, the
+    next ls shows the new name, not the cached old one."""
+    m = mounts(OPTIONS)
+    assert "before-upgrade" in ls(m / WWW_DIR)
+    sim.fault(method="PUT", path=SNAP_ONE, action="delay", seconds=3)
+    mv = tools(["mv", "-T", str(m / WWW_DIR / "before-upgrade"), str(m / WWW_DIR / "renamed")])
+    time.sleep(0.7)
+    assert mv.poll() is None
+    assert stop_within(mv, signal.SIGINT, 3) < 1.5
+    assert wait_for(lambda: created(sim, "renamed"), timeout=10)
+    names = ls(m / WWW_DIR)
+    assert "renamed" in names and "before-upgrade" not in names, names
+    assert len(sim.calls("PUT")) == 1
+
+
 def test_interrupted_ls_leaves_at_once_and_the_shared_load_serves_the_other(mounts, sim, tools):
     """Two ls wait for one slow listing; Ctrl-C on one: it goes, the other gets the listing
     from the same single GET."""
