@@ -365,12 +365,13 @@ static int deletion_under_way(struct tree *t, const struct op *op, const char *s
 }
 
 /*
- * A change whose request failed this way may still have been carried out
- * (interrupted or cut in flight, a 5xx): the cached listing cannot tell.
+ * A change whose request ended this way may still have been carried out
+ * (interrupted or cut in flight): the cached listing cannot tell. Not EIO:
+ * while the API is down (fail fast) the cached listing is still served.
  */
 static bool may_have_acted(int rc)
 {
-	return rc == -EINTR || rc == -ETIMEDOUT || rc == -EIO;
+	return rc == -EINTR || rc == -ETIMEDOUT;
 }
 
 static int delete_snapshot(struct tree *t, const struct snapops_opts *opts, const struct op *op,
