@@ -139,6 +139,21 @@ def test_api_down_fails_fast_serves_stale_listings_and_recovers(mounts, sim):
     assert m.alive()
 
 
+def test_an_rmdir_failing_fast_while_the_api_is_down_keeps_the_listing_served(mounts, sim):
+    """Nothing was sent, so nothing may have changed: the cached listing stays."""
+    m = mounts(["retries=1", "timeout=2"])
+    assert "before-upgrade" in ls(m / WWW_DIR)
+    sim.fault(path="/storage/netapp", action="status", status=503, times=-1)
+    for share in ["db", "logs", "db"]:  # three failed calls open the breaker
+        assert fsop("listdir", m / "efs-prod" / share / ".snapshots") == "EIO"
+    calls = len(sim.log())
+    assert fsop("rmdir", m / WWW_DIR / "before-upgrade") == "EIO"
+    assert len(sim.log()) == calls  # failed fast: no DELETE
+    assert "before-upgrade" in ls(m / WWW_DIR)
+    assert len(sim.log()) == calls
+    assert m.alive()
+
+
 def test_the_snapshot_limit_refusal_is_edquot(mnt, sim):
     ls(mnt / WWW_DIR)
     sim.config(snapshot_limit=len(sim.snapshots()))
