@@ -505,6 +505,8 @@ int snapops_set_description(struct tree *t, const struct op *op, const struct no
 	if (rc == 0) {
 		cache_apply(t, svc, share, CHANGE_REPLACE, &now);
 		efs_object_free(&now);
+	} else if (may_have_acted(rc)) {
+		forget_snapshots(t, svc, share); /* the next look shows what the API has */
 	}
 	pthread_mutex_unlock(lock);
 	return rc;

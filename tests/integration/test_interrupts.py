@@ -394,6 +394,25 @@ def test_mv_interrupted_during_a_slow_put_shows_the_name_the_api_has(mounts, sim
     assert len(sim.calls("PUT")) == 1
 
 
+def test_setfattr_interrupted_during_a_slow_put_shows_the_description_the_api_has(
+        mounts, sim, tools):
+    """Ctrl-C while a description's PUT is in flight: once the API has carried it out,
+    getfattr shows the new description, not the cached old one."""
+    m = mounts(OPTIONS)
+    snap = m / WWW_DIR / "before-upgrade"
+    assert "before-upgrade" in ls(m / WWW_DIR)
+    sim.fault(method="PUT", path=SNAP_ONE, action="delay", seconds=3)
+    setfattr = tools(["setfattr", "-n", "user.ovh.description", "-v", "after", str(snap)])
+    time.sleep(0.7)
+    assert setfattr.poll() is None
+    assert stop_within(setfattr, signal.SIGINT, 3) < 1.5
+    assert wait_for(lambda: created(sim, "before-upgrade")[0]["description"] == "after",
+                    timeout=10)
+    res = run(["getfattr", "--only-values", "-n", "user.ovh.description", str(snap)])
+    assert res.stdout == "after", res
+    assert len(sim.calls("PUT")) == 1
+
+
 def test_interrupted_ls_leaves_at_once_and_the_shared_load_serves_the_other(mounts, sim, tools):
     """Two ls wait for one slow listing; Ctrl-C on one: it goes, the other gets the listing
     from the same single GET."""
