@@ -62,7 +62,9 @@ enum {
 	KEY_CHECK,
 	KEY_RO,
 	KEY_SECRET,
-	KEY_NUMBER,
+	KEY_NUMBER,  /* a plain decimal: 0, 2.5 */
+	KEY_INTEGER, /* digits alone: sscanf would read "1.5" as 1 */
+	KEY_OCTAL,   /* octal digits alone: sscanf would read "08" as 0 */
 	KEY_FUSE_NUMBER,
 	KEY_ALLOW_OTHER,
 	KEY_DEFAULT_PERMISSIONS,
@@ -97,10 +99,10 @@ static const struct fuse_opt option_spec[] = {
 	FUSE_OPT_KEY("timeout=", KEY_NUMBER),
 	FUSE_OPT_KEY("rate=", KEY_NUMBER),
 	FUSE_OPT_KEY("burst=", KEY_NUMBER),
-	FUSE_OPT_KEY("retries=", KEY_NUMBER),
-	FUSE_OPT_KEY("prefetch=", KEY_NUMBER),
-	FUSE_OPT_KEY("cache_max=", KEY_NUMBER),
-	FUSE_OPT_KEY("umask=", KEY_NUMBER),
+	FUSE_OPT_KEY("retries=", KEY_INTEGER),
+	FUSE_OPT_KEY("prefetch=", KEY_INTEGER),
+	FUSE_OPT_KEY("cache_max=", KEY_INTEGER),
+	FUSE_OPT_KEY("umask=", KEY_OCTAL),
 	FUSE_OPT_KEY("entry_timeout=", KEY_FUSE_NUMBER),
 	FUSE_OPT_KEY("attr_timeout=", KEY_FUSE_NUMBER),
 	FUSE_OPT_KEY("negative_timeout=", KEY_FUSE_NUMBER),
@@ -175,12 +177,12 @@ static void show_help(const char *progname)
  * sscanf, which fuse_opt uses, takes "nan", "inf", "-1" for an unsigned and
  * "5abc" for 5: every number option must be a plain decimal, 0 or more.
  */
-static bool number_text(const char *arg)
+static bool number_text(const char *arg, const char *digits)
 {
 	const char *value = strchr(arg, '=') + 1;
 	char *end;
-	if (!isdigit((unsigned char)value[0]))
-		return false; /* no sign, no "nan", no "inf", no blank */
+	if (!*value || value[strspn(value, digits)] != '\0')
+		return false; /* no sign, no "nan", no "inf", no blank, no 0x, no exponent */
 	errno = 0;
 	double v = strtod(value, &end);
 	return *end == '\0' && errno == 0 && isfinite(v);
@@ -215,10 +217,16 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 			   "environment variables";
 		return 0;
 	case KEY_NUMBER:
+	case KEY_INTEGER:
+	case KEY_OCTAL:
 	case KEY_FUSE_NUMBER:
-		if (!number_text(arg)) {
-			snprintf(o->bad_number, sizeof(o->bad_number),
-				 "%.200s: not a number of 0 or more", arg);
+		if (!number_text(arg, key == KEY_OCTAL	   ? "01234567"
+				      : key == KEY_INTEGER ? "0123456789"
+							   : "0123456789.")) {
+			snprintf(o->bad_number, sizeof(o->bad_number), "%.200s: %s", arg,
+				 key == KEY_OCTAL     ? "not an octal mode (digits 0 to 7)"
+				 : key == KEY_INTEGER ? "not a whole number of 0 or more"
+						      : "not a number of 0 or more");
 			o->error = o->bad_number;
 		}
 		return key == KEY_FUSE_NUMBER; /* libfuse's own are passed on */
