@@ -17,11 +17,15 @@ def start_fails(tmp_path, argv, env=None, timeout=10):
     full_env.update(sanitizer_env())
     full_env.update(env or {})
     t0 = time.time()
-    res = run([str(BINARY)] + [str(a).replace("MNT", str(mnt)) for a in argv],
-              timeout=timeout + 5, env=full_env, cwd=str(tmp_path))
-    assert time.time() - t0 < timeout
-    assert res.returncode == 1, res.stderr
-    assert not is_mounted(mnt)
+    try:
+        res = run([str(BINARY)] + [str(a).replace("MNT", str(mnt)) for a in argv],
+                  timeout=timeout + 5, env=full_env, cwd=str(tmp_path))
+        assert time.time() - t0 < timeout
+        assert res.returncode == 1, res.stderr
+        assert not is_mounted(mnt)
+    finally:
+        if is_mounted(mnt):  # it was not refused: leave nothing mounted behind
+            run(["fusermount3", "-u", str(mnt)], timeout=20)
     return res.stderr
 
 
