@@ -15,10 +15,21 @@
 
 #define MAX_HEADERS 8 /* Accept, Content-Type and up to 6 of the caller's */
 
+/*
+ * An easy handle and the multi handle that drives it: the multi owns the
+ * connection cache, so the pair stays together for keep-alive reuse, and
+ * polling it every OP_SLICE lets an op end a transfer at once (libcurl
+ * calls the progress callback only about once a second while idle).
+ */
+struct conn {
+	CURL *easy;
+	CURLM *multi;
+};
+
 struct http {
 	char *cafile;
 	pthread_mutex_t pool_lock;
-	CURL *idle[HTTP_POOL_SIZE]; /* a stack: the warmest connection is taken first */
+	struct conn idle[HTTP_POOL_SIZE]; /* a stack: the warmest connection is taken first */
 	int n_idle;
 	CURLSH *share;
 	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
@@ -171,30 +182,84 @@ static void share_unlock(CURL *h, curl_lock_data data, void *user)
 
 /* ---- the pool ---- */
 
-static CURL *handle_acquire(struct http *http)
+static void conn_close(struct conn *c)
 {
-	CURL *h = NULL;
-	pthread_mutex_lock(&http->pool_lock);
-	if (http->n_idle > 0)
-		h = http->idle[--http->n_idle];
-	pthread_mutex_unlock(&http->pool_lock);
-	if (h) {
-		curl_easy_reset(h); /* keeps its live connections and TLS sessions */
-		return h;
-	}
-	return curl_easy_init();
+	if (c->multi)
+		curl_multi_cleanup(c->multi);
+	if (c->easy)
+		curl_easy_cleanup(c->easy);
+	c->multi = NULL;
+	c->easy = NULL;
 }
 
-static void handle_release(struct http *http, CURL *h)
+/* A pooled pair, or a new one; false when out of memory. */
+static bool handle_acquire(struct http *http, struct conn *c)
+{
+	bool pooled = false;
+	pthread_mutex_lock(&http->pool_lock);
+	if (http->n_idle > 0) {
+		*c = http->idle[--http->n_idle];
+		pooled = true;
+	}
+	pthread_mutex_unlock(&http->pool_lock);
+	if (pooled) {
+		curl_easy_reset(c->easy); /* its multi keeps the live connections */
+		return true;
+	}
+	c->easy = curl_easy_init();
+	c->multi = curl_multi_init();
+	if (c->easy && c->multi)
+		return true;
+	conn_close(c);
+	return false;
+}
+
+static void handle_release(struct http *http, struct conn *c)
 {
 	pthread_mutex_lock(&http->pool_lock);
 	if (http->n_idle < HTTP_POOL_SIZE) {
-		http->idle[http->n_idle++] = h;
-		h = NULL;
+		http->idle[http->n_idle++] = *c;
+		c->easy = NULL;
+		c->multi = NULL;
 	}
 	pthread_mutex_unlock(&http->pool_lock);
-	if (h)
-		curl_easy_cleanup(h);
+	conn_close(c);
+}
+
+/*
+ * curl_easy_perform, looking at the op between polls of at most OP_SLICE:
+ * an ended op aborts the transfer as the progress callback would.
+ */
+static CURLcode perform_polled(struct conn *c, struct exchange *ex)
+{
+	CURLcode cc = CURLE_OK;
+	int running = 1;
+	if (curl_multi_add_handle(c->multi, c->easy) != CURLM_OK)
+		return CURLE_FAILED_INIT;
+	for (;;) {
+		if (curl_multi_perform(c->multi, &running) != CURLM_OK) {
+			cc = CURLE_FAILED_INIT;
+			break;
+		}
+		if (!running)
+			break;
+		ex->abort_rc = op_check(ex->rq->op);
+		if (ex->abort_rc) {
+			cc = CURLE_ABORTED_BY_CALLBACK;
+			break;
+		}
+		if (curl_multi_poll(c->multi, NULL, 0, (int)(OP_SLICE * 1000), NULL) != CURLM_OK) {
+			cc = CURLE_FAILED_INIT;
+			break;
+		}
+	}
+	int queued;
+	CURLMsg *msg;
+	while (!running && (msg = curl_multi_info_read(c->multi, &queued)))
+		if (msg->msg == CURLMSG_DONE)
+			cc = msg->data.result;
+	curl_multi_remove_handle(c->multi, c->easy); /* an unfinished one closes its connection */
+	return cc;
 }
 
 /* ---- one transfer ---- */
@@ -347,11 +412,12 @@ int http_perform(struct http *http, const struct http_request *rq, struct ovh_re
 	char ctype[128];
 
 	*out = (struct try_outcome){.sent = TRY_NOT_SENT};
-	CURL *h = handle_acquire(http);
-	if (!h) {
+	struct conn c;
+	if (!handle_acquire(http, &c)) {
 		snprintf(why, why_len, "out of memory");
 		return -ENOMEM;
 	}
+	CURL *h = c.easy;
 	int rc = link_headers(rq, nodes, ctype, sizeof(ctype));
 	if (rc == 0)
 		rc = setup_transfer(http, h, rq, &ex);
@@ -359,10 +425,10 @@ int http_perform(struct http *http, const struct http_request *rq, struct ovh_re
 		rc = -EIO;
 	if (rc) {
 		snprintf(why, why_len, "libcurl refused the request's options");
-		curl_easy_cleanup(h); /* in an unknown state: not back to the pool */
+		conn_close(&c); /* in an unknown state: not back to the pool */
 		return rc;
 	}
-	CURLcode cc = curl_easy_perform(h);
+	CURLcode cc = perform_polled(&c, &ex);
 	if (cc == CURLE_OK) {
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
 		out->sent = TRY_REPLY;
@@ -377,7 +443,7 @@ int http_perform(struct http *http, const struct http_request *rq, struct ovh_re
 	out->requests = 1; /* no hook to see libcurl's own re-send: one per try */
 #endif
 	SETOPT(h, CURLOPT_HTTPHEADER, NULL); /* the nodes die with this frame */
-	handle_release(http, h);
+	handle_release(http, &c);
 	return rc;
 }
 
@@ -436,7 +502,7 @@ void http_free(struct http *http)
 	if (!http)
 		return;
 	for (int i = 0; i < http->n_idle; i++)
-		curl_easy_cleanup(http->idle[i]);
+		conn_close(&http->idle[i]);
 	if (http->share)
 		curl_share_cleanup(http->share);
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)

@@ -1,13 +1,15 @@
 /*
  * http: libcurl, and nothing else of ovhsnapfs knows it.
  *
- * Owns libcurl's global state, a pool of easy handles, the share they use
+ * Owns libcurl's global state, a pool of easy handles (each driven by a
+ * multi handle of its own, polled every OP_SLICE), the share they use
  * (DNS cache and TLS sessions only: libcurl 7.88 does not support one
  * connection cache shared by threads running at once), the options every
  * request gets (each one checked), the callbacks that collect a reply, and
  * the abort of a transfer whose op ended (interrupt, deadline, shutdown).
  *
- * Each pooled handle keeps its own connections: a handle taken from the
+ * Each pooled handle keeps its own connections (in its multi handle's
+ * cache): a handle taken from the
  * pool reuses the keep-alive connection its last request left open (a
  * stack: the most recently used first). HTTP_POOL_SIZE idle handles are
  * kept: prefetch= (at most 64 workers) can keep that many busy at once, and
