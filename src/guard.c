@@ -45,7 +45,13 @@ int ratelimit_wait(struct ratelimit *r, const struct op *op, double max_wait)
 	pthread_mutex_unlock(&r->lock);
 	if (wait > max_wait)
 		return -ETIMEDOUT;
-	return wait > 0 ? op_sleep(op, wait) : 0;
+	int rc = wait > 0 ? op_sleep(op, wait) : 0;
+	if (rc) {
+		pthread_mutex_lock(&r->lock);
+		r->tat -= r->interval; /* no request went out: the slot goes back */
+		pthread_mutex_unlock(&r->lock);
+	}
+	return rc;
 }
 
 void ratelimit_stats(struct ratelimit *r, unsigned long *waits, double *waited)

@@ -32,7 +32,7 @@ void ratelimit_destroy(struct ratelimit *limit);
  * Wait for a slot on behalf of op (NULL: a background call). -ETIMEDOUT,
  * without waiting or taking a slot, when that would take longer than
  * max_wait or than op has left; -EINTR or -ETIMEDOUT when op ends the wait
- * (the slot is then spent).
+ * (the slot is then given back: no request used it).
  */
 int ratelimit_wait(struct ratelimit *limit, const struct op *op, double max_wait);
 /* Counters for the status file: the waits so far and the seconds they took. */

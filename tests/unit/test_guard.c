@@ -110,6 +110,26 @@ static void test_an_interrupt_ends_the_wait(void **state)
 	ratelimit_destroy(&r);
 }
 
+static bool always(void *ctx)
+{
+	(void)ctx;
+	return true;
+}
+
+static void test_an_interrupted_wait_gives_its_slot_back(void **state)
+{
+	struct ratelimit r;
+	struct op op;
+	(void)state;
+	ratelimit_init(&r, 1, 1); /* one request a second, no burst */
+	assert_int_equal(ratelimit_wait(&r, NULL, 0), 0);
+	op_start(&op, 0, always, NULL);
+	assert_int_equal(ratelimit_wait(&r, &op, 30), -EINTR); /* the slot 1 s away */
+	/* The next caller finds that slot free again, not one 2 s away. */
+	assert_int_equal(ratelimit_wait(&r, &op, 1.5), -EINTR);
+	ratelimit_destroy(&r);
+}
+
 static void test_breaker_opens_after_three_failures_in_a_row(void **state)
 {
 	struct breaker b;
@@ -168,6 +188,7 @@ int main(void)
 		cmocka_unit_test(test_the_burst_is_separate_from_the_rate),
 		cmocka_unit_test(test_a_wait_longer_than_the_op_has_left_is_refused_at_once),
 		cmocka_unit_test(test_an_interrupt_ends_the_wait),
+		cmocka_unit_test(test_an_interrupted_wait_gives_its_slot_back),
 		cmocka_unit_test(test_breaker_opens_after_three_failures_in_a_row),
 		cmocka_unit_test(test_a_success_closes_it_and_resets_the_count),
 		cmocka_unit_test(test_back_off_doubles_up_to_a_minute),
