@@ -238,8 +238,12 @@ static int status_now(struct tree *t, const struct op *op, const char *svc, cons
 	return rc;
 }
 
+/*
+ * After a POST that made a snapshot (mkdir, hold): refuse a failure status,
+ * then wait (wait=) while it is creating. verb names the call in logs.
+ */
 static int finish_create(struct tree *t, const struct snapops_opts *opts, const struct op *op,
-			 const char *svc, const char *share, const char *name,
+			 const char *svc, const char *share, const char *verb, const char *name,
 			 struct efs_object *obj)
 {
 	struct efs_object last;
@@ -247,24 +251,25 @@ static int finish_create(struct tree *t, const struct snapops_opts *opts, const 
 		cache_apply(t, svc, share, CHANGE_REPLACE, obj); /* the POST's answer had none */
 	if (obj->status != EFS_ST_CREATING && obj->status != EFS_ST_AVAILABLE &&
 	    obj->status != EFS_ST_NONE) {
-		log_error("mkdir %s: the API answered with snapshot %s in status %s", name, obj->id,
-			  efs_status_name(obj->status));
+		log_error("%s %s: the API answered with snapshot %s in status %s", verb, name,
+			  obj->id, efs_status_name(obj->status));
 		return -EIO;
 	}
 	if (opts->wait <= 0 || obj->status != EFS_ST_CREATING)
 		return 0;
 	int rc = wait_while(t, op, svc, share, obj->id, EFS_ST_CREATING, opts->wait, &last);
 	if (rc == -EINTR) {
-		log_info("mkdir %s: interrupted; snapshot %s goes on being created", name, obj->id);
+		log_info("%s %s: interrupted; snapshot %s goes on being created", verb, name,
+			 obj->id);
 		return rc;
 	}
 	if (rc == -ETIMEDOUT) {
-		log_error("mkdir %s: snapshot %s still creating after wait=%.0f s", name, obj->id,
-			  opts->wait);
+		log_error("%s %s: snapshot %s still creating after wait=%.0f s", verb, name,
+			  obj->id, opts->wait);
 		return rc;
 	}
 	if (rc == -ENOENT) {
-		log_error("mkdir %s: snapshot %s vanished while being created", name, obj->id);
+		log_error("%s %s: snapshot %s vanished while being created", verb, name, obj->id);
 		cache_apply(t, svc, share, CHANGE_REMOVE, obj);
 		return -EIO;
 	}
@@ -272,7 +277,7 @@ static int finish_create(struct tree *t, const struct snapops_opts *opts, const 
 		return rc;
 	cache_apply(t, svc, share, CHANGE_REPLACE, &last);
 	if (last.status != EFS_ST_AVAILABLE) {
-		log_error("mkdir %s: snapshot %s ended in status %s", name, obj->id,
+		log_error("%s %s: snapshot %s ended in status %s", verb, name, obj->id,
 			  efs_status_name(last.status));
 		rc = -EIO;
 	}
@@ -314,7 +319,7 @@ int snapops_create(struct tree *t, const struct snapops_opts *opts, const struct
 	pthread_mutex_unlock(lock);
 	if (rc == 0) {
 		log_info("mkdir %s: created snapshot %s", name, obj.id);
-		rc = finish_create(t, opts, op, svc, share, name, &obj);
+		rc = finish_create(t, opts, op, svc, share, "mkdir", name, &obj);
 	}
 	efs_object_free(&obj);
 	return rc;
@@ -586,38 +591,6 @@ static int find_held(struct tree *t, const struct op *op, const char *svc, const
 	return rc;
 }
 
-/* The held copy may start creating: wait for it as mkdir waits (wait=). */
-static int finish_hold(struct tree *t, const struct snapops_opts *opts, const struct op *op,
-		       const char *svc, const char *share, const char *name,
-		       struct efs_object *held)
-{
-	struct efs_object last;
-	if (opts->wait > 0 && held->status == EFS_ST_NONE &&
-	    status_now(t, op, svc, share, held) == 0)
-		cache_apply(t, svc, share, CHANGE_REPLACE, held);
-	if (opts->wait <= 0 || held->status != EFS_ST_CREATING)
-		return 0;
-	int rc = wait_while(t, op, svc, share, held->id, EFS_ST_CREATING, opts->wait, &last);
-	if (rc == -ETIMEDOUT)
-		log_error("hold %s: snapshot %s still creating after wait=%.0f s", name, held->id,
-			  opts->wait);
-	if (rc == -ENOENT) {
-		log_error("hold %s: snapshot %s vanished while being created", name, held->id);
-		cache_apply(t, svc, share, CHANGE_REMOVE, held);
-		return -EIO;
-	}
-	if (rc)
-		return rc;
-	cache_apply(t, svc, share, CHANGE_REPLACE, &last);
-	if (last.status != EFS_ST_AVAILABLE) {
-		log_error("hold %s: snapshot %s ended in status %s", name, held->id,
-			  efs_status_name(last.status));
-		rc = -EIO;
-	}
-	efs_object_free(&last);
-	return rc;
-}
-
 int snapops_hold(struct tree *t, const struct snapops_opts *opts, const struct op *op,
 		 const struct node *node)
 {
@@ -655,7 +628,7 @@ int snapops_hold(struct tree *t, const struct snapops_opts *opts, const struct o
 	pthread_mutex_unlock(lock);
 	if (rc == 0) {
 		log_info("hold %s: snapshot %s is now %s", node->snapshot->name, obj->id, held.id);
-		rc = finish_hold(t, opts, op, svc, share, node->snapshot->name, &held);
+		rc = finish_create(t, opts, op, svc, share, "hold", node->snapshot->name, &held);
 	}
 	efs_object_free(&held);
 	return rc;
