@@ -69,6 +69,17 @@ PY
 	echo "$name: $p passed, $f failed"
 }
 
+# A sanitizer stage passes when its report directory stayed empty: check_reports DIR NAME LINES.
+check_reports() {
+	if ls "$1"/* >/dev/null 2>&1; then
+		head -"$3" "$1"/*
+		fail_stage "$2 reports"
+	else
+		echo "$2: no reports"
+		passed=$((passed + 1))
+	fi
+}
+
 build() {
 	local dir=$1
 	shift
@@ -110,13 +121,7 @@ if build build-asan --enable-sanitizers; then
 	OVHSNAPFS_BUILD="$top/build-asan" run_pytest integration-asan tests/integration
 fi
 unset ASAN_OPTIONS UBSAN_OPTIONS
-if ls "$san_logs"/* >/dev/null 2>&1; then
-	head -80 "$san_logs"/*
-	fail_stage "sanitizer reports"
-else
-	echo "sanitizers: no reports"
-	passed=$((passed + 1))
-fi
+check_reports "$san_logs" sanitizers 80
 
 say "ThreadSanitizer build: unit, stress and interrupt tests"
 tsan_logs="$results/tsan"
@@ -139,13 +144,7 @@ if build build-tsan --enable-tsan; then
 	wrap=()
 fi
 unset TSAN_OPTIONS
-if ls "$tsan_logs"/* >/dev/null 2>&1; then
-	head -120 "$tsan_logs"/*
-	fail_stage "ThreadSanitizer reports"
-else
-	echo "ThreadSanitizer: no reports"
-	passed=$((passed + 1))
-fi
+check_reports "$tsan_logs" ThreadSanitizer 120
 
 say "fuzzing (libFuzzer, ${OVHSNAPFS_FUZZ_SECONDS:-60} s per target)"
 fuzz_out="$results/fuzz.out"
