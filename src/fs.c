@@ -671,6 +671,18 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	struct ovhsnapfs *fs = fuse_get_context()->private_data;
 	(void)conn;
 	cfg->nullpath_ok = 0;
+	/*
+	 * The kernel's FUSE_INTERRUPT reaches fuse_interrupted() only with intr
+	 * on libfuse 3.17: without it the library sets conn->no_interrupt once
+	 * this returns, answers the first FUSE_INTERRUPT with ENOSYS, and the
+	 * kernel sends no more, so Ctrl-C waits for the call (3.14 kept the flag
+	 * either way; intr is no command-line option since 3.0). With intr,
+	 * libfuse also sends intr_signal to the interrupted call's thread (main
+	 * installs a no-op handler): every sleep and poll of ours goes round
+	 * again on EINTR and op_check sees the flag within OP_SLICE.
+	 */
+	cfg->intr = 1;
+	cfg->intr_signal = FS_INTR_SIGNAL;
 	fs->inval = inval_start(fuse_get_context()->fuse);
 	if (fs->inval) {
 		fs->tree.changed_ctx = fs;

@@ -11,6 +11,7 @@
 #define FUSE_USE_VERSION 312
 #include <fuse.h>
 #include <fuse_lowlevel.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -39,6 +40,12 @@ struct ovhsnapfs {
 	struct status *status;	      /* MOUNT/.ovhsnapfs */
 	struct metrics *metrics;      /* -o metrics_file=, NULL without it */
 };
+
+/*
+ * libfuse sends it to the thread of an interrupted call (fuse_config's intr,
+ * set by init); main installs its no-op handler before fuse_new.
+ */
+#define FS_INTR_SIGNAL SIGUSR1
 
 const struct fuse_operations *fs_operations(void);
 /*

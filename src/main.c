@@ -70,11 +70,12 @@ enum {
 	KEY_DEFAULT_PERMISSIONS,
 };
 
-/* clang-format off: one option a line, like libfuse's examples */
-#define OPTION(t, p)                                                                               \
-	{                                                                                          \
-		t, offsetof(struct options, p), 1                                                  \
-	}
+/*
+ * One option a line, like libfuse's examples. The region is fenced with the
+ * exact markers: clang-format 14 takes no text after "off", 19 does.
+ */
+/* clang-format off */
+#define OPTION(t, p) { t, offsetof(struct options, p), 1 }
 static const struct fuse_opt option_spec[] = {
 	OPTION("config=%s", config),
 	OPTION("endpoint=%s", endpoint),
@@ -371,6 +372,25 @@ static void install_sighup(struct ovhsnapfs *fs)
 	sigaction(SIGHUP, &sa, NULL);
 }
 
+static void on_intr_signal(int sig)
+{
+	(void)sig; /* it only ends a blocking call of the thread it was sent to (EINTR) */
+}
+
+/*
+ * The handler of FS_INTR_SIGNAL, which libfuse sends to the thread of an
+ * interrupted call (fs's op_init sets intr). Ours, before fuse_new: libfuse
+ * 3.14 installs one only when intr was set before fuse_new, which no option
+ * can do any more, and 3.17 leaves a handler alone unless it is SIG_DFL. No
+ * SA_RESTART, like libfuse's: a blocking poll or sleep ends at once.
+ */
+static void install_intr_signal(void)
+{
+	struct sigaction sa = {.sa_handler = on_intr_signal};
+	sigemptyset(&sa.sa_mask);
+	sigaction(FS_INTR_SIGNAL, &sa, NULL);
+}
+
 /* End every wait at once (op_shutdown is async-signal-safe), then let libfuse end the loop. */
 static void on_stop(int sig)
 {
@@ -652,6 +672,7 @@ int main(int argc, char *argv[])
 		goto out;
 	if (cmd.debug)
 		log_set_level(LOG_LVL_DEBUG);
+	install_intr_signal();
 	fuse = fuse_new(&args, fs_operations(), sizeof(struct fuse_operations), &fs);
 	if (!fuse || prepare(&fs, &o, &cfg) != 0)
 		goto out;
