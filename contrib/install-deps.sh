@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Install what building ovhsnapfs needs on Debian 12 (bookworm); with --tests, also what
-# its test suite needs (lintian and debhelper for the package stage). Run as root (or it
-# runs itself through sudo). Safe to run again.
+# Install what building ovhsnapfs needs on Debian 13 (trixie) or Debian 12 (bookworm); with
+# --tests, also what its test suite needs (lintian and debhelper for the package stage).
+# Every name is one both releases have: no version in a package name (libclang-rt-dev is
+# the sanitizer runtime of the release's default clang, 14 on 12, 19 on 13). Run as root
+# (or it runs itself through sudo). Safe to run again.
 set -euo pipefail
 
-packages=(build-essential autoconf automake pkg-config
+packages=(build-essential autoconf automake pkgconf
           libfuse3-dev fuse3 libcurl4-openssl-dev libjansson-dev libssl-dev libinih-dev
           ca-certificates python3)
 if [ "${1:-}" = "--tests" ]; then
-	packages+=(libcmocka-dev python3-pytest valgrind clang clang-format libclang-rt-14-dev
+	packages+=(libcmocka-dev python3-pytest valgrind clang clang-format libclang-rt-dev
 		   util-linux procps attr)
 fi
 # tests/package.sh, the test suite's Debian package stage.
