@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The "Debian package" stage of tests/run.sh, as root on Debian 12: build the package from
+# The "Debian package" stage of tests/run.sh, as root on Debian 13 or 12: build the package from
 # this tree (contrib/build-deb.sh), check it with lintian (any error or warning fails), install
 # it with apt-get, run the smoke test that the autopkgtest runs (contrib/debian/tests/smoke:
 # an /etc/fstab mount with /usr/bin/ovhsnapfs against the simulator, in a private mount
@@ -41,12 +41,16 @@ echo "lintian: no error, no warning"
 purge || { cat "$tmp/purge.log"; fail "cannot purge the ovhsnapfs installed before"; }
 apt-get install -y -qq "$deb" >"$tmp/install.log" 2>&1 || { cat "$tmp/install.log"; fail "apt-get install $deb"; }
 dpkg -L ovhsnapfs | sort -r >"$tmp/files"
+# Units where this release's systemd.pc says: /usr/lib/systemd/system on 13, /lib/... on 12.
+units=$(pkg-config --variable=systemdsystemunitdir systemd) && [ -n "$units" ] ||
+	fail "no systemd.pc (a build dependency)"
+echo "systemd units: $units"
 doc=/usr/share/doc/ovhsnapfs
 for f in /usr/bin/ovhsnapfs /usr/share/man/man1/ovhsnapfs.1.gz \
 	/usr/bin/ovhsnapfs-auto /usr/share/man/man1/ovhsnapfs-auto.1.gz \
 	/usr/share/bash-completion/completions/ovhsnapfs \
 	/usr/share/bash-completion/completions/ovhsnapfs-auto \
-	/lib/systemd/system/ovhsnapfs-auto@.service /lib/systemd/system/ovhsnapfs-auto-daily.timer \
+	"$units/ovhsnapfs-auto@.service" "$units/ovhsnapfs-auto-daily.timer" \
 	$doc/README.md.gz $doc/changelog.gz $doc/copyright $doc/examples/fstab.example \
 	$doc/examples/ovh.conf.example $doc/examples/ovhsnapfs-auto.cron \
 	$doc/examples/mnt-efs.mount; do

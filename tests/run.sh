@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
-# The whole test suite, from a fresh Debian 12 machine: install the dependencies (as root),
-# build, and run every test twice, in a normal build and in an ASan+UBSan build:
+# The whole test suite, from a fresh Debian 13 or 12 machine: install the dependencies (as
+# root), build, and run every test twice, in a normal build and in an ASan+UBSan build:
 #   unit tests (cmocka), simulator tests, integration tests (real FUSE mounts against
 #   the bundled OVH API simulator); the unit, stress and interrupt tests once more under
 #   ThreadSanitizer; then `make distcheck`, then the Debian package
 #   (tests/package.sh: build, lintian, install, an /etc/fstab mount, purge).
 # Not root: it runs itself again through sudo when sudo exists.
 # Ends with the line "N passed, M failed"; exits non-zero when anything failed.
+#
+# OVHSNAPFS_STAGES chooses stages (default: all but releases): format unit integration
+# asan tsan fuzz distcheck package releases. OVHSNAPFS_RELEASES (e.g. "trixie"; CI sets
+# it) adds the releases stage: each release's suite in a pristine root of its own
+# (tests/release-root.sh).
 set -uo pipefail
 
 # Root is needed (apt, FUSE mounts, the package stage): go through sudo where it exists.
 if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null; then
-	exec sudo --preserve-env=OVHSNAPFS_SKIP_APT,OVHSNAPFS_FUZZ_SECONDS -- bash "$0" "$@"
+	exec sudo --preserve-env=OVHSNAPFS_SKIP_APT,OVHSNAPFS_FUZZ_SECONDS,OVHSNAPFS_STAGES,OVHSNAPFS_RELEASES -- bash "$0" "$@"
 fi
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,6 +27,9 @@ passed=0
 failed=0
 
 say() { printf '\n=== %s\n' "$*"; }
+stages=${OVHSNAPFS_STAGES:-format unit integration asan tsan fuzz distcheck package}
+[ -n "${OVHSNAPFS_RELEASES:-}" ] && [ -z "${OVHSNAPFS_STAGES:-}" ] && stages+=" releases"
+want() { [[ " ${stages//,/ } " == *" $1 "* ]]; }
 fail_stage() { echo "FAILED: $1"; failed=$((failed + 1)); }
 
 if [ "$(id -u)" -eq 0 ] && [ -z "${OVHSNAPFS_SKIP_APT:-}" ]; then
@@ -29,6 +37,16 @@ if [ "$(id -u)" -eq 0 ] && [ -z "${OVHSNAPFS_SKIP_APT:-}" ]; then
 	contrib/install-deps.sh --tests || { echo "cannot install dependencies"; exit 1; }
 fi
 PYTHON=/usr/bin/python3
+
+# pytest starts in a mount namespace of its own (it never enters one: a setns back would
+# leave a chroot): the tests' mounts are not seen by the machine's other mounts, and one a
+# crash left goes with the namespace. Private propagation needs "/" to be a mount point;
+# where it is not (a plain chroot), the namespace keeps the propagation it was given.
+private_ns=(unshare --mount --propagation private)
+if ! "${private_ns[@]}" true 2>/dev/null; then
+	private_ns=(unshare --mount --propagation unchanged)
+	echo "note: / is not a mount point (a chroot?): test mounts propagate as / does"
+fi
 wrap=() # a command run_pytest runs pytest under (setarch for TSan)
 
 # Count cmocka's "[  PASSED  ] N test(s)." / "[  FAILED  ] N test(s)" lines.
@@ -48,7 +66,7 @@ run_pytest() {
 	local name=$1
 	shift
 	local xml="$results/$name.xml"
-	timeout 1800 "${wrap[@]}" "$PYTHON" -m pytest -q -p no:cacheprovider --junitxml="$xml" "$@"
+	timeout 1800 "${private_ns[@]}" "${wrap[@]}" "$PYTHON" -m pytest -q -p no:cacheprovider --junitxml="$xml" "$@"
 	local rc=$?
 	if [ ! -s "$xml" ]; then
 		fail_stage "$name (no report, exit $rc)"

@@ -3,12 +3,12 @@
 The test machines have no NFS, so each test mounts a small tmpfs whose *source* is the
 share's export (mount -t tmpfs 10.0.0.5:/share_ID DIR), as an NFS mount of it would show
 in /proc/self/mountinfo, and fills DIR/.snapshot/NAME/ as NetApp does. Every tmpfs is
-unmounted at teardown, even when the test fails. Each test runs in a mount namespace of
-its own (ovhsnapfs, the tmpfs and the tools alike), so other ovhsnapfs mounts on the
-machine never see these stand-ins.
+unmounted at teardown, even when the test fails. The test process never changes its mount
+namespace or root (a setns back would leave a chroot): tests/run.sh starts pytest in a
+private mount namespace of its own (unshare --mount), so other ovhsnapfs mounts on the
+machine never see these stand-ins, and a stand-in a crash left goes with the namespace.
 """
 
-import ctypes
 import errno
 import os
 import subprocess
@@ -40,31 +40,6 @@ def host_has_nfs_style_mount():
             if sep and host and "/" not in host and not rest.startswith("/"):
                 return True
     return False
-
-
-CLONE_NEWNS = 0x00020000
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-@pytest.fixture(autouse=True)
-def private_mount_namespace():
-    """This test's mounts in a namespace of its own, left when the test ends.
-
-    Autouse, so it is set up before (and torn down after) every mount the test makes.
-    """
-    cwd = os.getcwd()
-    home = os.open("/proc/self/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        if _libc.unshare(CLONE_NEWNS) != 0:
-            pytest.fail("unshare(CLONE_NEWNS): %s" % os.strerror(ctypes.get_errno()))
-        res = run(["mount", "--make-rprivate", "/"])
-        assert res.returncode == 0, res.stderr
-        yield
-    finally:
-        if _libc.setns(home, CLONE_NEWNS) != 0:
-            pytest.fail("setns back: %s" % os.strerror(ctypes.get_errno()))
-        os.close(home)
-        os.chdir(cwd)
 
 
 @pytest.fixture
