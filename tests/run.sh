@@ -113,91 +113,128 @@ build() {
 say "autoreconf"
 autoreconf -fi >/dev/null 2>&1 || { autoreconf -fi; echo "0 passed, 1 failed"; exit 1; }
 
-say "normal build, format check, unit tests"
+say "normal build ($stages)"
 if build build; then
-	if make -C build format-check >"$results/format.out" 2>&1; then
-		echo "format: clean"
+	if want format; then
+		if make -C build format-check >"$results/format.out" 2>&1; then
+			echo "format: clean ($(clang-format --version | sed 's/.*version \([0-9.]*\).*/clang-format \1/'))"
+			passed=$((passed + 1))
+		else
+			head -40 "$results/format.out"
+			fail_stage "clang-format (run: make format)"
+		fi
+	fi
+	if want unit; then
+		make -C build check >/dev/null 2>&1 || true
+		count_unit build
+	fi
+	if want integration; then
+		say "simulator and integration tests"
+		OVHSNAPFS_BUILD="$top/build" run_pytest integration tests/sim tests/integration
+	fi
+fi
+
+if want asan; then
+	say "ASan+UBSan build, unit and integration tests"
+	san_logs="$results/sanitizers"
+	mkdir -p "$san_logs"
+	export ASAN_OPTIONS="log_path=$san_logs/asan:detect_leaks=1"
+	export UBSAN_OPTIONS="print_stacktrace=1:log_path=$san_logs/ubsan"
+	if build build-asan --enable-sanitizers; then
+		make -C build-asan check >/dev/null 2>&1 || true
+		count_unit build-asan
+		OVHSNAPFS_BUILD="$top/build-asan" run_pytest integration-asan tests/integration
+	fi
+	unset ASAN_OPTIONS UBSAN_OPTIONS
+	check_reports "$san_logs" sanitizers 80
+fi
+
+if want tsan; then
+	say "ThreadSanitizer build: unit, stress and interrupt tests"
+	tsan_logs="$results/tsan"
+	mkdir -p "$tsan_logs"
+	# libfuse and libcurl are Debian's uninstrumented builds: TSan sees their locks (interceptors),
+	# not their memory accesses, so no report can come from their own code and none is suppressed.
+	export TSAN_OPTIONS="log_path=$tsan_logs/tsan:second_deadlock_stack=1"
+	if build build-tsan --enable-tsan; then
+		# TSan's shadow memory needs a kernel that maps few random bits (vm.mmap_rnd_bits <= 28);
+		# where it does not, run without address randomisation (inherited by every child).
+		if ! build-tsan/tests/unit/test_names >/dev/null 2>&1; then
+			wrap=(setarch "$(uname -m)" -R)
+			echo "TSan: running under setarch -R"
+		fi
+		"${wrap[@]}" make -C build-tsan check >/dev/null 2>&1 || true
+		count_unit build-tsan
+		# Fewer stress operations (60 a worker, not 200): TSan runs the daemon several times slower.
+		OVHSNAPFS_BUILD="$top/build-tsan" OVHSNAPFS_STRESS_OPS=60 run_pytest integration-tsan \
+			tests/integration/test_stress.py tests/integration/test_interrupts.py
+		wrap=()
+	fi
+	unset TSAN_OPTIONS
+	check_reports "$tsan_logs" ThreadSanitizer 120
+fi
+
+if want fuzz; then
+	say "fuzzing (libFuzzer, ${OVHSNAPFS_FUZZ_SECONDS:-60} s per target)"
+	fuzz_out="$results/fuzz.out"
+	bash tests/fuzz/run.sh "${OVHSNAPFS_FUZZ_SECONDS:-60}" >"$fuzz_out" 2>&1
+	grep '^fuzz ' "$fuzz_out"
+	read -r fp ff < <(tail -1 "$fuzz_out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p')
+	if [ -n "${fp:-}" ]; then
+		passed=$((passed + fp))
+		failed=$((failed + ff))
+		[ "$ff" -eq 0 ] || tail -60 "$fuzz_out"
+	else
+		tail -30 "$fuzz_out"
+		fail_stage "fuzzing (no summary)"
+	fi
+fi
+
+if want distcheck; then
+	say "make distcheck"
+	if make -C build distcheck >"$results/distcheck.out" 2>&1; then
+		echo "distcheck: passed"
 		passed=$((passed + 1))
 	else
-		head -40 "$results/format.out"
-		fail_stage "clang-format (run: make format)"
+		tail -40 "$results/distcheck.out"
+		fail_stage "make distcheck"
 	fi
-	make -C build check >/dev/null 2>&1 || true
-	count_unit build
-	say "simulator and integration tests"
-	OVHSNAPFS_BUILD="$top/build" run_pytest integration tests/sim tests/integration
 fi
 
-say "ASan+UBSan build, unit and integration tests"
-san_logs="$results/sanitizers"
-mkdir -p "$san_logs"
-export ASAN_OPTIONS="log_path=$san_logs/asan:detect_leaks=1"
-export UBSAN_OPTIONS="print_stacktrace=1:log_path=$san_logs/ubsan"
-if build build-asan --enable-sanitizers; then
-	make -C build-asan check >/dev/null 2>&1 || true
-	count_unit build-asan
-	OVHSNAPFS_BUILD="$top/build-asan" run_pytest integration-asan tests/integration
-fi
-unset ASAN_OPTIONS UBSAN_OPTIONS
-check_reports "$san_logs" sanitizers 80
-
-say "ThreadSanitizer build: unit, stress and interrupt tests"
-tsan_logs="$results/tsan"
-mkdir -p "$tsan_logs"
-# libfuse and libcurl are Debian's uninstrumented builds: TSan sees their locks (interceptors),
-# not their memory accesses, so no report can come from their own code and none is suppressed.
-export TSAN_OPTIONS="log_path=$tsan_logs/tsan:second_deadlock_stack=1"
-if build build-tsan --enable-tsan; then
-	# TSan's shadow memory needs a kernel that maps few random bits (vm.mmap_rnd_bits <= 28);
-	# where it does not, run without address randomisation (inherited by every child).
-	if ! build-tsan/tests/unit/test_names >/dev/null 2>&1; then
-		wrap=(setarch "$(uname -m)" -R)
-		echo "TSan: running under setarch -R"
-	fi
-	"${wrap[@]}" make -C build-tsan check >/dev/null 2>&1 || true
-	count_unit build-tsan
-	# Fewer stress operations (60 a worker, not 200): TSan runs the daemon several times slower.
-	OVHSNAPFS_BUILD="$top/build-tsan" OVHSNAPFS_STRESS_OPS=60 run_pytest integration-tsan \
-		tests/integration/test_stress.py tests/integration/test_interrupts.py
-	wrap=()
-fi
-unset TSAN_OPTIONS
-check_reports "$tsan_logs" ThreadSanitizer 120
-
-say "fuzzing (libFuzzer, ${OVHSNAPFS_FUZZ_SECONDS:-60} s per target)"
-fuzz_out="$results/fuzz.out"
-bash tests/fuzz/run.sh "${OVHSNAPFS_FUZZ_SECONDS:-60}" >"$fuzz_out" 2>&1
-grep '^fuzz ' "$fuzz_out"
-read -r fp ff < <(tail -1 "$fuzz_out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p')
-if [ -n "${fp:-}" ]; then
-	passed=$((passed + fp))
-	failed=$((failed + ff))
-	[ "$ff" -eq 0 ] || tail -60 "$fuzz_out"
-else
-	tail -30 "$fuzz_out"
-	fail_stage "fuzzing (no summary)"
-fi
-
-say "make distcheck"
-if make -C build distcheck >"$results/distcheck.out" 2>&1; then
-	echo "distcheck: passed"
-	passed=$((passed + 1))
-else
-	tail -40 "$results/distcheck.out"
-	fail_stage "make distcheck"
-fi
-
-say "Debian package: build, lintian, install, fstab mount, purge"
-if [ "$(id -u)" -ne 0 ]; then
-	echo "package: skipped (needs root)"
-else
-	t0=$SECONDS
-	if bash tests/package.sh; then
-		passed=$((passed + 1))
+if want package; then
+	say "Debian package: build, lintian, install, fstab mount, purge"
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "package: skipped (needs root)"
 	else
-		fail_stage "Debian package"
+		t0=$SECONDS
+		if bash tests/package.sh; then
+			passed=$((passed + 1))
+		else
+			fail_stage "Debian package"
+		fi
+		echo "package stage: $((SECONDS - t0)) s"
 	fi
-	echo "package stage: $((SECONDS - t0)) s"
+fi
+
+# Each release of OVHSNAPFS_RELEASES in a pristine root of its own (tests/release-root.sh):
+# its counts join these.
+if want releases; then
+	for suite in ${OVHSNAPFS_RELEASES:-}; do
+		say "Debian $suite in a pristine root: install-deps, build, format, unit, integration, package"
+		t0=$SECONDS
+		rel_out="$results/release-$suite.out"
+		bash tests/release-root.sh "$suite" 2>&1 | tee "$rel_out" | sed -n '/^=== \|passed, \|FAILED\|^debian-/p'
+		read -r rp rf < <(tail -1 "$rel_out" | sed -n 's/^debian-[a-z]*: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p')
+		if [ -n "${rp:-}" ]; then
+			passed=$((passed + rp))
+			failed=$((failed + rf))
+			[ "$rf" -eq 0 ] || grep -B2 -A30 'FAILED\|^E  \|Error' "$rel_out" | tail -150
+		else
+			tail -60 "$rel_out"
+			fail_stage "Debian $suite root (no summary)"
+		fi
+		echo "Debian $suite stage: $((SECONDS - t0)) s"
+	done
 fi
 
 echo
