@@ -8,7 +8,7 @@ import pytest
 
 from conftest import REPO, fsop, ls, run
 
-SCHEMA = REPO.parent / "shared" / "reference" / "ovh-storage-schema.json"
+SCHEMA = REPO / "tests" / "sim" / "ovh-storage-schema.json"  # OVH's published /storage schema
 WWW_DIR = "efs-prod/www/.snapshots"
 
 
@@ -73,7 +73,6 @@ def schema_routes():
     return schema, routes
 
 
-@pytest.mark.skipif(not SCHEMA.exists(), reason="OVH schema not beside the repo")
 def test_requests_follow_ovh_published_schema(mnt, sim):
     browse_and_change(mnt)
     schema, routes = schema_routes()
