@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build the Debian package of ovhsnapfs from this source tree, on Debian 12:
+# Build the Debian package of ovhsnapfs from this source tree, on Debian 13 or 12:
 #   contrib/build-deb.sh [OUTDIR]        (OUTDIR: default the current directory)
 # then, as root: apt install ./ovhsnapfs_*.deb
 #

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The demo: build ovhsnapfs and mount a demo EFS account served by the bundled OVH API
-# simulator, no OVH account needed. Run as root on Debian 12 (not root, it runs itself
+# simulator, no OVH account needed. Run as root on Debian 13 or 12 (not root, it runs itself
 # through sudo when sudo exists):
 #   contrib/demo.sh          install what it needs, build, start the simulator, mount on
 #                            /tmp/ovhsnapfs-demo/mnt

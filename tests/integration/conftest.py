@@ -51,6 +51,36 @@ def mount_entry(path):
     return None
 
 
+def in_fuse_request(pid):
+    """True when process pid sleeps in the kernel on a FUSE request (wchan request_wait_answer).
+
+    A signal is sent to a tool only then: one sent earlier (while the tool is still starting,
+    between fork and exec) can be taken by the parent's handler and lost, and the tool then
+    waits its whole wait= with nobody to interrupt it. Kernels that hide wchan ("0") count a
+    sleep (S or D) instead.
+    """
+    try:
+        with open("/proc/%d/wchan" % pid) as f:
+            wchan = f.read().strip()
+        with open("/proc/%d/stat" % pid) as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    if wchan in ("", "0"):
+        return state in ("S", "D")
+    return "request_wait_answer" in wchan or "fuse" in wchan
+
+
+def signal_when_waiting(p, sig, timeout=5):
+    """Send sig to Popen p once it sleeps on its FUSE request (asserted within timeout s)."""
+    deadline = time.monotonic() + timeout
+    while not in_fuse_request(p.pid):
+        assert p.poll() is None, "%s ended before it was signalled: %r" % (p.args, p.returncode)
+        assert time.monotonic() < deadline, "%s never slept on its FUSE request" % (p.args,)
+        time.sleep(0.01)
+    p.send_signal(sig)
+
+
 class Sim:
     """The simulator process and its admin interface."""
 

@@ -14,7 +14,8 @@ import time
 
 import pytest
 
-from conftest import BINARY, DB, WWW, Mount, fscall, fsop, is_mounted, ls, run
+from conftest import (BINARY, DB, WWW, Mount, fscall, fsop, is_mounted, ls, run,
+                      signal_when_waiting)
 
 WWW_DIR = "efs-prod/www/.snapshots"
 SLOW = 60  # seconds the simulator keeps a snapshot creating or deleting
@@ -94,8 +95,8 @@ def start_waiting_mkdir(tools, sim, path):
 
 def stop_within(p, sig, seconds):
     """Send sig; the time until the process is gone (it must be, within seconds)."""
+    signal_when_waiting(p, sig)
     t0 = time.monotonic()
-    p.send_signal(sig)
     try:
         p.wait(seconds)
     except subprocess.TimeoutExpired:

@@ -4,7 +4,7 @@ import signal
 import subprocess
 import time
 
-from conftest import fsop, ls, run
+from conftest import fsop, ls, run, signal_when_waiting
 
 WWW_DIR = "efs-prod/www/.snapshots"
 SNAP_LIST = r"/share/[^/]+/snapshot$"
@@ -80,8 +80,8 @@ def test_ctrl_c_ends_a_reconcile_at_once_and_nothing_is_sent_again(mounts, sim):
     p = subprocess.Popen(["mkdir", str(m / WWW_DIR / "stopped")], stderr=subprocess.PIPE)
     try:
         assert wait_until(lambda: len(sim.calls("GET", contains="/snapshot?")) >= 1, 5)
+        signal_when_waiting(p, signal.SIGINT)
         t0 = time.time()
-        p.send_signal(signal.SIGINT)
         p.wait(5)
         assert time.time() - t0 < 1.5 and p.returncode != 0
     finally:

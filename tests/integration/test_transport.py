@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import DB, fsop, ls, run
+from conftest import DB, fsop, ls, run, signal_when_waiting
 
 WWW_DIR = "efs-prod/www/.snapshots"
 SNAP_LIST = r"/share/[^/]+/snapshot$"
@@ -138,8 +138,8 @@ def test_an_interrupted_post_is_aborted_at_once_and_never_sent_again(mounts, sim
             time.sleep(0.05)
         assert sim.calls("POST"), "no POST was sent"
         time.sleep(0.3)  # its bytes have left: the simulator logged it
+        signal_when_waiting(p, signal.SIGINT)
         t0 = time.time()
-        p.send_signal(signal.SIGINT)
         p.wait(5)
         assert time.time() - t0 < 2.0  # the transfer itself was aborted, not waited out
     finally:
