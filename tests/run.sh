@@ -34,7 +34,14 @@ fail_stage() { echo "FAILED: $1"; failed=$((failed + 1)); }
 
 if [ "$(id -u)" -eq 0 ] && [ -z "${OVHSNAPFS_SKIP_APT:-}" ]; then
 	say "dependencies"
-	contrib/install-deps.sh --tests || { echo "cannot install dependencies"; exit 1; }
+	t0=$SECONDS
+	if ! contrib/install-deps.sh --tests >"$results/deps.log" 2>&1; then
+		tail -40 "$results/deps.log"
+		echo "cannot install dependencies"
+		echo "0 passed, 1 failed"
+		exit 1
+	fi
+	echo "dependencies: installed ($((SECONDS - t0)) s; $(. /etc/os-release && echo "$PRETTY_NAME"))"
 fi
 PYTHON=/usr/bin/python3
 
