@@ -26,7 +26,19 @@ trap 'rm -rf "$results"' EXIT
 passed=0
 failed=0
 
-say() { printf '\n=== %s\n' "$*"; }
+# Each stage begins with "=== NAME" and ends with "--- NAME: N s", what it cost.
+stage_name=
+stage_t0=$SECONDS
+stage_end() {
+	[ -n "$stage_name" ] && printf -- '--- %s: %d s\n' "$stage_name" $((SECONDS - stage_t0))
+	stage_name=
+}
+say() {
+	stage_end
+	stage_name=$*
+	stage_t0=$SECONDS
+	printf '\n=== %s\n' "$*"
+}
 stages=${OVHSNAPFS_STAGES:-format unit integration asan tsan fuzz distcheck package}
 [ -n "${OVHSNAPFS_RELEASES:-}" ] && [ -z "${OVHSNAPFS_STAGES:-}" ] && stages+=" releases"
 want() { [[ " ${stages//,/ } " == *" $1 "* ]]; }
@@ -230,7 +242,7 @@ if want releases; then
 		say "Debian $suite in a pristine root: install-deps, build, format, unit, integration, package"
 		t0=$SECONDS
 		rel_out="$results/release-$suite.out"
-		bash tests/release-root.sh "$suite" 2>&1 | tee "$rel_out" | sed -n '/^=== \|passed, \|FAILED\|^debian-/p'
+		bash tests/release-root.sh "$suite" 2>&1 | tee "$rel_out" | sed -n '/^=== \|^--- \|passed, \|FAILED\|^debian-/p'
 		read -r rp rf < <(tail -1 "$rel_out" | sed -n 's/^debian-[a-z]*: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p')
 		if [ -n "${rp:-}" ]; then
 			passed=$((passed + rp))
@@ -244,6 +256,8 @@ if want releases; then
 	done
 fi
 
+stage_end
+echo "--- all: $SECONDS s"
 echo
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
