@@ -51,6 +51,24 @@ def mount_entry(path):
     return None
 
 
+# A run started in the background (`cmd &` in a script, nohup, some CI runners) inherits
+# SIGINT ignored, and every tool and daemon the tests start would inherit it through exec:
+# a Ctrl-C test would then send a signal nobody can receive (the tool sleeps on, state S).
+# The default handler here is reset to SIG_DFL in each child at exec.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def ignored_signals(pid):
+    """The signals process pid ignores (SigIgn in /proc/PID/status)."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("SigIgn:"):
+                mask = int(line.split()[1], 16)
+                return {n for n in range(1, 65) if mask & (1 << (n - 1))}
+    return set()
+
+
 def in_fuse_request(pid):
     """True when process pid sleeps in the kernel on a FUSE request (wchan request_wait_answer).
 
@@ -78,6 +96,7 @@ def signal_when_waiting(p, sig, timeout=5):
         assert p.poll() is None, "%s ended before it was signalled: %r" % (p.args, p.returncode)
         assert time.monotonic() < deadline, "%s never slept on its FUSE request" % (p.args,)
         time.sleep(0.01)
+    assert sig not in ignored_signals(p.pid), "%s ignores signal %d (inherited)" % (p.args, sig)
     p.send_signal(sig)
 
 
