@@ -40,6 +40,7 @@ if ! command -v debootstrap >/dev/null; then
 fi
 
 root=$(mktemp -d "${TMPDIR:-/var/tmp}/ovhsnapfs-$suite.XXXXXX") || die "mktemp"
+chmod 0755 "$root" # "/" of the new system: mktemp's 0700 would shut other users out
 
 # Every process whose root is in $root, by PID; then every mount under it, deepest first.
 cleanup() {
