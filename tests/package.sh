@@ -32,6 +32,13 @@ mkdir "$tmp/out"
 deb=$(ls "$tmp"/out/ovhsnapfs_*_"$(dpkg --print-architecture)".deb) || fail "no .deb built"
 changes=$(ls "$tmp"/out/ovhsnapfs_*.changes) || fail "no .changes built"
 
+# Depends from shlibs: the libfuse3 of this release (libfuse3-4 on 13, libfuse3-3 on 12).
+fuselib=$(dpkg-query -W -f='${Package} ${Status}\n' 'libfuse3-[0-9]*' 2>/dev/null |
+	awk '/install ok installed/ { print $1; exit }')
+deps=$(dpkg-deb -f "$deb" Depends)
+echo "Depends: $deps"
+[ -n "$fuselib" ] && [[ ", $deps" == *", $fuselib "* ]] || fail "Depends does not name ${fuselib:-libfuse3}"
+
 command -v lintian >/dev/null || fail "lintian is not installed (contrib/install-deps.sh --tests)"
 lintian --fail-on error,warning "$changes" 2>&1 | grep -v '^running with root privileges' |
 	tee "$tmp/lintian.out"
