@@ -35,10 +35,14 @@ static int access_target(struct tree *t, const struct op *op, const struct node 
 	int rc = tree_access_paths(t, op, n->service->obj.id, n->share->obj.id, &l);
 	if (rc)
 		return rc;
-	for (size_t i = 0; i < l->n && k < MAX_ACCESS_PATHS; i++) {
-		const struct efs_object *o = &l->entries[i].obj;
-		if (o->path && mounts_path_is_safe(o->path, o->path_len))
-			paths[k++] = o->path;
+	/* The preferred path first: where several are mounted, its mount wins. */
+	for (int preferred = 1; preferred >= 0; preferred--) {
+		for (size_t i = 0; i < l->n && k < MAX_ACCESS_PATHS; i++) {
+			const struct efs_object *o = &l->entries[i].obj;
+			if (o->path && mounts_path_is_safe(o->path, o->path_len) &&
+			    efs_is_preferred(o) == (preferred == 1))
+				paths[k++] = o->path;
+		}
 	}
 	rc = mounts_target(t->mounts, paths, k, suffix, buf, len);
 	listing_unref(l);

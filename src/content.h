@@ -3,8 +3,9 @@
  *
  * Owns where each link points: a snapshot's `path` (HOST:/EXPORT/REST) or,
  * when it has none that a mount explains, the share's access paths plus
- * .snapshot/NAME, mapped into this host's mounts (mounts.h); the share's
- * link is the mount point of one of its access paths. Also the one log line
+ * .snapshot/NAME, mapped into this host's mounts (mounts.h), the path the
+ * API marks preferred first; the share's link is the mount point of one of
+ * its access paths. Also the one log line
  * of a path that could leave its mount, and which kernel entries go stale
  * when the mounts or those paths change (reported to tree->changed). Access
  * paths are loaded, through the cache, only when a link needs them and this

@@ -427,6 +427,14 @@ bool efs_is_automatic(const struct efs_object *obj)
 	return automatic;
 }
 
+bool efs_is_preferred(const struct efs_object *obj)
+{
+	json_t *root = obj->json ? json_loadb(obj->json, obj->json_len, 0, NULL) : NULL;
+	bool preferred = json_is_true(json_object_get(root, "preferred"));
+	json_decref(root);
+	return preferred;
+}
+
 /* ---- memory ---- */
 
 int efs_object_copy(const struct efs_object *src, struct efs_object *dst)

@@ -103,6 +103,8 @@ enum efs_field {
 char *efs_object_field(const struct efs_object *obj, enum efs_field field);
 /* True for a snapshot of type automatic (made by a policy; the only kind hold takes). */
 bool efs_is_automatic(const struct efs_object *obj);
+/* True for an access path the API marks preferred (the one a share is best mounted by). */
+bool efs_is_preferred(const struct efs_object *obj);
 
 /* Decoding, exposed for the unit tests and fuzzers. -EIO on a bad reply. */
 int efs_decode_list(const char *body, size_t len, struct efs_list *out);

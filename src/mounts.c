@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +63,30 @@ static char *decoded(char *field, size_t len)
 	return n ? strndup(field, n) : NULL;
 }
 
+/* opts (comma-separated) has key, alone or as key=VALUE. */
+static bool has_option(const char *opts, const char *key)
+{
+	size_t klen = strlen(key);
+	for (const char *p = opts; p;) {
+		if (strncmp(p, key, klen) == 0 && (!p[klen] || p[klen] == ',' || p[klen] == '='))
+			return true;
+		p = strchr(p, ',');
+		p = p ? p + 1 : NULL;
+	}
+	return false;
+}
+
+/*
+ * A mount whose source is whatever its maker chose: any FUSE filesystem
+ * (fusermount3 lets every user set fsname=), and any mount a user made
+ * (user_id= in FUSE's super options; user or user= in the options).
+ */
+static bool untrusted(const char *fstype, const char *mount_opts, const char *super_opts)
+{
+	return strncmp(fstype, "fuse", 4) == 0 || has_option(super_opts, "user_id") ||
+	       has_option(mount_opts, "user") || has_option(super_opts, "user");
+}
+
 /* One mountinfo line: 0 with *e filled, 1 to skip it, -ENOMEM. */
 static int parse_line(char *line, size_t len, struct mount_entry *e)
 {
@@ -72,6 +97,9 @@ static int parse_line(char *line, size_t len, struct mount_entry *e)
 		;
 	if (sep + 2 >= n || strcmp(f[3], "/") != 0)
 		return 1; /* malformed, or a bind mount of a subdirectory */
+	if (untrusted(f[sep + 1], f[5], sep + 3 < n ? f[sep + 3] : ""))
+		return 1; /* never follow it, whatever its source says */
+	e->nfs = strcmp(f[sep + 1], "nfs") == 0 || strcmp(f[sep + 1], "nfs4") == 0;
 	e->point = decoded(f[4], l[4]);
 	e->source = decoded(f[sep + 2], l[sep + 2]);
 	if (!e->point || !e->source || e->point[0] != '/') {
@@ -199,9 +227,20 @@ static int split_at(const char *path, size_t plen, const char *source, const cha
 	return 0;
 }
 
+/* Mount a with path i beats mount b with path j: NFS first, then the earlier path. */
+static bool better(const struct mount_entry *a, size_t i, const struct mount_entry *b, size_t j)
+{
+	if (a->nfs != b->nfs)
+		return a->nfs;
+	return i < j;
+}
+
 int mounts_table_target(const struct mount_table *t, const char *const *paths, size_t n,
 			const char *suffix, char *buf, size_t len)
 {
+	const struct mount_entry *best = NULL;
+	const char *best_rest = NULL;
+	size_t best_len = 0, best_i = 0;
 	for (size_t m = 0; m < t->n; m++) {
 		for (size_t i = 0; i < n; i++) {
 			const char *rest;
@@ -213,13 +252,20 @@ int mounts_table_target(const struct mount_table *t, const char *const *paths, s
 			if (!plen || !remote_form(paths[i], plen) ||
 			    split_at(paths[i], plen, t->items[m].source, &rest, &rest_len))
 				continue;
-			if ((rest_len && !segments_ok(rest, rest_len)) ||
-			    (suffix && !segments_ok(suffix, strlen(suffix))))
-				return -EINVAL;
-			return join(t->items[m].point, rest, rest_len, suffix, buf, len);
+			if (!best || better(&t->items[m], i, best, best_i)) {
+				best = &t->items[m];
+				best_i = i;
+				best_rest = rest;
+				best_len = rest_len;
+			}
 		}
 	}
-	return -ENOENT;
+	if (!best)
+		return -ENOENT;
+	if ((best_len && !segments_ok(best_rest, best_len)) ||
+	    (suffix && !segments_ok(suffix, strlen(suffix))))
+		return -EINVAL;
+	return join(best->point, best_rest, best_len, suffix, buf, len);
 }
 
 bool mounts_is_remote(const char *source)
@@ -340,17 +386,21 @@ bool mounts_has_remote(struct mounts *m)
 
 struct first_mount {
 	const char *source, *point;
+	bool nfs;
 	size_t order;
 };
 
+/* By source, then as mounts_table_target ranks them: NFS first, then table order. */
 static int by_source(const void *a, const void *b)
 {
 	const struct first_mount *x = a, *y = b;
 	int c = strcmp(x->source, y->source);
-	return c ? c : x->order < y->order ? -1 : x->order > y->order;
+	if (c || x->nfs != y->nfs)
+		return c ? c : x->nfs ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
 }
 
-/* Each source once, with the mount point of its first mount, sorted by source. */
+/* Each source once, with the mount point a target would use, sorted by source. */
 static struct first_mount *firsts(const struct mount_table *t, size_t *n)
 {
 	struct first_mount *f = calloc(t->n + 1, sizeof(*f));
@@ -358,7 +408,8 @@ static struct first_mount *firsts(const struct mount_table *t, size_t *n)
 	if (!f)
 		return NULL;
 	for (size_t i = 0; i < t->n; i++)
-		f[i] = (struct first_mount){t->items[i].source, t->items[i].point, i};
+		f[i] = (struct first_mount){t->items[i].source, t->items[i].point, t->items[i].nfs,
+					    i};
 	qsort(f, t->n, sizeof(*f), by_source);
 	for (size_t i = 0; i < t->n; i++)
 		if (*n == 0 || strcmp(f[*n - 1].source, f[i].source) != 0)

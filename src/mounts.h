@@ -8,8 +8,10 @@
  * into M/REST, M being where a filesystem with source HOST:/EXPORT is
  * mounted. That rule never yields a path outside M, nor one into a local
  * filesystem: a path not of the form HOST:/... matches no mount, and one
- * whose REST has an empty, "." or ".." segment, or a NUL, is refused. Knows nothing of the API or
- * FUSE. Thread-safe.
+ * whose REST has an empty, "." or ".." segment, or a NUL, is refused. Nor
+ * one into a mount whose source its maker chose: FUSE mounts (any user may
+ * set fsname=) and mounts a user made are never in the table. Knows nothing
+ * of the API or FUSE. Thread-safe.
  */
 #ifndef OVHSNAPFS_MOUNTS_H
 #define OVHSNAPFS_MOUNTS_H
@@ -20,6 +22,7 @@
 struct mount_entry {
 	char *source; /* as mounted, octal escapes decoded, trailing '/' dropped */
 	char *point;  /* absolute */
+	bool nfs;     /* type nfs or nfs4: ranked above any other */
 };
 
 struct mount_table {
@@ -29,7 +32,10 @@ struct mount_table {
 
 /*
  * Parse mountinfo text. Only mounts of a filesystem's root are kept (a bind
- * mount of a subdirectory shows only part of it). 0 or -ENOMEM.
+ * mount of a subdirectory shows only part of it), and never a FUSE mount
+ * (type fuse, fuse.*, fuseblk) nor one a user made (user_id= in the super
+ * options, user or user= in the mount's): their source proves nothing.
+ * 0 or -ENOMEM.
  */
 int mounts_parse(const char *text, size_t len, struct mount_table *out);
 void mounts_table_free(struct mount_table *table);
@@ -41,9 +47,11 @@ void mounts_table_free(struct mount_table *table);
 bool mounts_path_is_safe(const char *path, size_t len);
 
 /*
- * The local path of the first mount (in table order) whose source is one of
- * paths[0..n) (those of the form HOST:/PATH) or a '/'-bounded prefix of one:
- * M/REST, then "/suffix" when suffix is not NULL. 0 with the path in buf;
+ * The local path of the best mount whose source is one of paths[0..n)
+ * (those of the form HOST:/PATH) or a '/'-bounded prefix of one: M/REST,
+ * then "/suffix" when suffix is not NULL. Best: an nfs or nfs4 mount before
+ * any other type, then the earliest of paths (callers put the preferred
+ * access path first), then the first in table order. 0 with the path in buf;
  * -ENOENT when nothing matches; -EINVAL when the REST or suffix could leave
  * M; -ENAMETOOLONG.
  */

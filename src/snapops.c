@@ -325,30 +325,76 @@ int snapops_create(struct tree *t, const struct snapops_opts *opts, const struct
 	return rc;
 }
 
-/*
- * A cached creating or deleting status may be old (after wait=0, or a wait
- * that timed out): ask the API once before refusing with EBUSY (rmdir, mv,
- * a description, a hold). 0 with
- * *fresh filled when the snapshot is no longer busy.
- */
-static int busy_now(struct tree *t, const struct op *op, const char *svc, const char *share,
-		    const struct efs_object *cached, struct efs_object *fresh)
+static bool same_text(const char *a, const char *b)
 {
-	if (cached->status != EFS_ST_CREATING && cached->status != EFS_ST_DELETING)
-		return efs_object_copy(cached, fresh);
-	int rc = efs_get_snapshot(t->api, op, svc, share, cached->id, fresh);
-	if (rc == -ENOENT) {
-		cache_apply(t, svc, share, CHANGE_REMOVE, cached);
-		return -ENOENT;
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static bool is_busy(enum efs_status status)
+{
+	return status == EFS_ST_CREATING || status == EFS_ST_DELETING;
+}
+
+/*
+ * Read the share's listing again and find what name means now: 0 with *now
+ * filled, -ENOENT when nothing is called that, -EBUSY while it is being
+ * created or deleted. The kernel is told what changed since the old one.
+ */
+static int resolve_again(struct tree *t, const struct op *op, const char *svc, const char *share,
+			 const char *name, struct efs_object *now)
+{
+	char key[400];
+	struct listing *l;
+	tree_snapshots_key(key, sizeof(key), svc, share);
+	struct listing *old = cache_peek(t->cache, key);
+	cache_forget(t->cache, key);
+	int rc = tree_snapshots(t, op, svc, share, &l);
+	if (rc == 0) {
+		tree_notify_changes(t, EFS_SNAPSHOT, svc, share, old, l);
+		const struct entry *e = listing_find(l, name);
+		rc = !e ? -ENOENT : is_busy(e->obj.status) ? -EBUSY : efs_object_copy(&e->obj, now);
+		listing_unref(l);
 	}
-	if (rc)
-		return -EBUSY; /* cannot tell: the refusal stands */
-	cache_apply(t, svc, share, CHANGE_REPLACE, fresh);
-	if (fresh->status == EFS_ST_CREATING || fresh->status == EFS_ST_DELETING) {
-		efs_object_free(fresh);
+	listing_unref(old);
+	return rc;
+}
+
+/*
+ * The cached entry may be stale: within cache_ttl another host may have
+ * renamed its snapshot and given the name to a new one, and a DELETE or PUT
+ * of the cached id would then act on the wrong snapshot. One GET of that id
+ * confirms it still answers to the name the user typed (an id always does);
+ * otherwise the listing is read again and the name means what it means now.
+ * 0 with *now the snapshot to act on; -ENOENT when none; -EBUSY while it is
+ * being created or deleted (a cached busy status is never trusted alone).
+ * verb names the call in logs. Called under the share's lock.
+ */
+static int confirm(struct tree *t, const struct op *op, const struct node *node, const char *verb,
+		   struct efs_object *now)
+{
+	const char *svc = node->service->obj.id, *share = node->share->obj.id;
+	const struct entry *e = node->snapshot;
+	bool by_id = node->snapshot_by_id || strcmp(e->name, e->obj.id) == 0;
+	int rc = efs_get_snapshot(t->api, op, svc, share, e->obj.id, now);
+	if (rc && rc != -ENOENT)
+		return is_busy(e->obj.status) && rc != -EINTR ? -EBUSY : rc;
+	if (rc == 0 && (by_id || same_text(now->name, e->name))) {
+		cache_apply(t, svc, share, CHANGE_REPLACE, now);
+		if (!is_busy(now->status))
+			return 0;
+		efs_object_free(now);
 		return -EBUSY;
 	}
-	return 0;
+	if (rc == 0) {
+		log_info("%s %s: snapshot %s is now called %s: reading the listing again", verb,
+			 e->name, e->obj.id, now->name ? now->name : now->id);
+		efs_object_free(now);
+	}
+	if (by_id) { /* the id is gone, and ids never come back */
+		cache_apply(t, svc, share, CHANGE_REMOVE, &e->obj);
+		return -ENOENT;
+	}
+	return resolve_again(t, op, svc, share, e->name, now);
 }
 
 /*
@@ -379,17 +425,15 @@ static bool may_have_acted(int rc)
 	return rc == -EINTR || rc == -ETIMEDOUT;
 }
 
-static int delete_snapshot(struct tree *t, const struct snapops_opts *opts, const struct op *op,
-			   const struct node *node, const struct efs_object *obj)
+/* Under the share's lock: confirm what the name means, then one DELETE of that id. */
+static int send_delete(struct tree *t, const struct op *op, const struct node *node,
+		       struct efs_object *obj)
 {
 	const char *svc = node->service->obj.id, *share = node->share->obj.id;
-	struct efs_object last;
-
-	pthread_mutex_t *lock = share_lock(t, share);
-	int lock_rc = op_lock(op, lock); /* another change in the share: the caller may leave */
-	if (lock_rc)
-		return lock_rc;
-	int rc = op_check(op); /* a caller gone: not sent */
+	int rc = confirm(t, op, node, "rmdir", obj);
+	if (rc)
+		return rc;
+	rc = op_check(op); /* a caller gone: not sent */
 	if (rc == 0)
 		rc = efs_delete_snapshot(t->api, op, svc, share, obj->id);
 	if (rc == -EBUSY)
@@ -398,11 +442,19 @@ static int delete_snapshot(struct tree *t, const struct snapops_opts *opts, cons
 		cache_apply(t, svc, share, CHANGE_REMOVE, obj);
 	else if (may_have_acted(rc))
 		forget_snapshots(t, svc, share); /* the next ls asks the API what it did */
-	pthread_mutex_unlock(lock);
-	if (rc || opts->wait <= 0)
-		return rc;
+	if (rc)
+		efs_object_free(obj);
+	return rc;
+}
+
+/* After the DELETE: wait (wait=) until the API no longer has it. */
+static int wait_deleted(struct tree *t, const struct snapops_opts *opts, const struct op *op,
+			const struct node *node, const struct efs_object *obj)
+{
+	const char *svc = node->service->obj.id, *share = node->share->obj.id;
+	struct efs_object last;
 	log_info("rmdir %s: deleting snapshot %s", node->snapshot->name, obj->id);
-	rc = wait_while(t, op, svc, share, obj->id, EFS_ST_DELETING, opts->wait, &last);
+	int rc = wait_while(t, op, svc, share, obj->id, EFS_ST_DELETING, opts->wait, &last);
 	if (rc == -ENOENT)
 		return 0; /* gone: done */
 	if (rc == -EINTR) {
@@ -426,13 +478,31 @@ static int delete_snapshot(struct tree *t, const struct snapops_opts *opts, cons
 int snapops_delete(struct tree *t, const struct snapops_opts *opts, const struct op *op,
 		   const struct node *node)
 {
-	struct efs_object fresh;
-	int rc = busy_now(t, op, node->service->obj.id, node->share->obj.id, &node->snapshot->obj,
-			  &fresh);
+	struct efs_object obj;
+	pthread_mutex_t *lock = share_lock(t, node->share->obj.id);
+	int rc = op_lock(op, lock); /* another change in the share: the caller may leave */
 	if (rc)
 		return rc;
-	rc = delete_snapshot(t, opts, op, node, &fresh);
-	efs_object_free(&fresh);
+	rc = send_delete(t, op, node, &obj);
+	pthread_mutex_unlock(lock);
+	if (rc)
+		return rc;
+	if (opts->wait > 0)
+		rc = wait_deleted(t, opts, op, node, &obj);
+	efs_object_free(&obj);
+	return rc;
+}
+
+/* -EEXIST when another snapshot than except_id is called name in the share's listing. */
+static int new_name_taken(struct tree *t, const struct op *op, const char *svc, const char *share,
+			  const char *name, const char *except_id)
+{
+	struct listing *l;
+	int rc = tree_snapshots(t, op, svc, share, &l);
+	if (rc == 0) {
+		rc = name_taken(l, name, except_id) ? -EEXIST : 0;
+		listing_unref(l);
+	}
 	return rc;
 }
 
@@ -440,9 +510,7 @@ int snapops_rename(struct tree *t, const struct op *op, const struct node *from,
 		   const struct node *to_dir, const char *new_name)
 {
 	const char *svc = from->service->obj.id, *share = from->share->obj.id;
-	const struct efs_object *obj = &from->snapshot->obj;
-	struct efs_object renamed;
-	struct listing *l;
+	struct efs_object obj, renamed;
 
 	/*
 	 * Never EXDEV: GNU mv would fall back to copying, and its mkdir would
@@ -456,24 +524,24 @@ int snapops_rename(struct tree *t, const struct op *op, const struct node *from,
 		return rc;
 	if (strcmp(from->snapshot->name, new_name) == 0)
 		return 0;
-	struct efs_object fresh;
-	rc = busy_now(t, op, svc, share, obj, &fresh);
-	if (rc)
-		return rc;
-	efs_object_free(&fresh);
 	pthread_mutex_t *lock = share_lock(t, share);
 	int lock_rc = op_lock(op, lock); /* another change in the share: the caller may leave */
 	if (lock_rc)
 		return lock_rc;
-	rc = tree_snapshots(t, op, svc, share, &l);
+	/* A name taken in the cached listing: EEXIST before any call. */
+	rc = new_name_taken(t, op, svc, share, new_name, from->snapshot->obj.id);
+	if (rc == 0)
+		rc = confirm(t, op, from, "rename", &obj);
 	if (rc == 0) {
-		rc = name_taken(l, new_name, obj->id) ? -EEXIST : 0;
-		listing_unref(l);
+		/* again: confirm may have read a new listing */
+		rc = new_name_taken(t, op, svc, share, new_name, obj.id);
+		if (rc == 0)
+			rc = op_check(op); /* a caller gone: not sent */
+		if (rc == 0)
+			rc = efs_rename_snapshot(t->api, op, svc, share, obj.id, new_name,
+						 &renamed);
+		efs_object_free(&obj);
 	}
-	if (rc == 0)
-		rc = op_check(op); /* a caller gone: not sent */
-	if (rc == 0)
-		rc = efs_rename_snapshot(t->api, op, svc, share, obj->id, new_name, &renamed);
 	if (rc == 0) {
 		cache_apply(t, svc, share, CHANGE_REPLACE, &renamed);
 		efs_object_free(&renamed);
@@ -490,23 +558,22 @@ int snapops_set_description(struct tree *t, const struct op *op, const struct no
 			    const char *description)
 {
 	const char *svc = node->service->obj.id, *share = node->share->obj.id;
-	const struct efs_object *obj = &node->snapshot->obj;
-	struct efs_object now;
+	struct efs_object obj, now;
 
 	int rc = description ? names_check_text(description) : 0;
 	if (rc)
 		return rc;
-	rc = busy_now(t, op, svc, share, obj, &now);
-	if (rc)
-		return rc;
-	efs_object_free(&now);
 	pthread_mutex_t *lock = share_lock(t, share);
 	int lock_rc = op_lock(op, lock); /* another change in the share: the caller may leave */
 	if (lock_rc)
 		return lock_rc;
-	rc = op_check(op); /* a caller gone: not sent */
-	if (rc == 0)
-		rc = efs_set_description(t->api, op, svc, share, obj->id, description, &now);
+	rc = confirm(t, op, node, "description", &obj);
+	if (rc == 0) {
+		rc = op_check(op); /* a caller gone: not sent */
+		if (rc == 0)
+			rc = efs_set_description(t->api, op, svc, share, obj.id, description, &now);
+		efs_object_free(&obj);
+	}
 	if (rc == 0) {
 		cache_apply(t, svc, share, CHANGE_REPLACE, &now);
 		efs_object_free(&now);
@@ -559,11 +626,6 @@ static void cache_swap(struct tree *t, const char *svc, const char *share, const
 	listing_unref(next);
 }
 
-static bool same_text(const char *a, const char *b)
-{
-	return a == b || (a && b && strcmp(a, b) == 0);
-}
-
 /*
  * After a hold whose fate is unknown: the held copy keeps name and createdAt
  * under a new id, and the automatic one is gone. Never sent again.
@@ -591,29 +653,20 @@ static int find_held(struct tree *t, const struct op *op, const char *svc, const
 	return rc;
 }
 
-int snapops_hold(struct tree *t, const struct snapops_opts *opts, const struct op *op,
-		 const struct node *node)
+/* Under the share's lock: confirm what the name means, then one POST .../hold of that id. */
+static int send_hold(struct tree *t, const struct op *op, const struct node *node,
+		     struct efs_object *held)
 {
 	const char *svc = node->service->obj.id, *share = node->share->obj.id;
-	const struct efs_object *obj = &node->snapshot->obj;
-	struct efs_object held = {0};
-
-	if (!efs_is_automatic(obj))
-		return -EINVAL; /* the API holds only what a policy made */
-	int rc = busy_now(t, op, svc, share, obj, &held);
+	struct efs_object obj;
+	int rc = confirm(t, op, node, "hold", &obj);
 	if (rc)
 		return rc;
-	efs_object_free(&held);
-	held = (struct efs_object){0};
-	pthread_mutex_t *lock = share_lock(t, share);
-	int lock_rc = op_lock(op, lock); /* another change in the share: the caller may leave */
-	if (lock_rc)
-		return lock_rc;
-	rc = op_check(op); /* a caller gone: not sent */
+	rc = efs_is_automatic(&obj) ? op_check(op) : -EINVAL; /* a caller gone: not sent */
 	if (rc == 0)
-		rc = efs_hold_snapshot(t->api, op, svc, share, obj->id, &held);
+		rc = efs_hold_snapshot(t->api, op, svc, share, obj.id, held);
 	if (rc == -EINPROGRESS) {
-		rc = find_held(t, op, svc, share, obj, &held);
+		rc = find_held(t, op, svc, share, &obj, held);
 		if (rc && op_check(op) == -EINTR)
 			rc = -EINTR; /* the caller left: not the API's fault */
 		else if (rc)
@@ -623,13 +676,30 @@ int snapops_hold(struct tree *t, const struct snapops_opts *opts, const struct o
 		if (rc)
 			forget_snapshots(t, svc, share); /* the next look asks the API */
 	}
-	if (rc == 0)
-		cache_swap(t, svc, share, obj->id, &held);
-	pthread_mutex_unlock(lock);
 	if (rc == 0) {
-		log_info("hold %s: snapshot %s is now %s", node->snapshot->name, obj->id, held.id);
-		rc = finish_create(t, opts, op, svc, share, "hold", node->snapshot->name, &held);
+		cache_swap(t, svc, share, obj.id, held);
+		log_info("hold %s: snapshot %s is now %s", node->snapshot->name, obj.id, held->id);
 	}
+	efs_object_free(&obj);
+	return rc;
+}
+
+int snapops_hold(struct tree *t, const struct snapops_opts *opts, const struct op *op,
+		 const struct node *node)
+{
+	const char *svc = node->service->obj.id, *share = node->share->obj.id;
+	struct efs_object held = {0};
+
+	if (!efs_is_automatic(&node->snapshot->obj))
+		return -EINVAL; /* the API holds only what a policy made */
+	pthread_mutex_t *lock = share_lock(t, share);
+	int rc = op_lock(op, lock); /* another change in the share: the caller may leave */
+	if (rc)
+		return rc;
+	rc = send_hold(t, op, node, &held);
+	pthread_mutex_unlock(lock);
+	if (rc == 0)
+		rc = finish_create(t, opts, op, svc, share, "hold", node->snapshot->name, &held);
 	efs_object_free(&held);
 	return rc;
 }

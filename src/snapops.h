@@ -3,7 +3,10 @@
  * change their description and hold automatic ones.
  *
  * Owns the rules around each API call (name checks, EEXIST/EBUSY before any
- * call, one POST/DELETE/PUT, reconciling a POST whose outcome is unknown by
+ * call, one POST/DELETE/PUT, before a DELETE, PUT or hold one GET confirming
+ * the snapshot still has the name the user typed (a cached name may be stale:
+ * another host may have renamed it and reused the name; the listing is then
+ * read again and the name means what it means now), reconciling a POST whose outcome is unknown by
  * listing again, never by sending it again,
  * waiting for creating/deleting to end) and updates the cached listing as
  * soon as the API has accepted a change. Thread-safe: changes within one

@@ -427,6 +427,7 @@ static int step(struct tree *t, const struct op *op, struct node *n, int level, 
 		n->kind = NODE_SHARE;
 	} else {
 		n->snapshot = e;
+		n->snapshot_by_id = strcmp(e->name, name) != 0;
 		n->kind = NODE_SNAPSHOT;
 	}
 	return 0;

@@ -11,6 +11,7 @@
 #define OVHSNAPFS_TREE_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <time.h>
 
 #include "cache.h"
@@ -69,6 +70,11 @@ struct node {
 	enum node_kind kind;
 	enum node_kind info_of; /* NODE_INFO, NODE_CONTENT: whose info.json or content */
 	const struct entry *service, *share, *snapshot;
+	/*
+	 * The path named the snapshot by its id while it is listed under its
+	 * name: that id, not a name, is what the user meant.
+	 */
+	bool snapshot_by_id;
 	struct listing *held[3]; /* keep the entries above alive */
 };
 

@@ -536,6 +536,28 @@ static void test_object_field_null_or_missing_is_null(void **state)
 	efs_object_free(&obj);
 }
 
+static void test_only_a_true_preferred_is_preferred(void **state)
+{
+	static const char *const not_preferred[] = {
+		"{\"id\":\"" ID1 "\",\"path\":\"h:/e\",\"preferred\":false}",
+		"{\"id\":\"" ID1 "\",\"path\":\"h:/e\",\"preferred\":\"true\"}",
+		"{\"id\":\"" ID1 "\",\"path\":\"h:/e\",\"preferred\":null}",
+		"{\"id\":\"" ID1 "\",\"path\":\"h:/e\"}",
+	};
+	struct efs_object obj;
+	(void)state;
+	assert_int_equal(
+		decode_object("{\"id\":\"" ID1 "\",\"path\":\"h:/e\",\"preferred\":true}", &obj),
+		0);
+	assert_true(efs_is_preferred(&obj));
+	efs_object_free(&obj);
+	for (size_t i = 0; i < sizeof(not_preferred) / sizeof(not_preferred[0]); i++) {
+		assert_int_equal(decode_object(not_preferred[i], &obj), 0);
+		assert_false(efs_is_preferred(&obj));
+		efs_object_free(&obj);
+	}
+}
+
 static void test_object_copy_is_deep(void **state)
 {
 	struct efs_object src, dst;
@@ -611,6 +633,7 @@ int main(void)
 		cmocka_unit_test(test_time_lenient_forms_are_einval),
 		cmocka_unit_test(test_object_decodes_one_snapshot),
 		cmocka_unit_test(test_object_that_is_not_an_object_is_eio),
+		cmocka_unit_test(test_only_a_true_preferred_is_preferred),
 		cmocka_unit_test(test_object_copy_is_deep),
 		cmocka_unit_test(test_object_copy_keeps_null_name),
 	};

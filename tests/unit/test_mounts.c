@@ -208,6 +208,85 @@ static void test_remote_means_an_nfs_style_source(void **state)
 	mounts_table_free(&t);
 }
 
+/*
+ * A FUSE mount's source is whatever its maker chose (fusermount3 lets any
+ * user set -o fsname=HOST:/EXPORT), and so is a mount a user made: neither
+ * is ever followed, even when it comes first.
+ */
+static void test_a_fuse_or_user_mount_is_never_followed(void **state)
+{
+	(void)state;
+	static const char text[] =
+		"70 27 0:60 / /home/eve/a rw,nosuid,nodev - fuse.memfs " EXPORT
+		" rw,user_id=1000,group_id=1000\n"
+		"71 27 0:61 / /home/eve/b rw - fuse " EXPORT " rw,user_id=0,group_id=0\n"
+		"72 27 0:62 / /home/eve/c rw - fuseblk " EXPORT " rw,user_id=0,group_id=0\n"
+		"73 27 0:63 / /home/eve/d rw,user - tmpfs " EXPORT " rw\n"
+		"74 27 0:64 / /home/eve/e rw,user=eve - tmpfs " EXPORT " rw\n"
+		"75 27 0:65 / /home/eve/f rw - nfs " EXPORT " rw,user_id=1000\n";
+	struct mount_table t;
+	char buf[PATH_MAX];
+	assert_int_equal(mounts_parse(text, strlen(text), &t), 0);
+	assert_int_equal(t.n, 0);
+	assert_int_equal(target(&t, EXPORT "/.snapshot/s", NULL, buf), -ENOENT);
+	assert_false(mounts_table_has_remote(&t));
+	mounts_table_free(&t);
+}
+
+/* root's tmpfs with that source (the tests' stand-in for NFS) still is; so is user_xattr. */
+static void test_a_root_mount_after_a_fuse_one_is_followed(void **state)
+{
+	(void)state;
+	static const char text[] = "70 27 0:60 / /home/eve/a rw - fuse.memfs " EXPORT
+				   " rw,user_id=1000,group_id=1000\n"
+				   "71 27 0:61 / /srv/standin rw - tmpfs " EXPORT " rw\n"
+				   "72 27 0:62 / /srv/ext rw - ext4 10.0.0.9:/x rw,user_xattr\n";
+	struct mount_table t;
+	char buf[PATH_MAX];
+	assert_int_equal(mounts_parse(text, strlen(text), &t), 0);
+	assert_int_equal(t.n, 2);
+	assert_int_equal(target(&t, EXPORT "/.snapshot/s", NULL, buf), 0);
+	assert_string_equal(buf, "/srv/standin/.snapshot/s");
+	assert_int_equal(target(&t, "10.0.0.9:/x", NULL, buf), 0);
+	assert_string_equal(buf, "/srv/ext");
+	mounts_table_free(&t);
+}
+
+/* A real NFS mount of the export wins over any other type, wherever it comes. */
+static void test_nfs_wins_over_other_types(void **state)
+{
+	(void)state;
+	static const char text[] = "70 27 0:60 / /srv/standin rw - tmpfs " EXPORT " rw\n"
+				   "71 27 0:61 / /srv/nfs4 rw - nfs4 " EXPORT " rw,vers=4.2\n"
+				   "72 27 0:62 / /srv/nfs rw - nfs " EXPORT " rw,vers=3\n";
+	struct mount_table t;
+	char buf[PATH_MAX];
+	assert_int_equal(mounts_parse(text, strlen(text), &t), 0);
+	assert_int_equal(target(&t, EXPORT "/.snapshot/s", NULL, buf), 0);
+	assert_string_equal(buf, "/srv/nfs4/.snapshot/s"); /* then the first of those */
+	mounts_table_free(&t);
+}
+
+/* Several access paths mounted: the earliest path (the preferred one, put first) wins. */
+static void test_the_earliest_path_wins_among_mounts_of_one_rank(void **state)
+{
+	(void)state;
+	static const char text[] = "70 27 0:60 / /srv/a rw - nfs 10.0.0.5:/a rw\n"
+				   "71 27 0:61 / /srv/b rw - nfs 10.0.0.6:/b rw\n"
+				   "72 27 0:62 / /srv/c rw - tmpfs 10.0.0.7:/c rw\n";
+	const char *preferred_b[] = {"10.0.0.6:/b", "10.0.0.5:/a"};
+	const char *preferred_c[] = {"10.0.0.7:/c", "10.0.0.6:/b"};
+	struct mount_table t;
+	char buf[PATH_MAX];
+	assert_int_equal(mounts_parse(text, strlen(text), &t), 0);
+	assert_int_equal(mounts_table_target(&t, preferred_b, 2, "x", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "/srv/b/x");
+	/* a preferred path mounted only by a stand-in: an NFS mount of another still wins */
+	assert_int_equal(mounts_table_target(&t, preferred_c, 2, "x", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "/srv/b/x");
+	mounts_table_free(&t);
+}
+
 static void test_the_live_table_is_this_process_mounts(void **state)
 {
 	(void)state;
@@ -239,6 +318,10 @@ int main(void)
 		cmocka_unit_test(test_a_mount_at_the_root_does_not_double_the_slash),
 		cmocka_unit_test(test_a_target_too_long_is_enametoolong),
 		cmocka_unit_test(test_remote_means_an_nfs_style_source),
+		cmocka_unit_test(test_a_fuse_or_user_mount_is_never_followed),
+		cmocka_unit_test(test_a_root_mount_after_a_fuse_one_is_followed),
+		cmocka_unit_test(test_nfs_wins_over_other_types),
+		cmocka_unit_test(test_the_earliest_path_wins_among_mounts_of_one_rank),
 		cmocka_unit_test(test_the_live_table_is_this_process_mounts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

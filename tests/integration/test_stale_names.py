@@ -1,0 +1,155 @@
+"""rmdir, mv and setfattr act on what a name means now, not on the id a cached name had.
+
+Host A: `mv before-upgrade kept-for-audit; mkdir before-upgrade`. Host B, within its
+cache_ttl, still lists before-upgrade under the old id: its `rmdir before-upgrade` must
+not delete kept-for-audit. Before a DELETE or PUT, one GET of the cached id confirms the
+snapshot still has the name typed; otherwise B reads the listing again and acts on the
+snapshot now called that (or answers ENOENT). Host A is a second mount on the same
+simulator; host B mounts with wait=0, so its request log ends with the DELETE.
+"""
+
+import json
+
+import pytest
+
+from conftest import SVC, WWW, fsop, ls, run
+
+SNAPS = "/storage/netapp/%s/share/%s/snapshot" % (SVC, WWW)
+LIST = SNAPS + "?detail=true"
+WWW_DIR = "efs-prod/www/.snapshots"
+
+
+def snap_id(sim, name):
+    return next(s["id"] for s in sim.snapshots() if s["name"] == name)
+
+
+def names(sim):
+    return [s["name"] for s in sim.snapshots()]
+
+
+@pytest.fixture
+def hosts(mounts, sim):
+    """(a, b): two mounts of one account; b has cached the listing of www's snapshots."""
+    b = mounts(["wait=0"])
+    a = mounts()
+    assert "before-upgrade" in ls(b / WWW_DIR)
+    return a, b
+
+
+def rename_elsewhere(a, reuse=True):
+    """Host A renames before-upgrade away and, with reuse, makes a new one of that name."""
+    snaps = a / WWW_DIR
+    assert fsop("rename", snaps / "before-upgrade", snaps / "kept-for-audit") == "0"
+    if reuse:
+        assert fsop("mkdir", snaps / "before-upgrade") == "0"
+
+
+def test_rmdir_of_a_name_reused_elsewhere_deletes_the_new_snapshot(hosts, sim):
+    a, b = hosts
+    old = snap_id(sim, "before-upgrade")
+    rename_elsewhere(a)
+    new = snap_id(sim, "before-upgrade")
+    sim.clear_log()
+    assert fsop("rmdir", b / WWW_DIR / "before-upgrade") == "0"
+    assert sim.calls() == [("GET", SNAPS + "/" + old), ("GET", LIST),
+                           ("DELETE", SNAPS + "/" + new)]
+    assert snap_id(sim, "kept-for-audit") == old  # the audit copy survives
+    listed = ls(b / WWW_DIR)
+    assert "kept-for-audit" in listed and "before-upgrade" not in listed
+
+
+def test_rmdir_of_a_name_renamed_away_is_enoent_without_delete(hosts, sim):
+    a, b = hosts
+    old = snap_id(sim, "before-upgrade")
+    rename_elsewhere(a, reuse=False)
+    sim.clear_log()
+    assert fsop("rmdir", b / WWW_DIR / "before-upgrade") == "ENOENT"
+    assert sim.calls() == [("GET", SNAPS + "/" + old), ("GET", LIST)]
+    assert snap_id(sim, "kept-for-audit") == old
+    listed = ls(b / WWW_DIR)  # the listing read again shows the new name at once
+    assert "kept-for-audit" in listed and "before-upgrade" not in listed
+    assert sim.calls("GET") == [("GET", SNAPS + "/" + old), ("GET", LIST)]
+
+
+def test_rmdir_of_a_snapshot_deleted_elsewhere_is_enoent_without_delete(hosts, sim):
+    a, b = hosts
+    old = snap_id(sim, "before-upgrade")
+    assert fsop("rmdir", a / WWW_DIR / "before-upgrade") == "0"
+    sim.clear_log()
+    assert fsop("rmdir", b / WWW_DIR / "before-upgrade") == "ENOENT"
+    assert sim.calls() == [("GET", SNAPS + "/" + old), ("GET", LIST)]
+    assert "before-upgrade" not in ls(b / WWW_DIR)
+
+
+def test_rmdir_by_id_deletes_that_id_whatever_its_name_now(hosts, sim):
+    a, b = hosts
+    old = snap_id(sim, "before-upgrade")
+    rename_elsewhere(a)
+    sim.clear_log()
+    assert fsop("rmdir", b / WWW_DIR / old) == "0"  # the id is what the user meant
+    assert sim.calls() == [("GET", SNAPS + "/" + old), ("DELETE", SNAPS + "/" + old)]
+    assert [s["status"] for s in sim.snapshots() if s["id"] == old] in ([], ["deleting"])
+    assert snap_id(sim, "before-upgrade") != old  # the new one stays
+
+
+def test_rmdir_of_an_unchanged_snapshot_costs_one_get_then_the_delete(hosts, sim):
+    _, b = hosts
+    old = snap_id(sim, "before-upgrade")
+    sim.clear_log()
+    assert fsop("rmdir", b / WWW_DIR / "before-upgrade") == "0"
+    assert sim.calls() == [("GET", SNAPS + "/" + old), ("DELETE", SNAPS + "/" + old)]
+
+
+def test_mv_of_a_name_reused_elsewhere_renames_the_new_snapshot(hosts, sim):
+    a, b = hosts
+    old = snap_id(sim, "before-upgrade")
+    rename_elsewhere(a)
+    new = snap_id(sim, "before-upgrade")
+    sim.clear_log()
+    res = run(["mv", str(b / WWW_DIR / "before-upgrade"), str(b / WWW_DIR / "golden")])
+    assert res.returncode == 0, res.stderr
+    assert sim.calls() == [("GET", SNAPS + "/" + old), ("GET", LIST),
+                           ("PUT", SNAPS + "/" + new)]
+    assert snap_id(sim, "kept-for-audit") == old and snap_id(sim, "golden") == new
+    listed = ls(b / WWW_DIR)
+    assert "golden" in listed and "kept-for-audit" in listed and "before-upgrade" not in listed
+
+
+def test_mv_of_a_name_renamed_away_is_enoent_without_put(hosts, sim):
+    a, b = hosts
+    old = snap_id(sim, "before-upgrade")
+    rename_elsewhere(a, reuse=False)
+    sim.clear_log()
+    assert fsop("rename", b / WWW_DIR / "before-upgrade", b / WWW_DIR / "golden") == "ENOENT"
+    assert sim.calls() == [("GET", SNAPS + "/" + old), ("GET", LIST)]
+    assert snap_id(sim, "kept-for-audit") == old and "golden" not in names(sim)
+
+
+def test_setfattr_of_a_name_reused_elsewhere_describes_the_new_snapshot(hosts, sim):
+    a, b = hosts
+    old = snap_id(sim, "before-upgrade")
+    rename_elsewhere(a)
+    new = snap_id(sim, "before-upgrade")
+    sim.clear_log()
+    res = run(["setfattr", "-n", "user.ovh.description", "-v", "redone",
+               str(b / WWW_DIR / "before-upgrade")])
+    assert res.returncode == 0, res.stderr
+    assert sim.calls() == [("GET", SNAPS + "/" + old), ("GET", LIST),
+                           ("PUT", SNAPS + "/" + new)]
+    assert [json.loads(r["body"]) for r in sim.log() if r["method"] == "PUT"] == [
+        {"description": "redone"}]
+    described = {s["id"]: s["description"] for s in sim.snapshots()}
+    assert described[old] == "before the nginx upgrade" and described[new] == "redone"
+    res = run(["getfattr", "--only-values", "-n", "user.ovh.description",
+               str(b / WWW_DIR / "before-upgrade")])
+    assert res.stdout == "redone"
+
+
+def test_setfattr_of_a_name_renamed_away_is_enoent_without_put(hosts, sim):
+    a, b = hosts
+    old = snap_id(sim, "before-upgrade")
+    rename_elsewhere(a, reuse=False)
+    sim.clear_log()
+    assert fsop("setxattr", b / WWW_DIR / "before-upgrade", "user.ovh.description",
+                "x") == "ENOENT"
+    assert sim.calls() == [("GET", SNAPS + "/" + old), ("GET", LIST)]
