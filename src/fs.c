@@ -197,8 +197,11 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	if (rc)
 		return rc;
 	rc = fill_stat(fs, &op, &n, st);
-	if (rc == 0 && n.kind == NODE_STATUS && fi && fi->fh) /* fstat: the text it reads */
-		st->st_size = (off_t)((const struct open_file *)(uintptr_t)fi->fh)->len;
+	if (rc == 0 && n.kind == NODE_STATUS && fi && fi->fh) { /* fstat: the text it reads */
+		size_t len = ((const struct open_file *)(uintptr_t)fi->fh)->len;
+		st->st_size = (off_t)len;
+		st->st_blocks = (blkcnt_t)((len + 511) / 512);
+	}
 	tree_node_release(&n);
 	return rc;
 }
@@ -302,7 +305,7 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 	return rc;
 }
 
-/* The status file's text, fixed at open like info.json's. */
+/* The status file's text, rendered at open and fixed for it like info.json's. */
 static int open_status(struct ovhsnapfs *fs, struct fuse_file_info *fi)
 {
 	size_t len;

@@ -309,7 +309,7 @@ static int setup_transfer(struct http *http, CURL *h, const struct http_request 
 	 * libcurl silently re-sends a request whose reused connection died
 	 * before the reply; for a POST that could make a second snapshot.
 	 */
-	if (!bad && strcmp(rq->method, "POST") == 0)
+	if (!bad && (rq->fresh_connection || strcmp(rq->method, "POST") == 0))
 		bad = SETOPT(h, CURLOPT_FRESH_CONNECT, 1L);
 	if (!bad && rq->body)
 		bad = SETOPT(h, CURLOPT_POSTFIELDS, rq->body) ||
@@ -395,6 +395,8 @@ static int failed(CURL *h, CURLcode cc, const struct http_request *rq, const str
 		snprintf(why, why_len, "interrupted");
 	else if (out->abort_rc)
 		snprintf(why, why_len, "no reply before the operation's deadline");
+	else if (cc == CURLE_OPERATION_TIMEDOUT)
+		snprintf(why, why_len, "no reply within %.1f s, cut", rq->timeout);
 	else
 		snprintf(why, why_len, "%s", curl_easy_strerror(cc));
 	if (out->abort_rc)
@@ -443,7 +445,10 @@ int http_perform(struct http *http, const struct http_request *rq, struct ovh_re
 	out->requests = 1; /* no hook to see libcurl's own re-send: one per try */
 #endif
 	SETOPT(h, CURLOPT_HTTPHEADER, NULL); /* the nodes die with this frame */
-	handle_release(http, &c);
+	if (cc == CURLE_OK)
+		handle_release(http, &c);
+	else
+		conn_close(&c); /* a cut or broken transfer: its connections are not reused */
 	return rc;
 }
 

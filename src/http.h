@@ -18,6 +18,9 @@
  * refresh thread, rate=0): each then gets a handle of its own, closed
  * after its request, with its connection; TLS sessions are resumed.
  *
+ * A transfer that failed (a cut, a dropped connection) takes its handle and
+ * connections with it: a stalled connection is never used again.
+ *
  * Each transfer is classified for retry.c: a reply, a failure before the
  * request was written, or a failure after it may have been. Thread-safe.
  */
@@ -52,6 +55,7 @@ struct http_request {
 	const char *content_type;
 	const char *const *headers; /* extra lines, NULL-terminated; used in place, not copied */
 	double timeout;		    /* seconds for the whole transfer, connection included */
+	bool fresh_connection;	    /* on a new connection, none kept from before */
 	const struct op *op;	    /* its end aborts the transfer; NULL: only shutdown does */
 	bool secret_reply;	    /* the reply holds a secret: no stale copy of it is left */
 };

@@ -38,6 +38,7 @@ struct options {
 	double cache_ttl;
 	double wait;
 	double timeout;
+	double request_timeout;
 	double rate;
 	double burst;
 	int retries;
@@ -87,6 +88,7 @@ static const struct fuse_opt option_spec[] = {
 	OPTION("cache_ttl=%lf", cache_ttl),
 	OPTION("wait=%lf", wait),
 	OPTION("timeout=%lf", timeout),
+	OPTION("request_timeout=%lf", request_timeout),
 	OPTION("rate=%lf", rate),
 	OPTION("burst=%lf", burst),
 	OPTION("retries=%d", retries),
@@ -98,6 +100,7 @@ static const struct fuse_opt option_spec[] = {
 	FUSE_OPT_KEY("cache_ttl=", KEY_NUMBER),
 	FUSE_OPT_KEY("wait=", KEY_NUMBER),
 	FUSE_OPT_KEY("timeout=", KEY_NUMBER),
+	FUSE_OPT_KEY("request_timeout=", KEY_NUMBER),
 	FUSE_OPT_KEY("rate=", KEY_NUMBER),
 	FUSE_OPT_KEY("burst=", KEY_NUMBER),
 	FUSE_OPT_KEY("retries=", KEY_INTEGER),
@@ -158,7 +161,11 @@ static void show_help(const char *progname)
 	       "    -o wait=SECONDS        mkdir/rmdir wait for available/gone (default 360)\n"
 	       "    -o description=TEXT    description of snapshots made by mkdir\n"
 	       "    -o cafile=PATH         CA bundle for TLS (default: system store)\n"
-	       "    -o timeout=SECONDS     per HTTP request (default 30)\n"
+	       "    -o timeout=SECONDS     what a read may take in all, tries and waits\n"
+	       "                           included (default 30)\n"
+	       "    -o request_timeout=SECONDS\n"
+	       "                           one HTTP try at most, and half of what is left\n"
+	       "                           while a try remains (default 10)\n"
 	       "    -o retries=N           tries on 429, 5xx, network errors (default 4)\n"
 	       "    -o rate=N              at most N API requests per second sustained\n"
 	       "                           (default 1: OVH's fair use, 60 a minute; 0: no limit)\n"
@@ -278,6 +285,9 @@ static int check_numbers(const struct options *o)
 	else if (o->timeout <= 0 || o->timeout > MAX_TIMEOUT)
 		check_die("timeout=%g: must be more than 0 and at most %.0f seconds", o->timeout,
 			  MAX_TIMEOUT);
+	else if (o->request_timeout <= 0 || o->request_timeout > MAX_TIMEOUT)
+		check_die("request_timeout=%g: must be more than 0 and at most %.0f seconds",
+			  o->request_timeout, MAX_TIMEOUT);
 	else if (o->retries < 1 || o->retries > 100)
 		check_die("retries=%d: must be between 1 and 100", o->retries);
 	else if (o->prefetch < 0 || o->prefetch > 64)
@@ -503,6 +513,7 @@ static int parse_args(struct fuse_args *args, struct options *o)
 	*o = (struct options){.cache_ttl = 60,
 			      .wait = 360,
 			      .timeout = 30,
+			      .request_timeout = OVH_DEFAULT_REQUEST_TIMEOUT,
 			      .rate = OVH_DEFAULT_RATE,
 			      .burst = OVH_DEFAULT_BURST,
 			      .retries = 4,
@@ -570,6 +581,7 @@ static int prepare(struct ovhsnapfs *fs, const struct options *o, const struct o
 	struct ovh_client_opts copts = {.cfg = cfg,
 					.cafile = o->cafile,
 					.timeout = o->timeout,
+					.request_timeout = o->request_timeout,
 					.retries = o->retries,
 					.rate = o->rate,
 					.burst = o->burst};

@@ -47,6 +47,7 @@ struct counters {
 struct ovh_client {
 	char *base_url;
 	double timeout;
+	double try_timeout; /* request_timeout=, at most timeout= */
 	int retries;
 	struct http *http;
 	struct auth *auth;
@@ -283,18 +284,25 @@ static int before_try(struct ovh_client *c, const struct request *rq, struct ovh
 	return 0;
 }
 
-/* Send it once; 0 when a reply came (o says which), else negative errno. */
-static int try_once(struct ovh_client *c, const struct request *rq, const struct auth_lines *lines,
-		    struct ovh_response *resp, struct try_outcome *o, char *why, size_t why_len)
+/*
+ * Send it once, cut as retry.c says; 0 when a reply came (o says which),
+ * else negative errno. fresh: the last try got no reply, so no connection
+ * kept from before it is trusted.
+ */
+static int try_once(struct ovh_client *c, const struct request *rq, const struct retry_state *st,
+		    bool fresh, const struct auth_lines *lines, struct ovh_response *resp,
+		    struct try_outcome *o, char *why, size_t why_len)
 {
-	double left = op_left(rq->op);
-	struct http_request hr = {.method = rq->method,
-				  .url = rq->url,
-				  .body = rq->body,
-				  .content_type = rq->content_type,
-				  .timeout = left < c->timeout ? left : c->timeout,
-				  .op = rq->op,
-				  .secret_reply = rq->secret_reply};
+	struct http_request hr = {
+		.method = rq->method,
+		.url = rq->url,
+		.body = rq->body,
+		.content_type = rq->content_type,
+		.timeout = retry_try_timeout(st, op_left(rq->op), c->try_timeout),
+		.op = rq->op,
+		.secret_reply = rq->secret_reply,
+		.fresh_connection = fresh,
+	};
 	hr.headers = lines->line;
 	double t0 = clock_now();
 	int rc = http_perform(c->http, &hr, resp, o, why, why_len);
@@ -405,6 +413,7 @@ static int call(struct ovh_client *c, const struct request *rq, struct ovh_respo
 			 "the OVH API is down: failing fast");
 		return -EIO;
 	}
+	bool fresh = false;
 	for (;;) {
 		struct auth_lines lines;
 		struct try_outcome o;
@@ -413,8 +422,9 @@ static int call(struct ovh_client *c, const struct request *rq, struct ovh_respo
 		int rc = before_try(c, rq, resp, &lines);
 		if (rc)
 			return rc; /* nothing was sent this time: an earlier try's outcome stands */
-		rc = try_once(c, rq, &lines, resp, &o, why, sizeof(why));
+		rc = try_once(c, rq, &st, fresh, &lines, resp, &o, why, sizeof(why));
 		auth_lines_wipe(&lines);
+		fresh = o.sent != TRY_REPLY;
 		if (rc == 0) {
 			fill_error_fields(resp);
 			o.curable = curable(c, rq, resp);
@@ -629,6 +639,10 @@ int ovh_client_new(const struct ovh_client_opts *opts, struct ovh_client **out)
 	if (!c)
 		return -ENOMEM;
 	c->timeout = opts->timeout > 0 ? opts->timeout : 30;
+	c->try_timeout =
+		opts->request_timeout > 0 ? opts->request_timeout : OVH_DEFAULT_REQUEST_TIMEOUT;
+	if (c->try_timeout > c->timeout)
+		c->try_timeout = c->timeout;
 	c->retries = opts->retries;
 	ratelimit_init(&c->ratelimit, opts->rate,
 		       opts->burst > 0 ? opts->burst : OVH_DEFAULT_BURST);

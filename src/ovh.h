@@ -24,11 +24,15 @@ struct ovh_client;
 struct ovh_client_opts {
 	const struct ovh_config *cfg; /* copied; the caller may free it after */
 	const char *cafile;	      /* NULL: system store */
-	double timeout;		      /* seconds per HTTP request */
+	double timeout;		      /* timeout=: caps each try, and rate= waits without an op */
+	double request_timeout;	      /* seconds one try may last at most; <= 0: the default */
 	int retries;		      /* tries for 429, 5xx and network errors */
 	double rate;		      /* requests per second sustained; <= 0: unlimited */
 	double burst;		      /* requests at once before rate applies; <= 0: the default */
 };
+
+/* The default cut of one try (request_timeout=): a reply later than this is not coming. */
+#define OVH_DEFAULT_REQUEST_TIMEOUT 10.0
 
 /* OVH's fair use: about 60 requests a minute per consumer key, in a burst of 60. */
 #define OVH_DEFAULT_RATE  1.0
@@ -75,8 +79,10 @@ const char *ovh_base_url(const struct ovh_client *client);
  * the request was written: connection refused, DNS, TLS handshake); any
  * other failure of a POST sets resp->outcome_unknown and is not sent again.
  *
- * Bounds: each HTTP transfer ends after timeout= or when op ends, whichever
- * comes first; back-off, Retry-After and rate= waits end when op ends, and
+ * Bounds: each try is cut after request_timeout= (never more than timeout=)
+ * or when op ends, whichever comes first, and at half of what op has left
+ * when a cut try could be sent again (retry_try_timeout), on a fresh
+ * connection; back-off, Retry-After and rate= waits end when op ends, and
  * a wait that would outlast op is not started. So a call on behalf of an op
  * with a deadline ends by it, whatever retries= says. An op that ends
  * (interrupt, shutdown) aborts the transfer at once (-EINTR) and a deadline

@@ -11,6 +11,15 @@ double retry_backoff(int number, double retry_after, double jitter)
 	return base * (0.5 + 0.5 * jitter);
 }
 
+double retry_try_timeout(const struct retry_state *st, double left, double cap)
+{
+	int tries = st->tries < 1 ? 1 : st->tries;
+	double t = cap < left ? cap : left;
+	if (!st->unsafe && st->number + 1 < tries && left / 2 < t)
+		t = left / 2;
+	return t;
+}
+
 /* Send it again after the back-off, if a try is left and the wait fits in the op. */
 static struct retry_decision again(const struct retry_state *st, const struct try_outcome *o,
 				   double left, double jitter, struct retry_decision d)

@@ -5,7 +5,8 @@
  * failure before the request was written, a failure after it may have
  * been, a transfer its op ended), whether the call is done, is sent again
  * after a delay, or is sent again at once with a renewed clock or token;
- * and whether a POST's outcome is unknown. A request that must not be
+ * and whether a POST's outcome is unknown; and how long each try may last
+ * within what its op has left. A request that must not be
  * carried out twice (a POST) is sent again only when the API certainly
  * never acted on it: a 429, a refusal of its signature or token, or a
  * failure before its bytes left (connection refused, DNS, TLS handshake).
@@ -70,6 +71,16 @@ struct retry_decision {
  */
 struct retry_decision retry_decide(const struct retry_state *st, const struct try_outcome *o,
 				   double left, double jitter);
+
+/*
+ * How long this try may last before it is cut: at most cap (request_timeout=,
+ * never more than timeout=) and what the op has left; and, when a try cut
+ * after its request was written could be followed by another (not a POST,
+ * tries left), at most half of what is left, so that a stalled try leaves
+ * room for one more on a fresh connection. A cut POST is never sent again:
+ * it gets all it may.
+ */
+double retry_try_timeout(const struct retry_state *st, double left, double cap);
 
 /*
  * Seconds before try number + 1: Retry-After when the API sent one (at

@@ -2,7 +2,6 @@
 #include "status.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,9 +10,6 @@
 #include "clock.h"
 #include "names.h"
 
-/* How long one status file text serves stat and open alike. */
-#define FILE_REUSE 1.0
-
 struct status {
 	char *endpoint, *base_url;
 	const char *auth; /* "application-key" or "oauth2" */
@@ -21,10 +17,6 @@ struct status {
 	double started;
 	struct ovh_client *api;
 	struct cache *cache;
-	pthread_mutex_t lock; /* guards the file text below */
-	double file_at;
-	char *file;
-	size_t file_len;
 };
 
 void status_key_prefix(const char *key, char out[STATUS_KEY_PREFIX_SIZE])
@@ -57,7 +49,6 @@ struct status *status_new(const struct ovh_config *cfg, struct ovh_client *api, 
 	st->started = clock_now();
 	st->api = api;
 	st->cache = cache;
-	pthread_mutex_init(&st->lock, NULL);
 	if (!st->endpoint || !st->base_url) {
 		status_free(st);
 		return NULL;
@@ -69,10 +60,8 @@ void status_free(struct status *st)
 {
 	if (!st)
 		return;
-	pthread_mutex_destroy(&st->lock);
 	free(st->endpoint);
 	free(st->base_url);
-	free(st->file);
 	free(st);
 }
 
@@ -101,7 +90,7 @@ json_t *status_collect(struct status *st)
 			 "rate", rate, "cache", cache_json(st->cache));
 }
 
-static char *render(struct status *st, size_t *len)
+char *status_file(struct status *st, size_t *len)
 {
 	json_t *doc = status_collect(st);
 	char *text = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
@@ -117,29 +106,6 @@ static char *render(struct status *st, size_t *len)
 	memcpy(out + n, "\n", 2);
 	*len = n + 1;
 	return out;
-}
-
-char *status_file(struct status *st, size_t *len)
-{
-	char *copy = NULL;
-	pthread_mutex_lock(&st->lock);
-	double now = clock_now();
-	if (!st->file || now - st->file_at >= FILE_REUSE) {
-		size_t n;
-		char *fresh = render(st, &n);
-		if (fresh) {
-			free(st->file);
-			st->file = fresh;
-			st->file_len = n;
-			st->file_at = now;
-		}
-	}
-	if (st->file && (copy = malloc(st->file_len + 1)) != NULL) {
-		memcpy(copy, st->file, st->file_len + 1);
-		*len = st->file_len;
-	}
-	pthread_mutex_unlock(&st->lock);
-	return copy;
 }
 
 /* ---- Prometheus text format (node_exporter's textfile collector) ---- */

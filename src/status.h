@@ -28,8 +28,9 @@ void status_free(struct status *status);
 json_t *status_collect(struct status *status);
 /*
  * The status file's bytes, malloc'ed: the document as pretty JSON ending
- * in a newline. One text serves every call within a second, so that a stat
- * and the open that follows it agree on the size. NULL when out of memory.
+ * in a newline, rendered anew at every call, so the counters are as they
+ * are now (fs keeps an open file's text, which its fstat and reads share).
+ * NULL when out of memory.
  */
 char *status_file(struct status *status, size_t *len);
 /* A document's counters in the Prometheus text exposition format, malloc'ed. */

@@ -92,7 +92,8 @@ def test_version_and_help(tmp_path):
     res = run([str(BINARY), "--help"])
     assert res.returncode == 0
     for opt in ["config=", "endpoint=", "service=", "cache_ttl=", "ro", "wait=",
-                "description=", "cafile=", "timeout=", "retries=", "rate="]:
+                "description=", "cafile=", "timeout=", "request_timeout=", "retries=",
+                "rate="]:
         assert opt in res.stdout, opt
 
 
@@ -162,7 +163,8 @@ def test_non_finite_negative_and_out_of_range_values_are_refused_in_one_line(tmp
                 "rate=-5", "rate=1e999", "rate=NaN", "cache_max=-1", "retries=3x",
                 "prefetch=-1", "umask=1777", "entry_timeout=nan", "attr_timeout=-2",
                 "cache_ttl= 5", "umask=08", "umask=0.5", "retries=1.5", "prefetch=2e1",
-                "timeout=0x10", "cache_max=1e3"]:
+                "timeout=0x10", "cache_max=1e3", "request_timeout=0", "request_timeout=nan",
+                "request_timeout=3601", "request_timeout=2s"]:
         err = start_fails(tmp_path, ["MNT", "-o", "config=%s,%s" % (conf, opt)])
         lines = err.splitlines()
         assert len(lines) == 1 and lines[0].startswith(ERR_PREFIX), (opt, err)

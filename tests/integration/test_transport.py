@@ -109,9 +109,10 @@ def test_a_hung_get_ends_at_timeout_in_total_even_with_retries(mounts, sim):
     t0 = time.time()
     assert fsop("listdir", m / WWW_DIR, timeout=30) == "ETIMEDOUT"
     took = time.time() - t0
-    # timeout= bounds the whole read, retries and back-off included: not 4 x 2 s.
-    assert 1.8 <= took < 2 + 1.5, took
-    assert len(sim.calls("GET", contains="/snapshot?")) == 1
+    # timeout= bounds the whole read, retries and back-off included: not 4 x 2 s. Each try
+    # is cut at half of what is left, and a back-off that would not fit is not started.
+    assert 1 <= took < 2 + 1.5, took
+    assert 2 <= len(sim.calls("GET", contains="/snapshot?")) <= 4
     sim.admin("POST", "faults/clear", {})
     assert "before-upgrade" in ls(m / WWW_DIR)
 
@@ -123,7 +124,60 @@ def test_a_503_then_a_hang_still_fits_in_timeout(mounts, sim):
     t0 = time.time()
     assert fsop("listdir", m / WWW_DIR, timeout=30) == "ETIMEDOUT"
     assert time.time() - t0 < 2 + 1.5
-    assert len(sim.calls("GET", contains="/snapshot?")) == 2  # retried once, then cut
+    # retried after the 503, then each hung try cut; never more than retries=
+    assert 2 <= len(sim.calls("GET", contains="/snapshot?")) <= 4
+
+
+# ---- each try cut within the op: a stall leaves room for one more try ----
+
+def test_a_get_that_hangs_once_is_cut_and_sent_again_within_timeout(mounts, sim):
+    m = mounts(["timeout=2", "retries=3"])
+    sim.fault(method="GET", path=SNAP_LIST, action="hang", seconds=6, times=1)
+    t0 = time.time()
+    assert "before-upgrade" in ls(m / WWW_DIR, timeout=30)
+    took = time.time() - t0
+    # The first try got half of timeout= (1 s), not all of it; the second answered at once.
+    assert 0.9 <= took < 2, took
+    gets = [r for r in sim.log() if r["method"] == "GET" and r["path"].endswith("/snapshot")]
+    assert [(r["status"], r["fault"]) for r in gets] == [(0, "hang"), (200, None)], gets
+    assert gets[1]["conn"] != gets[0]["conn"]  # never on the stalled connection
+    assert 0.9 <= gets[1]["t"] - gets[0]["t"] < 1.5
+    assert "no reply within 1.0 s, cut; retry 1/2" in m.log()
+
+
+def test_a_token_fetch_that_hangs_once_is_cut_and_sent_again(mounts, sim, tmp_path):
+    m = mounts(["timeout=2", "retries=3", "rate=0"],
+               config=oauth_config(tmp_path / "oauth.conf", sim.url))
+    ls(m / "efs-prod/www")  # only the snapshot list is left to load
+    sim.config(tokens=[])  # the API forgets the token: the list gets a 401, then a new token
+    sim.fault(method="POST", path=TOKEN, action="hang", seconds=6, times=1)
+    sim.clear_log()
+    t0 = time.time()
+    assert "before-upgrade" in ls(m / WWW_DIR, timeout=30)
+    assert time.time() - t0 < 2
+    log = [(r["method"], r["path"].rsplit("/", 1)[1], r["status"]) for r in sim.log()]
+    assert log == [("GET", "snapshot", 401), ("POST", "token", 0), ("POST", "token", 200),
+                   ("GET", "snapshot", 200)], log
+    tokens = [r for r in sim.log() if r["path"] == TOKEN]
+    assert tokens[1]["conn"] != tokens[0]["conn"]
+    assert 0.4 <= tokens[1]["t"] - tokens[0]["t"] < 1.5
+
+
+def test_a_post_cut_by_request_timeout_is_sent_exactly_once(mounts, sim):
+    m = mounts(["timeout=4", "request_timeout=1", "retries=4"])
+    ls(m / WWW_DIR)
+    sim.clear_log()
+    sim.fault(method="POST", path=r"/snapshot$", action="hang", seconds=3, times=1)
+    assert fsop("mkdir", m / WWW_DIR / "cut", timeout=60) == "EIO"
+    time.sleep(0.5)  # past the hang: nothing more is sent for it
+    calls = [(r["method"], r["status"], r["t"]) for r in sim.log() if "/snapshot" in r["path"]]
+    methods = [c[0] for c in calls]
+    # Cut at request_timeout=1 (not when the hang ended, 3 s): then only reconciling reads.
+    assert methods[0] == "POST" and set(methods[1:]) == {"GET"}, calls
+    assert calls[0][1] == 0 and 0.9 <= calls[1][2] - calls[0][2] < 1.8, calls
+    assert not named(sim, "cut")
+    assert "may still appear" in m.log()
+    assert m.alive()
 
 
 def test_an_interrupted_post_is_aborted_at_once_and_never_sent_again(mounts, sim):

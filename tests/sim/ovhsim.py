@@ -47,9 +47,13 @@ Admin (no auth, not logged):
   POST /_sim/fault                  {method, path (regex on the path without /1.0|/v1;
                                      the token endpoint's is /auth/oauth2/token),
                                      action: status|hang|drop|lost_reply|malformed|html|
-                                     delay|raise|huge|late, times (-1 = forever), status, body,
-                                     retry_after, seconds, body_text, rst, size (huge: a
-                                     valid JSON array of that many bytes, default 16 MiB);
+                                     delay|raise|huge|late, times (default 1; -1 = forever),
+                                     status, body, retry_after, seconds, body_text, rst, size
+                                     (huge: a valid JSON array of that many bytes, default
+                                     16 MiB);
+                                     hang: no reply for `seconds` (default 3600), then the
+                                     connection closes; "hang once" is times=1: the next
+                                     matching request stalls, later ones answer at once;
                                      late: the request is held without a reply, carried out
                                      `seconds` (default 2) after it arrived, long after a
                                      client with a shorter timeout gave up, then the

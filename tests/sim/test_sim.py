@@ -892,6 +892,23 @@ def test_hang_closes_after_its_seconds_without_reply(api):
     assert api.log()[0]["status"] == 0 and api.log()[0]["fault"] == "hang"
 
 
+def test_hang_once_stalls_one_request_then_later_ones_answer(api):
+    """A connection that stalls once: times=1 (the default), on the API and the token route."""
+    for path, send in [("/storage/netapp$", lambda: api.call("GET", "/storage/netapp")),
+                       ("^/auth/oauth2/token$", api.token)]:
+        api.admin("POST", "/_sim/log/reset")
+        api.fault(path=path, action="hang", seconds=0.5, times=1)
+        start = time.monotonic()
+        with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
+            send()
+        assert 0.45 <= time.monotonic() - start < 4
+        start = time.monotonic()
+        assert send().status == 200
+        assert time.monotonic() - start < 0.4
+        assert [(e["status"], e["fault"]) for e in api.log()] == [(0, "hang"), (200, None)]
+        assert api.admin("GET", "/_sim/faults")[1] == {"faults": []}
+
+
 def test_clearing_faults_wakes_a_hanging_request(api):
     api.fault(action="hang", seconds=60)
     outcome = []

@@ -232,6 +232,51 @@ static void test_tries_below_one_count_as_one(void **state)
 	assert_int_equal(reply(st, 503, 0).verdict, RETRY_DONE);
 }
 
+/* ---- how long one try may last ---- */
+
+static void test_a_try_with_tries_left_gets_at_most_half_of_what_is_left(void **state)
+{
+	(void)state;
+	struct retry_state st = FIRST_GET;
+	assert_true(retry_try_timeout(&st, 2, 10) == 1);	 /* timeout=2: one more fits */
+	assert_true(retry_try_timeout(&st, 30, 10) == 10);	 /* request_timeout= first */
+	assert_true(retry_try_timeout(&st, INFINITY, 10) == 10); /* a call without an op */
+}
+
+static void test_the_last_try_gets_all_that_is_left(void **state)
+{
+	(void)state;
+	struct retry_state st = LAST_GET;
+	assert_true(retry_try_timeout(&st, 2, 10) == 2);
+	assert_true(retry_try_timeout(&st, 30, 10) == 10);
+	st = (struct retry_state){.tries = 1};
+	assert_true(retry_try_timeout(&st, 2, 10) == 2);
+}
+
+static void test_a_post_is_not_halved_a_cut_one_is_never_sent_again(void **state)
+{
+	(void)state;
+	struct retry_state st = FIRST_POST;
+	assert_true(retry_try_timeout(&st, 2, 10) == 2);
+	assert_true(retry_try_timeout(&st, 390, 10) == 10);
+	struct try_outcome cut = {.sent = TRY_MAYBE_SENT};
+	struct retry_decision d = retry_decide(&st, &cut, 1, 0.5);
+	assert_int_equal(d.verdict, RETRY_DONE);
+	assert_true(d.outcome_unknown);
+}
+
+static void test_a_get_cut_at_half_is_sent_again_within_the_op(void **state)
+{
+	(void)state;
+	struct retry_state st = FIRST_GET;
+	double left = 2;
+	left -= retry_try_timeout(&st, left, 10); /* the first try stalled and was cut */
+	struct try_outcome cut = {.sent = TRY_MAYBE_SENT};
+	struct retry_decision d = retry_decide(&st, &cut, left, 0.99);
+	assert_int_equal(d.verdict, RETRY_AFTER);
+	assert_true(d.delay < left);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -260,6 +305,10 @@ int main(void)
 		cmocka_unit_test(test_backoff_doubles_from_a_quarter_second_up_to_eight),
 		cmocka_unit_test(test_retry_after_wins_and_is_capped),
 		cmocka_unit_test(test_tries_below_one_count_as_one),
+		cmocka_unit_test(test_a_try_with_tries_left_gets_at_most_half_of_what_is_left),
+		cmocka_unit_test(test_the_last_try_gets_all_that_is_left),
+		cmocka_unit_test(test_a_post_is_not_halved_a_cut_one_is_never_sent_again),
+		cmocka_unit_test(test_a_get_cut_at_half_is_sent_again_within_the_op),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
