@@ -22,6 +22,7 @@ fi
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 results=$(mktemp -d)
+chmod 0755 "$results" # the sanitizer report directories in it take reports of every user
 trap 'rm -rf "$results"' EXIT
 passed=0
 failed=0
@@ -157,6 +158,7 @@ if want asan; then
 	say "ASan+UBSan build, unit and integration tests"
 	san_logs="$results/sanitizers"
 	mkdir -p "$san_logs"
+	chmod 1777 "$san_logs" # tests run ovhsnapfs as nobody too (clang 19's ASan must reach it)
 	export ASAN_OPTIONS="log_path=$san_logs/asan:detect_leaks=1"
 	export UBSAN_OPTIONS="print_stacktrace=1:log_path=$san_logs/ubsan"
 	if build build-asan --enable-sanitizers; then
@@ -172,6 +174,7 @@ if want tsan; then
 	say "ThreadSanitizer build: unit, stress and interrupt tests"
 	tsan_logs="$results/tsan"
 	mkdir -p "$tsan_logs"
+	chmod 1777 "$tsan_logs"
 	# libfuse and libcurl are Debian's uninstrumented builds: TSan sees their locks (interceptors),
 	# not their memory accesses, so no report can come from their own code and none is suppressed.
 	export TSAN_OPTIONS="log_path=$tsan_logs/tsan:second_deadlock_stack=1"
