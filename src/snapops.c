@@ -100,11 +100,26 @@ static bool lags(int rc, const struct efs_object *got, enum efs_status pending)
 }
 
 /*
+ * A status poll that failed (the API down for a moment, a 5xx after its
+ * retries, an open breaker, a cut request) says nothing of the change the
+ * API accepted: poll on while wait and the op allow. Not a failure: an
+ * answer (0, -ENOENT), or the op's own end (interrupt, deadline).
+ */
+static bool poll_failed(int rc, const struct op *op)
+{
+	if (rc == 0 || rc == -ENOENT || rc == -ENOMEM || op_check(op) != 0)
+		return false;
+	return rc == -EIO || rc == -ETIMEDOUT || rc == -EAGAIN || rc == -EBUSY ||
+	       rc == -ECONNREFUSED || rc == -EHOSTUNREACH || rc == -ENETUNREACH;
+}
+
+/*
  * Poll the snapshot until its status leaves pending (backoff 0.5 s to 5 s),
  * for at most wait seconds and as long as op lets it; up to LAG_POLLS
  * lagging answers (lags()) before the first pending one are not taken for
- * the end. 0 with *last filled, -ENOENT once it is gone, -ETIMEDOUT after
- * wait, op's -EINTR or -ETIMEDOUT.
+ * the end, and failed polls (poll_failed) are polled past. 0 with *last
+ * filled, -ENOENT once it is gone, -ETIMEDOUT after wait, op's -EINTR or
+ * -ETIMEDOUT.
  */
 static int wait_while(struct tree *t, const struct op *op, const char *svc, const char *share,
 		      const char *id, enum efs_status pending, double wait, struct efs_object *last)
@@ -125,6 +140,12 @@ static int wait_while(struct tree *t, const struct op *op, const char *svc, cons
 				 lagging);
 			if (rc == 0)
 				efs_object_free(last);
+			continue;
+		}
+		if (poll_failed(rc, op)) {
+			log_info("snapshot %s: a status poll failed (%s); polling on", id,
+				 strerror(-rc));
+			delay = delay * 1.5 > 5 ? 5 : delay * 1.5;
 			continue;
 		}
 		if (rc)

@@ -235,3 +235,34 @@ def test_a_huge_reply_is_refused_not_buffered(mnt, sim):
     assert fsop("listdir", mnt / WWW_DIR) == "EIO"
     assert "reply larger than" in mnt.log()
     assert mnt.alive() and "before-upgrade" in ls(mnt / WWW_DIR)
+
+
+SNAP_ONE = r"/share/[^/]+/snapshot/[0-9a-fA-F-]+$"
+
+
+def test_failed_status_polls_do_not_fail_a_mkdir_the_api_accepted(mounts, sim):
+    """Two status polls answered 503 (retries=1: each is one failed poll): polled past."""
+    m = mounts(["retries=1", "wait=30", "rate=0", "log_level=info"])
+    ls(m / WWW_DIR)
+    sim.clear_log()
+    sim.fault(method="GET", path=SNAP_ONE, action="status", status=503, times=2)
+    assert fsop("mkdir", m / WWW_DIR / "through-503s") == "0"
+    assert len(sim.calls("POST")) == 1
+    polls = [r for r in sim.log() if r["method"] == "GET" and "/snapshot/" in r["path"]]
+    assert [r["status"] for r in polls][:2] == [503, 503] and polls[-1]["status"] == 200
+    assert [s["status"] for s in named(sim, "through-503s")] == ["available"]
+    assert "polling on" in m.log()
+
+
+def test_failed_status_polls_do_not_fail_an_rmdir_the_api_accepted(mounts, sim):
+    m = mounts(["retries=1", "wait=30", "rate=0", "log_level=info"])
+    assert fsop("mkdir", m / WWW_DIR / "going") == "0"
+    sim.clear_log()
+    # Faults match in order: the GET that confirms the name passes, the two polls get 503s.
+    sim.fault(method="GET", path=SNAP_ONE, action="delay", seconds=0.01, times=1)
+    sim.fault(method="GET", path=SNAP_ONE, action="status", status=503, times=2)
+    assert fsop("rmdir", m / WWW_DIR / "going") == "0"
+    assert len(sim.calls("DELETE")) == 1
+    assert named(sim, "going") == []
+    assert "going" not in ls(m / WWW_DIR)
+    assert "polling on" in m.log()
