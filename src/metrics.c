@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,16 +37,20 @@ static int write_all(int fd, const char *data, size_t len)
 	return 0;
 }
 
-/* A temporary file beside path, then rename: readers see the old file or the new one. */
+/*
+ * A new temporary file beside path (mkstemp: O_EXCL, a name nobody could
+ * have planted a link or a file under), then rename: readers see the old
+ * file or the new one. 0644, as a textfile collector reads it.
+ */
 static int write_file(const char *path, const char *data, size_t len)
 {
 	char tmp[4200];
-	if (snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid()) >= (int)sizeof(tmp))
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	int rc = write_all(fd, data, len);
+	int rc = fchmod(fd, 0644) != 0 ? -errno : write_all(fd, data, len);
 	if (close(fd) != 0 && rc == 0)
 		rc = -errno;
 	if (rc == 0 && rename(tmp, path) != 0)
