@@ -5,9 +5,11 @@
 #include <stdint.h>
 #include <string.h>
 
+/* A service, share or snapshot of one of these names is listed by its id. */
 bool names_is_reserved(const char *name)
 {
-	return strcmp(name, INFO_FILE) == 0 || strcmp(name, SNAPSHOT_DIR) == 0;
+	return strcmp(name, INFO_FILE) == 0 || strcmp(name, SNAPSHOT_DIR) == 0 ||
+	       strcmp(name, STATUS_FILE) == 0;
 }
 
 bool names_is_listable(const char *name)

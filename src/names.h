@@ -14,6 +14,8 @@
 #define NAME_MAX_BYTES 255
 #define INFO_FILE      "info.json"
 #define SNAPSHOT_DIR   ".snapshots"
+/* MOUNT/.ovhsnapfs: resolved by name, never listed (fs serves it from status.h). */
+#define STATUS_FILE ".ovhsnapfs"
 
 bool names_is_reserved(const char *name);
 /* Non-empty, no '/', not "." or "..", at most 255 bytes, not reserved. */

@@ -16,6 +16,7 @@
 
 #include "cache.h"
 #include "efs.h"
+#include "names.h"
 
 struct ovh_client;
 
@@ -51,9 +52,6 @@ int tree_enable_prefetch(struct tree *tree, int workers);
 /* Threads (prefetch, the mount watcher): start them after the daemon forks. */
 int tree_start_threads(struct tree *tree);
 void tree_stop_threads(struct tree *tree);
-
-/* MOUNT/.ovhsnapfs: resolved by name, never listed (fs serves it from status.h). */
-#define STATUS_FILE ".ovhsnapfs"
 
 enum node_kind {
 	NODE_ROOT,

@@ -178,3 +178,15 @@ def test_uid_gid_umask_options_apply(mounts, sim):
     assert stat.S_IMODE(os.stat(m / "efs-prod").st_mode) == 0o550
     assert stat.S_IMODE(os.stat(m / "efs-prod/www/.snapshots").st_mode) == 0o750
     assert "allow_other" in open("/proc/self/mounts").read().split(str(m.path))[1].split("\n")[0]
+
+
+def test_a_service_named_like_the_status_file_is_listed_by_its_id(mounts, sim):
+    """A service called .ovhsnapfs would be hidden by MOUNT/.ovhsnapfs: it goes by its id."""
+    sim.seed([{"id": SVC, "name": ".ovhsnapfs", "shares": [
+        {"id": WWW, "name": "vol", "snapshots": [snap(1, "daily")]}]}])
+    m = mounts()
+    assert ls(m.path) == [SVC]
+    assert ls(m / SVC / "vol" / ".snapshots") == ["daily"]
+    assert fsop("mkdir", m / SVC / "vol" / ".snapshots" / ".ovhsnapfs") == "EINVAL"
+    res = run(["cat", str(m / ".ovhsnapfs")])
+    assert res.returncode == 0 and '"version"' in res.stdout  # still the status file

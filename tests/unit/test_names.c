@@ -134,6 +134,7 @@ static void test_mkdir_reserved_names_are_einval(void **state)
 	(void)state;
 	assert_int_equal(names_check_new("info.json"), -EINVAL);
 	assert_int_equal(names_check_new(".snapshots"), -EINVAL);
+	assert_int_equal(names_check_new(".ovhsnapfs"), -EINVAL);
 	/* Only the exact names are reserved. */
 	assert_int_equal(names_check_new("info.json2"), 0);
 	assert_int_equal(names_check_new(".snapshots."), 0);
@@ -154,6 +155,7 @@ static void test_listable_rejects_null_empty_dots_slash_and_reserved(void **stat
 	assert_false(names_is_listable("/"));
 	assert_false(names_is_listable("info.json"));
 	assert_false(names_is_listable(".snapshots"));
+	assert_false(names_is_listable(".ovhsnapfs")); /* MOUNT/.ovhsnapfs would hide it */
 }
 
 static void test_listable_length_limit_is_255_bytes(void **state)
@@ -175,11 +177,13 @@ static void test_listable_accepts_ordinary_and_unusual_names(void **state)
 	assert_true(names_is_listable("INFO.JSON"));
 }
 
-static void test_reserved_names_are_exactly_info_json_and_snapshots(void **state)
+static void test_reserved_names_are_exactly_info_json_snapshots_and_the_status_file(void **state)
 {
 	(void)state;
 	assert_true(names_is_reserved("info.json"));
 	assert_true(names_is_reserved(".snapshots"));
+	assert_true(names_is_reserved(".ovhsnapfs"));
+	assert_false(names_is_reserved(".ovhsnapfs2"));
 	assert_false(names_is_reserved("info"));
 	assert_false(names_is_reserved("snapshots"));
 }
@@ -324,7 +328,8 @@ int main(void)
 		cmocka_unit_test(test_listable_rejects_null_empty_dots_slash_and_reserved),
 		cmocka_unit_test(test_listable_length_limit_is_255_bytes),
 		cmocka_unit_test(test_listable_accepts_ordinary_and_unusual_names),
-		cmocka_unit_test(test_reserved_names_are_exactly_info_json_and_snapshots),
+		cmocka_unit_test(
+			test_reserved_names_are_exactly_info_json_snapshots_and_the_status_file),
 		cmocka_unit_test(test_assign_unique_names_are_used),
 		cmocka_unit_test(test_assign_siblings_sharing_a_name_both_get_their_ids),
 		cmocka_unit_test(test_assign_null_or_empty_name_gets_id),
