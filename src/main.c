@@ -25,6 +25,7 @@
 #include "config.h"
 #include "log.h"
 #include "mountwatch.h"
+#include "names.h"
 #include "ovh.h"
 
 struct options {
@@ -306,6 +307,19 @@ static int check_numbers(const struct options *o)
 	return -EINVAL;
 }
 
+/* -o description= follows the rule of a description set with setfattr (names.h). */
+static int check_texts(const struct options *o)
+{
+	int rc = o->description ? names_check_text(o->description) : 0;
+	if (rc == -ENAMETOOLONG)
+		check_die("description=: longer than 255 bytes");
+	else if (rc == -EILSEQ)
+		check_die("description=: not valid UTF-8");
+	else if (rc)
+		check_die("description=: control characters are not allowed");
+	return rc;
+}
+
 /* SOURCE and -o endpoint= name the same thing; either may be absent. */
 static int choose_endpoint(const struct options *o, const char **endpoint, const char **source)
 {
@@ -558,7 +572,7 @@ static int parse_args(struct fuse_args *args, struct options *o)
 		}
 		log_set_level(level);
 	}
-	return check_numbers(o) || absolute_paths(o) ? -1 : 0;
+	return check_numbers(o) || check_texts(o) || absolute_paths(o) ? -1 : 0;
 }
 
 static void free_options(struct options *o)

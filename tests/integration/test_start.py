@@ -269,3 +269,14 @@ def test_credentials_leave_the_environment_of_the_daemon(mounts, sim, tmp_path):
     for secret in [b"OVH_APPLICATION_SECRET", b"OVH_CONSUMER_KEY", b"OVH_APPLICATION_KEY",
                    AS.encode(), CK.encode()]:
         assert secret not in environ, secret
+
+
+def test_a_description_option_that_setfattr_would_refuse_is_refused(tmp_path, sim):
+    """-o description= follows the rule of user.ovh.description: UTF-8, no control
+    characters, at most 255 bytes; one line says which, and nothing is sent."""
+    conf = write_config(tmp_path / "ovh.conf", sim.url)
+    for text, why in [("bad\x01byte", "control characters"), ("\udcff\udcfe", "UTF-8"),
+                      ("x" * 256, "255 bytes")]:
+        err = start_fails(tmp_path, ["MNT", "-o", "config=%s,description=%s" % (conf, text)])
+        assert why in err and len(err.strip().splitlines()) == 1, err
+    assert sim.calls() == []
