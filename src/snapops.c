@@ -306,6 +306,23 @@ static int finish_create(struct tree *t, const struct snapops_opts *opts, const 
 	return rc;
 }
 
+/*
+ * A create refused 409 (Conflict): an API that keeps names unique says so for
+ * a name this share's cached listing lacks (another host made it). One fresh
+ * listing decides: -EEXIST when the name is there now, else -EBUSY.
+ */
+static int create_conflict(struct tree *t, const struct op *op, const char *svc, const char *share,
+			   const char *name)
+{
+	struct listing *l;
+	forget_snapshots(t, svc, share);
+	if (tree_snapshots(t, op, svc, share, &l) != 0)
+		return -EBUSY;
+	int rc = name_taken(l, name, NULL) ? -EEXIST : -EBUSY;
+	listing_unref(l);
+	return rc;
+}
+
 int snapops_create(struct tree *t, const struct snapops_opts *opts, const struct op *op,
 		   const struct node *dir, const char *name)
 {
@@ -329,8 +346,11 @@ int snapops_create(struct tree *t, const struct snapops_opts *opts, const struct
 			log_error("mkdir %s: the share already has %zu snapshots, the API's limit",
 				  name, l->n);
 			rc = -EDQUOT;
-		} else
+		} else {
 			rc = post_once(t, op, opts, svc, share, name, l, &obj, &unknown);
+			if (rc == -EBUSY)
+				rc = create_conflict(t, op, svc, share, name);
+		}
 		listing_unref(l);
 	}
 	if (rc == 0)

@@ -153,3 +153,30 @@ def test_setfattr_of_a_name_renamed_away_is_enoent_without_put(hosts, sim):
     assert fsop("setxattr", b / WWW_DIR / "before-upgrade", "user.ovh.description",
                 "x") == "ENOENT"
     assert sim.calls() == [("GET", SNAPS + "/" + old), ("GET", LIST)]
+
+
+def test_a_409_on_create_for_a_name_made_elsewhere_is_eexist(hosts, sim):
+    """Host A makes nightly; host B's cached listing lacks it. With an API that keeps names
+    unique (the simulator's unique_names, a guess), B's mkdir is refused 409: one fresh
+    listing shows the name, so mkdir says EEXIST (what ovhsnapfs-auto on two hosts expects)."""
+    a, b = hosts
+    sim.config(unique_names=True)
+    assert fsop("mkdir", a / WWW_DIR / "nightly") == "0"
+    assert "nightly" not in ls(b / WWW_DIR)  # B's listing is cached
+    sim.clear_log()
+    assert fsop("mkdir", b / WWW_DIR / "nightly") == "EEXIST"
+    calls = [(c[0], c[1]) for c in sim.calls()]
+    assert calls == [("POST", SNAPS), ("GET", LIST)], calls
+    assert names(sim).count("nightly") == 1
+    assert "nightly" in ls(b / WWW_DIR)
+
+
+def test_a_409_on_create_for_a_name_nobody_has_stays_ebusy(hosts, sim):
+    """A 409 the fresh listing does not explain (the share busy): EBUSY, nothing sent again."""
+    a, b = hosts
+    sim.fault(method="POST", path=r"/snapshot$", action="status", status=409,
+              body={"class": "Client::Conflict", "message": "busy"})
+    sim.clear_log()
+    assert fsop("mkdir", b / WWW_DIR / "fresh-name") == "EBUSY"
+    calls = [(c[0], c[1]) for c in sim.calls()]
+    assert calls == [("POST", SNAPS), ("GET", LIST)], calls

@@ -40,7 +40,8 @@ Admin (no auth, not logged):
   POST /_sim/seed                   same shape; replaces the data (defaults for missing fields)
   POST /_sim/reset                  start-up seed and config, no faults, empty log
   GET|POST /_sim/config             create_delay, delete_delay, hold_delay, clock_offset, latency,
-                                    snapshot_limit, limit_status, delete_fails, app_key,
+                                    snapshot_limit, limit_status, delete_fails, unique_names
+                                    (a guess: a create of a taken name is 409), app_key,
                                     app_secret, consumer_keys, tokens, time_window,
                                     oauth_clients, token_ttl, require_bearer (signed
                                     requests get 403 "This call requires an OAuth2 token")
@@ -333,6 +334,9 @@ DEFAULT_CONFIG = {
     "snapshot_limit": 200,   # snapshots per share (documented OVH limit)
     "limit_status": 400,     # HTTP status of the over-the-limit reply
     "delete_fails": False,   # deletions end in error_deleting instead of vanishing
+    # A guess, not documented by OVH (nothing says names are unique): refuse a create whose
+    # name the share already has with 409, python-ovh's "already existing resource".
+    "unique_names": False,
     "app_key": "demo-ak",
     "app_secret": "demo-as",
     "consumer_keys": ["demo-ck"],
@@ -658,7 +662,7 @@ class Config:
             if not isinstance(value, int) or isinstance(value, bool) or value < 0 or (
                     key == "limit_status" and not 100 <= value <= 599):
                 raise SeedError("config.%s: expected an integer in range" % key)
-        elif key in ("delete_fails", "require_bearer"):
+        elif key in ("delete_fails", "require_bearer", "unique_names"):
             if not isinstance(value, bool):
                 raise SeedError("config.%s: expected a boolean" % key)
         elif key == "token_ttl":
@@ -790,6 +794,9 @@ class State:
             share = self._find_share(svc_id, share_id)
             self._settle(share)
             self._check_can_create(share, cfg)
+            if cfg["unique_names"] and fields.get("name") and any(
+                    s["name"] == fields["name"] for s in share["_snapshots"]):
+                raise ovh_error(409, "This resource already exists")
             snap_id = str(uuid.uuid4())
             snap = {"id": snap_id, "name": fields.get("name"),
                     "description": fields.get("description"),
