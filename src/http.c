@@ -272,6 +272,12 @@ static int setopt_checked(CURLcode cc, const char *name)
 	return -1;
 }
 
+/* POST and PUT carry a body, an empty one when the caller gave none. */
+static bool sends_body(const struct http_request *rq)
+{
+	return strcmp(rq->method, "POST") == 0 || strcmp(rq->method, "PUT") == 0;
+}
+
 /* curl_easy_setopt whose refusal is an error with one log line, never ignored. */
 #define SETOPT(h, opt, val) setopt_checked(curl_easy_setopt((h), (opt), (val)), #opt)
 
@@ -311,9 +317,10 @@ static int setup_transfer(struct http *http, CURL *h, const struct http_request 
 	 */
 	if (!bad && (rq->fresh_connection || strcmp(rq->method, "POST") == 0))
 		bad = SETOPT(h, CURLOPT_FRESH_CONNECT, 1L);
-	if (!bad && rq->body)
-		bad = SETOPT(h, CURLOPT_POSTFIELDS, rq->body) ||
-		      SETOPT(h, CURLOPT_POSTFIELDSIZE, (long)strlen(rq->body));
+	/* A POST or PUT without a body still says so (Content-Length: 0), as python-ovh does. */
+	if (!bad && (rq->body || sends_body(rq)))
+		bad = SETOPT(h, CURLOPT_POSTFIELDS, rq->body ? rq->body : "") ||
+		      SETOPT(h, CURLOPT_POSTFIELDSIZE, rq->body ? (long)strlen(rq->body) : 0L);
 	return bad ? -EIO : 0;
 }
 
@@ -325,12 +332,15 @@ static int link_headers(const struct http_request *rq, struct curl_slist *nodes,
 			size_t ctype_len)
 {
 	static char accept[] = "Accept: application/json";
+	static char no_ctype[] = "Content-Type:";
 	char *lines[MAX_HEADERS];
 	int n = 0;
 	lines[n++] = accept;
 	if (rq->body) {
 		snprintf(ctype, ctype_len, "Content-Type: %s", rq->content_type);
 		lines[n++] = ctype;
+	} else if (sends_body(rq)) {
+		lines[n++] = no_ctype; /* not libcurl's form type: there is no body */
 	}
 	for (size_t i = 0; rq->headers && rq->headers[i]; i++) {
 		if (n == MAX_HEADERS)

@@ -195,6 +195,9 @@ def test_hold_of_an_automatic_snapshot_keeps_its_name_under_a_new_id(mnt, sim):
     confirmed = [("GET", "%s/%s" % (SNAPS, AUTO)), ("POST", "%s/%s/hold" % (SNAPS, AUTO))]
     assert sim.calls() == confirmed  # the GET: it still has the name typed
     assert sim.log()[1]["body"] == ""
+    # A POST without a body says so, as python-ovh sends it: Content-Length 0, no Content-Type.
+    headers = {k.lower(): v for k, v in sim.log()[1]["headers"].items()}
+    assert headers.get("content-length") == "0" and "content-type" not in headers, headers
     held = [s for s in sim.snapshots() if s["name"] == "daily-2026-11-25"]
     assert len(held) == 1 and held[0]["id"] != AUTO and held[0]["type"] == "manual"
     assert held[0]["createdAt"] == before["createdAt"]
