@@ -17,7 +17,7 @@
 #define MOUNTINFO "/proc/self/mountinfo"
 
 struct mountwatch {
-	long mount_id;
+	char dev[32]; /* the FUSE connection's major:minor, as mountinfo lists it */
 	void (*gone)(void *ctx);
 	void *ctx;
 	int info_fd;	/* polled: POLLPRI on every mount change */
@@ -41,8 +41,11 @@ static void unescape(char *s)
 	*w = '\0';
 }
 
-/* A line's mount id when it is a FUSE mount on mountpoint, else -1. */
-static long fuse_mount_on(char *line, const char *mountpoint)
+/*
+ * A line's mount id when it is a FUSE mount on mountpoint (its major:minor
+ * in dev, when dev is not NULL), else -1.
+ */
+static long fuse_mount_on(char *line, const char *mountpoint, char *dev, size_t dev_len)
 {
 	char *save = NULL, *field[5];
 	for (int i = 0; i < 5; i++)
@@ -52,22 +55,50 @@ static long fuse_mount_on(char *line, const char *mountpoint)
 	if (!sep || strncmp(sep + 3, "fuse", 4) != 0)
 		return -1;
 	unescape(field[4]);
-	return strcmp(field[4], mountpoint) == 0 ? strtol(field[0], NULL, 10) : -1;
+	if (strcmp(field[4], mountpoint) != 0)
+		return -1;
+	if (dev)
+		snprintf(dev, dev_len, "%s", field[2]);
+	return strtol(field[0], NULL, 10);
 }
 
-long mountwatch_find(const char *text, const char *mountpoint)
+/* The newest FUSE mount on mountpoint: its id (dev: its major:minor), or -1. */
+static long find_mount(const char *text, const char *mountpoint, char *dev, size_t dev_len)
 {
 	long id = -1;
 	while (*text) {
 		size_t n = strcspn(text, "\n");
 		char *line = strndup(text, n);
-		long found = line ? fuse_mount_on(line, mountpoint) : -1;
+		long found = line ? fuse_mount_on(line, mountpoint, dev, dev_len) : -1;
 		if (found >= 0)
 			id = found; /* a later line is a mount made on top */
 		free(line);
 		text += n + (text[n] == '\n');
 	}
 	return id;
+}
+
+long mountwatch_find(const char *text, const char *mountpoint)
+{
+	return find_mount(text, mountpoint, NULL, 0);
+}
+
+bool mountwatch_dev_listed(const char *text, const char *dev)
+{
+	size_t len = strlen(dev);
+	while (*text) {
+		size_t n = strcspn(text, "\n");
+		/* "ID PARENT MAJOR:MINOR ...": the third field */
+		const char *f = text;
+		for (int i = 0; i < 2 && f < text + n; i++) {
+			const char *sp = memchr(f, ' ', (size_t)(text + n - f));
+			f = sp ? sp + 1 : text + n;
+		}
+		if ((size_t)(text + n - f) > len && strncmp(f, dev, len) == 0 && f[len] == ' ')
+			return true;
+		text += n + (text[n] == '\n');
+	}
+	return false;
 }
 
 /* /proc/self/mountinfo's text, malloc'ed; NULL if it cannot be read. */
@@ -89,18 +120,17 @@ static char *read_mountinfo(void)
 	return text;
 }
 
-static bool still_mounted(long mount_id)
+/*
+ * Any mount of this connection left: the one made, or a bind mount of it
+ * (mount --bind A B; umount A leaves B, which must go on answering).
+ */
+static bool still_mounted(const char *dev)
 {
-	FILE *f = fopen(MOUNTINFO, "re");
-	char *line = NULL;
-	size_t cap = 0;
-	bool listed = false;
-	if (!f)
+	char *text = read_mountinfo();
+	if (!text)
 		return true; /* cannot tell: assume it is */
-	while (!listed && getline(&line, &cap, f) > 0)
-		listed = strtol(line, NULL, 10) == mount_id;
-	free(line);
-	fclose(f);
+	bool listed = mountwatch_dev_listed(text, dev);
+	free(text);
 	return listed;
 }
 
@@ -114,7 +144,7 @@ static void *watch_main(void *arg)
 			break;
 		if (fds[1].revents)
 			break;
-		if ((fds[0].revents & (POLLPRI | POLLERR)) && !still_mounted(w->mount_id)) {
+		if ((fds[0].revents & (POLLPRI | POLLERR)) && !still_mounted(w->dev)) {
 			w->gone(w->ctx);
 			break;
 		}
@@ -146,10 +176,9 @@ struct mountwatch *mountwatch_start(const char *mountpoint, void (*gone)(void *c
 	w->stop_fd[0] = w->stop_fd[1] = -1;
 	w->info_fd = open(MOUNTINFO, O_RDONLY | O_CLOEXEC); /* poll: changes after this */
 	char *text = w->info_fd >= 0 ? read_mountinfo() : NULL;
-	w->mount_id = text ? mountwatch_find(text, mountpoint) : -1;
+	long id = text ? find_mount(text, mountpoint, w->dev, sizeof(w->dev)) : -1;
 	free(text);
-	if (w->info_fd < 0 || w->mount_id < 0 || pipe2(w->stop_fd, O_CLOEXEC) != 0 ||
-	    start_thread(w) != 0) {
+	if (w->info_fd < 0 || id < 0 || pipe2(w->stop_fd, O_CLOEXEC) != 0 || start_thread(w) != 0) {
 		log_info("%s: not watching for a lazy unmount", mountpoint);
 		if (w->stop_fd[0] >= 0) {
 			close(w->stop_fd[0]);

@@ -7,11 +7,14 @@
  * for wait= seconds. (A plain umount is refused with EBUSY while a call is
  * in flight.) Owns one thread, which sleeps in poll() on
  * /proc/self/mountinfo (the kernel wakes it on every mount change) and calls
- * gone() once the mount this process made is no longer listed. Start it
- * after the daemon forks; thread-safe.
+ * gone() once no mount of this process's FUSE connection is listed: neither
+ * the one it made nor a bind mount of it. Start it after the daemon forks;
+ * thread-safe.
  */
 #ifndef OVHSNAPFS_MOUNTWATCH_H
 #define OVHSNAPFS_MOUNTWATCH_H
+
+#include <stdbool.h>
 
 struct mountwatch;
 
@@ -29,5 +32,11 @@ void mountwatch_stop(struct mountwatch *watch);
  * text of a mountinfo file, or -1. Exposed for the unit tests.
  */
 long mountwatch_find(const char *mountinfo, const char *mountpoint);
+/*
+ * Whether a mount of the device major:minor dev (a FUSE connection: the
+ * mount made, or a bind mount of it) is in the text of a mountinfo file.
+ * Exposed for the unit tests.
+ */
+bool mountwatch_dev_listed(const char *mountinfo, const char *dev);
 
 #endif

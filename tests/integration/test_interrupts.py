@@ -249,6 +249,27 @@ def test_unmount_is_refused_while_a_call_waits_and_a_lazy_one_ends_it(mounts, sl
     assert len(posts(slow_sim)) == 1
 
 
+def test_a_bind_mount_of_the_mount_stays_served_after_the_first_is_unmounted(mounts, sim,
+                                                                            tmp_path):
+    """mount --bind A B; umount A: B is the same filesystem and goes on answering; the
+    daemon ends only when no mount of it is left."""
+    m = mounts(["rate=0"])
+    other = tmp_path / "bound"
+    other.mkdir()
+    assert run(["mount", "--bind", str(m.path), str(other)]).returncode == 0
+    try:
+        assert run(["umount", str(m.path)], timeout=10).returncode == 0
+        time.sleep(0.5)  # the watcher has seen the change
+        assert m.proc.poll() is None, m.log()
+        assert "before-upgrade" in ls(other / WWW_DIR)
+        assert fsop("mkdir", other / WWW_DIR / "through-the-bind") == "0"
+    finally:
+        if is_mounted(other):
+            run(["umount", str(other)], timeout=10)
+    assert_daemon_gone(m, 5)
+    assert [s["name"] for s in sim.snapshots() if s["name"] == "through-the-bind"]
+
+
 MANY = 50
 
 

@@ -57,10 +57,28 @@ static void test_lines_without_optional_fields_or_newline_end(void **state)
 	assert_int_equal(mountwatch_find("garbage\n\n \n", "/m"), -1);
 }
 
+/* mount --bind /mnt/efs /srv/efs: the same connection (0:52) under another mount id. */
+#define BOUND                                                                                      \
+	"98 22 0:52 / /srv/efs rw,nosuid,nodev,relatime shared:300 - fuse.ovhsnapfs ovh-eu "       \
+	"rw,user_id=0,group_id=0\n"
+
+static void test_a_bind_mount_keeps_the_connection_listed(void **state)
+{
+	(void)state;
+	assert_true(mountwatch_dev_listed(ROOT PROC OURS NFS, "0:52"));
+	assert_true(mountwatch_dev_listed(ROOT PROC BOUND NFS, "0:52")); /* umount /mnt/efs */
+	assert_false(mountwatch_dev_listed(ROOT PROC NFS, "0:52"));	 /* both gone */
+	assert_false(mountwatch_dev_listed(ROOT PROC OURS, "0:5"));	 /* whole fields only */
+	assert_false(mountwatch_dev_listed(ROOT PROC OURS, "52"));
+	assert_false(mountwatch_dev_listed("", "0:52"));
+	assert_true(mountwatch_dev_listed("98 22 0:52 / /x rw - fuse.ovhsnapfs s rw", "0:52"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_finds_the_fuse_mount_on_the_path),
+		cmocka_unit_test(test_a_bind_mount_keeps_the_connection_listed),
 		cmocka_unit_test(test_other_paths_and_filesystems_are_not_it),
 		cmocka_unit_test(test_the_newest_of_stacked_mounts_wins),
 		cmocka_unit_test(test_escaped_mount_points_match_their_real_path),
