@@ -847,7 +847,10 @@ static void do_share(struct run *r, const char *snapdir, const char *label)
 {
 	char *real = realpath(snapdir, NULL);
 	if (!real) {
-		fail(r, label, "cannot open", SNAPSHOT_DIR, strerror(errno));
+		int err = errno;
+		fail(r, label, "cannot open", SNAPSHOT_DIR, strerror(err));
+		if (r->o.check)
+			check_share(r, &(struct share){.label = label}, -err);
 		return;
 	}
 	for (size_t i = 0; i < r->n_done; i++) {
