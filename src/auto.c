@@ -627,26 +627,42 @@ static int create_between_hooks(struct run *r, struct share *s, size_t n, bool f
 	return rc;
 }
 
+/* "ENTRY: hour 2026-12-01T07, day 2026-12-01, ..., newest": the periods that keep snap. */
+static char *why_kept(const struct autoplan_snap *snap)
+{
+	char *text = NULL, label[32];
+	size_t size = 0;
+	const char *sep = ":";
+	FILE *f = open_memstream(&text, &size);
+	if (!f)
+		return NULL;
+	fputs(snap->entry, f);
+	for (int k = 0; k < BUCKET_KINDS; k++) {
+		enum bucket_kind kind = (enum bucket_kind)k;
+		if (!(snap->why & BUCKET_BIT(kind)) ||
+		    buckets_label(kind, snap->created, label, sizeof(label)) != 0)
+			continue;
+		fprintf(f, "%s %s %s", sep, buckets_kind_name(kind), label);
+		sep = ",";
+	}
+	if (snap->why & BUCKET_MIN_BIT)
+		fprintf(f, "%s newest", sep);
+	if (fclose(f) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
 /* --dry-run --preserve: each snapshot kept, and the periods that keep it. */
 static void say_why(const struct share *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		const struct autoplan_snap *snap = &s->snaps[i];
-		char what[NAME_MAX_BYTES + 256], label[32];
-		if (snap->verdict != AUTOPLAN_KEEP)
+		if (s->snaps[i].verdict != AUTOPLAN_KEEP)
 			continue;
-		int len = snprintf(what, sizeof(what), "%s:", snap->entry);
-		for (int k = 0; k < BUCKET_KINDS && len > 0 && (size_t)len < sizeof(what); k++)
-			if ((snap->why & BUCKET_BIT(k)) &&
-			    buckets_label((enum bucket_kind)k, snap->created, label,
-					  sizeof(label)) == 0)
-				len += snprintf(what + len, sizeof(what) - (size_t)len, " %s %s,",
-						buckets_kind_name((enum bucket_kind)k), label);
-		if ((snap->why & BUCKET_MIN_BIT) && len > 0 && (size_t)len < sizeof(what))
-			len += snprintf(what + len, sizeof(what) - (size_t)len, " newest,");
-		if (len > 0 && (size_t)len < sizeof(what))
-			what[len - 1] = '\0'; /* the last comma */
-		say("would keep", s->label, what);
+		char *what = why_kept(&s->snaps[i]);
+		say("would keep", s->label, what ? what : s->snaps[i].entry);
+		free(what);
 	}
 }
 
@@ -1139,6 +1155,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		fputs("Try '" PROG " --help'.\n", stderr);
 		exit(EXIT_USAGE);
 	}
+	check_mode = o->check; /* the scan above may have taken a value for the option */
 	if (o->check)
 		check_check_options(o, &t);
 	else
