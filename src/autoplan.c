@@ -1,4 +1,4 @@
-/* autoplan: labelled snapshot names and the keep-the-newest-N rule. */
+/* autoplan: labelled snapshot names, the keep-the-newest-N and the --preserve rules. */
 #include "autoplan.h"
 
 #include <errno.h>
@@ -127,11 +127,9 @@ static int older_first(const void *pa, const void *pb)
 	return c ? c : strcmp_null(a->entry, b->entry);
 }
 
-size_t autoplan_decide(struct autoplan_snap *snaps, size_t n, const char *prefix, const char *label,
-		       size_t keep)
+/* Give an unknown createdAt its name's minute, then sort oldest first. */
+static void prepare(struct autoplan_snap *snaps, size_t n, const char *prefix, const char *label)
 {
-	size_t eligible = 0, kept = 0;
-
 	for (size_t i = 0; i < n; i++)
 		if (snaps[i].created_unknown && !snaps[i].is_new &&
 		    autoplan_eligible(&snaps[i], prefix, label))
@@ -139,10 +137,19 @@ size_t autoplan_decide(struct autoplan_snap *snaps, size_t n, const char *prefix
 				stamp_time(snaps[i].name + strlen(prefix) + strlen(label) + 2);
 	if (n > 1)
 		qsort(snaps, n, sizeof(*snaps), older_first);
+}
+
+size_t autoplan_decide(struct autoplan_snap *snaps, size_t n, const char *prefix, const char *label,
+		       size_t keep)
+{
+	size_t eligible = 0, kept = 0;
+
+	prepare(snaps, n, prefix, label);
 	for (size_t i = 0; i < n; i++)
 		eligible += autoplan_eligible(&snaps[i], prefix, label);
 	size_t to_delete = eligible > keep ? eligible - keep : 0;
 	for (size_t i = 0; i < n; i++) {
+		snaps[i].why = 0;
 		if (!autoplan_eligible(&snaps[i], prefix, label)) {
 			snaps[i].verdict = AUTOPLAN_IGNORE;
 		} else if (to_delete > 0) {
@@ -153,5 +160,44 @@ size_t autoplan_decide(struct autoplan_snap *snaps, size_t n, const char *prefix
 			kept++;
 		}
 	}
+	return kept;
+}
+
+long autoplan_preserve(struct autoplan_snap *snaps, size_t n, const char *prefix, const char *label,
+		       const struct buckets *rule)
+{
+	time_t *times = calloc(n + 1, sizeof(*times));
+	unsigned *why = calloc(n + 1, sizeof(*why));
+	size_t *at = calloc(n + 1, sizeof(*at));
+	size_t m = 0;
+	long kept = 0;
+
+	if (!times || !why || !at) {
+		free(times);
+		free(why);
+		free(at);
+		return -ENOMEM;
+	}
+	prepare(snaps, n, prefix, label);
+	for (size_t i = n; i-- > 0;) { /* newest first */
+		snaps[i].why = 0;
+		snaps[i].verdict = AUTOPLAN_IGNORE;
+		if (!autoplan_eligible(&snaps[i], prefix, label))
+			continue;
+		if (snaps[i].is_new)
+			snaps[i].created =
+				stamp_time(snaps[i].name + strlen(prefix) + strlen(label) + 2);
+		at[m] = i;
+		times[m++] = snaps[i].created;
+	}
+	buckets_mark(times, m, rule, why);
+	for (size_t j = 0; j < m; j++) {
+		snaps[at[j]].why = why[j];
+		snaps[at[j]].verdict = why[j] ? AUTOPLAN_KEEP : AUTOPLAN_DELETE;
+		kept += why[j] != 0;
+	}
+	free(times);
+	free(why);
+	free(at);
 	return kept;
 }

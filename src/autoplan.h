@@ -3,7 +3,8 @@
  *
  * Owns the name of a labelled snapshot (P-L-YYYY-MM-DD-HHMM, UTC), which
  * names belong to a prefix and label, and which of those snapshots go so
- * that the newest N stay. Pure functions: no I/O, no clock (the caller
+ * that the newest N stay, or that a --preserve rule (buckets.h) keeps its
+ * periods. Pure functions: no I/O, no clock (the caller
  * passes the time), thread-safe.
  */
 #ifndef OVHSNAPFS_AUTOPLAN_H
@@ -12,6 +13,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
+
+#include "buckets.h"
 
 #define AUTOPLAN_STAMP_LEN 15 /* YYYY-MM-DD-HHMM */
 
@@ -37,6 +40,7 @@ struct autoplan_snap {
 	bool created_unknown;	       /* no usable createdAt: created is a stand-in */
 	bool is_new;		       /* the snapshot this run is about to create */
 	enum autoplan_verdict verdict; /* set by autoplan_decide() */
+	unsigned why;		       /* autoplan_preserve(): the BUCKET_*BITs that keep it */
 };
 
 /*
@@ -54,5 +58,13 @@ bool autoplan_eligible(const struct autoplan_snap *snap, const char *prefix, con
  */
 size_t autoplan_decide(struct autoplan_snap *snaps, size_t n, const char *prefix, const char *label,
 		       size_t keep);
+/*
+ * The same, but the eligible snapshots kept are those rule keeps
+ * (buckets_mark(), the one to create counting as of its name's minute); each
+ * one's why says which periods keep it. Returns how many are kept, or
+ * -ENOMEM.
+ */
+long autoplan_preserve(struct autoplan_snap *snaps, size_t n, const char *prefix, const char *label,
+		       const struct buckets *rule);
 
 #endif

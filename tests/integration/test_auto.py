@@ -4,7 +4,10 @@ Each test mounts ovhsnapfs against the simulator, runs the real ovhsnapfs-auto o
 mounted tree, and checks its output, its exit status and the exact API calls it caused.
 """
 
+import calendar
+import datetime
 import json
+import re
 import os
 import time
 from pathlib import Path
@@ -399,3 +402,318 @@ def test_reading_the_tree_costs_one_list_call_per_directory(mounts, sim):
     # mtime comes from those listings.
     assert sorted(p.split("?")[0] for _, p in gets) == [
         "/storage/netapp/%s/share" % SVC, "/storage/netapp/%s/share/%s/snapshot" % (SVC, WWW)]
+
+
+# ---- --preserve: the newest snapshot of each of the last N hours, days, weeks, months ----
+
+def iso(t):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+def periods(t):
+    """The hour, day, ISO week and month of t (UTC), as the rule 24h,7d,4w,12m reads them."""
+    g = time.gmtime(t)
+    d = datetime.date(g.tm_year, g.tm_mon, g.tm_mday)
+    return {"h": (g.tm_year, g.tm_yday, g.tm_hour), "d": (g.tm_year, g.tm_yday),
+            "w": tuple(d.isocalendar())[:2], "m": (g.tm_year, g.tm_mon)}
+
+
+def preserved(snaps, rule, minimum):
+    """snaps: (key, t) newest first. The keys the rule keeps, computed the simple way."""
+    keep = {key for key, _ in snaps[:minimum]}
+    for kind, count in rule.items():
+        seen = []
+        for key, t in snaps:
+            p = periods(t)[kind]
+            if p not in seen and len(seen) < count:
+                seen.append(p)
+                keep.add(key)
+    return keep
+
+
+def year_of_hourly(label="gfs", end=1796079600, n=192):
+    """n snapshots of a year of hourly runs thinned out, newest first: the last two days
+    hourly, then every 6 hours for three weeks, then every 5 days (end: 2026-11-30T23:00)."""
+    ts = [end - 3600 * i for i in range(48)]
+    ts += [ts[-1] - 6 * 3600 * i for i in range(1, 85)]
+    while len(ts) < n:
+        ts.append(ts[-1] - 5 * 86400)
+    return [snap(100 + i, names_at(t, label), iso(t)) for i, t in enumerate(ts)]
+
+
+def test_preserve_keeps_exactly_the_buckets_and_deletes_the_rest_oldest_first(mounts, sim):
+    year = year_of_hourly()
+    others = [snap(1, "auto-hourly-2025-01-01-0000", "2025-01-01T00:00:00Z"),
+              snap(2, "before-upgrade", "2025-01-01T00:00:00Z"),
+              snap(3, "auto-gfs-2025-01-01-0100", "2025-01-01T01:00:00Z", type="automatic")]
+    sim.seed(one_share(year + others))
+    # ~150 DELETEs: neither rate= (1 a second past a burst of 60) nor wait= spaces them.
+    sim.config(create_delay=0, delete_delay=0)
+    mnt = mounts(["wait=0", "rate=0"])
+    sim.clear_log()
+    t0 = time.time()
+    res = auto("--label", "gfs", "--preserve", "24h,7d,4w,12m", mnt / "svc/vol", timeout=60)
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    name = lines[0].split()[2]
+    assert lines[0] == "created svc/vol %s" % name and name in (names_at(t0, "gfs"),
+                                                               names_at(time.time(), "gfs"))
+    new_t = calendar.timegm(time.strptime(name[len("auto-gfs-"):], "%Y-%m-%d-%H%M"))
+    newest_first = [(name, new_t)] + [
+        (s["name"], calendar.timegm(time.strptime(s["createdAt"], "%Y-%m-%dT%H:%M:%SZ")))
+        for s in year]
+    keep = preserved(newest_first, {"h": 24, "d": 7, "w": 4, "m": 12}, 1)
+    gone = [s for s in reversed(year) if s["name"] not in keep]  # oldest first
+    assert len(keep) < 24 + 7 + 4 + 12 and len(gone) > 140
+    assert lines[1:] == ["deleted svc/vol %s" % s["name"] for s in gone] + [
+        "kept svc/vol %d" % len(keep)]
+    changes = api_changes(sim)
+    assert [m for m, _, _ in changes] == ["POST"] + ["DELETE"] * len(gone)
+    assert deleted_ids(sim) == [s["id"] for s in gone]
+    assert state_names(sim) == sorted(keep | {s["name"] for s in others})
+
+
+def test_preserve_dry_run_says_which_buckets_keep_each_snapshot(mounts, sim):
+    year = year_of_hourly(n=140)
+    sim.seed(one_share(year))
+    mnt = mounts()
+    sim.clear_log()
+    res = auto("--dry-run", "--no-create", "--label", "gfs", "--preserve", "2h,2d,2w,2m",
+               "--preserve-min", "3", mnt / "svc/vol")
+    assert res.returncode == 0, res.stderr
+    kept = [line for line in res.stdout.splitlines() if line.startswith("would keep")]
+    # Oldest first: the newest of October (5-day steps), of the week and the day before,
+    # then the three newest (the third for --preserve-min only).
+    assert kept == [
+        "would keep svc/vol auto-gfs-2026-10-29-0000: month 2026-10",
+        "would keep svc/vol auto-gfs-2026-11-29-2300: day 2026-11-29, week 2026-W48",
+        "would keep svc/vol auto-gfs-2026-11-30-2100: newest",
+        "would keep svc/vol auto-gfs-2026-11-30-2200: hour 2026-11-30T22, newest",
+        "would keep svc/vol auto-gfs-2026-11-30-2300: hour 2026-11-30T23, "
+        "day 2026-11-30, week 2026-W49, month 2026-11, newest",
+        "would keep svc/vol 5"]
+    assert res.stdout.count("would delete") == 140 - 5
+    assert api_changes(sim) == []
+
+
+@pytest.mark.parametrize("args", [
+    ["--label", "g", "--preserve", "24h", "--keep", "3"],     # one rule or the other
+    ["--label", "g", "--preserve", "24"],
+    ["--label", "g", "--preserve", "24h,24h"],
+    ["--label", "g", "--preserve", "0d"],
+    ["--label", "g", "--keep", "3", "--preserve-min", "2"],
+    ["--label", "g", "--keep", "3", "--hook-timeout", "0"],
+    ["--label", "g", "--keep", "3", "--warn", "1h"],
+])
+def test_bad_preserve_and_hook_options_exit_2_and_do_nothing(mnt, sim, args):
+    sim.clear_log()
+    res = auto(*(args + [mnt.path]))
+    assert res.returncode == 2, res.stderr
+    assert res.stdout == "" and res.stderr.startswith("ovhsnapfs-auto: ")
+    assert api_changes(sim) == []
+
+
+# ---- --pre and --post hooks ----
+
+def hook_cmd(log, phase):
+    """A hook that appends its phase, the time and its OVHSNAPFS_ variables to log."""
+    return ("{ echo %s $(date +%%s.%%N); env | grep ^OVHSNAPFS_ | sort; } >>%s"
+            % (phase, log))
+
+
+def hook_log(log):
+    """[(phase, time, {VAR: value})] from what hook_cmd wrote."""
+    out = []
+    for line in log.read_text().splitlines():
+        if line.startswith("OVHSNAPFS_"):
+            k, v = line.split("=", 1)
+            out[-1][2][k] = v
+        else:
+            phase, t = line.split()
+            out.append((phase, float(t), {}))
+    return out
+
+
+def test_hooks_run_once_per_share_around_the_post_with_their_variables(mounts, sim, tmp_path):
+    sim.seed(one_share([snap(1, "auto-hourly-2026-11-01-0100", "2026-11-01T01:00:00Z"),
+                        snap(2, "auto-hourly-2026-11-01-0200", "2026-11-01T02:00:00Z")]))
+    mnt = mounts()
+    sim.clear_log()
+    log = tmp_path / "hooks.log"
+    res = auto("--label", "hourly", "--keep", "1", "--pre", hook_cmd(log, "pre"),
+               "--post", hook_cmd(log, "post"), mnt / "svc/vol")
+    assert res.returncode == 0, res.stderr
+    name = res.stdout.split()[2]
+    assert res.stdout.splitlines() == ["created svc/vol %s" % name,
+                                       "deleted svc/vol auto-hourly-2026-11-01-0100",
+                                       "deleted svc/vol auto-hourly-2026-11-01-0200",
+                                       "kept svc/vol 1"]
+    ran = hook_log(log)
+    base = {"OVHSNAPFS_SERVICE": "svc", "OVHSNAPFS_SHARE": "vol",
+            "OVHSNAPFS_SNAPSHOT": name, "OVHSNAPFS_LABEL": "hourly"}
+    assert [(phase, env) for phase, _, env in ran] == [
+        ("pre", base), ("post", dict(base, OVHSNAPFS_RESULT="created"))]
+    post = [r for r in sim.log() if r["method"] == "POST" and "/_sim/" not in r["path"]]
+    deletes = [r for r in sim.log() if r["method"] == "DELETE"]
+    assert len(post) == 1 and len(deletes) == 2
+    # pre, POST, post; the pruning after, without hooks.
+    assert ran[0][1] < post[0]["t"] < ran[1][1] < deletes[0]["t"]
+
+
+def test_a_failing_pre_hook_means_no_snapshot_and_the_post_hook_still_runs(mounts, sim,
+                                                                          tmp_path):
+    sim.seed(one_share([snap(1, "auto-hourly-2026-11-01-0100", "2026-11-01T01:00:00Z")]))
+    mnt = mounts()
+    sim.clear_log()
+    log = tmp_path / "hooks.log"
+    res = auto("--label", "hourly", "--keep", "1", "--pre", hook_cmd(log, "pre") + "; exit 3",
+               "--post", hook_cmd(log, "post"), mnt / "svc/vol")
+    assert res.returncode == 1
+    err = res.stderr.splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("ovhsnapfs-auto: svc/vol: pre hook failed for auto-hourly-")
+    assert err[0].endswith(": exit status 3")
+    assert res.stdout.splitlines() == ["kept svc/vol 1"]  # nothing made, nothing to prune
+    assert api_changes(sim) == []
+    ran = hook_log(log)
+    assert [phase for phase, _, _ in ran] == ["pre", "post"]
+    assert ran[1][2]["OVHSNAPFS_RESULT"] == "failed"
+
+
+def test_a_hanging_pre_hook_is_killed_at_its_timeout_with_its_whole_group(mounts, sim,
+                                                                          tmp_path):
+    mnt = mounts()
+    sim.clear_log()
+    log, pidfile = tmp_path / "hooks.log", tmp_path / "grandchild.pid"
+    # The grandchild ignores SIGTERM: only the SIGKILL after the grace ends it.
+    pre = ("sh -c 'trap \"\" TERM; exec sleep 300' & echo $! >%s; sleep 300" % pidfile)
+    t0 = time.time()
+    res = auto("--label", "hourly", "--keep", "1", "--hook-timeout", "1", "--pre", pre,
+               "--post", hook_cmd(log, "post"), mnt / "efs-prod/www")
+    took = time.time() - t0
+    assert res.returncode == 1
+    assert re.fullmatch(r"ovhsnapfs-auto: efs-prod/www: pre hook failed for auto-hourly-\S+: "
+                        r"timed out after 1 s\n", res.stderr), res.stderr
+    assert 1 <= took < 1 + 3 + 3  # the limit, the grace, some slack
+    pid = int(pidfile.read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    assert posts(sim) == []
+    assert [env["OVHSNAPFS_RESULT"] for _, _, env in hook_log(log)] == ["failed"]
+
+
+def test_dry_run_runs_no_hook(mnt, sim, tmp_path):
+    log = tmp_path / "hooks.log"
+    res = auto("--dry-run", "--label", "hourly", "--keep", "1", "--pre", hook_cmd(log, "pre"),
+               "--post", hook_cmd(log, "post"), mnt / "efs-prod/www")
+    assert res.returncode == 0, res.stderr
+    assert not log.exists()
+
+
+# ---- --check: a monitoring plugin ----
+
+SHARE3 = "7e4b2d90-3a1c-4f58-b6e2-0c9d8a7b03%02d"
+
+
+def shares(*snapshot_lists, names=("a", "b", "c", "d")):
+    ids = [SHARE3 % i for i in range(len(snapshot_lists))]
+    return [{"id": SVC, "name": "svc", "shares": [
+        {"id": i, "name": n, "snapshots": s}
+        for i, n, s in zip(ids, names, snapshot_lists)]}]
+
+
+def aged(n, age, label="hourly", **kw):
+    t = time.time() - age
+    return snap(n, names_at(t, label), iso(t), **kw)
+
+
+def check(*args):
+    res = auto("--check", *args)
+    line = res.stdout.splitlines()
+    assert len(line) == 1, res.stdout
+    text, _, perf = line[0].partition(" | ")
+    return res.returncode, text, perf
+
+
+def test_check_is_ok_when_every_share_has_a_fresh_snapshot(mounts, sim):
+    sim.seed(shares([aged(1, 600), aged(2, 7200)], [aged(3, 1200, "daily"), aged(4, 60)]))
+    mnt = mounts()
+    sim.clear_log()
+    rc, text, perf = check("--label", "hourly", "--warn", "90m", "--crit", "26h", mnt.path)
+    assert rc == 0
+    assert re.fullmatch(r"OK: svc/a: newest auto-hourly-\S+ is (9|10|11)m old \(2 shares\)",
+                        text), text
+    assert re.fullmatch(r"'svc/a'=6\d\ds;5400;93600;0 'svc/b'=\d\ds;5400;93600;0", perf), perf
+    assert api_changes(sim) == []
+
+
+def test_check_names_the_worst_share_stale_or_missing(mounts, sim):
+    sim.seed(shares([aged(1, 60)], [aged(2, 3 * 3600)], [aged(3, 30 * 3600)],
+                    [aged(4, 60, "daily")]))
+    mnt = mounts()
+    rc, text, perf = check("--label", "hourly", "--warn", "90m", "--crit", "26h", mnt / "svc")
+    assert rc == 2
+    assert text == "CRITICAL: svc/d: no auto-hourly snapshot (4 shares, 3 not OK)"
+    assert re.search(r"'svc/c'=1080\d\ds;5400;93600;0 'svc/d'=U;5400;93600;0$", perf), perf
+    # Without the one with none: the older than --crit one.
+    rc, text, _ = check("--label", "hourly", "--warn", "90m", "--crit", "26h", mnt / "svc/a",
+                        mnt / "svc/b", mnt / "svc/c")
+    assert rc == 2
+    assert re.fullmatch(r"CRITICAL: svc/c: newest auto-hourly-\S+ is 1d6h old "
+                        r"\(3 shares, 2 not OK\)", text), text
+    rc, text, _ = check("--label", "hourly", "--warn", "90m", "--crit", "26h", mnt / "svc/a",
+                        mnt / "svc/b")
+    assert rc == 1
+    assert re.fullmatch(r"WARNING: svc/b: newest \S+ is 3h0m old \(2 shares, 1 not OK\)", text)
+    # Without --label any available snapshot counts: d's daily one is fresh.
+    rc, text, _ = check("--warn", "90m", "--crit", "26h", mnt / "svc/d")
+    assert (rc, text.split(":")[0]) == (0, "OK")
+
+
+def test_check_counts_only_available_snapshots(mounts, sim):
+    sim.seed(shares([aged(1, 30 * 3600), aged(2, 60, status="error")]))
+    mnt = mounts()
+    rc, text, _ = check("--warn", "1h", "--crit", "1d", mnt.path)
+    assert rc == 2 and text.startswith("CRITICAL: svc/a: newest auto-hourly-")
+
+
+def test_check_warns_when_a_share_is_nearly_full(mounts, sim):
+    full = [aged(i, 86400 + i, "m") for i in range(1, 198)] + [aged(900, 60)]
+    sim.seed(shares(full, [aged(901, 60)]))
+    mnt = mounts()
+    rc, text, perf = check("--label", "hourly", "--warn", "2h", "--crit", "1d",
+                           "--min-free", "5", mnt.path)
+    assert rc == 1
+    assert re.fullmatch(r"WARNING: svc/a: newest \S+ is 1m old, 2 of 200 snapshot slots free"
+                        r" \(2 shares, 1 not OK\)", text), text
+    assert re.fullmatch(r"'svc/a'=\d+s;7200;86400;0 'svc/a free'=2;5:;;0;200 "
+                        r"'svc/b'=\d+s;7200;86400;0 'svc/b free'=199;5:;;0;200", perf), perf
+
+
+@pytest.mark.parametrize("args", [
+    ["--warn", "1h"],                              # no --crit
+    ["--warn", "1x", "--crit", "1d"],
+    ["--warn", "2d", "--crit", "1d"],
+    ["--warn", "1h", "--crit", "1d", "--keep", "3"],
+    ["--warn", "1h", "--crit", "1d", "--min-free", "201"],
+    ["--warn", "1h", "--crit", "1d", "--bogus"],
+])
+def test_check_with_bad_arguments_is_unknown(mnt, args):
+    res = auto("--check", *(args + [mnt.path]))
+    assert res.returncode == 3
+    assert res.stdout.startswith("UNKNOWN: ") and len(res.stdout.splitlines()) == 1
+
+
+def test_check_of_an_unreadable_or_missing_dir_is_unknown(mounts, sim, tmp_path):
+    res = auto("--check", "--warn", "1h", "--crit", "1d", tmp_path / "missing")
+    assert res.returncode == 3 and res.stdout.startswith("UNKNOWN: ")
+    res = auto("--check", "--warn", "1h", "--crit", "1d", tmp_path)
+    assert res.returncode == 3 and "not in an ovhsnapfs mount" in res.stdout
+    sim.seed(shares([aged(1, 60)], [aged(2, 60)]))
+    mnt = mounts()
+    sim.fault(method="GET", path=r"/share/%s/snapshot$" % (SHARE3 % 1), action="status",
+              status=500, times=-1)
+    res = auto("--check", "--label", "hourly", "--warn", "1h", "--crit", "1d", mnt / "svc")
+    assert res.returncode == 3, res.stdout
+    assert re.fullmatch(r"UNKNOWN: svc/b: cannot list \.snapshots \(2 shares, 1 not OK\) \| "
+                        r"'svc/a'=6\ds;3600;86400;0 'svc/b'=U;3600;86400;0\n", res.stdout)

@@ -22,18 +22,33 @@ def complete(*words, breaks=None):
 
 
 def test_options_and_their_values():
-    assert complete("--") == ["--dry-run", "--help", "--keep", "--label", "--no-create",
-                              "--prefix", "--version"]
+    assert complete("--") == ["--check", "--crit", "--dry-run", "--help", "--hook-timeout",
+                              "--keep", "--label", "--min-free", "--no-create", "--post",
+                              "--pre", "--prefix", "--preserve", "--preserve-min", "--version",
+                              "--warn"]
     assert complete("--la") == ["--label"]
     assert complete("--no") == ["--no-create"]
-    assert complete("--label", "") == ["daily", "hourly", "monthly", "weekly"]
+    assert complete("--label", "") == ["daily", "gfs", "hourly", "monthly", "weekly"]
     assert complete("--label", "w") == ["weekly"]
     assert complete("--keep", "") == [] and complete("--prefix", "") == []
     # --label=VALUE: split at '=' by default, whole when '=' is no word break
-    assert complete("--label", "=") == ["daily", "hourly", "monthly", "weekly"]
+    assert complete("--label", "=") == ["daily", "gfs", "hourly", "monthly", "weekly"]
     assert complete("--dry-run", "--label", "=", "mo") == ["monthly"]
     assert complete("--label=h", breaks=" \t\n") == ["--label=hourly"]
     assert complete("--keep", "=", "7", "--dr") == ["--dry-run"]  # the value is skipped
+
+
+def test_new_options_values_and_skipped_values(tmp_path):
+    assert complete("--preserve", "") == ["24h,7d,4w,12m"]
+    assert complete("--preserve=2", breaks=" \t\n") == ["--preserve=24h,7d,4w,12m"]
+    for opt in ("--preserve-min", "--hook-timeout", "--warn", "--crit", "--min-free"):
+        assert complete(opt, "") == []
+    (tmp_path / "freeze.sh").write_text("")
+    assert complete("--pre", tmp_path / "fr") == [str(tmp_path / "freeze.sh")]
+    assert complete("--post", "=", tmp_path / "fr") == [str(tmp_path / "freeze.sh")]
+    # a value that starts with '-' is still a value, not the end of the options
+    assert complete("--check", "--warn", "90m", "--crit", "2d", "--min") == ["--min-free"]
+    assert complete("--pre", "-x", "--hook") == ["--hook-timeout"]
 
 
 def test_dirs_of_a_mount_and_no_option_after_the_first_dir(mnt):
