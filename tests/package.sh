@@ -58,6 +58,7 @@ for f in /usr/bin/ovhsnapfs /usr/share/man/man1/ovhsnapfs.1.gz \
 	/usr/share/bash-completion/completions/ovhsnapfs \
 	/usr/share/bash-completion/completions/ovhsnapfs-auto \
 	"$units/ovhsnapfs-auto@.service" "$units/ovhsnapfs-auto-daily.timer" \
+	"$units/ovhsnapfs-auto-gfs.timer" \
 	$doc/README.md.gz $doc/changelog.gz $doc/copyright $doc/examples/fstab.example \
 	$doc/examples/ovh.conf.example $doc/examples/ovhsnapfs-auto.cron \
 	$doc/examples/mnt-efs.mount; do
