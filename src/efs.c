@@ -331,21 +331,64 @@ int efs_create_snapshot(struct ovh_client *api, const struct op *op, const char 
 	return rc;
 }
 
-int efs_rename_snapshot(struct ovh_client *api, const struct op *op, const char *svc,
-			const char *share, const char *snap, const char *new_name,
-			struct efs_object *out)
+/*
+ * The body of a PUT: both fields of the schema's NetAppShareSnapshotUpdate,
+ * each a string or null, so that an API that reads a missing field as null
+ * clears nothing (Terraform's provider sends both too). NULL when a text is
+ * not UTF-8 (jansson refuses it) or no memory.
+ */
+static char *update_body(const char *name, const char *description)
+{
+	json_t *obj = json_object();
+	json_t *n = name ? json_string(name) : json_null();
+	json_t *d = description ? json_string(description) : json_null();
+	char *text = NULL;
+	if (obj && n && d && json_object_set_new(obj, "name", n) == 0 &&
+	    json_object_set_new(obj, "description", d) == 0)
+		text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	else {
+		json_decref(n);
+		json_decref(d);
+	}
+	json_decref(obj);
+	return text;
+}
+
+/* The description of a snapshot as the API gave it (in its JSON), malloc'ed; NULL: none. */
+static char *current_description(const struct efs_object *cur)
+{
+	json_t *doc = cur->json ? json_loadb(cur->json, cur->json_len, 0, NULL) : NULL;
+	const char *d = json_string_value(json_object_get(doc, "description"));
+	char *copy = d ? strdup(d) : NULL;
+	json_decref(doc);
+	return copy;
+}
+
+static int update_snapshot(struct ovh_client *api, const struct op *op, const char *svc,
+			   const char *share, const char *snap, const char *body,
+			   struct efs_object *out)
 {
 	char path[512];
-	char *body = snapshot_body(new_name, NULL);
 	struct ovh_response resp;
-	if (!body)
-		return -EINVAL;
 	snapshot_path(path, sizeof(path), svc, share, snap);
 	int rc = ovh_call(api, op, "PUT", path, body, &resp);
-	free(body);
 	if (rc == 0 && efs_decode_object(resp.body, resp.len, out) != 0)
 		rc = efs_get_snapshot(api, op, svc, share, snap, out); /* PUT may answer null */
 	ovh_response_free(&resp);
+	return rc;
+}
+
+int efs_rename_snapshot(struct ovh_client *api, const struct op *op, const char *svc,
+			const char *share, const struct efs_object *cur, const char *new_name,
+			struct efs_object *out)
+{
+	char *description = current_description(cur);
+	char *body = update_body(new_name, description);
+	free(description);
+	if (!body)
+		return -EINVAL;
+	int rc = update_snapshot(api, op, svc, share, cur->id, body, out);
+	free(body);
 	return rc;
 }
 
@@ -360,32 +403,15 @@ int efs_delete_snapshot(struct ovh_client *api, const struct op *op, const char 
 	return rc;
 }
 
-static char *description_body(const char *description)
-{
-	json_t *obj = json_object();
-	json_object_set_new(obj, "description",
-			    description ? json_string(description) : json_null());
-	/* json_string refuses text that is not UTF-8: no member, so no body. */
-	char *text = json_object_size(obj) ? json_dumps(obj, JSON_COMPACT) : NULL;
-	json_decref(obj);
-	return text;
-}
-
 int efs_set_description(struct ovh_client *api, const struct op *op, const char *svc,
-			const char *share, const char *snap, const char *description,
+			const char *share, const struct efs_object *cur, const char *description,
 			struct efs_object *out)
 {
-	char path[512];
-	char *body = description_body(description);
-	struct ovh_response resp;
+	char *body = update_body(cur->name, description);
 	if (!body)
 		return -EILSEQ;
-	snapshot_path(path, sizeof(path), svc, share, snap);
-	int rc = ovh_call(api, op, "PUT", path, body, &resp);
+	int rc = update_snapshot(api, op, svc, share, cur->id, body, out);
 	free(body);
-	if (rc == 0 && efs_decode_object(resp.body, resp.len, out) != 0)
-		rc = efs_get_snapshot(api, op, svc, share, snap, out); /* PUT may answer null */
-	ovh_response_free(&resp);
 	return rc;
 }
 

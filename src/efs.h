@@ -70,18 +70,22 @@ int efs_get_snapshot(struct ovh_client *api, const struct op *op, const char *se
 int efs_create_snapshot(struct ovh_client *api, const struct op *op, const char *service_id,
 			const char *share_id, const char *name, const char *description,
 			struct efs_object *out);
+/*
+ * PUT {"name": NEW, "description": cur's}: both fields, so that an API that
+ * reads a missing one as null clears nothing. cur: the snapshot as just read.
+ */
 int efs_rename_snapshot(struct ovh_client *api, const struct op *op, const char *service_id,
-			const char *share_id, const char *snapshot_id, const char *new_name,
+			const char *share_id, const struct efs_object *cur, const char *new_name,
 			struct efs_object *out);
 int efs_delete_snapshot(struct ovh_client *api, const struct op *op, const char *service_id,
 			const char *share_id, const char *snapshot_id);
 
 /*
- * PUT {"description": TEXT}, or {"description": null} when description is
- * NULL. out is the snapshot as the API then has it.
+ * PUT {"name": cur's, "description": TEXT}, the description null when
+ * description is NULL. out is the snapshot as the API then has it.
  */
 int efs_set_description(struct ovh_client *api, const struct op *op, const char *service_id,
-			const char *share_id, const char *snapshot_id, const char *description,
+			const char *share_id, const struct efs_object *cur, const char *description,
 			struct efs_object *out);
 /*
  * POST .../snapshot/{id}/hold (no body): the API turns an automatic snapshot

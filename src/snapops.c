@@ -579,8 +579,7 @@ int snapops_rename(struct tree *t, const struct op *op, const struct node *from,
 		if (rc == 0)
 			rc = op_check(op); /* a caller gone: not sent */
 		if (rc == 0)
-			rc = efs_rename_snapshot(t->api, op, svc, share, obj.id, new_name,
-						 &renamed);
+			rc = efs_rename_snapshot(t->api, op, svc, share, &obj, new_name, &renamed);
 		efs_object_free(&obj);
 	}
 	if (rc == 0) {
@@ -612,7 +611,7 @@ int snapops_set_description(struct tree *t, const struct op *op, const struct no
 	if (rc == 0) {
 		rc = op_check(op); /* a caller gone: not sent */
 		if (rc == 0)
-			rc = efs_set_description(t->api, op, svc, share, obj.id, description, &now);
+			rc = efs_set_description(t->api, op, svc, share, &obj, description, &now);
 		efs_object_free(&obj);
 	}
 	if (rc == 0) {

@@ -139,7 +139,8 @@ def test_mv_renames_with_one_put(mnt, sim):
     assert res.returncode == 0, res.stderr
     assert sim.calls("PUT") == [("PUT", SNAPS + "/" + target["id"])]
     body = [r["body"] for r in sim.log() if r["method"] == "PUT"][0]
-    assert json.loads(body) == {"name": "golden"}
+    # Both fields of the schema's update model: the description as it was, not left out.
+    assert json.loads(body) == {"name": "golden", "description": target["description"]}
     listed = ls(mnt / WWW_DIR)
     assert "golden" in listed and "before-upgrade" not in listed
     assert json.loads((mnt / WWW_DIR / "golden/info.json").read_text())["name"] == "golden"

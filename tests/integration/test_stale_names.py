@@ -137,7 +137,7 @@ def test_setfattr_of_a_name_reused_elsewhere_describes_the_new_snapshot(hosts, s
     assert sim.calls() == [("GET", SNAPS + "/" + old), ("GET", LIST),
                            ("PUT", SNAPS + "/" + new)]
     assert [json.loads(r["body"]) for r in sim.log() if r["method"] == "PUT"] == [
-        {"description": "redone"}]
+        {"name": "before-upgrade", "description": "redone"}]
     described = {s["id"]: s["description"] for s in sim.snapshots()}
     assert described[old] == "before the nginx upgrade" and described[new] == "redone"
     res = run(["getfattr", "--only-values", "-n", "user.ovh.description",

@@ -110,7 +110,8 @@ def test_description_set_then_removed_one_put_each(mnt, sim):
     assert setfattr("-n", "user.ovh.description", "-v", "kept for the audit", snap) == "0"
     puts = [r for r in sim.log() if r["method"] == "PUT"]
     assert [(r["path"], json.loads(r["body"])) for r in puts] == [
-        ("/1.0%s/%s" % (SNAPS, MANUAL), {"description": "kept for the audit"})]
+        ("/1.0%s/%s" % (SNAPS, MANUAL),
+         {"name": "before-upgrade", "description": "kept for the audit"})]  # both fields
     # one GET first: the snapshot still has the name typed (another host may have renamed it)
     assert sim.calls() == [("GET", "%s/%s" % (SNAPS, MANUAL)), ("PUT", "%s/%s" % (SNAPS, MANUAL))]
     assert api_snapshot(sim, MANUAL)["description"] == "kept for the audit"
@@ -121,7 +122,7 @@ def test_description_set_then_removed_one_put_each(mnt, sim):
     sim.clear_log()
     assert setfattr("-x", "user.ovh.description", snap) == "0"
     assert [(r["method"], json.loads(r["body"] or "null")) for r in sim.log()] == [
-        ("GET", None), ("PUT", {"description": None})]
+        ("GET", None), ("PUT", {"name": "before-upgrade", "description": None})]
     assert api_snapshot(sim, MANUAL)["description"] is None
     assert "No such attribute" in getfattr(snap, "user.ovh.description")
     assert "user.ovh.description" not in fscall("listxattr", snap)
