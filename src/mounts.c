@@ -87,38 +87,41 @@ static bool untrusted(const char *fstype, const char *mount_opts, const char *su
 	       has_option(mount_opts, "user") || has_option(super_opts, "user");
 }
 
-/* One mountinfo line: 0 with *e filled, 1 to skip it, -ENOMEM. */
-static int parse_line(char *line, size_t len, struct mount_entry *e)
+/* One mountinfo line: 0 with *e filled, 1 to skip it, -ENOMEM. all: keep any mount. */
+static int parse_line(char *line, size_t len, struct mount_entry *e, bool all)
 {
 	char *f[64];
 	size_t l[64], sep;
 	size_t n = split_fields(line, len, f, l, 64);
 	for (sep = MOUNTINFO_COLS; sep < n && strcmp(f[sep], "-") != 0; sep++)
 		;
-	if (sep + 2 >= n || strcmp(f[3], "/") != 0)
-		return 1; /* malformed, or a bind mount of a subdirectory */
-	if (untrusted(f[sep + 1], f[5], sep + 3 < n ? f[sep + 3] : ""))
+	if (sep + 2 >= n)
+		return 1; /* malformed */
+	/* not a bind mount of a subdirectory, and not one whose source its maker chose */
+	e->trusted = strcmp(f[3], "/") == 0 &&
+		     !untrusted(f[sep + 1], f[5], sep + 3 < n ? f[sep + 3] : "");
+	if (!e->trusted && !all)
 		return 1; /* never follow it, whatever its source says */
 	e->nfs = strcmp(f[sep + 1], "nfs") == 0 || strcmp(f[sep + 1], "nfs4") == 0;
 	e->point = decoded(f[4], l[4]);
 	e->source = decoded(f[sep + 2], l[sep + 2]);
-	if (!e->point || !e->source || e->point[0] != '/') {
-		free(e->point);
-		free(e->source);
-		return errno == ENOMEM ? -ENOMEM : 1;
-	}
+	e->fstype = decoded(f[sep + 1], l[sep + 1]);
+	if (!e->point || !e->source || !e->fstype || e->point[0] != '/')
+		goto skip;
 	size_t slen = strlen(e->source);
 	while (slen > 0 && e->source[slen - 1] == '/')
 		e->source[--slen] = '\0';
-	if (slen == 0) {
-		free(e->point);
-		free(e->source);
-		return 1; /* "/" would be a prefix of everything */
-	}
+	if (slen == 0 && !all)
+		goto skip; /* "/" would be a prefix of everything */
 	return 0;
+skip:
+	free(e->point);
+	free(e->source);
+	free(e->fstype);
+	return errno == ENOMEM ? -ENOMEM : 1;
 }
 
-int mounts_parse(const char *text, size_t len, struct mount_table *out)
+static int parse(const char *text, size_t len, struct mount_table *out, bool all)
 {
 	size_t lines = 1;
 	memset(out, 0, sizeof(*out));
@@ -138,7 +141,7 @@ int mounts_parse(const char *text, size_t len, struct mount_table *out)
 		size_t end = nl ? (size_t)(nl - copy) : len;
 		copy[end] = '\0'; /* the line's last field ends here too */
 		errno = 0;
-		int rc = parse_line(copy + start, end - start, &out->items[out->n]);
+		int rc = parse_line(copy + start, end - start, &out->items[out->n], all);
 		if (rc < 0) {
 			free(copy);
 			mounts_table_free(out);
@@ -151,9 +154,20 @@ int mounts_parse(const char *text, size_t len, struct mount_table *out)
 	return 0;
 }
 
+int mounts_parse(const char *text, size_t len, struct mount_table *out)
+{
+	return parse(text, len, out, false);
+}
+
+int mounts_parse_all(const char *text, size_t len, struct mount_table *out)
+{
+	return parse(text, len, out, true);
+}
+
 void mounts_table_free(struct mount_table *t)
 {
 	for (size_t i = 0; i < t->n; i++) {
+		free(t->items[i].fstype);
 		free(t->items[i].source);
 		free(t->items[i].point);
 	}
@@ -339,6 +353,22 @@ static int load_table(int fd, struct mount_table *out)
 	int rc = read_all(fd, &text, &len);
 	if (rc == 0) {
 		rc = mounts_parse(text, len, out);
+		free(text);
+	}
+	return rc;
+}
+
+int mounts_load_all(struct mount_table *out)
+{
+	int fd = open(MOUNTINFO, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	char *text = NULL;
+	size_t len = 0;
+	int rc = read_all(fd, &text, &len);
+	close(fd);
+	if (rc == 0) {
+		rc = mounts_parse_all(text, len, out);
 		free(text);
 	}
 	return rc;

@@ -22,7 +22,9 @@
 struct mount_entry {
 	char *source; /* as mounted, octal escapes decoded, trailing '/' dropped */
 	char *point;  /* absolute */
+	char *fstype; /* as mounted ("nfs", "fuse.ovhsnapfs"...) */
 	bool nfs;     /* type nfs or nfs4: ranked above any other */
+	bool trusted; /* a filesystem's root, not FUSE, not made by a user */
 };
 
 struct mount_table {
@@ -39,6 +41,14 @@ struct mount_table {
  */
 int mounts_parse(const char *text, size_t len, struct mount_table *out);
 void mounts_table_free(struct mount_table *table);
+/*
+ * The same, keeping every mount (trusted or not, a source of "/" too), in
+ * mountinfo order: for a client that must know which mount is on top of a
+ * path. Only trusted entries may be followed. 0 or -ENOMEM.
+ */
+int mounts_parse_all(const char *text, size_t len, struct mount_table *out);
+/* mounts_parse_all of /proc/self/mountinfo: 0 or -errno. */
+int mounts_load_all(struct mount_table *out);
 
 /*
  * True when an API path may be used at all: no NUL, and after its first '/'

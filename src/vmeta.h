@@ -1,0 +1,51 @@
+/*
+ * vmeta: where a path's versions are, for ovhsnapfs-versions.
+ *
+ * Owns finding the NFS-style mount (source HOST:/EXPORT, from mounts.h) that
+ * holds a path, existing or not, and its path relative to that mount; the
+ * snapshots NetApp shows there (MOUNT/.snapshot/NAME); and their ids and
+ * createdAt from an ovhsnapfs mount of the same account, when one shows
+ * the share (its SHARE/content link, or a snapshot's `path`, names that
+ * mount). Reads only files: the mount table, directories and info.json;
+ * never the network. Not thread-safe (one caller, before any walk).
+ */
+#ifndef OVHSNAPFS_VMETA_H
+#define OVHSNAPFS_VMETA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+struct vsnap {
+	char *name;	  /* its directory under MOUNT/.snapshot */
+	char *id;	  /* the snapshot's id, NULL when unknown */
+	char *created;	  /* createdAt as the API gave it, NULL when unknown */
+	time_t created_t; /* the same, 0 when unknown */
+	char *dir;	  /* MOUNT/.snapshot/NAME */
+};
+
+struct vplace {
+	char *live;   /* the path, absolute, its existing part canonical */
+	char *mount;  /* the mount point that holds it */
+	char *source; /* HOST:/EXPORT */
+	char *rel;    /* live under mount: "" for the mount point itself */
+	char *ovh;    /* the ovhsnapfs share directory that gave names, or NULL */
+	struct vsnap *snaps;
+	size_t n; /* snaps, oldest first (vcore_snap_cmp) */
+};
+
+/* Place path: 0; -EXDEV when no NFS-style mount holds it; -ENOMEM; -ENAMETOOLONG. */
+int vmeta_locate(const char *path, struct vplace *out);
+/*
+ * Fill out->snaps from MOUNT/.snapshot (-errno of opening it when it
+ * cannot be read), then ids and dates from ovh_mount (an ovhsnapfs mount
+ * point) or, when NULL, from every ovhsnapfs mount in the mount table.
+ */
+int vmeta_snapshots(struct vplace *out, const char *ovh_mount);
+/* The snapshot named name (its directory name, else its id), or NULL. */
+const struct vsnap *vmeta_find(const struct vplace *p, const char *name);
+/* SNAP/REL: the path of p's file in snapshot s (malloc'd), or NULL. */
+char *vmeta_path_in(const struct vplace *p, const struct vsnap *s);
+void vmeta_free(struct vplace *p);
+
+#endif
