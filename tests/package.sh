@@ -55,8 +55,10 @@ echo "systemd units: $units"
 doc=/usr/share/doc/ovhsnapfs
 for f in /usr/bin/ovhsnapfs /usr/share/man/man1/ovhsnapfs.1.gz \
 	/usr/bin/ovhsnapfs-auto /usr/share/man/man1/ovhsnapfs-auto.1.gz \
+	/usr/bin/ovhsnapfs-versions /usr/share/man/man1/ovhsnapfs-versions.1.gz \
 	/usr/share/bash-completion/completions/ovhsnapfs \
 	/usr/share/bash-completion/completions/ovhsnapfs-auto \
+	/usr/share/bash-completion/completions/ovhsnapfs-versions \
 	"$units/ovhsnapfs-auto@.service" "$units/ovhsnapfs-auto-daily.timer" \
 	"$units/ovhsnapfs-auto-gfs.timer" \
 	$doc/README.md.gz $doc/changelog.gz $doc/copyright $doc/examples/fstab.example \
@@ -65,6 +67,7 @@ for f in /usr/bin/ovhsnapfs /usr/share/man/man1/ovhsnapfs.1.gz \
 	grep -qx "$f" "$tmp/files" || fail "the package lacks $f"
 done
 /usr/bin/ovhsnapfs --version >/dev/null || fail "/usr/bin/ovhsnapfs --version"
+/usr/bin/ovhsnapfs-versions --version >/dev/null || fail "/usr/bin/ovhsnapfs-versions --version"
 # Units are installed, never enabled: no link to them in /etc/systemd.
 enabled=$(find /etc/systemd -lname '*ovhsnapfs*' 2>/dev/null)
 [ -z "$enabled" ] || fail "installing enabled units: $enabled"

@@ -372,3 +372,30 @@ def test_diff_between_two_snapshots_and_of_10000_files(export):
     assert changed == [("+", t + "/d000/zz"), ("M", t + "/d050/f050"), ("-", t + "/d099/f000")]
     res = versions("--diff", "no-such", export / "t")
     assert res.returncode == 1 and "there are:" in errlines(res)[0]
+
+
+def test_bash_completion_offers_options_and_the_snapshots_of_the_paths_mount(export):
+    import shlex
+    fill(export)
+    script = Path(__file__).resolve().parents[2] / "contrib/bash-completion/ovhsnapfs-versions"
+
+    def complete(*words, at=None):
+        """What bash offers for words[at] (default: the last)."""
+        words = ["ovhsnapfs-versions"] + [str(w) for w in words]
+        cword = len(words) - 1 if at is None else at + 1
+        code = ("source %s; COMP_WORDS=(%s); COMP_CWORD=%d; _ovhsnapfs_versions; "
+                "printf '%%s\\n' \"${COMPREPLY[@]}\""
+                % (shlex.quote(str(script)), " ".join(shlex.quote(w) for w in words), cword))
+        res = run(["bash", "--norc", "--noprofile", "-c", code])
+        assert res.returncode == 0 and res.stderr == "", res.stderr
+        return sorted(line for line in res.stdout.splitlines() if line)
+
+    assert complete("--re") == ["--restore"]
+    assert complete("--o") == ["--overwrite"]
+    live = export / "etc/app.conf"
+    assert complete("--restore", "", live, at=1) == ["before-upgrade", "daily-2026-11-24",
+                                               "daily-2026-11-25", "dup"]
+    assert complete("--diff", "d", export / "etc", at=1) == ["daily-2026-11-24", "daily-2026-11-25",
+                                                       "dup"]
+    assert complete("--diff", "before-upgrade", "--to", "b", export / "gone/dir", at=3) == [
+        "before-upgrade"]
