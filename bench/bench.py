@@ -308,6 +308,7 @@ class Bench:
         self.binary = args.bin
         self.memfs = args.memfs
         self.statloop = args.statloop
+        self.versions = args.versions
         self.n_mounts = 0
         self.sim = None
         self.config_path = None
@@ -758,6 +759,81 @@ def machine_info(b):
                 "unpatched (--sim-nagle)" if NAGLE else "with TCP_NODELAY (see bench/README.md)"))]
 
 
+# ---- figure 6: ovhsnapfs-versions --diff against diff -rq ----
+
+DIFF_TREE = (100, 100)  # directories x files: 10,000 files
+DIFF_CHANGES = 50       # files modified, and as many removed and added
+
+
+def diff_inner(work, versions, runs):
+    """In a private mount namespace (figure6 starts it so): an NFS stand-in, two trees."""
+    with open("/proc/self/mountinfo") as f:  # others' ovhsnapfs mounts: not ours to ask
+        for line in f:
+            fields = line.split()
+            if fields[fields.index("-") + 1] == "fuse.ovhsnapfs":
+                subprocess.run(["umount", "-l", fields[4]], capture_output=True)
+    top = os.path.join(work, "diff-nfs")
+    os.makedirs(top, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512m", "10.0.0.5:/bench_diff", top],
+                   check=True)
+    try:
+        snap, live = os.path.join(top, ".snapshot/before/t"), os.path.join(top, "t")
+        dirs, files = DIFF_TREE
+        for d in range(dirs):
+            os.makedirs(os.path.join(snap, "d%03d" % d))
+            for i in range(files):
+                path = os.path.join(snap, "d%03d" % d, "file %03d.txt" % i)
+                with open(path, "wb") as f:
+                    f.write(b"line %d of directory %d\n" % (i, d) * 8)
+                os.utime(path, (1700000000, 1700000000))
+        subprocess.run(["cp", "-a", snap, live], check=True)
+        for k in range(DIFF_CHANGES):
+            d = os.path.join(live, "d%03d" % (k * 2 % dirs))
+            with open(os.path.join(d, "file %03d.txt" % (k % files)), "ab") as f:
+                f.write(b"changed\n")
+            os.unlink(os.path.join(d, "file %03d.txt" % ((k + 50) % files)))
+            with open(os.path.join(d, "new %03d.txt" % k), "wb") as f:
+                f.write(b"new\n")
+        cmds = {"ours": [versions, "--diff", "before", live],
+                "base": ["diff", "-rq", snap, live]}
+        out = {"files": dirs * files}
+        for key, cmd in cmds.items():
+            res = subprocess.run(cmd, capture_output=True)  # warm the page cache up
+            out[key + "_lines"] = res.stdout.count(b"\n")
+            times = []
+            for _ in range(runs):
+                t = time.monotonic()
+                subprocess.run(cmd, capture_output=True, check=key == "ours")
+                times.append(time.monotonic() - t)
+            out[key] = times
+        print(json.dumps(out))
+    finally:
+        subprocess.run(["umount", "-l", top], capture_output=True)
+
+
+def figure6(b, runs=5):
+    if not b.versions or not os.access(b.versions, os.X_OK):
+        return [Row("6", "diff of 10,000 files: no ovhsnapfs-versions binary", error=True)]
+    res = subprocess.run(["unshare", "--mount", "--propagation", "private", sys.executable,
+                          os.path.abspath(__file__), "--diff-inner", b.work, b.versions,
+                          str(runs)], capture_output=True, text=True,
+                         timeout=max(30, b.left()))
+    if res.returncode != 0:
+        raise RuntimeError("figure 6: %s" % res.stderr.strip()[-400:])
+    r = json.loads(res.stdout)
+    ours, base = statistics.median(r["ours"]), statistics.median(r["base"])
+    ratio = ours / base if base > 0 else None
+    note = ("%d files in 100 directories on a tmpfs mounted as HOST:/EXPORT, %d modified, "
+            "%d removed, %d added; ovhsnapfs-versions --diff (8 threads, metadata: type, "
+            "size, mtime, mode, link target) printed %d lines, diff -rq (reads contents) "
+            "%d; median of %d runs after a warm-up: %s s vs %s s" % (
+                r["files"], DIFF_CHANGES, DIFF_CHANGES, DIFF_CHANGES, r["ours_lines"],
+                r["base_lines"], runs, ", ".join("%.3f" % t for t in r["ours"]),
+                ", ".join("%.3f" % t for t in r["base"])))
+    return [Row("6", "--diff of 10,000 files vs diff -rq", "%.3f s" % ours, "%.3f s" % base,
+                ratio, "< 1.00", ratio is not None and ratio < 1.0, note)]
+
+
 def render(rows, machine, total_s):
     header = ["#", "figure", "ovhsnapfs", "baseline", "ratio", "target", "result"]
     table = []
@@ -787,15 +863,19 @@ def render(rows, machine, total_s):
 
 
 def main():
+    if len(sys.argv) == 5 and sys.argv[1] == "--diff-inner":  # figure 6's namespace
+        diff_inner(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+        return 0
     p = argparse.ArgumentParser()
     p.add_argument("--work", required=True)
     p.add_argument("--bin", required=True)
     p.add_argument("--memfs", required=True)
     p.add_argument("--statloop", required=True)
+    p.add_argument("--versions", help="ovhsnapfs-versions, for figure 6")
     p.add_argument("--out")
     p.add_argument("--budget", type=float, default=270,
                    help="seconds; figures not started by then are skipped")
-    p.add_argument("--only", help="comma-separated figure numbers (1-5)")
+    p.add_argument("--only", help="comma-separated figure numbers (1-6)")
     p.add_argument("--sim-nagle", action="store_true",
                    help="run the simulator unpatched (its replies then wait ~40 ms for the "
                         "client's delayed ACK on reused connections)")
@@ -813,7 +893,7 @@ def main():
     b = Bench(args)
     rows = []
     failed = False
-    only = set(args.only.split(",")) if args.only else {"1", "2", "3", "4", "5"}
+    only = set(args.only.split(",")) if args.only else {"1", "2", "3", "4", "5", "6"}
     # Estimated seconds each figure needs, to respect the budget.
     plan = [("1", "1", 15, lambda: figure1(b, b.sim)),
             ("2", "2", 25, lambda: figure2(b, b.sim)),
@@ -822,7 +902,8 @@ def main():
                                             label="stat throughput, kernel timeouts 0")),
             ("5", "5", 15, lambda: figure5(b, b.sim)),
             ("3", "3", 40, lambda: figure3(b, b.sim)),
-            ("4", "4", 60, lambda: figure4(b))]
+            ("4", "4", 60, lambda: figure4(b)),
+            ("6", "6", 20, lambda: figure6(b))]
     try:
         machine = machine_info(b)
         b.sim = Sim(b.reg, "sim")
@@ -857,7 +938,8 @@ def main():
         return 1
     finally:
         b.reg.cleanup()
-    order = {"1": 0, "2": 1, "2b": 2, "3a": 3, "3b": 4, "3": 3, "4": 5, "5a": 6, "5b": 7, "5": 6}
+    order = {"1": 0, "2": 1, "2b": 2, "3a": 3, "3b": 4, "3": 3, "4": 5, "5a": 6, "5b": 7, "5": 6,
+             "6": 8}
     rows.sort(key=lambda r: order.get(r.num, 9))
     text = render(rows, machine, time.monotonic() - started)
     sys.stdout.write(text)

@@ -1,7 +1,8 @@
 #!/bin/bash
 # ovhsnapfs benchmark: one command, prints one table (see bench/README.md).
 #
-#   sudo bench/run.sh [--out FILE] [--bin PATH] [--only 1,3] [--budget SECONDS] [--sim-nagle]
+#   sudo bench/run.sh [--out FILE] [--bin PATH] [--versions-bin PATH] [--only 1,3]
+#                     [--budget SECONDS] [--sim-nagle]
 #
 # Needs root, /dev/fuse, fusermount3, a C compiler, pkg-config and libfuse3's headers.
 # Builds memfs and statloop (and ovhsnapfs when no up-to-date build exists) in a temporary
@@ -15,18 +16,21 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(dirname "$HERE")
 OUT=""
 BIN="${OVHSNAPFS_BIN:-}"
+VERSIONS="${OVHSNAPFS_VERSIONS_BIN:-}"
 ONLY=""
 NAGLE=""
 BUDGET=270     # seconds of measurements; figures that would not fit are skipped
 HARD_LIMIT=420 # seconds; past this the driver is stopped, whatever it is doing
 
-usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--out) OUT=$2; shift 2 ;;
 	--out=*) OUT=${1#--out=}; shift ;;
 	--bin) BIN=$2; shift 2 ;;
 	--bin=*) BIN=${1#--bin=}; shift ;;
+	--versions-bin) VERSIONS=$2; shift 2 ;;
+	--versions-bin=*) VERSIONS=${1#--versions-bin=}; shift ;;
 	--only) ONLY=$2; shift 2 ;;
 	--only=*) ONLY=${1#--only=}; shift ;;
 	--sim-nagle) NAGLE=1; shift ;;
@@ -42,7 +46,7 @@ fi
 
 [ "$(id -u)" = 0 ] || { echo "bench: run as root (it mounts FUSE filesystems)" >&2; exit 2; }
 [ -c /dev/fuse ] || { echo "bench: /dev/fuse is missing" >&2; exit 2; }
-for tool in cc pkg-config fusermount3 find ls; do
+for tool in cc pkg-config fusermount3 find ls unshare diff; do
 	command -v "$tool" >/dev/null || { echo "bench: $tool is missing" >&2; exit 2; }
 done
 PY=/usr/bin/python3
@@ -122,17 +126,19 @@ if [ -z "$BIN" ]; then
 			--warning=no-file-changed -cf - . | tar -C "$WORK/src-copy" -xf - || exit 2
 		(cd "$WORK/src-copy" && autoreconf -fi >"$WORK/build.log" 2>&1 &&
 			./configure >>"$WORK/build.log" 2>&1 &&
-			make -j"$(nproc)" src/ovhsnapfs >>"$WORK/build.log" 2>&1) ||
+			make -j"$(nproc)" src/ovhsnapfs src/ovhsnapfs-versions >>"$WORK/build.log" 2>&1) ||
 			{ echo "bench: building ovhsnapfs failed:" >&2; tail -20 "$WORK/build.log" >&2; exit 2; }
 		BIN="$WORK/src-copy/src/ovhsnapfs"
 	fi
 fi
 [ -x "$BIN" ] || { echo "bench: $BIN is not an executable" >&2; exit 2; }
 echo "bench: ovhsnapfs binary $BIN" >&2
+# Figure 6: ovhsnapfs-versions beside it (--versions-bin / OVHSNAPFS_VERSIONS_BIN to choose).
+VERSIONS=${VERSIONS:-$(dirname "$BIN")/ovhsnapfs-versions}
 
 # ---- measure ----
 ARGS=(--work "$WORK" --bin "$BIN" --memfs "$WORK/memfs" --statloop "$WORK/statloop"
-	--budget "$BUDGET")
+	--versions "$VERSIONS" --budget "$BUDGET")
 [ -n "$OUT" ] && ARGS+=(--out "$OUT")
 [ -n "$ONLY" ] && ARGS+=(--only "$ONLY")
 [ -n "$NAGLE" ] && ARGS+=(--sim-nagle)
