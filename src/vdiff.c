@@ -80,6 +80,8 @@ static bool add(struct changes *ch, char c, const char *rel, const char *name)
 /* Move src's items to the end of dst (src is left empty, or untouched on failure). */
 static bool move_all(struct changes *dst, struct changes *src)
 {
+	if (src->n == 0)
+		return true;
 	if (dst->n + src->n > dst->cap) {
 		size_t cap = dst->cap ? dst->cap : 64;
 		while (cap < dst->n + src->n)
@@ -158,7 +160,8 @@ static int read_names(int dfd, struct names *out)
 		out->n++;
 	}
 	closedir(d);
-	qsort(out->items, out->n, sizeof(*out->items), by_name);
+	if (out->n > 1)
+		qsort(out->items, out->n, sizeof(*out->items), by_name);
 	return 0;
 }
 
@@ -384,7 +387,8 @@ int vdiff_run(const char *old_root, const char *new_root, const char *shown_root
 		worker(&w);
 	for (size_t i = 0; i < started; i++)
 		pthread_join(tids[i], NULL);
-	qsort(w.all.items, w.all.n, sizeof(*w.all.items), by_path);
+	if (w.all.n > 1)
+		qsort(w.all.items, w.all.n, sizeof(*w.all.items), by_path);
 	if (!w.nomem)
 		print(&w, shown_root, json, out);
 	for (size_t i = 0; i < w.all.n; i++)

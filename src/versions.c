@@ -327,7 +327,11 @@ static int restore(const char *path, const struct options *o)
 	struct stat st;
 	if (!code && !s)
 		code = EXIT_NOTFOUND;
-	else if (s && (!src || lstat(src, &st) < 0)) {
+	else if (s && !*p.rel) {
+		fprintf(stderr, "%s: %s is the share's mount point: restore what is in it\n", PROG,
+			p.live);
+		code = EXIT_USAGE;
+	} else if (s && (!src || lstat(src, &st) < 0)) {
 		fprintf(stderr, "%s: %s is not in snapshot %s\n", PROG, p.live, s->name);
 		code = EXIT_NOTFOUND;
 	} else if (s) {

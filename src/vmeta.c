@@ -45,13 +45,24 @@ static void normalize(char *p)
 	*w = '\0';
 }
 
-/* The canonical form of abs: realpath of its longest existing prefix, plus the rest. */
+/* Drop the last component of an absolute path, in place ("/" stays "/"). */
+static void cut_last(char *path)
+{
+	char *slash = strrchr(path, '/');
+	slash[slash == path ? 1 : 0] = '\0';
+}
+
+/*
+ * The canonical form of abs: realpath of its longest existing parent, plus
+ * the rest; the last component is never resolved (a symbolic link in the
+ * share is a file of its own, with versions of its own).
+ */
 static char *canonical(const char *abs)
 {
 	char *head = strdup(abs);
 	if (!head)
 		return NULL;
-	for (;;) {
+	for (cut_last(head);; cut_last(head)) {
 		char *real = realpath(head, NULL);
 		if (real || errno == ENOMEM || strcmp(head, "/") == 0) {
 			const char *rest = strcmp(head, "/") == 0 ? abs : abs + strlen(head);
@@ -64,8 +75,6 @@ static char *canonical(const char *abs)
 			free(head);
 			return out;
 		}
-		char *slash = strrchr(head, '/');
-		slash[slash == head ? 1 : 0] = '\0';
 	}
 }
 
@@ -106,6 +115,27 @@ static long holder(const struct mount_table *t, const char *live)
 	return best;
 }
 
+/* A path in a snapshot (.snapshot/NAME/REST) stands for the live REST. */
+static const char *outside_snapdir(const char *rel)
+{
+	if (strncmp(rel, SNAPDIR "/", sizeof(SNAPDIR)) != 0)
+		return rel;
+	const char *name = rel + sizeof(SNAPDIR), *slash = strchr(name, '/');
+	return slash ? slash + 1 : "";
+}
+
+/* live = mount/rel again (rel may have dropped a .snapshot/NAME prefix): 0 or -ENOMEM. */
+static int relive(struct vplace *p)
+{
+	char *live = NULL;
+	if (asprintf(&live, "%s%s%s", strcmp(p->mount, "/") ? p->mount : "", *p->rel ? "/" : "",
+		     p->rel) < 0)
+		return -ENOMEM;
+	free(p->live);
+	p->live = *live ? live : (free(live), strdup("/"));
+	return p->live ? 0 : -ENOMEM;
+}
+
 int vmeta_locate(const char *path, struct vplace *out)
 {
 	struct mount_table t;
@@ -122,11 +152,11 @@ int vmeta_locate(const char *path, struct vplace *out)
 	rc = -EXDEV;
 	if (i >= 0 && t.items[i].trusted && mounts_is_remote(t.items[i].source)) {
 		const char *rest = out->live + strlen(t.items[i].point);
-		rest += strspn(rest, "/");
+		rest = outside_snapdir(rest + strspn(rest, "/"));
 		out->mount = strdup(t.items[i].point);
 		out->source = strdup(t.items[i].source);
 		out->rel = strdup(rest);
-		rc = out->mount && out->source && out->rel ? 0 : -ENOMEM;
+		rc = out->mount && out->source && out->rel ? relive(out) : -ENOMEM;
 	}
 	mounts_table_free(&t);
 	return rc;
@@ -236,9 +266,20 @@ static bool each_dir(const char *dir, bool (*fn)(const char *, void *), void *ct
 
 struct share_search {
 	const struct vplace *p;
-	int pass; /* 0: content links; 1: snapshots' paths */
+	int pass; /* content links: 0 of shares whose id the export names, 1 of the others;
+		     2: snapshots' paths */
 	char *found;
 };
+
+/* The export names the share's id (share_ID, as EFS names them): ask that share first. */
+static bool named_by_source(const char *share, const char *source)
+{
+	json_t *info = load_info(share);
+	const char *id = info ? jstr(info, "id") : NULL;
+	bool named = id && *id && strstr(source, id);
+	json_decref(info);
+	return named;
+}
 
 static bool first_snapshot_names_mount(const char *snap, void *ctx)
 {
@@ -256,11 +297,13 @@ static bool share_matches(const char *share, void *ctx)
 	struct share_search *s = ctx;
 	char *link = NULL, target[PATH_MAX];
 	bool match = false;
-	if (s->pass == 0 && asprintf(&link, "%s/content", share) >= 0) {
+	if (s->pass < 2 && named_by_source(share, s->p->source) != (s->pass == 0))
+		return false;
+	if (s->pass < 2 && asprintf(&link, "%s/content", share) >= 0) {
 		ssize_t n = readlink(link, target, sizeof(target) - 1);
 		target[n > 0 ? n : 0] = '\0';
 		match = n > 0 && strcmp(target, s->p->mount) == 0;
-	} else if (s->pass == 1 && asprintf(&link, "%s/" OVH_SNAPDIR, share) >= 0) {
+	} else if (s->pass == 2 && asprintf(&link, "%s/" OVH_SNAPDIR, share) >= 0) {
 		match = each_dir(link, first_snapshot_names_mount, s);
 	}
 	free(link);
@@ -277,7 +320,7 @@ static bool service_has_share(const char *service, void *ctx)
 static char *find_share(const struct vplace *p, const char *ovh_mount)
 {
 	struct share_search s = {.p = p};
-	for (s.pass = 0; s.pass < 2 && !s.found; s.pass++)
+	for (s.pass = 0; s.pass < 3 && !s.found; s.pass++)
 		each_dir(ovh_mount, service_has_share, &s);
 	return s.found;
 }
@@ -329,7 +372,8 @@ int vmeta_snapshots(struct vplace *p, const char *ovh_mount)
 		names_from(p, ovh_mount);
 	else
 		names_from_any(p);
-	qsort(p->snaps, p->n, sizeof(*p->snaps), by_date);
+	if (p->n > 1)
+		qsort(p->snaps, p->n, sizeof(*p->snaps), by_date);
 	return 0;
 }
 

@@ -265,6 +265,26 @@ static int place(const char *from, const char *to, bool is_dir)
 	return rename(from, to) < 0 ? -errno : 0;
 }
 
+/*
+ * Keep the file live under kept: a hard link (the old file stays as it
+ * is), or where the file system refuses one, a synced copy put in place.
+ */
+static int keep_file(const char *live, const char *kept)
+{
+	if (link(live, kept) == 0)
+		return 0;
+	if (errno == EEXIST)
+		return -EEXIST;
+	char *tmp = temp_name(live);
+	int rc = tmp ? copy_tree(live, tmp) : -ENOMEM;
+	if (rc == 0)
+		rc = place(tmp, kept, false);
+	if (rc < 0 && tmp)
+		remove_tree(tmp);
+	free(tmp);
+	return rc;
+}
+
 /* Keep live (of type mode) under a new name starting with its own: the name in kept. */
 static int keep_current(const char *live, mode_t mode, char *kept, size_t len)
 {
@@ -273,10 +293,7 @@ static int keep_current(const char *live, mode_t mode, char *kept, size_t len)
 		int rc = vcore_kept_name(live, now, attempt, kept, len);
 		if (rc < 0)
 			return fail(live, -rc);
-		if (S_ISDIR(mode))
-			rc = place(live, kept, true);
-		else
-			rc = link(live, kept) < 0 ? -errno : 0; /* the old file stays as it is */
+		rc = S_ISDIR(mode) ? place(live, kept, true) : keep_file(live, kept);
 		if (rc == 0) {
 			sync_dir_of(kept);
 			return 0;

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUILD, WWW, run
+from conftest import BUILD, DB, SVC, WWW, run
 
 VERSIONS = Path(os.environ.get("OVHSNAPFS_VERSIONS_BIN", BUILD / "src" / "ovhsnapfs-versions"))
 EXPORT = "10.0.0.5:/share_" + WWW
@@ -102,8 +102,14 @@ def fill(export):
 def test_each_version_once_oldest_first_with_the_mounts_names_and_dates(mounts, sim, export):
     live = fill(export)
     m = mounts()
+    sim.clear_log()
     res = versions("--json", live, keep=m.path)
     assert res.returncode == 0, res.stderr
+    # Reads through the mount only: listings, and the access paths of the share the export
+    # names (share_ID), not of every share.
+    calls = sim.calls()
+    assert {c[0] for c in calls} == {"GET"}
+    assert ("GET", "/storage/netapp/%s/share/%s/accessPath" % (SVC, DB)) not in calls
     got = json.loads(res.stdout)
     assert got == [
         {"snapshot": "daily-2026-11-24", "id": ID % 1, "created": "2026-11-24T00:10:03Z",
@@ -168,6 +174,23 @@ def test_a_deleted_file_is_found_and_a_missing_one_is_exit_1(export, tmp_path):
     res = versions(outside)
     assert res.returncode == 2 and len(errlines(res)) == 1
     assert "not in an NFS-style mount" in errlines(res)[0]
+
+
+def test_a_symlink_is_a_file_of_its_own_and_a_snapshot_path_stands_for_the_live_one(export):
+    fill(export)
+    for snap in ("daily-2026-11-24", "before-upgrade"):
+        os.symlink("app.conf", snapshot(export, snap) / "etc/current.conf")
+    os.symlink("app.conf", export / "etc/current.conf")
+    res = versions("--json", "--all", export / "etc/current.conf")
+    assert res.returncode == 0, res.stderr
+    got = json.loads(res.stdout)
+    assert [(v["snapshot"], v["size"], os.path.basename(v["path"])) for v in got] == [
+        ("before-upgrade", 8, "current.conf"), ("daily-2026-11-24", 8, "current.conf"),
+        (None, 8, "current.conf")]
+    inside = snapshot(export, "before-upgrade") / "etc/app.conf"
+    got = json.loads(versions("--json", inside).stdout)
+    assert [v["snapshot"] for v in got] == ["before-upgrade", "daily-2026-11-24", None]
+    assert got[-1]["path"] == str(export / "etc/app.conf")
 
 
 def test_without_a_visible_snapshot_directory_it_says_how_to_mount(export):
