@@ -136,8 +136,11 @@ static void parse(int argc, char **argv, struct options *o)
 		usage_error("--json goes with a listing or --diff");
 }
 
-/* Place path and read its snapshots: 0, or the exit code after one line on stderr. */
-static int place(const char *path, const struct options *o, struct vplace *p)
+/*
+ * Place path and read its snapshots (with names and dates from an ovhsnapfs
+ * mount when names): 0, or the exit code after one line on stderr.
+ */
+static int place(const char *path, const struct options *o, bool names, struct vplace *p)
 {
 	int rc = vmeta_locate(path, p);
 	if (rc == -EXDEV) {
@@ -146,7 +149,9 @@ static int place(const char *path, const struct options *o, struct vplace *p)
 		return EXIT_USAGE;
 	}
 	if (rc == 0)
-		rc = vmeta_snapshots(p, o->mount);
+		rc = vmeta_snapshots(p);
+	if (rc == 0 && names)
+		vmeta_names(p, o->mount);
 	if (rc < 0 && p->mount) {
 		fprintf(stderr,
 			"%s: %s/.snapshot: %s: mount the share with its snapshot directory "
@@ -161,10 +166,18 @@ static int place(const char *path, const struct options *o, struct vplace *p)
 	return 0;
 }
 
-/* The snapshot named name, or NULL after the line naming those that exist. */
-static const struct vsnap *snapshot_named(const struct vplace *p, const char *name)
+/*
+ * The snapshot named name (its directory, else, from the ovhsnapfs mount,
+ * its id), or NULL after the line naming those that exist.
+ */
+static const struct vsnap *snapshot_named(struct vplace *p, const char *name,
+					  const struct options *o)
 {
 	const struct vsnap *s = vmeta_find(p, name);
+	if (!s && !p->ovh) {
+		vmeta_names(p, o->mount);
+		s = vmeta_find(p, name);
+	}
 	if (s)
 		return s;
 	fprintf(stderr, "%s: no snapshot %s in %s/.snapshot; there are:", PROG, name, p->mount);
@@ -279,7 +292,7 @@ static int collect(const struct vplace *p, bool all, struct version *v, size_t *
 static int list_one(const char *path, const struct options *o, bool *first)
 {
 	struct vplace p;
-	int code = place(path, o, &p);
+	int code = place(path, o, true, &p);
 	struct version *v = code ? NULL : calloc(p.n + 1, sizeof(*v));
 	size_t n = 0;
 	if (!code && !v)
@@ -321,8 +334,8 @@ static int list(int argc, char **argv, const struct options *o)
 static int restore(const char *path, const struct options *o)
 {
 	struct vplace p;
-	int code = place(path, o, &p);
-	const struct vsnap *s = code ? NULL : snapshot_named(&p, o->restore);
+	int code = place(path, o, false, &p);
+	const struct vsnap *s = code ? NULL : snapshot_named(&p, o->restore, o);
 	char *src = s ? vmeta_path_in(&p, s) : NULL;
 	struct stat st;
 	if (!code && !s)
@@ -346,9 +359,12 @@ static int restore(const char *path, const struct options *o)
 static int diff(const char *dir, const struct options *o)
 {
 	struct vplace p;
-	int code = place(dir, o, &p);
-	const struct vsnap *from = code ? NULL : snapshot_named(&p, o->diff);
-	const struct vsnap *to = from && o->to ? snapshot_named(&p, o->to) : NULL;
+	int code = place(dir, o, false, &p);
+	const struct vsnap *from = code ? NULL : snapshot_named(&p, o->diff, o);
+	char *from_name = from ? strdup(from->name) : NULL; /* names may re-sort the snapshots */
+	const struct vsnap *to = from && o->to ? snapshot_named(&p, o->to, o) : NULL;
+	from = from_name ? vmeta_find(&p, from_name) : NULL;
+	free(from_name);
 	if (!code && (!from || (o->to && !to)))
 		code = EXIT_NOTFOUND;
 	if (!code) {

@@ -363,18 +363,22 @@ static int by_date(const void *a, const void *b)
 	return vcore_snap_cmp(x->created_t, x->name, y->created_t, y->name);
 }
 
-int vmeta_snapshots(struct vplace *p, const char *ovh_mount)
+int vmeta_snapshots(struct vplace *p)
 {
 	int rc = list_snapdir(p);
-	if (rc < 0)
-		return rc;
+	if (rc == 0 && p->n > 1)
+		qsort(p->snaps, p->n, sizeof(*p->snaps), by_date);
+	return rc;
+}
+
+void vmeta_names(struct vplace *p, const char *ovh_mount)
+{
 	if (ovh_mount)
 		names_from(p, ovh_mount);
 	else
 		names_from_any(p);
 	if (p->n > 1)
 		qsort(p->snaps, p->n, sizeof(*p->snaps), by_date);
-	return 0;
 }
 
 const struct vsnap *vmeta_find(const struct vplace *p, const char *name)

@@ -37,11 +37,16 @@ struct vplace {
 /* Place path: 0; -EXDEV when no NFS-style mount holds it; -ENOMEM; -ENAMETOOLONG. */
 int vmeta_locate(const char *path, struct vplace *out);
 /*
- * Fill out->snaps from MOUNT/.snapshot (-errno of opening it when it
- * cannot be read), then ids and dates from ovh_mount (an ovhsnapfs mount
- * point) or, when NULL, from every ovhsnapfs mount in the mount table.
+ * Fill out->snaps from MOUNT/.snapshot, by name: 0, or -errno of opening
+ * it when it cannot be read.
  */
-int vmeta_snapshots(struct vplace *out, const char *ovh_mount);
+int vmeta_snapshots(struct vplace *out);
+/*
+ * Add ids and dates from ovh_mount (an ovhsnapfs mount point) or, when
+ * NULL, from the first ovhsnapfs mount in the mount table that shows the
+ * share; then order by date. Reading a FUSE mount: only when needed.
+ */
+void vmeta_names(struct vplace *out, const char *ovh_mount);
 /* The snapshot named name (its directory name, else its id), or NULL. */
 const struct vsnap *vmeta_find(const struct vplace *p, const char *name);
 /* SNAP/REL: the path of p's file in snapshot s (malloc'd), or NULL. */

@@ -13,6 +13,7 @@ import os
 import random
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -37,10 +38,12 @@ exec "$@"
 """
 
 
-def versions(*args, keep=None, timeout=60):
+def versions(*args, keep=None, nobody=False, timeout=60):
     """The real tool; stdout and stderr as bytes (names may hold any byte)."""
-    cmd = ["unshare", "--mount", "--propagation", "private", "bash", "-c", ALONE, "alone",
-           str(VERSIONS)] + [os.fsdecode(a) if isinstance(a, bytes) else str(a) for a in args]
+    user = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] if nobody else []
+    cmd = ["unshare", "--mount", "--propagation", "private", "bash", "-c", ALONE, "alone"]
+    cmd += user + [str(VERSIONS)] + [os.fsdecode(a) if isinstance(a, bytes) else str(a)
+                                      for a in args]
     return subprocess.run(cmd, capture_output=True, timeout=timeout,
                           env=dict(os.environ, KEEP=str(keep or "")))
 
@@ -65,9 +68,11 @@ def is_mount_point(path):
 
 
 @pytest.fixture
-def export(tmp_path):
+def export():
     """A tmpfs with the www export as source, unmounted afterwards even on failure."""
-    path = tmp_path / "www"
+    top = Path(tempfile.mkdtemp(prefix="ovhsnapfs-versions-"))  # others may reach it
+    os.chmod(top, 0o755)
+    path = top / "www"
     path.mkdir()
     res = run(["mount", "-t", "tmpfs", "-o", "size=256m,mode=0755", EXPORT, str(path)])
     assert res.returncode == 0, res.stderr
@@ -76,6 +81,8 @@ def export(tmp_path):
         if is_mount_point(path):
             subprocess.run(cmd, capture_output=True, timeout=20)
     assert not is_mount_point(path)
+    path.rmdir()
+    top.rmdir()
 
 
 def put(path, data, mtime, mode=0o644):
@@ -193,6 +200,30 @@ def test_a_symlink_is_a_file_of_its_own_and_a_snapshot_path_stands_for_the_live_
     assert got[-1]["path"] == str(export / "etc/app.conf")
 
 
+def test_an_unreadable_version_is_skipped_with_one_line_and_exit_1(export):
+    live = fill(export)
+    os.chmod(snapshot(export, "before-upgrade"), 0o700)  # root's alone
+    res = versions("--json", live, nobody=True)
+    assert res.returncode == 1
+    assert [v["snapshot"] for v in json.loads(res.stdout)] == ["daily-2026-11-24", None]
+    assert errlines(res) == ["ovhsnapfs-versions: %s: Permission denied (version skipped)"
+                             % (snapshot(export, "before-upgrade") / "etc/app.conf")]
+
+
+def test_diff_reports_an_unreadable_directory_and_goes_on(export):
+    old = snapshot(export, "before-upgrade") / "site"
+    make_tree(old, 2, 2)
+    assert run(["cp", "-a", str(old), str(export / "site")]).returncode == 0
+    put(export / "site/d000/f000", b"changed", T2)
+    os.chmod(export / "site/d001", 0o700)
+    res = versions("--diff", "before-upgrade", export / "site", nobody=True)
+    assert res.returncode == 1
+    assert lines(res) == ["M\t%s/d000/f000" % escape(str(export / "site")),
+                          "M\t%s/d001" % escape(str(export / "site"))]
+    assert errlines(res) == ["ovhsnapfs-versions: %s: Permission denied"
+                             % (export / "site/d001")]
+
+
 def test_without_a_visible_snapshot_directory_it_says_how_to_mount(export):
     put(export / "etc/app.conf", NEW, T2)
     res = versions(export / "etc/app.conf")
@@ -247,6 +278,11 @@ def test_restore_puts_the_version_beside_and_never_clobbers(mounts, sim, export)
     assert "exists" in errlines(res)[0]
     assert sorted(os.listdir(export / "etc")) == before
     assert restored.read_bytes() == b"edited by hand\n"
+    # by id: the mount says which directory it is
+    res = versions("--restore", ID % 2, live, keep=m.path)
+    assert res.returncode == 0, res.stderr
+    assert lines(res) == [str(export / "etc/app.conf.daily-2026-11-25")]
+    assert (export / "etc/app.conf.daily-2026-11-25").read_bytes() == OLD
     assert [c for c in sim.calls() if c[0] != "GET"] == []
 
 
