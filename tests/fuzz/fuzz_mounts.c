@@ -6,7 +6,9 @@
  * mount point and a non-empty source without a trailing '/'; a target is
  * always a kept mount point itself or below it ("M/REST"), its REST free of
  * empty, "." and ".." segments; mounts_table_target answers only 0, -ENOENT,
- * -EINVAL or -ENAMETOOLONG.
+ * -EINVAL or -ENAMETOOLONG. mounts_parse_all keeps a superset: every
+ * mount mounts_parse keeps, marked trusted, each with a type and an
+ * absolute point.
  */
 #include <errno.h>
 #include <limits.h>
@@ -77,6 +79,21 @@ static void check_target(const struct mount_table *t, const char *path, const ch
 	FUZZ_CHECK(inside, "target '%s' of '%s' is not inside a mount", buf, path);
 }
 
+static void check_all(const char *text, size_t len, const struct mount_table *kept)
+{
+	struct mount_table all;
+	if (mounts_parse_all(text, len, &all) != 0)
+		abort();
+	size_t trusted = 0;
+	for (size_t i = 0; i < all.n; i++) {
+		FUZZ_CHECK(all.items[i].point[0] == '/' && all.items[i].fstype,
+			   "mount %zu of all: no absolute point or no type", i);
+		trusted += all.items[i].trusted;
+	}
+	FUZZ_CHECK(trusted >= kept->n, "%zu trusted mounts, %zu kept", trusted, kept->n);
+	mounts_table_free(&all);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *text = malloc(size + 1);
@@ -92,6 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort(); /* only -ENOMEM, which libFuzzer's limits never reach */
 	check_table(&t);
 	mounts_table_has_remote(&t);
+	check_all(text, table_len, &t);
 
 	char *line = sep ? sep + 4 : NULL;
 	for (int n = 0; line && n < MAX_PATHS; n++) {
