@@ -339,6 +339,14 @@ int vrestore_run(const char *src, const char *live, const char *snapshot, bool o
 		fprintf(stderr, "%s: %s exists: nothing restored\n", PROG, dst);
 		return -EEXIST;
 	}
+	char *parent = strdup(live);
+	bool no_parent = parent && stat(dirname(parent), &there) < 0 && errno == ENOENT;
+	if (no_parent)
+		fprintf(stderr, "%s: %s does not exist: restore the directory that held %s first\n",
+			PROG, parent, live);
+	free(parent);
+	if (no_parent)
+		return -ENOENT;
 	char *tmp = temp_name(live);
 	if (!tmp)
 		return fail(live, ENOMEM);

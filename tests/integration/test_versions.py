@@ -172,6 +172,13 @@ def test_a_deleted_file_is_found_and_a_missing_one_is_exit_1(export, tmp_path):
     assert res.returncode == 0, res.stderr
     assert [line.split()[0] for line in lines(res)] == ["daily-2026-11-24"]
     assert lines(res)[0].endswith(str(snapshot(export, "daily-2026-11-24") / "html/old page.html"))
+    res = versions("--restore", "daily-2026-11-24", gone)  # its directory is gone too
+    assert res.returncode == 1 and res.stdout == b""
+    assert errlines(res) == ["ovhsnapfs-versions: %s does not exist: restore the directory "
+                             "that held %s first" % (export / "html", gone)]
+    res = versions("--restore", "daily-2026-11-24", export / "html")
+    assert res.returncode == 0, res.stderr
+    assert (export / "html.daily-2026-11-24/old page.html").read_bytes() == b"<p>old</p>"
     res = versions(export / "never/there.txt")
     assert res.returncode == 1 and res.stdout == b""
     assert errlines(res) == ["ovhsnapfs-versions: %s: in no snapshot, and does not exist"
