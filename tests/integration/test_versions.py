@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUILD, DB, SVC, WWW, run
+from conftest import BUILD, SVC, WWW, run
 
 VERSIONS = Path(os.environ.get("OVHSNAPFS_VERSIONS_BIN", BUILD / "src" / "ovhsnapfs-versions"))
 EXPORT = "10.0.0.5:/share_" + WWW
@@ -114,9 +114,10 @@ def test_each_version_once_oldest_first_with_the_mounts_names_and_dates(mounts, 
     assert res.returncode == 0, res.stderr
     # Reads through the mount only: listings, and the access paths of the share the export
     # names (share_ID), not of every share.
-    calls = sim.calls()
-    assert {c[0] for c in calls} == {"GET"}
-    assert ("GET", "/storage/netapp/%s/share/%s/accessPath" % (SVC, DB)) not in calls
+    share = "/storage/netapp/%s/share" % SVC
+    assert sim.calls() == [("GET", share + "?detail=true"),
+                           ("GET", "%s/%s/accessPath" % (share, WWW)),
+                           ("GET", "%s/%s/snapshot?detail=true" % (share, WWW))]
     got = json.loads(res.stdout)
     assert got == [
         {"snapshot": "daily-2026-11-24", "id": ID % 1, "created": "2026-11-24T00:10:03Z",
