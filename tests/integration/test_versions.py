@@ -392,6 +392,8 @@ def test_diff_lists_exactly_what_changed_sorted_and_escaped(export):
     os.unlink(live / "link")
     os.symlink("d001", live / "link")                # M: link target
     put(live / "new file\n.txt", b"n", T2)           # +
+    latin1 = os.fsdecode(b"caf\xe9.txt")              # + (not UTF-8: \udce9 in JSON)
+    put(live / latin1, b"l", T2)
     run(["rm", "-r", str(live / "gone dir")])        # - and - for what it held
     os.unlink(live / "d000/f002")                    # -
     for d in ("d000", "d001", "d002"):
@@ -404,9 +406,11 @@ def test_diff_lists_exactly_what_changed_sorted_and_escaped(export):
         ("M", p + "/d000"),  # an entry less: its size changed
         ("-", p + "/d000/f002"), ("M", p + "/d001/f000"), ("M", p + "/d002/f001"),
         ("-", p + "/gone dir"), ("-", p + "/gone dir/inner"), ("M", p + "/link"),
-        ("+", p + "/new file\n.txt")], key=lambda c: os.fsencode(c[1]))
+        ("+", p + "/new file\n.txt"), ("+", p + "/" + latin1)],
+        key=lambda c: os.fsencode(c[1]))
     assert lines(res) == ["%s\t%s" % (c, escape(path)) for c, path in expect]
     assert "-\t%s/gone\\0040dir/inner" % escape(p) in lines(res)
+    assert "+\t%s/caf\\0351.txt" % escape(p) in lines(res)
     got = json.loads(versions("--diff", "before-upgrade", "--json", live).stdout)
     assert [(c["change"], c["path"]) for c in got] == expect
     # nothing changed: nothing printed
