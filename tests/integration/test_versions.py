@@ -470,3 +470,14 @@ def test_bash_completion_offers_options_and_the_snapshots_of_the_paths_mount(exp
                                                        "dup"]
     assert complete("--diff", "before-upgrade", "--to", "b", export / "gone/dir", at=3) == [
         "before-upgrade"]
+
+
+def test_usage_errors_are_exit_2_and_help_is_exit_0():
+    for args in ([], ["--overwrite", "/x"], ["--to", "a", "/x"], ["--restore", "a", "/x", "/y"],
+                 ["--restore", "a", "--diff", "b", "/x"], ["--bogus", "/x"]):
+        res = versions(*args)
+        assert res.returncode == 2 and res.stdout == b"", args
+        assert b"Try 'ovhsnapfs-versions --help'." in res.stderr
+    res = versions("--help")
+    assert res.returncode == 0 and b"--restore SNAPSHOT" in res.stdout
+    assert versions("--version").stdout.startswith(b"ovhsnapfs-versions ")
