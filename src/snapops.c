@@ -335,20 +335,30 @@ static int create_conflict(struct tree *t, const struct op *op, const char *svc,
 	return rc;
 }
 
-/* Snapshots the service holds in all its shares, by the listings as cached. */
-static size_t service_snapshots(struct tree *t, const struct op *op, const struct node *dir)
+/*
+ * Snapshots the API holds in one share, as it counts them: deleting ones
+ * too, which listings hide. 0 when it cannot say.
+ */
+static size_t api_count(struct tree *t, const struct op *op, const char *svc, const char *share)
+{
+	struct efs_list now;
+	if (efs_list(t->api, op, EFS_SNAPSHOT, svc, share, &now) != 0)
+		return 0;
+	size_t n = now.n;
+	efs_list_free(&now);
+	return n;
+}
+
+/* ... and in all the shares of the service (their list as cached). */
+static size_t service_count(struct tree *t, const struct op *op, const struct node *dir)
 {
 	struct node svc = {.kind = NODE_SERVICE, .service = dir->service};
-	struct listing *shares, *l;
+	struct listing *shares;
 	size_t total = 0;
 	if (tree_children(t, op, &svc, &shares) != 0)
 		return 0;
-	for (size_t i = 0; i < shares->n; i++) {
-		if (tree_snapshots(t, op, dir->service->obj.id, shares->entries[i].obj.id, &l) != 0)
-			continue;
-		total += l->n;
-		listing_unref(l);
-	}
+	for (size_t i = 0; i < shares->n && op_check(op) == 0; i++)
+		total += api_count(t, op, dir->service->obj.id, shares->entries[i].obj.id);
 	listing_unref(shares);
 	return total;
 }
@@ -357,21 +367,15 @@ static size_t service_snapshots(struct tree *t, const struct op *op, const struc
  * A create refused 400 or 403 in words this version does not look for (the
  * API's are undocumented): at the documented limit, 200 snapshots in the
  * share or in the service, it is the limit's refusal whatever it says, so
- * -EDQUOT; otherwise failed stands. One fresh listing of the share counts.
+ * -EDQUOT; otherwise failed stands. The API's listings count.
  */
 static int create_refused(struct tree *t, const struct op *op, const struct node *dir,
 			  const char *name, int failed)
 {
-	const char *svc = dir->service->obj.id, *share = dir->share->obj.id;
-	struct listing *l;
-	forget_snapshots(t, svc, share);
-	if (tree_snapshots(t, op, svc, share, &l) != 0)
-		return failed;
-	size_t n = l->n;
-	listing_unref(l);
 	const char *where = "share";
+	size_t n = api_count(t, op, dir->service->obj.id, dir->share->obj.id);
 	if (n < EFS_MAX_SNAPSHOTS) {
-		n = service_snapshots(t, op, dir);
+		n = service_count(t, op, dir);
 		where = "service";
 	}
 	if (n < EFS_MAX_SNAPSHOTS)
