@@ -15,14 +15,11 @@ from urllib.parse import parse_qsl
 SCHEMA_FILE = Path(__file__).resolve().parent / "ovh-storage-schema.json"
 RFC3339_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
-# Every route ovhsnapfs calls (src/efs.c), as the schema spells it.
+# Every route ovhsnapfs calls (src/efs.c: list_path, snapshot_path), as the schema spells it.
 CLIENT_ROUTES = [
     ("GET", "/storage/netapp"),
-    ("GET", "/storage/netapp/{serviceName}"),
     ("GET", "/storage/netapp/{serviceName}/share"),
-    ("GET", "/storage/netapp/{serviceName}/share/{shareId}"),
     ("GET", "/storage/netapp/{serviceName}/share/{shareId}/accessPath"),
-    ("GET", "/storage/netapp/{serviceName}/share/{shareId}/accessPath/{accessPathId}"),
     ("GET", "/storage/netapp/{serviceName}/share/{shareId}/snapshot"),
     ("POST", "/storage/netapp/{serviceName}/share/{shareId}/snapshot"),
     ("GET", "/storage/netapp/{serviceName}/share/{shareId}/snapshot/{snapshotId}"),

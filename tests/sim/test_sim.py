@@ -1096,19 +1096,14 @@ def client_route_calls(api):
     """One real call of every route the client uses (schema_check.CLIENT_ROUTES), with the
     query the client sends: (method, path, query, body)."""
     share = "/storage/netapp/%s/share/%s" % (SVC, WWW)
-    ap = api.ok("GET", share + "/accessPath")[0]["id"]
     made = api.ok("POST", SNAPS, {"name": "conform"})["id"]
     api.config(hold_delay=DELAY)  # the held copy answers manage_starting
     return {
         ("GET", "/storage/netapp"): ("/storage/netapp", "", None),
-        ("GET", "/storage/netapp/{serviceName}"): ("/storage/netapp/" + SVC, "", None),
         ("GET", "/storage/netapp/{serviceName}/share"): (
             "/storage/netapp/%s/share" % SVC, "detail=true", None),
-        ("GET", "/storage/netapp/{serviceName}/share/{shareId}"): (share, "", None),
         ("GET", "/storage/netapp/{serviceName}/share/{shareId}/accessPath"): (
             share + "/accessPath", "", None),
-        ("GET", "/storage/netapp/{serviceName}/share/{shareId}/accessPath/{accessPathId}"): (
-            share + "/accessPath/" + ap, "", None),
         ("GET", "/storage/netapp/{serviceName}/share/{shareId}/snapshot"): (
             SNAPS, "detail=true", None),
         ("POST", "/storage/netapp/{serviceName}/share/{shareId}/snapshot"): (
