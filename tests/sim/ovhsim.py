@@ -63,8 +63,11 @@ Admin (no auth, not logged):
                                      connection closes; clearing faults first cancels it}
   GET  /_sim/faults, POST /_sim/faults/clear
 
-Seeded statuses never change by themselves; only snapshots created or deleted through the
-API move (creating -> available after create_delay, deleting -> gone after delete_delay).
+Seeded statuses never change by themselves; only snapshots created, held or deleted through
+the API move (creating -> available after create_delay, manage_starting -> available after
+hold_delay, deleting -> gone after delete_delay). A snapshot on its way somewhere (creating,
+deleting, manage_starting, unmanage_starting, restoring) refuses a PUT, DELETE or hold with
+busy_status. Which of this OVH documents and which is a guess: tests/sim/test_sim.py.
 """
 
 import argparse
