@@ -2,9 +2,6 @@
 
 import re
 import sys
-from pathlib import Path
-
-import pytest
 
 from conftest import REPO, fsop, ls, run
 
