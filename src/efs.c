@@ -24,14 +24,20 @@ static const struct {
 	{"deleting", EFS_ST_DELETING},
 	{"error", EFS_ST_ERROR},
 	{"error_deleting", EFS_ST_ERROR_DELETING},
+	{"manage_starting", EFS_ST_MANAGE_STARTING},
+	{"manage_error", EFS_ST_MANAGE_ERROR},
+	{"unmanage_starting", EFS_ST_UNMANAGE_STARTING},
+	{"unmanage_error", EFS_ST_UNMANAGE_ERROR},
+	{"restoring", EFS_ST_RESTORING},
 };
 
+/* The enum's name; "null" for none; "unknown" for a value only the JSON holds (efs_status_text). */
 const char *efs_status_name(enum efs_status status)
 {
 	for (size_t i = 0; i < sizeof(status_names) / sizeof(status_names[0]); i++)
 		if (status_names[i].status == status)
 			return status_names[i].name;
-	return status == EFS_ST_NONE ? "null" : "other";
+	return status == EFS_ST_NONE ? "null" : "unknown";
 }
 
 static enum efs_status parse_status(const char *text)
@@ -40,6 +46,21 @@ static enum efs_status parse_status(const char *text)
 		if (strcmp(status_names[i].name, text) == 0)
 			return status_names[i].status;
 	return EFS_ST_OTHER;
+}
+
+const char *efs_status_text(const struct efs_object *obj, char *buf, size_t size)
+{
+	if (obj->status != EFS_ST_OTHER || size == 0)
+		return efs_status_name(obj->status);
+	char *text = efs_object_field(obj, EFS_FIELD_STATUS);
+	if (!text)
+		return "unusable (not a string)";
+	size_t n = 0;
+	for (const char *p = text; *p && n + 1 < size; p++)
+		buf[n++] = (unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p;
+	buf[n] = '\0';
+	free(text);
+	return buf;
 }
 
 /*

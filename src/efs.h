@@ -21,7 +21,10 @@ enum efs_kind { EFS_SERVICE, EFS_SHARE, EFS_SNAPSHOT, EFS_ACCESS_PATH };
 /* "A volume can't have more than 200 snapshots" (OVH's EFS documentation). */
 #define EFS_MAX_SNAPSHOTS 200
 
-/* Snapshot life cycle, from storage.NetAppSnapshotStatusEnum. */
+/*
+ * Snapshot life cycle: the ten values of storage.NetAppSnapshotStatusEnum
+ * (OpenStack Manila's snapshot states).
+ */
 enum efs_status {
 	EFS_ST_NONE = 0, /* null, or an object without a status */
 	EFS_ST_AVAILABLE,
@@ -29,7 +32,12 @@ enum efs_status {
 	EFS_ST_DELETING,
 	EFS_ST_ERROR,
 	EFS_ST_ERROR_DELETING,
-	EFS_ST_OTHER, /* a value this version does not know; kept as is */
+	EFS_ST_MANAGE_STARTING,
+	EFS_ST_MANAGE_ERROR,
+	EFS_ST_UNMANAGE_STARTING,
+	EFS_ST_UNMANAGE_ERROR,
+	EFS_ST_RESTORING,
+	EFS_ST_OTHER, /* a value this version does not know; its text is in the JSON */
 };
 
 struct efs_object {
@@ -51,6 +59,30 @@ struct efs_list {
 	struct efs_object *items;
 	size_t n;
 };
+
+/*
+ * On the way to another status by itself (creating, manage_starting,
+ * unmanage_starting, restoring): waited through after a create or hold, and
+ * refused as busy by a change. deleting is not one: it ends in nothing.
+ */
+bool efs_status_is_transitional(enum efs_status status);
+/* A failure the snapshot stays in (error, error_deleting, manage_error, unmanage_error). */
+bool efs_status_is_failure(enum efs_status status);
+/*
+ * The object's status as the API wrote it, for logs: the enum's name, "null",
+ * or the unknown text itself (control characters as '?', cut to size).
+ */
+const char *efs_status_text(const struct efs_object *obj, char *buf, size_t size);
+
+/*
+ * Whether a share (EFS_SHARE) or service (EFS_SERVICE) in its status, as the
+ * API last gave it, can take a change of its snapshots: 0; -EBUSY while it
+ * is on its way to another status (a share reverting, creating, extending,
+ * awaiting_replication...; a service creating, suspending, reopening...);
+ * -EROFS when it stays so (deleted, unmanaged, suspended, a share in an
+ * error status). A null or unknown status is not refused here: the API decides.
+ */
+int efs_change_refusal(enum efs_kind kind, const struct efs_object *obj);
 
 /*
  * Calls are made on behalf of op (op.h; NULL: a background call).

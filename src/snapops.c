@@ -90,13 +90,24 @@ static void cache_apply(struct tree *t, const char *svc, const char *share, enum
 /* Polls an API that lags may answer as if our change had not reached it yet. */
 #define LAG_POLLS 3
 
+/* What a wait waits for: a new snapshot to settle (create, hold), or a deleted one to go. */
+enum wait_for { UNTIL_SETTLED, UNTIL_GONE };
+
 /* The answer of an API that has not caught up: no snapshot after the POST, still available after
  * the DELETE. */
-static bool lags(int rc, const struct efs_object *got, enum efs_status pending)
+static bool lags(int rc, const struct efs_object *got, enum wait_for until)
 {
-	if (pending == EFS_ST_CREATING)
+	if (until == UNTIL_SETTLED)
 		return rc == -ENOENT;
 	return rc == 0 && got->status == EFS_ST_AVAILABLE;
+}
+
+/* Still on the way: a transitional status (creating, manage_starting, ...), or deleting. */
+static bool pending(const struct efs_object *got, enum wait_for until)
+{
+	if (until == UNTIL_SETTLED)
+		return efs_status_is_transitional(got->status);
+	return got->status == EFS_ST_DELETING;
 }
 
 /*
@@ -114,7 +125,7 @@ static bool poll_failed(int rc, const struct op *op)
 }
 
 /*
- * Poll the snapshot until its status leaves pending (backoff 0.5 s to 5 s),
+ * Poll the snapshot while its status is pending() (backoff 0.5 s to 5 s),
  * for at most wait seconds and as long as op lets it; up to LAG_POLLS
  * lagging answers (lags()) before the first pending one are not taken for
  * the end, and failed polls (poll_failed) are polled past. 0 with *last
@@ -122,7 +133,7 @@ static bool poll_failed(int rc, const struct op *op)
  * -ETIMEDOUT.
  */
 static int wait_while(struct tree *t, const struct op *op, const char *svc, const char *share,
-		      const char *id, enum efs_status pending, double wait, struct efs_object *last)
+		      const char *id, enum wait_for until, double wait, struct efs_object *last)
 {
 	double deadline = clock_now() + wait, delay = 0.5;
 	int lagging = 0;
@@ -134,7 +145,7 @@ static int wait_while(struct tree *t, const struct op *op, const char *svc, cons
 		int rc = op_sleep(op, delay < left ? delay : left);
 		if (rc == 0)
 			rc = efs_get_snapshot(t->api, op, svc, share, id, last);
-		if (!seen && lagging < LAG_POLLS && lags(rc, last, pending)) {
+		if (!seen && lagging < LAG_POLLS && lags(rc, last, until)) {
 			lagging++;
 			log_info("snapshot %s: the API does not show the change yet (poll %d)", id,
 				 lagging);
@@ -150,7 +161,7 @@ static int wait_while(struct tree *t, const struct op *op, const char *svc, cons
 		}
 		if (rc)
 			return rc;
-		if (last->status != pending)
+		if (!pending(last, until))
 			return 0;
 		seen = true;
 		efs_object_free(last);
@@ -268,24 +279,25 @@ static int finish_create(struct tree *t, const struct snapops_opts *opts, const 
 			 struct efs_object *obj)
 {
 	struct efs_object last;
+	char text[64];
 	if (opts->wait > 0 && obj->status == EFS_ST_NONE && status_now(t, op, svc, share, obj) == 0)
 		cache_apply(t, svc, share, CHANGE_REPLACE, obj); /* the POST's answer had none */
-	if (obj->status != EFS_ST_CREATING && obj->status != EFS_ST_AVAILABLE &&
-	    obj->status != EFS_ST_NONE) {
+	if (obj->status != EFS_ST_AVAILABLE && obj->status != EFS_ST_NONE &&
+	    !efs_status_is_transitional(obj->status)) {
 		log_error("%s %s: the API answered with snapshot %s in status %s", verb, name,
-			  obj->id, efs_status_name(obj->status));
+			  obj->id, efs_status_text(obj, text, sizeof(text)));
 		return -EIO;
 	}
-	if (opts->wait <= 0 || obj->status != EFS_ST_CREATING)
+	if (opts->wait <= 0 || !efs_status_is_transitional(obj->status))
 		return 0;
-	int rc = wait_while(t, op, svc, share, obj->id, EFS_ST_CREATING, opts->wait, &last);
+	int rc = wait_while(t, op, svc, share, obj->id, UNTIL_SETTLED, opts->wait, &last);
 	if (rc == -EINTR) {
 		log_info("%s %s: interrupted; snapshot %s goes on being created", verb, name,
 			 obj->id);
 		return rc;
 	}
 	if (rc == -ETIMEDOUT) {
-		log_error("%s %s: snapshot %s still creating after wait=%.0f s", verb, name,
+		log_error("%s %s: snapshot %s still not available after wait=%.0f s", verb, name,
 			  obj->id, opts->wait);
 		return rc;
 	}
@@ -299,7 +311,7 @@ static int finish_create(struct tree *t, const struct snapops_opts *opts, const 
 	cache_apply(t, svc, share, CHANGE_REPLACE, &last);
 	if (last.status != EFS_ST_AVAILABLE) {
 		log_error("%s %s: snapshot %s ended in status %s", verb, name, obj->id,
-			  efs_status_name(last.status));
+			  efs_status_text(&last, text, sizeof(text)));
 		rc = -EIO;
 	}
 	efs_object_free(&last);
@@ -323,6 +335,79 @@ static int create_conflict(struct tree *t, const struct op *op, const char *svc,
 	return rc;
 }
 
+/*
+ * Snapshots the API holds in one share, as it counts them: deleting ones
+ * too, which listings hide. 0 when it cannot say.
+ */
+static size_t api_count(struct tree *t, const struct op *op, const char *svc, const char *share)
+{
+	struct efs_list now;
+	if (efs_list(t->api, op, EFS_SNAPSHOT, svc, share, &now) != 0)
+		return 0;
+	size_t n = now.n;
+	efs_list_free(&now);
+	return n;
+}
+
+/* ... and in all the shares of the service (their list as cached). */
+static size_t service_count(struct tree *t, const struct op *op, const struct node *dir)
+{
+	struct node svc = {.kind = NODE_SERVICE, .service = dir->service};
+	struct listing *shares;
+	size_t total = 0;
+	if (tree_children(t, op, &svc, &shares) != 0)
+		return 0;
+	for (size_t i = 0; i < shares->n && op_check(op) == 0; i++)
+		total += api_count(t, op, dir->service->obj.id, shares->entries[i].obj.id);
+	listing_unref(shares);
+	return total;
+}
+
+/*
+ * A create refused 400 or 403 in words this version does not look for (the
+ * API's are undocumented): at the documented limit, 200 snapshots in the
+ * share or in the service, it is the limit's refusal whatever it says, so
+ * -EDQUOT; otherwise failed stands. The API's listings count.
+ */
+static int create_refused(struct tree *t, const struct op *op, const struct node *dir,
+			  const char *name, int failed)
+{
+	const char *where = "share";
+	size_t n = api_count(t, op, dir->service->obj.id, dir->share->obj.id);
+	if (n < EFS_MAX_SNAPSHOTS) {
+		n = service_count(t, op, dir);
+		where = "service";
+	}
+	if (n < EFS_MAX_SNAPSHOTS)
+		return failed;
+	log_error("mkdir %s: refused with %zu snapshots in the %s, the API's documented limit",
+		  name, n, where);
+	return -EDQUOT;
+}
+
+/*
+ * A service or share whose status makes a change of its snapshots impossible
+ * (efs_change_refusal): -EBUSY or -EROFS at once, with no API call.
+ */
+static int change_possible(const struct node *node, const char *verb, const char *name)
+{
+	const struct entry *e = node->service;
+	int rc = efs_change_refusal(EFS_SERVICE, &e->obj);
+	if (rc == 0 && node->share) {
+		e = node->share;
+		rc = efs_change_refusal(EFS_SHARE, &e->obj);
+	}
+	if (rc) {
+		char text[64];
+		log_error("%s %s: %s %s is %s: %s", verb, name,
+			  e == node->service ? "service" : "share", e->name,
+			  efs_status_text(&e->obj, text, sizeof(text)),
+			  rc == -EBUSY ? "try again when it is done"
+				       : "its snapshots cannot change");
+	}
+	return rc;
+}
+
 int snapops_create(struct tree *t, const struct snapops_opts *opts, const struct op *op,
 		   const struct node *dir, const char *name)
 {
@@ -331,6 +416,8 @@ int snapops_create(struct tree *t, const struct snapops_opts *opts, const struct
 	struct listing *l;
 
 	int rc = names_check_new(name);
+	if (rc == 0)
+		rc = change_possible(dir, "mkdir", name);
 	if (rc)
 		return rc;
 	bool unknown = false;
@@ -350,6 +437,8 @@ int snapops_create(struct tree *t, const struct snapops_opts *opts, const struct
 			rc = post_once(t, op, opts, svc, share, name, l, &obj, &unknown);
 			if (rc == -EBUSY)
 				rc = create_conflict(t, op, svc, share, name);
+			else if (rc == -EINVAL || rc == -EACCES)
+				rc = create_refused(t, op, dir, name, rc);
 		}
 		listing_unref(l);
 	}
@@ -371,9 +460,10 @@ static bool same_text(const char *a, const char *b)
 	return a == b || (a && b && strcmp(a, b) == 0);
 }
 
+/* On its way somewhere (creating, manage_starting, unmanage_starting, restoring, deleting). */
 static bool is_busy(enum efs_status status)
 {
-	return status == EFS_ST_CREATING || status == EFS_ST_DELETING;
+	return efs_status_is_transitional(status) || status == EFS_ST_DELETING;
 }
 
 /*
@@ -439,19 +529,21 @@ static int confirm(struct tree *t, const struct op *op, const struct node *node,
 }
 
 /*
- * A DELETE refused as busy may be our own, re-sent by libcurl after the
- * reply to the first was lost: if the snapshot is being deleted, it worked.
+ * A DELETE refused may be our own sent again after the reply to the first
+ * was lost (ovh.c retries a DELETE), refused by whatever status and wording
+ * the API uses for a snapshot being deleted (undocumented). One GET decides:
+ * gone (404) or deleting is done; otherwise the refusal (failed) stands.
  */
 static int deletion_under_way(struct tree *t, const struct op *op, const char *svc,
-			      const char *share, const char *id)
+			      const char *share, const char *id, int failed)
 {
 	struct efs_object now;
 	int rc = efs_get_snapshot(t->api, op, svc, share, id, &now);
 	if (rc == -ENOENT)
 		return 0; /* already gone */
 	if (rc)
-		return -EBUSY;
-	rc = now.status == EFS_ST_DELETING ? 0 : -EBUSY;
+		return failed;
+	rc = now.status == EFS_ST_DELETING ? 0 : failed;
 	efs_object_free(&now);
 	return rc;
 }
@@ -477,8 +569,8 @@ static int send_delete(struct tree *t, const struct op *op, const struct node *n
 	rc = op_check(op); /* a caller gone: not sent */
 	if (rc == 0)
 		rc = efs_delete_snapshot(t->api, op, svc, share, obj->id);
-	if (rc == -EBUSY)
-		rc = deletion_under_way(t, op, svc, share, obj->id);
+	if (rc && rc != -ENOENT && rc != -ENOMEM && !may_have_acted(rc) && op_check(op) == 0)
+		rc = deletion_under_way(t, op, svc, share, obj->id, rc);
 	if (rc == 0 || rc == -ENOENT)
 		cache_apply(t, svc, share, CHANGE_REMOVE, obj);
 	else if (may_have_acted(rc))
@@ -494,8 +586,9 @@ static int wait_deleted(struct tree *t, const struct snapops_opts *opts, const s
 {
 	const char *svc = node->service->obj.id, *share = node->share->obj.id;
 	struct efs_object last;
+	char text[64];
 	log_info("rmdir %s: deleting snapshot %s", node->snapshot->name, obj->id);
-	int rc = wait_while(t, op, svc, share, obj->id, EFS_ST_DELETING, opts->wait, &last);
+	int rc = wait_while(t, op, svc, share, obj->id, UNTIL_GONE, opts->wait, &last);
 	if (rc == -ENOENT)
 		return 0; /* gone: done */
 	if (rc == -EINTR) {
@@ -505,7 +598,7 @@ static int wait_deleted(struct tree *t, const struct snapops_opts *opts, const s
 	}
 	if (rc == 0) {
 		log_error("rmdir %s: snapshot %s ended in status %s", node->snapshot->name, obj->id,
-			  efs_status_name(last.status));
+			  efs_status_text(&last, text, sizeof(text)));
 		cache_apply(t, svc, share, CHANGE_ADD, &last);
 		efs_object_free(&last);
 		return -EIO;
@@ -520,8 +613,11 @@ int snapops_delete(struct tree *t, const struct snapops_opts *opts, const struct
 		   const struct node *node)
 {
 	struct efs_object obj;
+	int rc = change_possible(node, "rmdir", node->snapshot->name);
+	if (rc)
+		return rc;
 	pthread_mutex_t *lock = share_lock(t, node->share->obj.id);
-	int rc = op_lock(op, lock); /* another change in the share: the caller may leave */
+	rc = op_lock(op, lock); /* another change in the share: the caller may leave */
 	if (rc)
 		return rc;
 	rc = send_delete(t, op, node, &obj);
@@ -565,6 +661,9 @@ int snapops_rename(struct tree *t, const struct op *op, const struct node *from,
 		return rc;
 	if (strcmp(from->snapshot->name, new_name) == 0)
 		return 0;
+	rc = change_possible(from, "rename", from->snapshot->name);
+	if (rc)
+		return rc;
 	pthread_mutex_t *lock = share_lock(t, share);
 	int lock_rc = op_lock(op, lock); /* another change in the share: the caller may leave */
 	if (lock_rc)
@@ -732,8 +831,11 @@ int snapops_hold(struct tree *t, const struct snapops_opts *opts, const struct o
 
 	if (!efs_is_automatic(&node->snapshot->obj))
 		return -EINVAL; /* the API holds only what a policy made */
+	int rc = change_possible(node, "hold", node->snapshot->name);
+	if (rc)
+		return rc;
 	pthread_mutex_t *lock = share_lock(t, share);
-	int rc = op_lock(op, lock); /* another change in the share: the caller may leave */
+	rc = op_lock(op, lock); /* another change in the share: the caller may leave */
 	if (rc)
 		return rc;
 	rc = send_hold(t, op, node, &held);

@@ -1,12 +1,12 @@
 """The client as the OVH API sees it: signatures, clock, connections, routes, bodies."""
 
-import json
 import re
-from pathlib import Path
-
-import pytest
+import sys
 
 from conftest import REPO, fsop, ls, run
+
+sys.path.insert(0, str(REPO / "tests" / "sim"))
+from schema_check import CLIENT_ROUTES, Schema  # noqa: E402
 
 SCHEMA = REPO / "tests" / "sim" / "ovh-storage-schema.json"  # OVH's published /storage schema
 WWW_DIR = "efs-prod/www/.snapshots"
@@ -63,31 +63,33 @@ def test_clock_change_is_cured_by_measuring_again(mnt, sim):
     assert [r["status"] for r in sim.log()][-3:] == [400, 200, 200]
 
 
-def schema_routes():
-    schema = json.loads(SCHEMA.read_text())
-    routes = {}
-    for api in schema["apis"]:
-        pattern = "^" + re.sub(r"\{[^}]+\}", "[^/]+", api["path"]) + "$"
-        for op in api["operations"]:
-            routes[(op["httpMethod"], pattern)] = op
-    return schema, routes
+def change_everything(m):
+    """Every route the client uses but the access paths: browsing, mkdir, mv, rmdir, a
+    description set and removed, and a hold."""
+    browse_and_change(m)
+    snap = m / WWW_DIR / "before-upgrade"
+    run(["cat", str(m / "efs-prod/info.json"), str(m / "efs-prod/www/info.json")])
+    assert run(["setfattr", "-n", "user.ovh.description", "-v", "kept", str(snap)]).returncode == 0
+    assert run(["setfattr", "-x", "user.ovh.description", str(snap)]).returncode == 0
+    daily = m / WWW_DIR / "daily-2026-11-25"
+    assert run(["setfattr", "-n", "user.ovh.hold", "-v", "1", str(daily)]).returncode == 0
 
 
 def test_requests_follow_ovh_published_schema(mnt, sim):
-    browse_and_change(mnt)
-    schema, routes = schema_routes()
+    """Every request the client made, against the vendored schema: route and method, path
+    parameters of their types, query parameters the operation declares, and bodies of only
+    the writable fields of their model (tests/sim/schema_check.py)."""
+    change_everything(mnt)
+    schema = Schema(SCHEMA)
+    seen = set()
     for r in sim.log():
         path = r["path"][4:]
         if path == "/auth/time":
             continue
-        ops = [op for (method, pat), op in routes.items()
-               if method == r["method"] and re.match(pat, path)]
-        assert ops, "no such route in the schema: %s %s" % (r["method"], path)
-        params = {p.get("name"): p for p in ops[0]["parameters"]}
-        for key in [q.split("=")[0] for q in r["query"].split("&") if q]:
-            assert params.get(key, {}).get("paramType") == "query", key
-        if r["body"]:
-            body_param = next(p for p in ops[0]["parameters"] if p["paramType"] == "body")
-            model = schema["models"][body_param["dataType"]]
-            writable = {k for k, v in model["properties"].items() if not v["readOnly"]}
-            assert set(json.loads(r["body"])) <= writable
+        schema.check_request(r["method"], path, r["query"], r["body"])
+        seen.add((r["method"], schema.route(r["method"], path)[0]))
+    # The routes seen are the client's (schema_check's list), and every change was made;
+    # the access paths are read only for content links (test_content.py).
+    assert seen <= set(CLIENT_ROUTES)
+    assert set(CLIENT_ROUTES) - seen == {
+        ("GET", "/storage/netapp/{serviceName}/share/{shareId}/accessPath")}

@@ -272,8 +272,10 @@ def test_a_full_share_with_nothing_to_delete_fails_without_a_call(mounts, sim):
 def test_the_apis_limit_refusal_makes_it_delete_then_create_again(mounts, sim):
     snaps = [snap(1, "auto-hourly-2026-11-01-0100", "2026-11-01T01:00:00Z"),
              snap(2, "auto-hourly-2026-11-01-0200", "2026-11-01T02:00:00Z")]
+    # The API counts what the listing cannot show: 198 snapshots being deleted.
+    snaps += [snap(100 + i, "going-%03d" % i, "2026-10-01T00:00:00Z", status="deleting")
+              for i in range(198)]
     sim.seed(one_share(snaps))
-    sim.config(snapshot_limit=2)  # the API counts what the listing cannot show
     mnt = mounts()
     sim.clear_log()
     res = auto("--label", "hourly", "--keep", "2", mnt / "svc/vol")

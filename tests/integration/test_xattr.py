@@ -261,12 +261,12 @@ def test_hold_waits_for_the_held_copy_like_mkdir(mnt, sim):
     assert polls and sim.calls("POST") == [("POST", "%s/%s/hold" % (SNAPS, AUTO))]
 
 
-def test_hold_with_wait_0_returns_while_creating(mounts, sim):
-    sim.config(hold_delay=30)
+def test_hold_with_wait_0_returns_while_manage_starting(mounts, sim):
+    sim.config(hold_delay=30)  # the held copy passes through manage_starting
     m = mounts(["wait=0"])
     snap = m / WWW_DIR / "daily-2026-11-25"
     assert setfattr("-n", "user.ovh.hold", "-v", "1", snap) == "0"
-    assert getfattr(snap, "user.ovh.status") == "creating"
+    assert getfattr(snap, "user.ovh.status") == "manage_starting"
     assert not sim.calls("GET", suffix=getfattr(snap, "user.ovh.id"))
 
 

@@ -13,7 +13,8 @@ GET .../{svc}/share[?detail=&mountPointName=]; GET .../share/{id};
 GET|POST .../share/{id}/snapshot[?detail=]; GET|PUT|DELETE .../snapshot/{id};
 POST .../snapshot/{id}/hold (no body; automatic snapshots only, else 400: the answer is the
 held copy, type manual, under a new id, keeping name, description, createdAt and path; it
-stays "creating" for hold_delay seconds; the old id is gone).
+stays "manage_starting" for hold_delay seconds, the state a copy taken over by a new id shows
+in OpenStack Manila, whose snapshot states the schema's enum is (a guess); the old id is gone).
 GET .../share/{id}/accessPath[/{accessPathId}] (storage.NetAppShareAccessPath).
 Each share has the access paths its seed gives ("accessPaths": [{id, path, preferred}]),
 by default one: 10.0.0.5:/share_<id>, preferred; a snapshot's `path` defaults to the
@@ -40,7 +41,8 @@ Admin (no auth, not logged):
   POST /_sim/seed                   same shape; replaces the data (defaults for missing fields)
   POST /_sim/reset                  start-up seed and config, no faults, empty log
   GET|POST /_sim/config             create_delay, delete_delay, hold_delay, clock_offset, latency,
-                                    snapshot_limit, limit_status, delete_fails, unique_names
+                                    snapshot_limit, service_snapshot_limit, limit_status,
+                                    busy_status, delete_fails, unique_names
                                     (a guess: a create of a taken name is 409), app_key,
                                     app_secret, consumer_keys, tokens, time_window,
                                     oauth_clients, token_ttl, require_bearer (signed
@@ -61,8 +63,11 @@ Admin (no auth, not logged):
                                      connection closes; clearing faults first cancels it}
   GET  /_sim/faults, POST /_sim/faults/clear
 
-Seeded statuses never change by themselves; only snapshots created or deleted through the
-API move (creating -> available after create_delay, deleting -> gone after delete_delay).
+Seeded statuses never change by themselves; only snapshots created, held or deleted through
+the API move (creating -> available after create_delay, manage_starting -> available after
+hold_delay, deleting -> gone after delete_delay). A snapshot on its way somewhere (creating,
+deleting, manage_starting, unmanage_starting, restoring) refuses a PUT, DELETE or hold with
+busy_status. Which of this OVH documents and which is a guess: tests/sim/test_sim.py.
 """
 
 import argparse
@@ -328,11 +333,17 @@ DEMO_SEED = {
 DEFAULT_CONFIG = {
     "create_delay": 2.0,     # seconds a new snapshot stays "creating"
     "delete_delay": 2.0,     # seconds a deleted snapshot stays "deleting" before it vanishes
-    "hold_delay": 0.0,       # seconds a held copy stays "creating" (0: available at once)
+    "hold_delay": 0.0,       # seconds a held copy stays "manage_starting" (0: available at once)
     "clock_offset": 0.0,     # server clock = real clock + offset (tests clock skew)
     "latency": 0.0,          # seconds slept before every API reply
     "snapshot_limit": 200,   # snapshots per share (documented OVH limit)
-    "limit_status": 400,     # HTTP status of the over-the-limit reply
+    "service_snapshot_limit": 200,  # snapshots per service, all shares (documented OVH limit)
+    # HTTP status of the over-the-limit reply (undocumented: a guess). Its wording, like every
+    # refusal's here, is made up and holds none of the words a client might look for.
+    "limit_status": 400,
+    # HTTP status refusing a change of a snapshot on its way somewhere (creating, deleting,
+    # manage_starting, ...): undocumented, a guess (python-ovh's 409 "Conflict").
+    "busy_status": 409,
     "delete_fails": False,   # deletions end in error_deleting instead of vanishing
     # A guess, not documented by OVH (nothing says names are unique): refuse a create whose
     # name the share already has with 409, python-ovh's "already existing resource".
@@ -658,9 +669,9 @@ class Config:
         elif key == "clock_offset":
             if not number:
                 raise SeedError("config.clock_offset: expected a number")
-        elif key in ("snapshot_limit", "limit_status"):
+        elif key in ("snapshot_limit", "service_snapshot_limit", "limit_status", "busy_status"):
             if not isinstance(value, int) or isinstance(value, bool) or value < 0 or (
-                    key == "limit_status" and not 100 <= value <= 599):
+                    key.endswith("_status") and not 100 <= value <= 599):
                 raise SeedError("config.%s: expected an integer in range" % key)
         elif key in ("delete_fails", "require_bearer", "unique_names"):
             if not isinstance(value, bool):
@@ -793,7 +804,7 @@ class State:
         with self._lock:
             share = self._find_share(svc_id, share_id)
             self._settle(share)
-            self._check_can_create(share, cfg)
+            self._check_can_create(self._find_service(svc_id), share, cfg)
             if cfg["unique_names"] and fields.get("name") and any(
                     s["name"] == fields["name"] for s in share["_snapshots"]):
                 raise ovh_error(409, "This resource already exists")
@@ -808,9 +819,10 @@ class State:
             return public(snap)
 
     def update_snapshot(self, svc_id, share_id, snap_id, fields):
+        cfg = self._config.snapshot()
         with self._lock:
             snap = self._find_snapshot(svc_id, share_id, snap_id)
-            self._check_not_busy(snap, "update")
+            self._check_not_busy(snap, cfg)
             snap.update(fields)
             return public(snap)
 
@@ -820,14 +832,14 @@ class State:
         with self._lock:
             share = self._find_share(svc_id, share_id)
             snap = self._find_snapshot(svc_id, share_id, snap_id)
-            self._check_not_busy(snap, "hold")
+            self._check_not_busy(snap, cfg)
             if snap["type"] != "automatic":
                 raise ovh_error(400, "Snapshot %s is of type %s: only automatic snapshots "
                                      "can be held" % (snap["id"], snap["type"]))
             held = {k: v for k, v in snap.items() if not k.startswith("_")}
             held.update(id=str(uuid.uuid4()), type="manual")
             if cfg["hold_delay"] > 0:
-                held.update(status="creating",
+                held.update(status="manage_starting",
                             _ready_at=time.monotonic() + cfg["hold_delay"])
             share["_snapshots"][share["_snapshots"].index(snap)] = held
             return public(held)
@@ -836,7 +848,7 @@ class State:
         cfg = self._config.snapshot()
         with self._lock:
             snap = self._find_snapshot(svc_id, share_id, snap_id)
-            self._check_not_busy(snap, "delete")
+            self._check_not_busy(snap, cfg)
             snap["status"] = "deleting"
             snap["_gone_at"] = time.monotonic() + cfg["delete_delay"]
             snap["_delete_fails"] = cfg["delete_fails"]
@@ -852,7 +864,8 @@ class State:
         now = time.monotonic()
         kept = []
         for snap in share["_snapshots"]:
-            if snap["status"] == "creating" and now >= snap.get("_ready_at", float("inf")):
+            if snap["status"] in ("creating", "manage_starting") and now >= snap.get(
+                    "_ready_at", float("inf")):
                 snap["status"] = "available"
             if snap["status"] == "deleting" and now >= snap.get("_gone_at", float("inf")):
                 if not snap.get("_delete_fails"):
@@ -862,22 +875,28 @@ class State:
             kept.append(snap)
         share["_snapshots"] = kept
 
-    @staticmethod
-    def _check_can_create(share, cfg):
-        limit = cfg["snapshot_limit"]
-        if len(share["_snapshots"]) >= limit:
-            raise ovh_error(cfg["limit_status"],
-                            "Maximum number of snapshots (%d) reached for share %s"
-                            % (limit, share["id"]))
+    def _check_can_create(self, svc, share, cfg):
+        # The real wording is undocumented: this one holds none of the words a client might
+        # look for ("limit", "maximum", "quota", "too many"), so only the count can tell.
+        in_service = 0
+        for other in svc["_shares"]:
+            self._settle(other)
+            in_service += len(other["_snapshots"])
+        if (len(share["_snapshots"]) >= cfg["snapshot_limit"] or
+                in_service >= cfg["service_snapshot_limit"]):
+            raise ovh_error(cfg["limit_status"], "Snapshot creation refused for share %s"
+                            % share["id"])
         if share["status"] != "available":
             raise ovh_error(409, "Share %s is in status %s: snapshots can only be created "
                                  "on an available share" % (share["id"], share["status"]))
 
-    @staticmethod
-    def _check_not_busy(snap, verb):
-        if snap["status"] in ("creating", "deleting"):
-            raise ovh_error(409, "Cannot %s snapshot %s while its status is %s"
-                            % (verb, snap["id"], snap["status"]))
+    BUSY = ("creating", "deleting", "manage_starting", "unmanage_starting", "restoring")
+
+    @classmethod
+    def _check_not_busy(cls, snap, cfg):
+        if snap["status"] in cls.BUSY:
+            raise ovh_error(cfg["busy_status"], "Action not permitted on snapshot %s"
+                            % snap["id"])
 
     def _find_service(self, svc_id):
         for svc in self._services:

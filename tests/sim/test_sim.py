@@ -5,6 +5,23 @@ behaviour the C client relies on: the signature check and its exact error bodies
 snapshot life cycle, the limits, the fault injection and the request log. They talk to a
 real simulator process over HTTP with a signing client written here from the OVH formula,
 independently of the simulator's own code.
+
+What the simulator does is either documented by OVH or a guess, and each test of the API's
+behaviour says which, with @documented(source) or @guess(why) (sources as in
+shared/reference/ovh-api.md: S1 the /storage schema, S3 Terraform's provider, S4 OVH's EFS
+guides, S5 the manager, S6 Trident, S7 python-ovh). In short:
+
+  documented: routes, methods, parameters and models (field names, types, nullability,
+              enums) of the schema; the AK/AS/CK signature and its error bodies (S7);
+              create answers the snapshot in status creating, then available (S3, S6);
+              delete goes through deleting and the snapshot vanishes, 404 (S5, S6);
+              error_deleting as a deletion's failure (S5); hold gives a manual copy under
+              a new id (S5); 200 snapshots per share and per service (S4).
+  a guess:    every HTTP status of a refusal (400 over the limit, 409 for a snapshot busy,
+              400 for a bad body) and every message's wording (made up, and free of the
+              words a client might look for: only the status and the state can tell);
+              the held copy passing through manage_starting (Manila's state for a taken-
+              over snapshot); 200 with an empty body for a DELETE; names not unique.
 """
 
 import base64
@@ -24,10 +41,31 @@ from urllib.parse import quote_plus, urlencode
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from schema_check import CLIENT_ROUTES, Schema  # noqa: E402
+
 SIM = Path(__file__).resolve().parent / "ovhsim.py"
 # OVH's published /storage schema (https://eu.api.ovh.com/1.0/storage.json), kept in the tree
 # so that this check runs wherever the suite runs.
 SCHEMA = Path(__file__).resolve().parent / "ovh-storage-schema.json"
+
+
+
+def documented(source):
+    """The behaviour a test pins is OVH's, as source shows it."""
+    def mark(fn):
+        fn.ovh_basis = ("documented", source)
+        return fn
+    return mark
+
+
+def guess(why):
+    """The behaviour a test pins is the simulator's guess: OVH documents none."""
+    def mark(fn):
+        fn.ovh_basis = ("guess", why)
+        return fn
+    return mark
+
 
 AK, AS, CK = "demo-ak", "demo-as", "demo-ck"
 DELAY = 0.3  # create/delete delay given to the simulator: long enough to observe, short
@@ -266,16 +304,19 @@ def test_correct_signature_is_accepted_on_both_prefixes(api):
     assert r.status == 200 and len(r.json()) == 3
 
 
+@documented("S7")
 def test_unsigned_request_is_401_login_first(api):
     r = api.call("GET", "/storage/netapp", sign=False)
     assert (r.status, r.json()) == (401, UNSIGNED)
 
 
+@documented("S7 errorCode INVALID_KEY")
 def test_unknown_application_key_is_403_invalid_key(api):
     r = api.call("GET", "/storage/netapp", ak="nope")
     assert (r.status, r.json()) == (403, INVALID_KEY)
 
 
+@documented("S7 errorCode INVALID_CREDENTIAL")
 def test_unknown_consumer_key_is_403_invalid_credential(api):
     r = api.call("GET", "/storage/netapp", ck="nope")
     assert (r.status, r.json()) == (403, INVALID_CREDENTIAL)
@@ -299,11 +340,13 @@ def test_timestamp_must_follow_the_server_clock(api):
     assert api.call("GET", "/storage/netapp", ts=server_now).status == 200
 
 
+@documented("S7")
 def test_wrong_secret_is_400_invalid_signature(api):
     r = api.call("GET", "/storage/netapp", secret="wrong")
     assert (r.status, r.json()) == (400, INVALID_SIGNATURE)
 
 
+@documented("S7 client.py signature")
 def test_signature_covers_query_string_host_and_body(api):
     target = "/1.0%s" % SNAPS
     no_query = api.call("GET", SNAPS, query="detail=true",
@@ -487,6 +530,7 @@ def test_single_objects_match_the_lists(api):
     assert snap["name"] == "before-upgrade" and snap["status"] == "available"
 
 
+@guess("what a list without detail holds is undocumented")
 @pytest.mark.parametrize("query", ["", "detail=false"])
 def test_lists_without_detail_give_ids_only(api, query):
     shares = api.ok("GET", "/storage/netapp/%s/share" % SVC, query=query)
@@ -534,11 +578,13 @@ def test_seeded_access_paths_and_snapshot_paths(api):
     assert api.admin("POST", "/_sim/seed", bad)[0] == 400
 
 
+@guess("status of a bad query parameter")
 def test_bad_detail_value_is_400(api):
     r = api.call("GET", SNAPS, query="detail=yes")
     assert r.status == 400 and r.json()["class"] == "Client::BadRequest"
 
 
+@documented("S6 ovh_error.go: Client::NotFound")
 @pytest.mark.parametrize("path", [
     "/storage/netapp/%s" % MISSING,
     "/storage/netapp/%s/share/%s" % (SVC, MISSING),
@@ -572,6 +618,7 @@ def test_every_reply_has_a_unique_query_id_and_json_content_type(api):
 # Snapshot life cycle
 # --------------------------------------------------------------------------------------
 
+@documented("S3 WaitForSnapshotCreation, S6")
 def test_create_is_creating_then_available_after_the_delay(api):
     created = api.ok("POST", SNAPS, {"name": "mine", "description": None})
     assert created["status"] == "creating" and created["type"] == "manual"
@@ -585,6 +632,7 @@ def test_create_is_creating_then_available_after_the_delay(api):
     assert api.ok("GET", url)["status"] == "available"
 
 
+@guess("nothing says names are unique; body fields optional per S1")
 def test_create_accepts_empty_object_and_duplicate_names(api):
     first = api.ok("POST", SNAPS, {"name": "dup"})
     second = api.ok("POST", SNAPS, {"name": "dup"})
@@ -593,6 +641,7 @@ def test_create_accepts_empty_object_and_duplicate_names(api):
     assert anonymous["path"].endswith("/" + anonymous["id"])
 
 
+@guess("status 400 for a bad body: undocumented")
 @pytest.mark.parametrize("raw", [
     b'{"name": "x", "type": "manual"}', b'{"id": "x"}', b'["x"]', b'"x"', b"{",
     b'{"name": 5}', b'{"description": true}', b""])
@@ -602,6 +651,7 @@ def test_create_rejects_bad_bodies_with_400_and_creates_nothing(api, raw):
     assert len(snapshot_ids(api)) == 6
 
 
+@documented("S1 storage.NetAppShareSnapshotUpdate")
 def test_update_renames_and_rejects_other_keys(api):
     url = "%s/%s" % (SNAPS, WWW_SNAP)
     updated = api.ok("PUT", url, {"name": "renamed", "description": "d"})
@@ -611,6 +661,7 @@ def test_update_renames_and_rejects_other_keys(api):
     assert r.status == 400 and r.json()["class"] == "Client::BadRequest"
 
 
+@documented("S1: description canBeNull")
 def test_update_description_to_null(api):
     url = "%s/%s" % (SNAPS, WWW_SNAP)
     assert api.ok("PUT", url, {"description": None})["description"] is None
@@ -621,6 +672,7 @@ def test_update_description_to_null(api):
 AUTO_SNAP = "2f6d9c3b-8e1a-4b75-a0d4-010100000002"  # daily-2026-11-25, automatic
 
 
+@documented("S5 restore/service.js: the new id")
 def test_hold_makes_a_manual_copy_under_a_new_id(api):
     old = api.ok("GET", "%s/%s" % (SNAPS, AUTO_SNAP))
     held = api.ok("POST", "%s/%s/hold" % (SNAPS, AUTO_SNAP))
@@ -634,14 +686,18 @@ def test_hold_makes_a_manual_copy_under_a_new_id(api):
     assert held["id"] in ids and AUTO_SNAP not in ids and len(ids) == 6
 
 
-def test_hold_delay_knob_starts_the_copy_creating(api):
+@guess("manage_starting: Manila's state for a taken-over snapshot")
+def test_hold_delay_knob_starts_the_copy_manage_starting(api):
     api.config(hold_delay=DELAY)
     held = api.ok("POST", "%s/%s/hold" % (SNAPS, AUTO_SNAP))
-    assert held["status"] == "creating"
+    assert held["status"] == "manage_starting"
+    r = api.call("DELETE", "%s/%s" % (SNAPS, held["id"]))  # busy while it starts
+    assert r.status == 409
     assert wait_for(lambda: api.ok("GET", "%s/%s" % (SNAPS, held["id"]))["status"]
                     == "available")
 
 
+@guess("status and wording of the refusal")
 def test_hold_of_a_manual_snapshot_or_with_a_body_is_400(api):
     r = api.call("POST", "%s/%s/hold" % (SNAPS, WWW_SNAP))
     assert r.status == 400 and "automatic" in r.json()["message"]
@@ -652,6 +708,7 @@ def test_hold_of_a_manual_snapshot_or_with_a_body_is_400(api):
     assert AUTO_SNAP in snapshot_ids(api)
 
 
+@documented("S5 isBeingDeleted, S6: no deleted status, it vanishes")
 def test_delete_is_deleting_then_404(api):
     url = "%s/%s" % (SNAPS, WWW_SNAP)
     r = api.call("DELETE", url)
@@ -663,17 +720,28 @@ def test_delete_is_deleting_then_404(api):
     assert api.call("DELETE", url).status == 404
 
 
+@guess("python-ovh's 409; the real status is undocumented")
 def test_update_or_delete_while_busy_is_409_conflict(api):
     created = api.ok("POST", SNAPS, {"name": "busy"})
     url = "%s/%s" % (SNAPS, created["id"])
     for method, body in (("PUT", {"name": "x"}), ("DELETE", None)):
         r = api.call(method, url, body)
         assert r.status == 409 and r.json()["class"] == "Client::Conflict"
+        assert not re.search(r"busy|creating|deleting|status", r.json()["message"], re.I)
     api.ok("DELETE", "%s/%s" % (SNAPS, WWW_SNAP))
     r = api.call("DELETE", "%s/%s" % (SNAPS, WWW_SNAP))
     assert r.status == 409
 
 
+@guess("the status of a refusal of a busy snapshot is undocumented")
+def test_busy_status_knob(api):
+    api.config(busy_status=400)
+    api.ok("DELETE", "%s/%s" % (SNAPS, WWW_SNAP))
+    r = api.call("DELETE", "%s/%s" % (SNAPS, WWW_SNAP))
+    assert r.status == 400 and r.json()["class"] == "Client::BadRequest"
+
+
+@documented("S5: error_deleting, Deletion error")
 def test_delete_fails_knob_ends_in_error_deleting(api):
     api.config(delete_fails=True, delete_delay=0)
     api.ok("DELETE", "%s/%s" % (SNAPS, WWW_SNAP))
@@ -686,15 +754,30 @@ def seed_share_with(api, count):
     assert api.admin("POST", "/_sim/seed", seed) == (200, {"ok": True})
 
 
+@documented("S4: 200 per volume; the 400 itself a guess")
 def test_two_hundred_snapshots_per_share_then_400(api):
     seed_share_with(api, 199)
     assert api.call("POST", SNAPS, {"name": "200th"}).status == 200
     r = api.call("POST", SNAPS, {"name": "201st"})
     assert r.status == 400 and r.json()["class"] == "Client::BadRequest"
-    assert "200" in r.json()["message"]
+    # Worded in none of the words a client might look for: only the count can tell.
+    assert not re.search(r"limit|maximum|quota|too many|200", r.json()["message"], re.I)
     assert len(snapshot_ids(api)) == 200
 
 
+@documented("S4 netapp_faq: Maximum number of snapshots per service: 200")
+def test_service_limit_counts_every_share(api):
+    snaps = [{"name": "s%d" % i} for i in range(100)]
+    seed = {"services": [{"id": SVC, "shares": [{"id": WWW, "snapshots": snaps},
+                                                 {"id": DB, "snapshots": snaps}]}]}
+    assert api.admin("POST", "/_sim/seed", seed) == (200, {"ok": True})
+    r = api.call("POST", SNAPS, {"name": "one-more"})
+    assert r.status == 400 and len(snapshot_ids(api)) == 100
+    api.config(service_snapshot_limit=201)
+    assert api.call("POST", SNAPS, {"name": "one-more"}).status == 200
+
+
+@guess("the over-the-limit status is undocumented")
 def test_limit_status_knob(api):
     seed_share_with(api, 200)
     api.config(limit_status=409)
@@ -971,42 +1054,6 @@ def test_chunked_body_is_read_and_signed(api):
 # Schema conformance
 # --------------------------------------------------------------------------------------
 
-def check_object(schema, model_name, obj, where):
-    """Every key is a property of the model; values have its type; enums are in range."""
-    models = schema["models"]
-    props = models[model_name]["properties"]
-    assert isinstance(obj, dict), where
-    for key, value in obj.items():
-        assert key in props, "%s: %s is not in %s" % (where, key, model_name)
-        prop = props[key]
-        if value is None:
-            assert prop["canBeNull"], "%s.%s may not be null" % (where, key)
-            continue
-        check_value(schema, prop["type"], value, "%s.%s" % (where, key))
-
-
-def check_value(schema, type_name, value, where):
-    models = schema["models"]
-    if type_name in models and "enum" in models[type_name]:
-        assert value in models[type_name]["enum"], "%s: %r not in %s" % (where, value, type_name)
-    elif type_name in models:
-        check_object(schema, type_name, value, where)
-    elif type_name == "uuid":
-        assert str(uuid.UUID(value)) == value.lower(), where
-    elif type_name == "datetime":
-        assert RFC3339_RE.match(value), where
-    elif type_name == "long":
-        assert isinstance(value, int) and not isinstance(value, bool), where
-    elif type_name == "string":
-        assert isinstance(value, str), where
-    elif type_name == "boolean":
-        assert isinstance(value, bool), where
-    elif type_name.startswith("map[string]"):
-        assert isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
-    else:
-        pytest.fail("%s: unexpected schema type %s" % (where, type_name))
-
-
 def all_api_objects(api):
     """Every service, share and snapshot the API returns, in every status it can show."""
     api.config(delete_fails=True, delete_delay=0)
@@ -1031,14 +1078,91 @@ def all_api_objects(api):
     return objects
 
 
+@documented("S1 the vendored schema")
 def test_every_field_and_enum_value_is_in_the_ovh_schema(api):
-    schema = json.loads(SCHEMA.read_text())
+    schema = Schema(SCHEMA)
     objects = all_api_objects(api)
     for model, items in objects.items():
         assert items, model
         for i, obj in enumerate(items):
-            check_object(schema, model, obj, "%s[%d]" % (model, i))
+            schema.check_object(model, obj, "%s[%d]" % (model, i), complete=True)
     statuses = {s["status"] for s in objects["storage.NetAppShareSnapshot"]}
     assert {"available", "creating", "deleting", "error_deleting"} <= statuses
     types = {s["type"] for s in objects["storage.NetAppShareSnapshot"]}
     assert types == {"automatic", "manual", "system"}
+
+
+def client_route_calls(api):
+    """One real call of every route the client uses (schema_check.CLIENT_ROUTES), with the
+    query the client sends: (method, path, query, body)."""
+    share = "/storage/netapp/%s/share/%s" % (SVC, WWW)
+    made = api.ok("POST", SNAPS, {"name": "conform"})["id"]
+    api.config(hold_delay=DELAY)  # the held copy answers manage_starting
+    return {
+        ("GET", "/storage/netapp"): ("/storage/netapp", "", None),
+        ("GET", "/storage/netapp/{serviceName}/share"): (
+            "/storage/netapp/%s/share" % SVC, "detail=true", None),
+        ("GET", "/storage/netapp/{serviceName}/share/{shareId}/accessPath"): (
+            share + "/accessPath", "", None),
+        ("GET", "/storage/netapp/{serviceName}/share/{shareId}/snapshot"): (
+            SNAPS, "detail=true", None),
+        ("POST", "/storage/netapp/{serviceName}/share/{shareId}/snapshot"): (
+            SNAPS, "", {"name": "another", "description": "d"}),
+        ("GET", "/storage/netapp/{serviceName}/share/{shareId}/snapshot/{snapshotId}"): (
+            "%s/%s" % (SNAPS, made), "", None),
+        ("PUT", "/storage/netapp/{serviceName}/share/{shareId}/snapshot/{snapshotId}"): (
+            "%s/%s" % (SNAPS, WWW_SNAP), "", {"name": "renamed", "description": None}),
+        ("POST", "/storage/netapp/{serviceName}/share/{shareId}/snapshot/{snapshotId}/hold"): (
+            "%s/%s/hold" % (SNAPS, AUTO_SNAP), "", None),
+        ("DELETE", "/storage/netapp/{serviceName}/share/{shareId}/snapshot/{snapshotId}"): (
+            "%s/%s" % (SNAPS, WWW_SNAP), "", None),
+    }
+
+
+@documented("S1 the vendored schema: responseType of every operation the client calls")
+def test_every_route_the_client_uses_answers_the_schemas_model(api):
+    schema = Schema(SCHEMA)
+    calls = client_route_calls(api)
+    assert set(calls) == set(CLIENT_ROUTES)
+    answers = {}
+    for method, route in CLIENT_ROUTES:  # the DELETE last: the PUT and GETs need WWW_SNAP
+        path, query, body = calls[(method, route)]
+        r = api.call(method, path, body, query)
+        schema.check_reply(method, path, r.status, r.data)
+        schema.check_request(method, path, query, json.dumps(body) if body else "")
+        answers[method, route] = r.data
+    held = json.loads(answers["POST", CLIENT_ROUTES[-1][1]])
+    assert held["status"] == "manage_starting"
+    # Lists without detail hold objects of the model too, with their id.
+    for path in ("/storage/netapp/%s/share" % SVC, SNAPS):
+        r = api.call("GET", path)
+        schema.check_reply("GET", path, r.status, r.data, complete=False)
+
+
+def test_the_schema_checker_finds_drift(api):
+    """The checker itself: a field too many, a wrong type, a bad enum, a null id fail."""
+    schema = Schema(SCHEMA)
+    good = api.ok("GET", "%s/%s" % (SNAPS, WWW_SNAP))
+    path = "%s/%s" % (SNAPS, WWW_SNAP)
+    schema.check_reply("GET", path, 200, json.dumps(good).encode())
+    for bad in ({"extra": 1}, {"status": "other"}, {"createdAt": 5}, {"id": None},
+                {"type": "Manual"}):
+        with pytest.raises(AssertionError):
+            schema.check_reply("GET", path, 200, json.dumps(dict(good, **bad)).encode())
+    with pytest.raises(AssertionError):
+        schema.check_reply("GET", path, 200, json.dumps({"name": "x"}).encode())  # no fields
+    with pytest.raises(AssertionError):
+        schema.check_request("PUT", path, "", json.dumps({"status": "available"}))
+    with pytest.raises(AssertionError):
+        schema.check_request("GET", SNAPS, "details=true", "")
+    with pytest.raises(AssertionError):
+        schema.check_request("PATCH", path, "", "")
+
+
+def test_every_behaviour_test_of_the_api_says_documented_or_guess():
+    """The life cycle, the limits and the refusals: which is OVH's, which the simulator's."""
+    section = ("test_create_", "test_update_", "test_hold_", "test_delete_", "test_two_hundred_",
+               "test_limit_", "test_busy_", "test_service_")
+    untold = [name for name, fn in globals().items() if name.startswith(section) and
+              callable(fn) and not hasattr(fn, "ovh_basis")]
+    assert not untold, untold

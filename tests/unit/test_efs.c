@@ -340,26 +340,93 @@ static void test_list_item_null_or_missing_fields_are_unknown(void **state)
 	efs_list_free(&list);
 }
 
-static void test_list_item_unknown_status_is_other(void **state)
+static void test_list_item_every_schema_status_is_known_others_unknown(void **state)
 {
-	struct efs_list list;
+	static const struct {
+		const char *text;
+		enum efs_status status;
+	} all[] = {
+		{"available", EFS_ST_AVAILABLE},
+		{"creating", EFS_ST_CREATING},
+		{"deleting", EFS_ST_DELETING},
+		{"error", EFS_ST_ERROR},
+		{"error_deleting", EFS_ST_ERROR_DELETING},
+		{"manage_error", EFS_ST_MANAGE_ERROR},
+		{"manage_starting", EFS_ST_MANAGE_STARTING},
+		{"restoring", EFS_ST_RESTORING},
+		{"unmanage_error", EFS_ST_UNMANAGE_ERROR},
+		{"unmanage_starting", EFS_ST_UNMANAGE_STARTING},
+		{"AVAILABLE", EFS_ST_OTHER},
+		{"frozen", EFS_ST_OTHER},
+	};
 	(void)state;
-	assert_int_equal(decode_list("[{\"id\":\"a\",\"status\":\"manage_starting\"},"
-				     "{\"id\":\"b\",\"status\":\"AVAILABLE\"},"
-				     "{\"id\":\"c\",\"status\":\"deleting\"},"
-				     "{\"id\":\"d\",\"status\":\"error\"},"
-				     "{\"id\":\"e\",\"status\":\"error_deleting\"}]",
-				     &list),
-			 0);
-	assert_int_equal(list.n, 5);
-	assert_int_equal(list.items[0].status, EFS_ST_OTHER);
-	assert_int_equal(list.items[1].status, EFS_ST_OTHER);
-	assert_int_equal(list.items[2].status, EFS_ST_DELETING);
-	assert_int_equal(list.items[3].status, EFS_ST_ERROR);
-	assert_int_equal(list.items[4].status, EFS_ST_ERROR_DELETING);
-	/* Kept as the API gave it. */
-	assert_non_null(strstr(list.items[0].json, "\"manage_starting\""));
-	efs_list_free(&list);
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		struct efs_object o;
+		char members[128], buf[64];
+		snprintf(members, sizeof(members), "\"id\":\"a\",\"status\":\"%s\"", all[i].text);
+		decode_item(members, &o);
+		assert_int_equal(o.status, all[i].status);
+		/* Logged by its text, never as "other". */
+		assert_string_equal(efs_status_text(&o, buf, sizeof(buf)), all[i].text);
+		efs_object_free(&o);
+	}
+}
+
+static void test_status_text_of_unknown_value_is_cut_and_sanitized(void **state)
+{
+	struct efs_object o;
+	char buf[8];
+	(void)state;
+	decode_item("\"id\":\"a\",\"status\":\"new\\nvalue-long\"", &o);
+	assert_int_equal(o.status, EFS_ST_OTHER);
+	assert_string_equal(efs_status_text(&o, buf, sizeof(buf)), "new?val");
+	efs_object_free(&o);
+	decode_item("\"id\":\"a\",\"status\":null", &o);
+	assert_string_equal(efs_status_text(&o, buf, sizeof(buf)), "null");
+	efs_object_free(&o);
+}
+
+static void test_transitional_and_failure_statuses(void **state)
+{
+	(void)state;
+	for (enum efs_status s = EFS_ST_NONE; s <= EFS_ST_OTHER; s++) {
+		bool passing = s == EFS_ST_CREATING || s == EFS_ST_MANAGE_STARTING ||
+			       s == EFS_ST_UNMANAGE_STARTING || s == EFS_ST_RESTORING;
+		bool failed = s == EFS_ST_ERROR || s == EFS_ST_ERROR_DELETING ||
+			      s == EFS_ST_MANAGE_ERROR || s == EFS_ST_UNMANAGE_ERROR;
+		assert_int_equal(efs_status_is_transitional(s), passing);
+		assert_int_equal(efs_status_is_failure(s), failed);
+	}
+}
+
+static int refusal(enum efs_kind kind, const char *status)
+{
+	struct efs_object o;
+	char members[128];
+	snprintf(members, sizeof(members), "\"id\":\"a\",\"status\":%s", status);
+	decode_item(members, &o);
+	int rc = efs_change_refusal(kind, &o);
+	efs_object_free(&o);
+	return rc;
+}
+
+static void test_share_and_service_statuses_that_refuse_changes(void **state)
+{
+	(void)state;
+	assert_int_equal(refusal(EFS_SHARE, "\"available\""), 0);
+	assert_int_equal(refusal(EFS_SHARE, "null"), 0);
+	assert_int_equal(refusal(EFS_SHARE, "\"some_new_value\""), 0); /* the API decides */
+	assert_int_equal(refusal(EFS_SHARE, "\"reverting\""), -EBUSY);
+	assert_int_equal(refusal(EFS_SHARE, "\"awaiting_replication\""), -EBUSY);
+	assert_int_equal(refusal(EFS_SHARE, "\"extending\""), -EBUSY);
+	assert_int_equal(refusal(EFS_SHARE, "\"deleted\""), -EROFS);
+	assert_int_equal(refusal(EFS_SHARE, "\"reverting_error\""), -EROFS);
+	assert_int_equal(refusal(EFS_SERVICE, "\"running\""), 0);
+	assert_int_equal(refusal(EFS_SERVICE, "\"suspending\""), -EBUSY);
+	assert_int_equal(refusal(EFS_SERVICE, "\"reopening\""), -EBUSY);
+	assert_int_equal(refusal(EFS_SERVICE, "\"suspended\""), -EROFS);
+	assert_int_equal(refusal(EFS_SERVICE, "\"deleted\""), -EROFS);
+	assert_int_equal(refusal(EFS_SNAPSHOT, "\"error\""), 0);
 }
 
 static void test_status_names_round_trip(void **state)
@@ -370,8 +437,9 @@ static void test_status_names_round_trip(void **state)
 	assert_string_equal(efs_status_name(EFS_ST_DELETING), "deleting");
 	assert_string_equal(efs_status_name(EFS_ST_ERROR), "error");
 	assert_string_equal(efs_status_name(EFS_ST_ERROR_DELETING), "error_deleting");
+	assert_string_equal(efs_status_name(EFS_ST_MANAGE_STARTING), "manage_starting");
 	assert_string_equal(efs_status_name(EFS_ST_NONE), "null");
-	assert_string_equal(efs_status_name(EFS_ST_OTHER), "other");
+	assert_string_equal(efs_status_name(EFS_ST_OTHER), "unknown");
 }
 
 /* ---- efs_parse_time ---- */
@@ -623,7 +691,10 @@ int main(void)
 		cmocka_unit_test(test_list_item_id_with_nul_is_eio_status_or_date_dropped),
 		cmocka_unit_test(test_list_item_path_is_kept_whole_nul_included),
 		cmocka_unit_test(test_list_item_null_or_missing_fields_are_unknown),
-		cmocka_unit_test(test_list_item_unknown_status_is_other),
+		cmocka_unit_test(test_list_item_every_schema_status_is_known_others_unknown),
+		cmocka_unit_test(test_status_text_of_unknown_value_is_cut_and_sanitized),
+		cmocka_unit_test(test_transitional_and_failure_statuses),
+		cmocka_unit_test(test_share_and_service_statuses_that_refuse_changes),
 		cmocka_unit_test(test_status_names_round_trip),
 		cmocka_unit_test(test_time_utc_z),
 		cmocka_unit_test(test_time_positive_and_negative_offsets),
