@@ -407,7 +407,8 @@ static int resolve_again(struct tree *t, const struct op *op, const char *svc, c
  * confirms it still answers to the name the user typed (an id always does);
  * otherwise the listing is read again and the name means what it means now.
  * 0 with *now the snapshot to act on; -ENOENT when none; -EBUSY while it is
- * being created or deleted (a cached busy status is never trusted alone).
+ * being created or deleted (a cached busy status is never trusted alone);
+ * otherwise what the GET met (-EINTR, -ETIMEDOUT, -EIO), never -EBUSY.
  * verb names the call in logs. Called under the share's lock.
  */
 static int confirm(struct tree *t, const struct op *op, const struct node *node, const char *verb,
@@ -418,7 +419,7 @@ static int confirm(struct tree *t, const struct op *op, const struct node *node,
 	bool by_id = node->snapshot_by_id || strcmp(e->name, e->obj.id) == 0;
 	int rc = efs_get_snapshot(t->api, op, svc, share, e->obj.id, now);
 	if (rc && rc != -ENOENT)
-		return is_busy(e->obj.status) && rc != -EINTR ? -EBUSY : rc;
+		return rc; /* what the GET met (-EINTR, -ETIMEDOUT, -EIO...), never a guess */
 	if (rc == 0 && (by_id || same_text(now->name, e->name))) {
 		cache_apply(t, svc, share, CHANGE_REPLACE, now);
 		if (!is_busy(now->status))
@@ -441,6 +442,7 @@ static int confirm(struct tree *t, const struct op *op, const struct node *node,
 /*
  * A DELETE refused as busy may be our own, re-sent by libcurl after the
  * reply to the first was lost: if the snapshot is being deleted, it worked.
+ * A GET that fails says why (-EINTR, -ETIMEDOUT, -EIO), not busy.
  */
 static int deletion_under_way(struct tree *t, const struct op *op, const char *svc,
 			      const char *share, const char *id)
@@ -450,7 +452,7 @@ static int deletion_under_way(struct tree *t, const struct op *op, const char *s
 	if (rc == -ENOENT)
 		return 0; /* already gone */
 	if (rc)
-		return -EBUSY;
+		return rc;
 	rc = now.status == EFS_ST_DELETING ? 0 : -EBUSY;
 	efs_object_free(&now);
 	return rc;

@@ -1,0 +1,78 @@
+"""Issue 19's low and low-medium findings, each pinned by what a user sees.
+
+- A PUT the API answers with null (the client's code says it may; Terraform's provider never
+  reads the answer) was carried out: mv and setfattr succeed without a second GET and without
+  an error line (simulator option put_reply_null).
+- A confirming GET that fails says why: an interrupt is EINTR, a deadline ETIMEDOUT, a server
+  error EIO; never EBUSY because the cached entry said "creating".
+"""
+
+import json
+
+from conftest import SVC, WWW, fscall, fsop, ls, run
+
+SNAPS = "/storage/netapp/%s/share/%s/snapshot" % (SVC, WWW)
+WWW_DIR = "efs-prod/www/.snapshots"
+
+
+def snap_id(sim, name):
+    return next(s["id"] for s in sim.snapshots() if s["name"] == name)
+
+
+def error_lines(m):
+    return [line for line in m.log().splitlines() if "error" in line.lower()]
+
+
+def test_mv_answered_null_succeeds_with_one_put_and_no_get(mnt, sim):
+    old = snap_id(sim, "before-upgrade")
+    assert "before-upgrade" in ls(mnt / WWW_DIR)
+    sim.config(put_reply_null=True)
+    sim.clear_log()
+    assert fsop("rename", mnt / WWW_DIR / "before-upgrade", mnt / WWW_DIR / "kept") == "0"
+    # the confirming GET, the PUT, and nothing after it
+    assert sim.calls() == [("GET", SNAPS + "/" + old), ("PUT", SNAPS + "/" + old)]
+    listed = ls(mnt / WWW_DIR)
+    assert "kept" in listed and "before-upgrade" not in listed
+    info = json.loads(fscall("read", mnt / WWW_DIR / "kept" / "info.json").decode())
+    assert info["id"] == old and info["name"] == "kept"
+    assert error_lines(mnt) == []
+
+
+def test_description_answered_null_succeeds_with_one_put_and_no_get(mnt, sim):
+    old = snap_id(sim, "before-upgrade")
+    path = mnt / WWW_DIR / "before-upgrade"
+    assert "before-upgrade" in ls(mnt / WWW_DIR)
+    sim.config(put_reply_null=True)
+    sim.clear_log()
+    res = run(["setfattr", "-n", "user.ovh.description", "-v", "kept for the audit", str(path)])
+    assert res.returncode == 0, res.stderr
+    assert sim.calls() == [("GET", SNAPS + "/" + old), ("PUT", SNAPS + "/" + old)]
+    assert [s["description"] for s in sim.snapshots() if s["id"] == old] == [
+        "kept for the audit"]
+    info = json.loads(fscall("read", path / "info.json").decode())
+    assert info["description"] == "kept for the audit"
+    assert error_lines(mnt) == []
+
+
+def creating(mounts, sim, options=()):
+    """A mount whose cache lists `nightly` as creating (wait=0, the API slow to finish)."""
+    sim.config(create_delay=3600)
+    m = mounts(["wait=0"] + list(options))
+    assert fsop("mkdir", m / WWW_DIR / "nightly") == "0"
+    return m, snap_id(sim, "nightly")
+
+
+def test_rmdir_of_a_creating_snapshot_whose_get_fails_is_eio_not_ebusy(mounts, sim):
+    m, new = creating(mounts, sim, ["retries=1"])
+    sim.fault(method="GET", path=new + "$", action="status", status=500, times=-1)
+    sim.clear_log()
+    assert fsop("rmdir", m / WWW_DIR / "nightly") == "EIO"
+    assert sim.calls(method="DELETE") == []
+
+
+def test_rmdir_of_a_creating_snapshot_whose_get_hangs_is_etimedout(mounts, sim):
+    m, new = creating(mounts, sim, ["retries=1", "timeout=2"])
+    sim.fault(method="GET", path=new + "$", action="hang", seconds=30, times=-1)
+    sim.clear_log()
+    assert fsop("rmdir", m / WWW_DIR / "nightly") == "ETIMEDOUT"
+    assert sim.calls(method="DELETE") == []
