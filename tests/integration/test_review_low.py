@@ -5,11 +5,19 @@
   an error line (simulator option put_reply_null).
 - A confirming GET that fails says why: an interrupt is EINTR, a deadline ETIMEDOUT, a server
   error EIO; never EBUSY because the cached entry said "creating".
+- An http:// endpoint on another host than this one's loopback (127.0.0.1, [::1], localhost)
+  would send the consumer key, signatures and tokens in clear: refused before any request
+  unless -o insecure_http says so. 127.0.0.2 (reached through a forwarder to the simulator)
+  stands for a remote host.
 """
 
 import json
+import socket
+import threading
 
-from conftest import SVC, WWW, fscall, fsop, ls, run
+import pytest
+
+from conftest import SVC, WWW, fscall, fsop, ls, run, write_config
 
 SNAPS = "/storage/netapp/%s/share/%s/snapshot" % (SVC, WWW)
 WWW_DIR = "efs-prod/www/.snapshots"
@@ -76,3 +84,69 @@ def test_rmdir_of_a_creating_snapshot_whose_get_hangs_is_etimedout(mounts, sim):
     sim.clear_log()
     assert fsop("rmdir", m / WWW_DIR / "nightly") == "ETIMEDOUT"
     assert sim.calls(method="DELETE") == []
+
+
+class Forwarder:
+    """127.0.0.2:PORT -> the simulator on 127.0.0.1, counting the connections it takes."""
+
+    def __init__(self, target_port):
+        self.target = ("127.0.0.1", target_port)
+        self.listener = socket.create_server(("127.0.0.2", 0))
+        self.port = self.listener.getsockname()[1]
+        self.accepted = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            upstream = socket.create_connection(self.target)
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def close(self):
+        self.listener.close()
+
+
+@pytest.fixture
+def remote(sim, tmp_path):
+    """An ovh.conf whose endpoint is http:// on 127.0.0.2 (not loopback by the rule)."""
+    fwd = Forwarder(sim.port)
+    yield fwd, write_config(tmp_path / "remote.conf", "http://127.0.0.2:%d/1.0" % fwd.port)
+    fwd.close()
+
+
+def test_http_endpoint_off_loopback_is_refused_before_any_request(mounts, sim, remote):
+    fwd, conf = remote
+    sim.clear_log()
+    m = mounts(config=conf, wait=False)
+    assert m.proc.wait(15) != 0
+    assert "insecure_http" in m.log() and "in clear" in m.log()
+    assert fwd.accepted == 0 and sim.calls() == []
+
+
+def test_http_endpoint_off_loopback_is_served_with_insecure_http(mounts, sim, remote):
+    fwd, conf = remote
+    m = mounts(["insecure_http"], config=conf)
+    assert "before-upgrade" in ls(m / WWW_DIR)
+    assert fwd.accepted > 0
+    assert "in clear" in m.log()  # said once, as a warning
