@@ -665,8 +665,8 @@ void ovh_client_free(struct ovh_client *c)
 {
 	if (!c)
 		return;
+	auth_free(c->auth); /* first: waits for a token fetch, which uses http */
 	http_free(c->http);
-	auth_free(c->auth);
 	ratelimit_destroy(&c->ratelimit);
 	breaker_destroy(&c->breaker);
 	pthread_mutex_destroy(&c->err_lock);
