@@ -38,6 +38,8 @@ struct auth;
 /*
  * POST form to the token URL on behalf of op; on success *token is a new
  * malloc'd access token (taken over by auth) and *lifetime its seconds.
+ * auth calls it with a NULL op: the fetch function sets its bound (ovh.c:
+ * timeout=, as for one operation).
  */
 typedef int (*auth_fetch_fn)(void *ctx, const struct op *op, unsigned flags, const char *form,
 			     char **token, double *lifetime);
