@@ -13,15 +13,6 @@
 #include "names.h"
 #include "op.h"
 
-/* Striped locks: one per share in practice, never one for the whole mount. */
-static pthread_mutex_t *share_lock(struct tree *t, const char *share_id)
-{
-	unsigned h = 5381;
-	for (const char *p = share_id; *p; p++)
-		h = h * 33 + (unsigned char)*p;
-	return &t->change_locks[h % TREE_CHANGE_LOCKS];
-}
-
 /* A visible snapshot already called name (by name or by id). */
 static bool name_taken(const struct listing *l, const char *name, const char *except_id)
 {
@@ -334,8 +325,7 @@ int snapops_create(struct tree *t, const struct snapops_opts *opts, const struct
 	if (rc)
 		return rc;
 	bool unknown = false;
-	pthread_mutex_t *lock = share_lock(t, share);
-	int lock_rc = op_lock(op, lock); /* another change in the share: the caller may leave */
+	int lock_rc = keylock_take(&t->changes, op, share); /* the caller may leave meanwhile */
 	if (lock_rc)
 		return lock_rc;
 	rc = tree_snapshots(t, op, svc, share, &l);
@@ -357,7 +347,7 @@ int snapops_create(struct tree *t, const struct snapops_opts *opts, const struct
 		cache_apply(t, svc, share, CHANGE_ADD, &obj);
 	if (unknown)
 		forget_snapshots(t, svc, share); /* the user's retry decides from the API */
-	pthread_mutex_unlock(lock);
+	keylock_give(&t->changes, share);
 	if (rc == 0) {
 		log_info("mkdir %s: created snapshot %s", name, obj.id);
 		rc = finish_create(t, opts, op, svc, share, "mkdir", name, &obj);
@@ -522,12 +512,11 @@ int snapops_delete(struct tree *t, const struct snapops_opts *opts, const struct
 		   const struct node *node)
 {
 	struct efs_object obj;
-	pthread_mutex_t *lock = share_lock(t, node->share->obj.id);
-	int rc = op_lock(op, lock); /* another change in the share: the caller may leave */
+	int rc = keylock_take(&t->changes, op, node->share->obj.id); /* the caller may leave */
 	if (rc)
 		return rc;
 	rc = send_delete(t, op, node, &obj);
-	pthread_mutex_unlock(lock);
+	keylock_give(&t->changes, node->share->obj.id);
 	if (rc)
 		return rc;
 	if (opts->wait > 0)
@@ -567,8 +556,7 @@ int snapops_rename(struct tree *t, const struct op *op, const struct node *from,
 		return rc;
 	if (strcmp(from->snapshot->name, new_name) == 0)
 		return 0;
-	pthread_mutex_t *lock = share_lock(t, share);
-	int lock_rc = op_lock(op, lock); /* another change in the share: the caller may leave */
+	int lock_rc = keylock_take(&t->changes, op, share); /* the caller may leave meanwhile */
 	if (lock_rc)
 		return lock_rc;
 	/* A name taken in the cached listing: EEXIST before any call. */
@@ -590,7 +578,7 @@ int snapops_rename(struct tree *t, const struct op *op, const struct node *from,
 	} else if (may_have_acted(rc)) {
 		forget_snapshots(t, svc, share); /* the next ls shows the name the API has */
 	}
-	pthread_mutex_unlock(lock);
+	keylock_give(&t->changes, share);
 	return rc;
 }
 
@@ -605,8 +593,7 @@ int snapops_set_description(struct tree *t, const struct op *op, const struct no
 	int rc = description ? names_check_text(description) : 0;
 	if (rc)
 		return rc;
-	pthread_mutex_t *lock = share_lock(t, share);
-	int lock_rc = op_lock(op, lock); /* another change in the share: the caller may leave */
+	int lock_rc = keylock_take(&t->changes, op, share); /* the caller may leave meanwhile */
 	if (lock_rc)
 		return lock_rc;
 	rc = confirm(t, op, node, "description", &obj);
@@ -622,7 +609,7 @@ int snapops_set_description(struct tree *t, const struct op *op, const struct no
 	} else if (may_have_acted(rc)) {
 		forget_snapshots(t, svc, share); /* the next look shows what the API has */
 	}
-	pthread_mutex_unlock(lock);
+	keylock_give(&t->changes, share);
 	return rc;
 }
 
@@ -733,13 +720,12 @@ int snapops_hold(struct tree *t, const struct snapops_opts *opts, const struct o
 	struct efs_object held = {0};
 
 	if (!efs_is_automatic(&node->snapshot->obj))
-		return -EINVAL; /* the API holds only what a policy made */
-	pthread_mutex_t *lock = share_lock(t, share);
-	int rc = op_lock(op, lock); /* another change in the share: the caller may leave */
+		return -EINVAL;			       /* the API holds only what a policy made */
+	int rc = keylock_take(&t->changes, op, share); /* the caller may leave meanwhile */
 	if (rc)
 		return rc;
 	rc = send_hold(t, op, node, &held);
-	pthread_mutex_unlock(lock);
+	keylock_give(&t->changes, share);
 	if (rc == 0)
 		rc = finish_create(t, opts, op, svc, share, "hold", node->snapshot->name, &held);
 	efs_object_free(&held);

@@ -151,8 +151,7 @@ void tree_init(struct tree *t, struct ovh_client *api, struct cache *cache, char
 	t->services = services;
 	t->started = time(NULL);
 	t->mounts = mounts_new();
-	for (int i = 0; i < TREE_CHANGE_LOCKS; i++)
-		pthread_mutex_init(&t->change_locks[i], NULL);
+	keylock_init(&t->changes);
 }
 
 void tree_destroy(struct tree *t)
@@ -160,8 +159,7 @@ void tree_destroy(struct tree *t)
 	tree_stop_threads(t);
 	mounts_free(t->mounts);
 	t->mounts = NULL;
-	for (int i = 0; i < TREE_CHANGE_LOCKS; i++)
-		pthread_mutex_destroy(&t->change_locks[i]);
+	keylock_destroy(&t->changes);
 	for (char **s = t->services; s && *s; s++)
 		free(*s);
 	free(t->services);

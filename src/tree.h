@@ -16,19 +16,18 @@
 
 #include "cache.h"
 #include "efs.h"
+#include "keylock.h"
 #include "names.h"
 
 struct ovh_client;
-
-#define TREE_CHANGE_LOCKS 64
 
 struct tree {
 	struct ovh_client *api;
 	struct cache *cache;
 	char **services; /* -o service= ids or names, NULL-terminated; NULL: all */
 	time_t started;	 /* mtime of what has no date of its own */
-	/* Changes to one share are serialized (snapops); striped by share id. */
-	pthread_mutex_t change_locks[TREE_CHANGE_LOCKS];
+	/* Changes to one share are serialized (snapops): a lock per share id. */
+	struct keylock changes;
 	struct prefetch *prefetch; /* loads ahead and refreshes (prefetch.h) */
 	struct mounts *mounts;	   /* this host's mounts, for content links (content.h) */
 	bool prefetch_children;	   /* -o prefetch=N, N > 0 */

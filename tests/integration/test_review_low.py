@@ -9,15 +9,20 @@
   would send the consumer key, signatures and tokens in clear: refused before any request
   unless -o insecure_http says so. 127.0.0.2 (reached through a forwarder to the simulator)
   stands for a remote host.
+- Changes to one share are serialized by a lock of that share alone: a mkdir in one share
+  never waits through a slow POST in another, even when their ids fell into one of the 64
+  stripes the locks used to be (db's id is chosen so).
 """
 
 import json
 import socket
+import subprocess
 import threading
+import time
 
 import pytest
 
-from conftest import SVC, WWW, fscall, fsop, ls, run, write_config
+from conftest import DB, PYTHON, SVC, WWW, _FSOP, fscall, fsop, ls, run, write_config
 
 SNAPS = "/storage/netapp/%s/share/%s/snapshot" % (SVC, WWW)
 WWW_DIR = "efs-prod/www/.snapshots"
@@ -150,3 +155,46 @@ def test_http_endpoint_off_loopback_is_served_with_insecure_http(mounts, sim, re
     assert "before-upgrade" in ls(m / WWW_DIR)
     assert fwd.accepted > 0
     assert "in clear" in m.log()  # said once, as a warning
+
+
+def djb2_stripe(text):
+    h = 5381
+    for c in text.encode():
+        h = (h * 33 + c) & 0xFFFFFFFF
+    return h % 64
+
+
+# A share id in the stripe of www's: the old striped locks made their changes wait for each other.
+DB_SAME_STRIPE = "7e4b2d90-3a1c-4f58-b6e2-0c9d8a7b0002"
+
+
+def test_mkdir_in_one_share_never_waits_for_a_slow_post_in_another(mounts, sim):
+    assert djb2_stripe(DB_SAME_STRIPE) == djb2_stripe(WWW) and DB_SAME_STRIPE != DB
+    services = sim.state()
+    for svc in services:
+        for share in svc["shares"]:
+            if share["id"] == DB:
+                share["id"] = DB_SAME_STRIPE
+                for ap in share.get("accessPaths") or []:
+                    ap["path"] = ap["path"].replace(DB, DB_SAME_STRIPE)
+    sim.seed(services)
+    m = mounts(["wait=0"])
+    ls(m / WWW_DIR)
+    ls(m / "efs-prod/db/.snapshots")
+    sim.fault(method="POST", path=WWW + "/snapshot$", action="delay", seconds=6, times=1)
+    slow = subprocess.Popen([PYTHON, "-c", _FSOP, "mkdir", json.dumps([str(m / WWW_DIR / "slow")])],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 10
+        while sim.admin("GET", "faults")["faults"]:  # the slow POST has arrived
+            assert time.time() < deadline and slow.poll() is None
+            time.sleep(0.05)
+        assert fsop("mkdir", m / "efs-prod/db/.snapshots/quick") == "0"
+        assert slow.poll() is None  # www's POST is still under way
+        assert [s["name"] for s in sim.snapshots(share=DB_SAME_STRIPE)].count("quick") == 1
+        out, _ = slow.communicate(timeout=30)
+        assert out.rsplit("ERRNO ", 1)[1].strip() == "0"
+    finally:
+        if slow.poll() is None:
+            slow.kill()
+            slow.wait()
