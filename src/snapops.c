@@ -234,7 +234,7 @@ static void forget_snapshots(struct tree *t, const char *svc, const char *share)
 {
 	char key[400];
 	tree_snapshots_key(key, sizeof(key), svc, share);
-	cache_forget(t->cache, key);
+	tree_forget(t, key); /* the kernel is told too */
 }
 
 /* Replace obj by what the API says of it now. */

@@ -110,6 +110,13 @@ struct listing *tree_build_listing(struct tree *tree, enum efs_kind kind, struct
 void tree_notify_changes(struct tree *tree, enum efs_kind kind, const char *service_id,
 			 const char *share_id, const struct listing *old,
 			 const struct listing *new_listing);
+/*
+ * Forget key's listing (cache_forget), or every listing (SIGHUP), and tell
+ * tree->changed every path the kernel may hold from them, so that it asks
+ * again too instead of showing what it cached for up to cache_ttl.
+ */
+void tree_forget(struct tree *tree, const char *key);
+void tree_forget_all(struct tree *tree);
 /* Copy a listing's objects into list, for building a changed listing. */
 int tree_listing_objects(const struct listing *listing, struct efs_list *list);
 

@@ -12,9 +12,13 @@
 - Changes to one share are serialized by a lock of that share alone: a mkdir in one share
   never waits through a slow POST in another, even when their ids fell into one of the 64
   stripes the locks used to be (db's id is chosen so).
+- SIGHUP and a forgotten listing tell the kernel too (it would show what it cached for up to
+  cache_ttl), and a load under way at SIGHUP (it may predate the signal) is not kept.
 """
 
 import json
+import os
+import signal
 import socket
 import subprocess
 import threading
@@ -198,3 +202,71 @@ def test_mkdir_in_one_share_never_waits_for_a_slow_post_in_another(mounts, sim):
         if slow.poll() is None:
             slow.kill()
             slow.wait()
+
+
+def rename_in_api(sim, old, new, description=None):
+    """Another host renamed a snapshot of www (same id): the API's data changes under us."""
+    services = sim.state()
+    for svc in services:
+        for share in svc["shares"]:
+            for snap in share["snapshots"]:
+                if snap["name"] == old:
+                    snap["name"] = new
+                    if description is not None:
+                        snap["description"] = description
+    sim.seed(services)
+
+
+def wait_for_line(m, text, timeout=10):
+    deadline = time.time() + timeout
+    while text not in m.log():
+        assert time.time() < deadline, "no %r in the log:\n%s" % (text, m.log()[-3000:])
+        time.sleep(0.05)
+
+
+def test_sighup_tells_the_kernel_to_forget_what_it_cached(mounts, sim):
+    m = mounts(["log_level=debug"])
+    info = m / WWW_DIR / "before-upgrade/info.json"
+    old_size = fscall("stat", info).st_size  # the kernel caches it for cache_ttl=60
+    rename_in_api(sim, "before-upgrade", "before-upgrade",
+                  description="a much longer description than before, set elsewhere")
+    os.kill(m.proc.pid, signal.SIGHUP)
+    fscall("read", m / ".ovhsnapfs")  # any call: the signal is handled on the next one
+    wait_for_line(m, "invalidate /efs-prod/www/.snapshots/before-upgrade/info.json:")
+    data = fscall("read", info)
+    assert b"set elsewhere" in data
+    assert fscall("stat", info).st_size == len(data) != old_size
+
+
+def test_a_listing_forgotten_after_a_cut_change_is_forgotten_by_the_kernel(mounts, sim):
+    m = mounts(["log_level=debug", "timeout=2", "retries=1"])
+    assert "before-upgrade" in ls(m / WWW_DIR)
+    sim.fault(method="PUT", action="hang", seconds=10, times=1)
+    assert fsop("rename", m / WWW_DIR / "before-upgrade", m / WWW_DIR / "kept") == "ETIMEDOUT"
+    # the PUT may have been carried out: the listing is read again, and the kernel told so
+    wait_for_line(m, "invalidate /efs-prod/www/.snapshots/before-upgrade:")
+    wait_for_line(m, "invalidate /efs-prod/www/.snapshots:")
+
+
+def test_a_load_under_way_at_sighup_is_not_kept(mounts, sim):
+    m = mounts()
+    ls(m / "efs-prod/www")
+    sim.config(latency=3)  # the reply is made at once, sent 3 s later
+    sim.fault(method="GET", path=WWW + "/snapshot$", action="delay", seconds=0, times=1)
+    slow = subprocess.Popen(["ls", "-1", str(m / WWW_DIR)], stdout=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 10
+        while sim.admin("GET", "faults")["faults"]:  # the listing's GET has been answered
+            assert time.time() < deadline and slow.poll() is None
+            time.sleep(0.05)
+        rename_in_api(sim, "before-upgrade", "renamed-elsewhere")
+        os.kill(m.proc.pid, signal.SIGHUP)
+        fscall("read", m / ".ovhsnapfs")  # the signal is handled: the load is still under way
+        sim.config(latency=0)
+        slow.communicate(timeout=30)
+    finally:
+        if slow.poll() is None:
+            slow.kill()
+            slow.wait()
+    listed = ls(m / WWW_DIR)
+    assert "renamed-elsewhere" in listed and "before-upgrade" not in listed
