@@ -14,9 +14,13 @@
   stripes the locks used to be (db's id is chosen so).
 - SIGHUP and a forgotten listing tell the kernel too (it would show what it cached for up to
   cache_ttl), and a load under way at SIGHUP (it may predate the signal) is not kept.
+- Kernel invalidations dropped from a full queue (1024) are never silent: a warning, then
+  their count in the log.
 """
 
 import json
+import re
+import uuid
 import os
 import signal
 import socket
@@ -270,3 +274,28 @@ def test_a_load_under_way_at_sighup_is_not_kept(mounts, sim):
             slow.wait()
     listed = ls(m / WWW_DIR)
     assert "renamed-elsewhere" in listed and "before-upgrade" not in listed
+
+
+def test_invalidations_dropped_from_a_full_queue_are_counted_in_the_log(mounts, sim):
+    n = 5000  # SIGHUP tells the kernel of 2 paths each at once: far more than the queue holds
+    services = sim.state()
+    for svc in services:
+        for share in svc["shares"]:
+            if share["id"] == WWW:
+                share["snapshots"] = [
+                    {"id": str(uuid.UUID(int=i + 1)), "name": "s%05d" % i,
+                     "createdAt": "2026-11-24T00:00:00Z", "status": "available",
+                     "type": "manual"} for i in range(n)]
+    sim.seed(services)
+    m = mounts(["log_level=debug"])
+    assert len(ls(m / WWW_DIR)) == n
+    os.kill(m.proc.pid, signal.SIGHUP)
+    fscall("read", m / ".ovhsnapfs")  # the signal is handled on the next call
+    m.unmount()  # the last count is written at the end
+    log = m.log_path.read_text(errors="replace")
+    sent = len(set(re.findall(r"invalidate /efs-prod/www/\.snapshots/(s\d{5}(?:/info.json)?):",
+                              log)))
+    dropped = sum(int(x) for x in re.findall(r"(\d+) dropped while the queue was full", log))
+    assert sent + dropped >= 2 * n, (sent, dropped)
+    if dropped:
+        assert "the queue is full (1024 paths)" in log
