@@ -91,6 +91,20 @@ def test_rmdir_of_a_creating_snapshot_whose_get_fails_is_eio_not_ebusy(mounts, s
     assert sim.calls(method="DELETE") == []
 
 
+def test_rmdir_refused_busy_whose_checking_get_fails_is_eio_not_ebusy(mounts, sim):
+    m = mounts(["wait=0", "retries=1"])
+    old = snap_id(sim, "before-upgrade")
+    assert "before-upgrade" in ls(m / WWW_DIR)
+    # faults match in order: the confirming GET passes (a delay of 0), the DELETE is refused
+    # 409, and the GET that asks whether the deletion is ours fails
+    sim.fault(method="GET", path=old + "$", action="delay", seconds=0, times=1)
+    sim.fault(method="DELETE", path=old + "$", action="status", status=409, times=1)
+    sim.fault(method="GET", path=old + "$", action="status", status=500, times=-1)
+    sim.clear_log()
+    assert fsop("rmdir", m / WWW_DIR / "before-upgrade") == "EIO"
+    assert [c[0] for c in sim.calls()] == ["GET", "DELETE", "GET"]
+
+
 def test_rmdir_of_a_creating_snapshot_whose_get_hangs_is_etimedout(mounts, sim):
     m, new = creating(mounts, sim, ["retries=1", "timeout=2"])
     sim.fault(method="GET", path=new + "$", action="hang", seconds=30, times=-1)
