@@ -14,6 +14,8 @@
   stripes the locks used to be (db's id is chosen so).
 - SIGHUP and a forgotten listing tell the kernel too (it would show what it cached for up to
   cache_ttl), and a load under way at SIGHUP (it may predate the signal) is not kept.
+- An OAuth2 token fetch runs on its own bound, not its first caller's: when it is cut, a
+  waiter whose own deadline is still ahead fetches again instead of failing with it.
 - Kernel invalidations dropped from a full queue (1024) are never silent: a warning, then
   their count in the log.
 """
@@ -313,3 +315,38 @@ def test_invalidations_dropped_from_a_full_queue_are_counted_in_the_log(mounts, 
     assert sent + dropped >= 2 * n, (sent, dropped)
     if dropped:
         assert "the queue is full (1024 paths)" in log
+
+
+def oauth_config(path, endpoint):
+    path.write_text("[default]\nendpoint=%s\n\n[%s]\nclient_id=demo-client-id\n"
+                    "client_secret=demo-client-secret\n" % (endpoint, endpoint))
+    os.chmod(path, 0o600)
+    return path
+
+
+def test_a_token_fetch_cut_at_its_first_callers_deadline_fails_no_later_waiter(
+        mounts, sim, tmp_path):
+    m = mounts(["timeout=4", "retries=1", "rate=0"],
+               config=oauth_config(tmp_path / "oauth.conf", sim.url))
+    ls(m / "efs-prod")  # only the snapshot lists are left to load
+    sim.config(tokens=[])  # the API forgets the token: each list gets a 401, then waits a token
+    sim.fault(method="POST", path="/auth/oauth2/token", action="hang", seconds=30, times=1)
+    first = subprocess.Popen(["ls", str(m / WWW_DIR)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 10
+        while sim.admin("GET", "faults")["faults"]:  # first's fetch hangs
+            assert time.time() < deadline and first.poll() is None
+            time.sleep(0.05)
+        time.sleep(2)  # the waiter comes later: its deadline is 2 s after first's
+        second = run(["ls", str(m / "efs-prod/db/.snapshots")], timeout=30)
+        _, err = first.communicate(timeout=30)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    assert "Connection timed out" in err  # first's own deadline
+    assert second.returncode == 0, second.stderr  # not first's: it fetched again
+    assert "pre-migration" in second.stdout
+    tokens = [r["status"] for r in sim.log() if r["path"] == "/auth/oauth2/token"]
+    assert tokens[-2:] == [0, 200], tokens
