@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "log.h"
 #include "ovh.h"
 
 #define MAX_TOKEN 4000
@@ -31,10 +32,11 @@ struct auth {
 	pthread_mutex_t lock;	/* guards what follows; never held during a fetch */
 	pthread_cond_t changed; /* a fetch ended */
 	char *token;
-	double expires;	     /* monotonic; 0: fetch before use */
-	unsigned generation; /* of token: bumped by each token fetched */
-	bool fetching;
-	unsigned fetches; /* fetches ended, and how the last one did */
+	double expires;	      /* monotonic; 0: fetch before use */
+	unsigned generation;  /* of token: bumped by each token fetched */
+	bool fetching;	      /* a fetch thread runs (auth_free waits for it) */
+	unsigned fetch_flags; /* of the caller that started it */
+	unsigned fetches;     /* fetches ended, and how the last one did */
 	int fetch_rc;
 };
 
@@ -187,17 +189,9 @@ static bool token_fresh(const struct auth *a)
 	return a->token && clock_now() < a->expires;
 }
 
-/* Fetch a token; lock held on entry and exit, released during the fetch. */
-static int fetch_locked(struct auth *a, const struct op *op, unsigned flags)
+/* A fetch's outcome, published to its waiters; lock held. */
+static void fetch_ended(struct auth *a, int rc, char *token, double lifetime)
 {
-	char *token = NULL, *form = token_form(a);
-	double lifetime = 0;
-
-	a->fetching = true;
-	pthread_mutex_unlock(&a->lock);
-	int rc = form ? a->fetch(a->ctx, op, flags, form, &token, &lifetime) : -ENOMEM;
-	wipe_free(form);
-	pthread_mutex_lock(&a->lock);
 	if (rc == 0) {
 		double margin = lifetime / 5 < 60 ? lifetime / 5 : 60; /* renew early */
 		wipe_free(a->token);
@@ -209,31 +203,73 @@ static int fetch_locked(struct auth *a, const struct op *op, unsigned flags)
 	a->fetches++;
 	a->fetch_rc = rc;
 	pthread_cond_broadcast(&a->changed);
-	return rc;
 }
 
 /*
- * The fetch that just ended was interrupted (its caller's Ctrl-C), not
- * refused: that says nothing to a waiter whose op goes on, who then fetches
- * itself. Lock held.
+ * One fetch on its own bound: a NULL op (the client's timeout=, the
+ * process's shutdown), not any caller's, so that a caller who leaves (its
+ * deadline, its Ctrl-C) ends only its own wait and the others get the token.
  */
-static bool ended_by_its_op(const struct auth *a, const struct op *op)
+static void *fetch_thread(void *arg)
 {
-	return a->fetch_rc == -EINTR && op_check(op) == 0;
+	struct auth *a = arg;
+	char *token = NULL, *form = token_form(a);
+	double lifetime = 0;
+	int rc = form ? a->fetch(a->ctx, NULL, a->fetch_flags, form, &token, &lifetime) : -ENOMEM;
+	wipe_free(form);
+	pthread_mutex_lock(&a->lock);
+	fetch_ended(a, rc, token, lifetime);
+	pthread_mutex_unlock(&a->lock);
+	return NULL;
 }
 
-/* A usable token in a->token; lock held. Waits for another thread's fetch rather than fetch too. */
+/* Start a fetch in its own thread; lock held. 0, or the fetch's end when no thread could run. */
+static int start_fetch(struct auth *a, unsigned flags)
+{
+	pthread_t thread;
+	pthread_attr_t attr;
+	a->fetching = true;
+	a->fetch_flags = flags;
+	int rc = pthread_attr_init(&attr);
+	if (rc == 0) {
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		rc = pthread_create(&thread, &attr, fetch_thread, a);
+		pthread_attr_destroy(&attr);
+	}
+	if (rc) {
+		log_error("OAuth2 token: cannot start a thread to fetch it: %s", strerror(rc));
+		fetch_ended(a, -EAGAIN, NULL, 0);
+		return -EAGAIN;
+	}
+	return 0;
+}
+
+/*
+ * The fetch that just ended was cut (-ETIMEDOUT: its own bound; -EINTR),
+ * not refused: that says nothing to a waiter whose op goes on, who then
+ * fetches again. Lock held.
+ */
+static bool cut_short(const struct auth *a, const struct op *op)
+{
+	return (a->fetch_rc == -EINTR || a->fetch_rc == -ETIMEDOUT) && op_check(op) == 0;
+}
+
+/*
+ * A usable token in a->token; lock held. Waits for the fetch under way
+ * rather than fetch too, and only as long as its own op lets it.
+ */
 static int await_token(struct auth *a, const struct op *op, unsigned flags)
 {
 	unsigned seen = a->fetches;
 	while (!token_fresh(a)) {
-		if (a->fetches != seen && !ended_by_its_op(a, op)) /* its token or its error */
+		if (a->fetches != seen && !cut_short(a, op)) /* its token or its error */
 			return a->fetch_rc ? a->fetch_rc : a->token ? 0 : -EIO;
 		seen = a->fetches;
-		if (!a->fetching)
-			return fetch_locked(a, op, flags);
+		int rc = a->fetching ? 0 : start_fetch(a, flags);
+		if (rc)
+			return rc;
 		clock_cond_wait(&a->changed, &a->lock, OP_SLICE);
-		int rc = op_check(op);
+		rc = op_check(op);
 		if (rc)
 			return rc;
 	}
@@ -341,6 +377,10 @@ void auth_free(struct auth *a)
 {
 	if (!a)
 		return;
+	pthread_mutex_lock(&a->lock);
+	while (a->fetching) /* bounded by timeout=, and cut at shutdown */
+		clock_cond_wait(&a->changed, &a->lock, OP_SLICE);
+	pthread_mutex_unlock(&a->lock);
 	pthread_cond_destroy(&a->changed);
 	pthread_mutex_destroy(&a->lock);
 	wipe_free(a->application_key);

@@ -7,8 +7,12 @@
  *
  * Token life: fetched when first needed and again shortly before it
  * expires (CLOCK_MONOTONIC), or after a 401. Concurrent callers share one
- * fetch: the others wait (bounded by their op, no lock held during the
- * fetch) and use the token it brought. Each token has a generation; a 401
+ * fetch, run in a thread of its own on its own bound (timeout=, cut at
+ * shutdown), not on any caller's op: each caller waits only as long as its
+ * own op lets it (no lock held during the fetch), and one caller leaving
+ * fails no other. A fetch cut short (-ETIMEDOUT, -EINTR) is fetched again
+ * by a waiter whose op goes on; a refusal is every waiter's answer.
+ * auth_free waits for a fetch under way. Each token has a generation; a 401
  * forgets only the token it was answered to, so concurrent 401s fetch one
  * new token, not one each.
  *
@@ -34,6 +38,8 @@ struct auth;
 /*
  * POST form to the token URL on behalf of op; on success *token is a new
  * malloc'd access token (taken over by auth) and *lifetime its seconds.
+ * auth calls it with a NULL op: the fetch function sets its bound (ovh.c:
+ * timeout=, as for one operation).
  */
 typedef int (*auth_fetch_fn)(void *ctx, const struct op *op, unsigned flags, const char *form,
 			     char **token, double *lifetime);

@@ -34,6 +34,7 @@ struct cache {
 	unsigned long uses;
 	int loaders;			   /* load threads running (spawn_load) */
 	unsigned long hits, misses, loads; /* cache_stats */
+	unsigned long generation;	   /* bumped by cache_drop_all: older loads are not kept */
 	pthread_mutex_t lock;
 	pthread_cond_t loaded;
 	struct slot *buckets[N_BUCKETS];
@@ -206,7 +207,7 @@ static void load_slot(struct cache *c, struct slot *s, cache_loader_fn loader, v
 {
 	struct listing *previous = listing_ref(s->listing);
 	struct listing *fresh = NULL;
-	unsigned long changes_before = s->changes;
+	unsigned long changes_before = s->changes, generation = c->generation;
 
 	s->loading = true;
 	c->loads++;
@@ -218,7 +219,7 @@ static void load_slot(struct cache *c, struct slot *s, cache_loader_fn loader, v
 	s->loading = false;
 	s->loads_done++;
 	s->last_error = rc;
-	bool forgotten = s->forgotten;
+	bool forgotten = s->forgotten || c->generation != generation; /* SIGHUP meanwhile */
 	s->forgotten = false;
 	if (rc == 0 && (forgotten || (s->changes != changes_before && s->listing))) {
 		/* Forgotten, or our own change landed meanwhile: the load may predate it. */
@@ -479,7 +480,26 @@ void cache_drop_all(struct cache *c)
 {
 	pthread_mutex_lock(&c->lock);
 	drop_slots(c, false);
+	c->generation++;
 	pthread_mutex_unlock(&c->lock);
+}
+
+size_t cache_keys(struct cache *c, char ***out)
+{
+	size_t n = 0, max = 0;
+	char **keys = NULL;
+	pthread_mutex_lock(&c->lock);
+	for (size_t b = 0; b < N_BUCKETS; b++)
+		for (struct slot *s = c->buckets[b]; s; s = s->next)
+			max += s->listing != NULL;
+	keys = max ? calloc(max, sizeof(*keys)) : NULL;
+	for (size_t b = 0; keys && b < N_BUCKETS; b++)
+		for (struct slot *s = c->buckets[b]; s; s = s->next)
+			if (s->listing && (keys[n] = strdup(s->key)))
+				n++;
+	pthread_mutex_unlock(&c->lock);
+	*out = keys;
+	return n;
 }
 
 void cache_free(struct cache *c)

@@ -95,8 +95,13 @@ struct listing *cache_update(struct cache *cache, const char *key, cache_update_
  * (which may predate what made the caller forget) is not kept.
  */
 void cache_forget(struct cache *cache, const char *key);
-/* Forget every listing (SIGHUP): the next access asks the API. */
+/*
+ * Forget every listing (SIGHUP): the next access asks the API, and no load
+ * under way (it may predate the signal) is kept.
+ */
 void cache_drop_all(struct cache *cache);
+/* The keys that have a listing now: *keys malloc'ed, each strdup'ed; their count. */
+size_t cache_keys(struct cache *cache, char ***keys);
 
 /* What the status file shows of the cache. */
 struct cache_stats {

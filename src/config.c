@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -46,6 +47,31 @@ struct ini_item {
 static bool is_url(const char *text)
 {
 	return strncmp(text, "https://", 8) == 0 || strncmp(text, "http://", 7) == 0;
+}
+
+/* The host of an http(s) URL is this machine's loopback: 127.0.0.1, [::1] or localhost. */
+static bool host_is_loopback(const char *url)
+{
+	const char *host = strstr(url, "://") + 3;
+	size_t len = strcspn(host, "/?#");
+	const char *at = memchr(host, '@', len); /* user:password@host */
+	if (at) {
+		len -= (size_t)(at + 1 - host);
+		host = at + 1;
+	}
+	size_t name = host[0] == '[' ? strcspn(host, "]") + 1 : strcspn(host, ":/?#");
+	if (name > len)
+		return false;
+	static const char *const loopback[] = {"127.0.0.1", "[::1]", "localhost"};
+	for (size_t i = 0; i < sizeof(loopback) / sizeof(loopback[0]); i++)
+		if (strlen(loopback[i]) == name && strncasecmp(host, loopback[i], name) == 0)
+			return true;
+	return false;
+}
+
+bool config_in_clear(const char *url)
+{
+	return url && strncmp(url, "http://", 7) == 0 && !host_is_loopback(url);
 }
 
 bool config_is_endpoint(const char *text)

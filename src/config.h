@@ -29,6 +29,13 @@ struct ovh_config {
  */
 int config_endpoint_url(const char *endpoint, char **base_url, char **token_url);
 
+/*
+ * True if url is http:// to another host than this one's loopback
+ * (127.0.0.1, [::1], localhost): the credentials and tokens would cross the
+ * network in clear. https:// and loopback (a simulator, a local TLS proxy)
+ * are not.
+ */
+bool config_in_clear(const char *url);
 /* True if text names an endpoint (a known name or an http(s) URL). */
 bool config_is_endpoint(const char *text);
 

@@ -385,16 +385,60 @@ static char *current_description(const struct efs_object *cur)
 	return copy;
 }
 
+/*
+ * The snapshot as a PUT the API carried out left it: cur with the fields of
+ * body. For an answer without the object (null, empty: the API may send
+ * that; Terraform's provider never reads it): the change was made, and
+ * another GET would cost a call and could fail it. The cache's TTL reads
+ * the rest (status, new fields) again in its time.
+ */
+static int updated_locally(const struct efs_object *cur, const char *body, struct efs_object *out)
+{
+	json_t *root = cur->json ? json_loadb(cur->json, cur->json_len, 0, NULL) : NULL;
+	json_t *fields = json_loads(body, 0, NULL);
+	char *text = NULL;
+	if (json_is_object(root) && json_is_object(fields) && json_object_update(root, fields) == 0)
+		text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(root);
+	json_decref(fields);
+	if (!text)
+		return -ENOMEM;
+	int rc = efs_decode_object(text, strlen(text), out);
+	free(text);
+	return rc;
+}
+
+/* A reply that carries no object: empty, or JSON null. */
+static bool no_object(const struct ovh_response *resp)
+{
+	size_t n = resp->len;
+	const char *b = resp->body ? resp->body : "";
+	while (n && strchr(" \t\r\n", b[n - 1]))
+		n--;
+	while (n && strchr(" \t\r\n", *b)) {
+		b++;
+		n--;
+	}
+	return n == 0 || (n == 4 && memcmp(b, "null", 4) == 0);
+}
+
 static int update_snapshot(struct ovh_client *api, const struct op *op, const char *svc,
-			   const char *share, const char *snap, const char *body,
+			   const char *share, const struct efs_object *cur, const char *body,
 			   struct efs_object *out)
 {
 	char path[512];
 	struct ovh_response resp;
-	snapshot_path(path, sizeof(path), svc, share, snap);
+	snapshot_path(path, sizeof(path), svc, share, cur->id);
 	int rc = ovh_call(api, op, "PUT", path, body, &resp);
-	if (rc == 0 && efs_decode_object(resp.body, resp.len, out) != 0)
-		rc = efs_get_snapshot(api, op, svc, share, snap, out); /* PUT may answer null */
+	if (rc == 0 && no_object(&resp)) {
+		log_debug("PUT %s: answered without the object; applying the change locally", path);
+		rc = updated_locally(cur, body, out);
+	} else if (rc == 0 && efs_decode_object(resp.body, resp.len, out) != 0) {
+		log_warn("PUT %s: carried out, but its answer is unusable; applying the change "
+			 "locally",
+			 path);
+		rc = updated_locally(cur, body, out);
+	}
 	ovh_response_free(&resp);
 	return rc;
 }
@@ -408,7 +452,7 @@ int efs_rename_snapshot(struct ovh_client *api, const struct op *op, const char 
 	free(description);
 	if (!body)
 		return -EINVAL;
-	int rc = update_snapshot(api, op, svc, share, cur->id, body, out);
+	int rc = update_snapshot(api, op, svc, share, cur, body, out);
 	free(body);
 	return rc;
 }
@@ -431,7 +475,7 @@ int efs_set_description(struct ovh_client *api, const struct op *op, const char 
 	char *body = update_body(cur->name, description);
 	if (!body)
 		return -EILSEQ;
-	int rc = update_snapshot(api, op, svc, share, cur->id, body, out);
+	int rc = update_snapshot(api, op, svc, share, cur, body, out);
 	free(body);
 	return rc;
 }

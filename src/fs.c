@@ -28,7 +28,7 @@ static struct ovhsnapfs *fs_ctx(void)
 	struct ovhsnapfs *fs = fuse_get_context()->private_data;
 	if (__atomic_exchange_n(&fs->drop_caches, 0, __ATOMIC_ACQ_REL)) {
 		log_info("SIGHUP: dropping every cached listing");
-		cache_drop_all(fs->tree.cache);
+		tree_forget_all(&fs->tree);
 	}
 	return fs;
 }

@@ -14,7 +14,11 @@ struct inval;
 
 /* Start the thread; call after the daemon forks. NULL on failure. */
 struct inval *inval_start(struct fuse *fuse);
-/* Queue a path (copied); dropped when the queue is full. Any thread. */
+/*
+ * Queue a path (copied). Dropped when the queue is full (1024 paths), with a
+ * warning, and counted in the log: the kernel keeps what it cached for at
+ * most cache_ttl. Any thread.
+ */
 void inval_path(struct inval *inval, const char *path);
 /* Stop the thread and free. */
 void inval_stop(struct inval *inval);

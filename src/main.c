@@ -51,7 +51,8 @@ struct options {
 	int default_permissions; /* given, or added for allow_other */
 	int show_help;
 	int show_version;
-	int check; /* --check: run the start-up checks, report, do not mount */
+	int check;	   /* --check: run the start-up checks, report, do not mount */
+	int insecure_http; /* http:// to a host not this one's loopback allowed */
 	char *nonopt[2];
 	int n_nonopt;
 	const char *error; /* a refused option, reported after parsing */
@@ -97,6 +98,7 @@ static const struct fuse_opt option_spec[] = {
 	OPTION("cache_max=%lu", cache_max),
 	/* Ours, not libfuse's: libfuse would give info.json execute bits. */
 	OPTION("umask=%o", umask),
+	OPTION("insecure_http", insecure_http),
 	/* Also matched by these, for a strict look at the text (see number_text). */
 	FUSE_OPT_KEY("cache_ttl=", KEY_NUMBER),
 	FUSE_OPT_KEY("wait=", KEY_NUMBER),
@@ -162,6 +164,8 @@ static void show_help(const char *progname)
 	       "    -o wait=SECONDS        mkdir/rmdir wait for available/gone (default 360)\n"
 	       "    -o description=TEXT    description of snapshots made by mkdir\n"
 	       "    -o cafile=PATH         CA bundle for TLS (default: system store)\n"
+	       "    -o insecure_http       allow an http:// endpoint on another host than\n"
+	       "                           127.0.0.1, [::1], localhost (credentials in clear)\n"
 	       "    -o timeout=SECONDS     what a read may take in all, tries and waits\n"
 	       "                           included (default 30)\n"
 	       "    -o request_timeout=SECONDS\n"
@@ -588,6 +592,26 @@ static void free_options(struct options *o)
 		free(o->nonopt[i]);
 }
 
+/*
+ * http:// sends the consumer key, signatures and bearer tokens in clear:
+ * refused unless to this host's loopback (a simulator, a local TLS proxy)
+ * or -o insecure_http says so.
+ */
+static int check_transport(const struct options *o, const struct ovh_config *cfg)
+{
+	if (!config_in_clear(cfg->base_url) && !config_in_clear(cfg->token_url))
+		return 0;
+	if (!o->insecure_http) {
+		check_die("endpoint %s: http:// would send the credentials and tokens in clear; "
+			  "use https://, or -o insecure_http for a test server",
+			  cfg->base_url);
+		return -EPERM;
+	}
+	log_warn("endpoint %s: http:// (insecure_http): credentials and tokens go in clear",
+		 cfg->base_url);
+	return 0;
+}
+
 /* Everything that must exist before mounting; on failure, one line said why. */
 static int prepare(struct ovhsnapfs *fs, const struct options *o, const struct ovh_config *cfg)
 {
@@ -684,6 +708,8 @@ int main(int argc, char *argv[])
 		check_die("%s", err);
 		goto out;
 	}
+	if (check_transport(&o, &cfg) != 0)
+		goto out;
 	ovh_global_init();
 	if (o.check) {
 		if (prepare(&fs, &o, &cfg) == 0) {

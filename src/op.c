@@ -62,15 +62,3 @@ int op_sleep(const struct op *op, double s)
 		clock_sleep(slice);
 	}
 }
-
-int op_lock(const struct op *op, pthread_mutex_t *lock)
-{
-	/* trylock and short sleeps: a timed lock would use CLOCK_REALTIME, or escape TSan */
-	while (pthread_mutex_trylock(lock) == EBUSY) {
-		int rc = op_check(op);
-		if (rc)
-			return rc;
-		clock_sleep(0.005);
-	}
-	return 0;
-}

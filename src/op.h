@@ -42,12 +42,6 @@ double op_left(const struct op *op);
  */
 int op_sleep(const struct op *op, double s);
 
-/*
- * Lock lock, waiting only as long as op lets it (looked at every few
- * milliseconds): 0 with the lock held, or -EINTR / -ETIMEDOUT without it.
- */
-int op_lock(const struct op *op, pthread_mutex_t *lock);
-
 /* From now on every op_check answers -EINTR (unmount, SIGTERM). Async-signal-safe. */
 void op_shutdown(void);
 bool op_shutting_down(void);

@@ -539,6 +539,11 @@ static int fetch_token(void *ctx, const struct op *op, unsigned flags, const cha
 	struct ovh_client *c = ctx;
 	const char *url = auth_token_url(c->auth);
 	struct ovh_response resp = {0};
+	struct op own;
+	if (!op) { /* auth's own fetch: bounded like an operation, so a stalled try is cut */
+		op_start(&own, c->timeout, NULL, NULL);
+		op = &own;
+	}
 	struct request rq = {.method = "POST",
 			     .path = url,
 			     .url = url,
@@ -665,8 +670,8 @@ void ovh_client_free(struct ovh_client *c)
 {
 	if (!c)
 		return;
+	auth_free(c->auth); /* first: waits for a token fetch, which uses http */
 	http_free(c->http);
-	auth_free(c->auth);
 	ratelimit_destroy(&c->ratelimit);
 	breaker_destroy(&c->breaker);
 	pthread_mutex_destroy(&c->err_lock);

@@ -13,15 +13,6 @@
 #include "names.h"
 #include "op.h"
 
-/* Striped locks: one per share in practice, never one for the whole mount. */
-static pthread_mutex_t *share_lock(struct tree *t, const char *share_id)
-{
-	unsigned h = 5381;
-	for (const char *p = share_id; *p; p++)
-		h = h * 33 + (unsigned char)*p;
-	return &t->change_locks[h % TREE_CHANGE_LOCKS];
-}
-
 /* A visible snapshot already called name (by name or by id). */
 static bool name_taken(const struct listing *l, const char *name, const char *except_id)
 {
@@ -254,7 +245,7 @@ static void forget_snapshots(struct tree *t, const char *svc, const char *share)
 {
 	char key[400];
 	tree_snapshots_key(key, sizeof(key), svc, share);
-	cache_forget(t->cache, key);
+	tree_forget(t, key); /* the kernel is told too */
 }
 
 /* Replace obj by what the API says of it now. */
@@ -421,8 +412,7 @@ int snapops_create(struct tree *t, const struct snapops_opts *opts, const struct
 	if (rc)
 		return rc;
 	bool unknown = false;
-	pthread_mutex_t *lock = share_lock(t, share);
-	int lock_rc = op_lock(op, lock); /* another change in the share: the caller may leave */
+	int lock_rc = keylock_take(&t->changes, op, share); /* the caller may leave meanwhile */
 	if (lock_rc)
 		return lock_rc;
 	rc = tree_snapshots(t, op, svc, share, &l);
@@ -446,7 +436,7 @@ int snapops_create(struct tree *t, const struct snapops_opts *opts, const struct
 		cache_apply(t, svc, share, CHANGE_ADD, &obj);
 	if (unknown)
 		forget_snapshots(t, svc, share); /* the user's retry decides from the API */
-	pthread_mutex_unlock(lock);
+	keylock_give(&t->changes, share);
 	if (rc == 0) {
 		log_info("mkdir %s: created snapshot %s", name, obj.id);
 		rc = finish_create(t, opts, op, svc, share, "mkdir", name, &obj);
@@ -497,7 +487,8 @@ static int resolve_again(struct tree *t, const struct op *op, const char *svc, c
  * confirms it still answers to the name the user typed (an id always does);
  * otherwise the listing is read again and the name means what it means now.
  * 0 with *now the snapshot to act on; -ENOENT when none; -EBUSY while it is
- * being created or deleted (a cached busy status is never trusted alone).
+ * being created or deleted (a cached busy status is never trusted alone);
+ * otherwise what the GET met (-EINTR, -ETIMEDOUT, -EIO), never -EBUSY.
  * verb names the call in logs. Called under the share's lock.
  */
 static int confirm(struct tree *t, const struct op *op, const struct node *node, const char *verb,
@@ -508,7 +499,7 @@ static int confirm(struct tree *t, const struct op *op, const struct node *node,
 	bool by_id = node->snapshot_by_id || strcmp(e->name, e->obj.id) == 0;
 	int rc = efs_get_snapshot(t->api, op, svc, share, e->obj.id, now);
 	if (rc && rc != -ENOENT)
-		return is_busy(e->obj.status) && rc != -EINTR ? -EBUSY : rc;
+		return rc; /* what the GET met (-EINTR, -ETIMEDOUT, -EIO...), never a guess */
 	if (rc == 0 && (by_id || same_text(now->name, e->name))) {
 		cache_apply(t, svc, share, CHANGE_REPLACE, now);
 		if (!is_busy(now->status))
@@ -533,6 +524,7 @@ static int confirm(struct tree *t, const struct op *op, const struct node *node,
  * was lost (ovh.c retries a DELETE), refused by whatever status and wording
  * the API uses for a snapshot being deleted (undocumented). One GET decides:
  * gone (404) or deleting is done; otherwise the refusal (failed) stands.
+ * A GET that fails says why (-EINTR, -ETIMEDOUT, -EIO), not busy.
  */
 static int deletion_under_way(struct tree *t, const struct op *op, const char *svc,
 			      const char *share, const char *id, int failed)
@@ -542,7 +534,7 @@ static int deletion_under_way(struct tree *t, const struct op *op, const char *s
 	if (rc == -ENOENT)
 		return 0; /* already gone */
 	if (rc)
-		return failed;
+		return rc;
 	rc = now.status == EFS_ST_DELETING ? 0 : failed;
 	efs_object_free(&now);
 	return rc;
@@ -616,12 +608,11 @@ int snapops_delete(struct tree *t, const struct snapops_opts *opts, const struct
 	int rc = change_possible(node, "rmdir", node->snapshot->name);
 	if (rc)
 		return rc;
-	pthread_mutex_t *lock = share_lock(t, node->share->obj.id);
-	rc = op_lock(op, lock); /* another change in the share: the caller may leave */
+	rc = keylock_take(&t->changes, op, node->share->obj.id); /* the caller may leave */
 	if (rc)
 		return rc;
 	rc = send_delete(t, op, node, &obj);
-	pthread_mutex_unlock(lock);
+	keylock_give(&t->changes, node->share->obj.id);
 	if (rc)
 		return rc;
 	if (opts->wait > 0)
@@ -664,8 +655,7 @@ int snapops_rename(struct tree *t, const struct op *op, const struct node *from,
 	rc = change_possible(from, "rename", from->snapshot->name);
 	if (rc)
 		return rc;
-	pthread_mutex_t *lock = share_lock(t, share);
-	int lock_rc = op_lock(op, lock); /* another change in the share: the caller may leave */
+	int lock_rc = keylock_take(&t->changes, op, share); /* the caller may leave meanwhile */
 	if (lock_rc)
 		return lock_rc;
 	/* A name taken in the cached listing: EEXIST before any call. */
@@ -687,7 +677,7 @@ int snapops_rename(struct tree *t, const struct op *op, const struct node *from,
 	} else if (may_have_acted(rc)) {
 		forget_snapshots(t, svc, share); /* the next ls shows the name the API has */
 	}
-	pthread_mutex_unlock(lock);
+	keylock_give(&t->changes, share);
 	return rc;
 }
 
@@ -702,8 +692,7 @@ int snapops_set_description(struct tree *t, const struct op *op, const struct no
 	int rc = description ? names_check_text(description) : 0;
 	if (rc)
 		return rc;
-	pthread_mutex_t *lock = share_lock(t, share);
-	int lock_rc = op_lock(op, lock); /* another change in the share: the caller may leave */
+	int lock_rc = keylock_take(&t->changes, op, share); /* the caller may leave meanwhile */
 	if (lock_rc)
 		return lock_rc;
 	rc = confirm(t, op, node, "description", &obj);
@@ -719,7 +708,7 @@ int snapops_set_description(struct tree *t, const struct op *op, const struct no
 	} else if (may_have_acted(rc)) {
 		forget_snapshots(t, svc, share); /* the next look shows what the API has */
 	}
-	pthread_mutex_unlock(lock);
+	keylock_give(&t->changes, share);
 	return rc;
 }
 
@@ -834,12 +823,11 @@ int snapops_hold(struct tree *t, const struct snapops_opts *opts, const struct o
 	int rc = change_possible(node, "hold", node->snapshot->name);
 	if (rc)
 		return rc;
-	pthread_mutex_t *lock = share_lock(t, share);
-	rc = op_lock(op, lock); /* another change in the share: the caller may leave */
+	rc = keylock_take(&t->changes, op, share); /* the caller may leave meanwhile */
 	if (rc)
 		return rc;
 	rc = send_hold(t, op, node, &held);
-	pthread_mutex_unlock(lock);
+	keylock_give(&t->changes, share);
 	if (rc == 0)
 		rc = finish_create(t, opts, op, svc, share, "hold", node->snapshot->name, &held);
 	efs_object_free(&held);

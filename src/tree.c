@@ -151,8 +151,7 @@ void tree_init(struct tree *t, struct ovh_client *api, struct cache *cache, char
 	t->services = services;
 	t->started = time(NULL);
 	t->mounts = mounts_new();
-	for (int i = 0; i < TREE_CHANGE_LOCKS; i++)
-		pthread_mutex_init(&t->change_locks[i], NULL);
+	keylock_init(&t->changes);
 }
 
 void tree_destroy(struct tree *t)
@@ -160,8 +159,7 @@ void tree_destroy(struct tree *t)
 	tree_stop_threads(t);
 	mounts_free(t->mounts);
 	t->mounts = NULL;
-	for (int i = 0; i < TREE_CHANGE_LOCKS; i++)
-		pthread_mutex_destroy(&t->change_locks[i]);
+	keylock_destroy(&t->changes);
 	for (char **s = t->services; s && *s; s++)
 		free(*s);
 	free(t->services);
@@ -245,6 +243,101 @@ void tree_notify_changes(struct tree *t, enum efs_kind kind, const char *svc, co
 		t->changed(t->changed_ctx, dir[0] ? dir : "/");
 }
 
+/* A cache key's kind, service id and share id (each 160 bytes). */
+static enum efs_kind key_parts(const char *key, char *svc, char *share)
+{
+	enum efs_kind kind = key[0] == 'S'   ? EFS_SERVICE
+			     : key[0] == 'H' ? EFS_SHARE
+			     : key[0] == 'A' ? EFS_ACCESS_PATH
+					     : EFS_SNAPSHOT;
+	svc[0] = share[0] = '\0';
+	if (kind != EFS_SERVICE) {
+		const char *p = key + 2, *slash = strchr(p, '/');
+		size_t n = slash ? (size_t)(slash - p) : strlen(p);
+		snprintf(svc, 160, "%.*s", (int)n, p);
+		if (slash)
+			snprintf(share, 160, "%s", slash + 1);
+	}
+	return kind;
+}
+
+/* ---- forgetting: the kernel is told too ---- */
+
+struct paths {
+	char **v;
+	size_t n, max;
+};
+
+static void paths_add(struct paths *p, const char *dir, const char *name, const char *file)
+{
+	char path[1200];
+	if (p->n == p->max) {
+		size_t max = p->max ? 2 * p->max : 64;
+		char **v = realloc(p->v, max * sizeof(*v));
+		if (!v)
+			return; /* the kernel's own timeouts end what it holds */
+		p->v = v;
+		p->max = max;
+	}
+	snprintf(path, sizeof(path), "%s/%s%s%s", dir, name, file ? "/" : "", file ? file : "");
+	if ((p->v[p->n] = strdup(name ? path : dir[0] ? dir : "/")))
+		p->n++;
+}
+
+/* Every path the kernel may hold from key's listing l. Before it is dropped: names need it. */
+static void listing_paths(struct tree *t, const char *key, const struct listing *l, struct paths *p)
+{
+	char svc[160], share[160], dir[1024];
+	enum efs_kind kind = key_parts(key, svc, share);
+	if (kind == EFS_ACCESS_PATH)
+		return; /* not listed anywhere */
+	tree_listing_dir(t, kind, svc, share, dir, sizeof(dir));
+	for (size_t i = 0; i < l->n; i++) {
+		paths_add(p, dir, l->entries[i].name, NULL);
+		if (kind == EFS_SNAPSHOT)
+			paths_add(p, dir, l->entries[i].name, INFO_FILE);
+	}
+	paths_add(p, dir, NULL, NULL);
+}
+
+/* Tell them to the kernel (after the listings are gone: it may look again at once). */
+static void paths_send(struct tree *t, struct paths *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		t->changed(t->changed_ctx, p->v[i]);
+		free(p->v[i]);
+	}
+	free(p->v);
+}
+
+void tree_forget(struct tree *t, const char *key)
+{
+	struct paths p = {0};
+	struct listing *old = t->changed ? cache_peek(t->cache, key) : NULL;
+	if (old)
+		listing_paths(t, key, old, &p);
+	listing_unref(old);
+	cache_forget(t->cache, key);
+	paths_send(t, &p);
+}
+
+void tree_forget_all(struct tree *t)
+{
+	struct paths p = {0};
+	char **keys = NULL;
+	size_t n = t->changed ? cache_keys(t->cache, &keys) : 0;
+	for (size_t i = 0; i < n; i++) {
+		struct listing *old = cache_peek(t->cache, keys[i]);
+		if (old)
+			listing_paths(t, keys[i], old, &p);
+		listing_unref(old);
+		free(keys[i]);
+	}
+	free(keys);
+	cache_drop_all(t->cache);
+	paths_send(t, &p);
+}
+
 /* -o prefetch: a listing of services or shares warms its children's. */
 static void prefetch_children(struct tree *t, enum efs_kind kind, const char *svc,
 			      const struct listing *l)
@@ -266,20 +359,10 @@ static void prefetch_children(struct tree *t, enum efs_kind kind, const char *sv
 static int loader(void *ctx, const char *key, const struct listing *previous, struct listing **out)
 {
 	struct tree *t = ctx;
-	enum efs_kind kind = key[0] == 'S'   ? EFS_SERVICE
-			     : key[0] == 'H' ? EFS_SHARE
-			     : key[0] == 'A' ? EFS_ACCESS_PATH
-					     : EFS_SNAPSHOT;
-	char svc[160] = "", share[160] = "";
+	char svc[160], share[160];
+	enum efs_kind kind = key_parts(key, svc, share);
 	struct efs_list list;
 
-	if (kind != EFS_SERVICE) {
-		const char *p = key + 2, *slash = strchr(p, '/');
-		size_t n = slash ? (size_t)(slash - p) : strlen(p);
-		snprintf(svc, sizeof(svc), "%.*s", (int)n, p);
-		if (slash)
-			snprintf(share, sizeof(share), "%s", slash + 1);
-	}
 	struct op background; /* shared by every waiter: none of them may cut it short */
 	op_start(&background, t->load_budget, NULL, NULL);
 	int rc = efs_list(t->api, &background, kind, svc, share, &list);

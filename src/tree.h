@@ -16,19 +16,18 @@
 
 #include "cache.h"
 #include "efs.h"
+#include "keylock.h"
 #include "names.h"
 
 struct ovh_client;
-
-#define TREE_CHANGE_LOCKS 64
 
 struct tree {
 	struct ovh_client *api;
 	struct cache *cache;
 	char **services; /* -o service= ids or names, NULL-terminated; NULL: all */
 	time_t started;	 /* mtime of what has no date of its own */
-	/* Changes to one share are serialized (snapops); striped by share id. */
-	pthread_mutex_t change_locks[TREE_CHANGE_LOCKS];
+	/* Changes to one share are serialized (snapops): a lock per share id. */
+	struct keylock changes;
 	struct prefetch *prefetch; /* loads ahead and refreshes (prefetch.h) */
 	struct mounts *mounts;	   /* this host's mounts, for content links (content.h) */
 	bool prefetch_children;	   /* -o prefetch=N, N > 0 */
@@ -111,6 +110,13 @@ struct listing *tree_build_listing(struct tree *tree, enum efs_kind kind, struct
 void tree_notify_changes(struct tree *tree, enum efs_kind kind, const char *service_id,
 			 const char *share_id, const struct listing *old,
 			 const struct listing *new_listing);
+/*
+ * Forget key's listing (cache_forget), or every listing (SIGHUP), and tell
+ * tree->changed every path the kernel may hold from them, so that it asks
+ * again too instead of showing what it cached for up to cache_ttl.
+ */
+void tree_forget(struct tree *tree, const char *key);
+void tree_forget_all(struct tree *tree);
 /* Copy a listing's objects into list, for building a changed listing. */
 int tree_listing_objects(const struct listing *listing, struct efs_list *list);
 

@@ -43,7 +43,9 @@ Admin (no auth, not logged):
   GET|POST /_sim/config             create_delay, delete_delay, hold_delay, clock_offset, latency,
                                     snapshot_limit, service_snapshot_limit, limit_status,
                                     busy_status, delete_fails, unique_names
-                                    (a guess: a create of a taken name is 409), app_key,
+                                    (a guess: a create of a taken name is 409),
+                                    put_reply_null (a PUT carried out answers null, as the
+                                    client allows), app_key,
                                     app_secret, consumer_keys, tokens, time_window,
                                     oauth_clients, token_ttl, require_bearer (signed
                                     requests get 403 "This call requires an OAuth2 token")
@@ -348,6 +350,9 @@ DEFAULT_CONFIG = {
     # A guess, not documented by OVH (nothing says names are unique): refuse a create whose
     # name the share already has with 409, python-ovh's "already existing resource".
     "unique_names": False,
+    # The schema says a PUT answers the snapshot; Terraform's provider ignores the answer and
+    # reads it again, and the client's code says the API may answer null: this makes it so.
+    "put_reply_null": False,
     "app_key": "demo-ak",
     "app_secret": "demo-as",
     "consumer_keys": ["demo-ck"],
@@ -673,7 +678,7 @@ class Config:
             if not isinstance(value, int) or isinstance(value, bool) or value < 0 or (
                     key.endswith("_status") and not 100 <= value <= 599):
                 raise SeedError("config.%s: expected an integer in range" % key)
-        elif key in ("delete_fails", "require_bearer", "unique_names"):
+        elif key in ("delete_fails", "require_bearer", "unique_names", "put_reply_null"):
             if not isinstance(value, bool):
                 raise SeedError("config.%s: expected a boolean" % key)
         elif key == "token_ttl":
@@ -1344,7 +1349,8 @@ class Api:
 
     def _update_snapshot(self, req, svc, share, snap):
         fields = self._snapshot_fields(req, "storage.NetAppShareSnapshotUpdate")
-        return Reply.json(200, self._state.update_snapshot(svc, share, snap, fields))
+        done = self._state.update_snapshot(svc, share, snap, fields)
+        return Reply.json(200, None if self._config.get("put_reply_null") else done)
 
     def _hold_snapshot(self, req, svc, share, snap):
         if req.body.strip() not in (b"", b"{}"):

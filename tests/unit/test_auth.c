@@ -94,10 +94,12 @@ static int fake_fetch(void *ctx, const struct op *op, unsigned flags, const char
 {
 	struct fixture *f = ctx;
 	char text[32];
-	(void)op, (void)flags;
+	(void)flags;
 	assert_non_null(strstr(form, "client_secret=s%2Bcr%26t")); /* form-encoded */
 	int n = atomic_fetch_add(&f->fetches, 1) + 1;
-	clock_sleep(f->fetch_seconds);
+	int rc = op_sleep(op, f->fetch_seconds); /* as a transfer: bounded by its op */
+	if (rc)
+		return rc;
 	if (n == 1 && f->fail_first)
 		return f->fail_first;
 	if (f->fail)
@@ -231,24 +233,60 @@ static void test_a_wait_for_another_fetch_ends_with_its_op(void **state)
 	auth_free(f.auth);
 }
 
-/* One caller's Ctrl-C ends its own fetch, never the wait of another, who fetches then. */
-static void test_an_interrupted_fetch_is_not_the_answer_of_its_waiters(void **state)
+/* A fetch cut short (its own bound, shutdown) is not the answer of a waiter whose op goes on. */
+static void test_a_fetch_cut_short_is_not_the_answer_of_its_waiters(void **state)
 {
 	struct fixture f;
 	struct caller first = {0};
 	struct auth_lines lines;
 	(void)state;
 	fixture_new(&f, 0.3);
-	f.fail_first = -EINTR; /* its caller was interrupted */
+	f.fail_first = -ETIMEDOUT; /* the fetch ran out of its own time */
 	first.f = &f;
 	assert_int_equal(pthread_create(&first.thread, NULL, fetch_in_background, &first), 0);
-	clock_sleep(0.1); /* first is fetching */
+	clock_sleep(0.1); /* first is waiting on the fetch */
 	assert_int_equal(auth_lines(f.auth, NULL, 0, "GET", "http://x/", NULL, &lines), 0);
 	assert_string_equal(lines.line[0], "Authorization: Bearer token-2");
 	auth_lines_wipe(&lines);
 	pthread_join(first.thread, NULL);
-	assert_int_equal(first.rc, -EINTR);
+	assert_int_equal(first.rc, 0);
+	assert_string_equal(first.line, "Authorization: Bearer token-2");
 	assert_int_equal(f.fetches, 2);
+	auth_free(f.auth);
+}
+
+/* A caller with a deadline of 0.2 s. */
+static void *call_with_deadline(void *arg)
+{
+	struct caller *c = arg;
+	struct auth_lines lines;
+	struct op op;
+	op_start(&op, 0.2, NULL, NULL);
+	c->rc = auth_lines(c->f->auth, &op, 0, "GET", "http://x/1.0/me", NULL, &lines);
+	auth_lines_wipe(&lines);
+	return NULL;
+}
+
+/*
+ * The caller that started a fetch reaches its deadline: it alone gives up;
+ * the fetch runs on its own bound and its waiters get the token.
+ */
+static void test_a_caller_at_its_deadline_leaves_the_fetch_to_its_waiters(void **state)
+{
+	struct fixture f;
+	struct caller first = {0};
+	struct auth_lines lines;
+	(void)state;
+	fixture_new(&f, 0.6);
+	first.f = &f;
+	assert_int_equal(pthread_create(&first.thread, NULL, call_with_deadline, &first), 0);
+	clock_sleep(0.05); /* first has started the fetch */
+	assert_int_equal(auth_lines(f.auth, NULL, 0, "GET", "http://x/", NULL, &lines), 0);
+	assert_string_equal(lines.line[0], "Authorization: Bearer token-1");
+	auth_lines_wipe(&lines);
+	pthread_join(first.thread, NULL);
+	assert_int_equal(first.rc, -ETIMEDOUT);
+	assert_int_equal(f.fetches, 1);
 	auth_free(f.auth);
 }
 
@@ -295,7 +333,8 @@ int main(void)
 		cmocka_unit_test(test_a_reply_without_a_usable_token_is_eio),
 		cmocka_unit_test(test_concurrent_callers_share_one_token_fetch),
 		cmocka_unit_test(test_concurrent_401s_with_one_token_fetch_one_new_token),
-		cmocka_unit_test(test_an_interrupted_fetch_is_not_the_answer_of_its_waiters),
+		cmocka_unit_test(test_a_fetch_cut_short_is_not_the_answer_of_its_waiters),
+		cmocka_unit_test(test_a_caller_at_its_deadline_leaves_the_fetch_to_its_waiters),
 		cmocka_unit_test(test_callers_waiting_on_a_failed_fetch_get_its_error),
 		cmocka_unit_test(test_a_wait_for_another_fetch_ends_with_its_op),
 		cmocka_unit_test(test_signed_requests_carry_the_four_ovh_headers),

@@ -629,6 +629,25 @@ static void test_endpoint_unknown_name_is_einval(void **state)
 	assert_false(config_is_endpoint("ftp://eu.api.ovh.com/1.0"));
 }
 
+static void test_http_is_in_clear_off_this_hosts_loopback(void **state)
+{
+	(void)state;
+	assert_true(config_in_clear("http://eu.api.ovh.com/1.0"));
+	assert_true(config_in_clear("http://10.0.0.5:8080/1.0"));
+	assert_true(config_in_clear("http://127.0.0.2:8080/1.0"));
+	assert_true(config_in_clear("http://127.0.0.1.example.com/1.0"));
+	assert_true(config_in_clear("http://localhost.example.com/1.0"));
+	assert_true(config_in_clear("http://127.0.0.1@evil.example.com/1.0"));
+	assert_true(config_in_clear("http://[::2]:80/1.0"));
+	assert_false(config_in_clear("https://eu.api.ovh.com/1.0"));
+	assert_false(config_in_clear("http://127.0.0.1:8080/1.0"));
+	assert_false(config_in_clear("http://127.0.0.1/1.0"));
+	assert_false(config_in_clear("http://LOCALHOST:8080"));
+	assert_false(config_in_clear("http://[::1]:8080/1.0"));
+	assert_false(config_in_clear("http://user:pw@localhost:8080/1.0"));
+	assert_false(config_in_clear(NULL));
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -668,6 +687,7 @@ int main(void)
 		cmocka_unit_test(test_endpoint_table_has_all_seven_names),
 		cmocka_unit_test(test_endpoint_urls_are_taken_as_given_without_trailing_slashes),
 		cmocka_unit_test(test_endpoint_unknown_name_is_einval),
+		cmocka_unit_test(test_http_is_in_clear_off_this_hosts_loopback),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -557,7 +557,7 @@ static void test_object_that_is_not_an_object_is_eio(void **state)
 {
 	struct efs_object o;
 	(void)state;
-	/* PUT may answer null: the caller then GETs the object. */
+	/* PUT may answer null: the caller then applies its change to the object it had. */
 	assert_int_equal(decode_object("null", &o), -EIO);
 	assert_null(o.id);
 	assert_int_equal(decode_object("[{\"id\":\"a\"}]", &o), -EIO);
