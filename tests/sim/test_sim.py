@@ -1042,3 +1042,96 @@ def test_every_field_and_enum_value_is_in_the_ovh_schema(api):
     assert {"available", "creating", "deleting", "error_deleting"} <= statuses
     types = {s["type"] for s in objects["storage.NetAppShareSnapshot"]}
     assert types == {"automatic", "manual", "system"}
+
+
+# --------------------------------------------------------------------------------------
+# Share settings: snapshot reserve, snapshot policies, revert (issue 18)
+# --------------------------------------------------------------------------------------
+
+SHARE = "/storage/netapp/%s/share/%s" % (SVC, WWW)
+POLICIES = "/storage/netapp/%s/snapshotPolicy" % SVC
+DEFAULT_POLICY = "9b3e1c7a-5d2f-4a80-b1c4-0a0000000001"
+HOURLY_POLICY = "9b3e1c7a-5d2f-4a80-b1c4-0a0000000002"
+
+
+def check_settings_value(schema, type_name, value, where):
+    if type_name.endswith("[]"):
+        assert isinstance(value, list), where
+        for i, item in enumerate(value):
+            check_settings_value(schema, type_name[:-2], item, "%s[%d]" % (where, i))
+    elif type_name in schema["models"] and "properties" in schema["models"][type_name]:
+        props = schema["models"][type_name]["properties"]
+        assert isinstance(value, dict), where
+        for key, item in value.items():
+            assert key in props, "%s: %s is not in %s" % (where, key, type_name)
+            if item is None:
+                assert props[key]["canBeNull"], "%s.%s" % (where, key)
+            else:
+                check_settings_value(schema, props[key]["type"], item, where + "." + key)
+    else:
+        check_value(schema, type_name, value, where)
+
+
+def test_settings_replies_follow_the_schema(api):
+    schema = json.loads(SCHEMA.read_text())
+    check_settings_value(schema, "storage.NetAppShareSnapshotReserve",
+                         api.ok("GET", SHARE + "/snapshotReserve"), "reserve")
+    check_settings_value(schema, "storage.NetAppShareSnapshotPolicy",
+                         api.ok("GET", SHARE + "/snapshotPolicy"), "share policy")
+    policies = api.ok("GET", POLICIES)
+    assert len(policies) == 3 and all(len(p["rules"]) <= 4 for p in policies)
+    check_settings_value(schema, "storage.NetAppSnapshotPolicy[]", policies, "policies")
+    assert api.ok("GET", POLICIES + "/" + HOURLY_POLICY) == policies[1]
+
+
+def test_reserve_is_5_by_default_and_put_takes_a_percent_in_range(api):
+    assert api.ok("GET", SHARE + "/snapshotReserve") == {"percent": 5, "status": "active"}
+    r = api.call("PUT", SHARE + "/snapshotReserve", {"percent": 12})
+    assert (r.status, r.data) == (200, b"")
+    assert api.ok("GET", SHARE + "/snapshotReserve")["percent"] == 12
+    for bad in ({"percent": 4}, {"percent": 101}, {"percent": "10"}, {"percent": 10.5},
+                {"percent": 10, "status": "active"}, {}):
+        assert api.call("PUT", SHARE + "/snapshotReserve", bad).status == 400, bad
+    assert api.ok("GET", SHARE + "/snapshotReserve")["percent"] == 12
+
+
+def test_share_policy_get_put_and_none(api):
+    assert api.ok("GET", SHARE + "/snapshotPolicy") == {"id": DEFAULT_POLICY,
+                                                         "status": "active"}
+    assert api.call("PUT", SHARE + "/snapshotPolicy",
+                    {"snapshotPolicyID": HOURLY_POLICY}).status == 200
+    assert api.ok("GET", SHARE + "/snapshotPolicy")["id"] == HOURLY_POLICY
+    assert api.call("PUT", SHARE + "/snapshotPolicy", {"snapshotPolicyID": MISSING}).status \
+        == 400
+    assert api.call("PUT", SHARE + "/snapshotPolicy", {"id": HOURLY_POLICY}).status == 400
+    logs = "/storage/netapp/%s/share/7e4b2d90-3a1c-4f58-b6e2-0c9d8a7b0103" % SVC
+    assert api.call("GET", logs + "/snapshotPolicy").status == 404
+    assert api.call("GET", POLICIES + "/" + MISSING).status == 404
+
+
+def test_revert_only_to_the_latest_manual_snapshot_and_drops_newer_ones(api):
+    latest = "2f6d9c3b-8e1a-4b75-a0d4-010100000006"  # www dup (second), newest manual
+    api.ok("POST", SNAPS + "/" + AUTO_SNAP + "/hold")  # older than latest: stays
+    r = api.call("POST", SHARE + "/revert", {"snapshotID": WWW_SNAP})
+    assert r.status == 400
+    api.config(revert_delay=DELAY)
+    r = api.call("POST", SHARE + "/revert", {"snapshotID": latest})
+    assert (r.status, r.data) == (202, b"")
+    assert api.ok("GET", SHARE)["status"] == "reverting"
+    assert api.ok("GET", SNAPS + "/" + latest)["status"] == "restoring"
+    assert api.call("POST", SHARE + "/revert", {"snapshotID": latest}).status == 409
+    assert api.call("POST", SNAPS, {"name": "during"}).status == 409
+    assert wait_for(lambda: api.ok("GET", SHARE)["status"] == "available")
+    assert api.ok("GET", SNAPS + "/" + latest)["status"] == "available"
+
+
+def test_revert_removes_automatic_snapshots_newer_than_the_target(api):
+    newer = {"id": MISSING, "name": "daily-later", "createdAt": "2026-12-01T00:10:00Z",
+             "type": "automatic"}
+    state = api.admin("GET", "/_sim/state")[1]
+    state["services"][0]["shares"][0]["snapshots"].append(newer)
+    assert api.admin("POST", "/_sim/seed", state)[0] == 200
+    api.config(revert_delay=0, revert_fails=True)
+    api.ok("POST", SHARE + "/revert", {"snapshotID": "2f6d9c3b-8e1a-4b75-a0d4-010100000006"})
+    assert MISSING not in snapshot_ids(api) and len(snapshot_ids(api)) == 6
+    assert api.ok("GET", SHARE)["status"] == "reverting_error"
