@@ -49,6 +49,10 @@ Admin (no auth, not logged):
   POST /_sim/log/reset
   GET  /_sim/state                  {"services": [{..., "shares": [{..., "snapshots": [...],
                                      "accessPaths": [...]}]}]}
+  GET  /_sim/settings               {"services": [{id, snapshotPolicies, "shares": [{id,
+                                     snapshotReserve, snapshotPolicyID}]}]} (not in /state:
+                                     the API serves them on routes of their own; a seed
+                                     may give them, as above)
   POST /_sim/seed                   same shape; replaces the data (defaults for missing fields)
   POST /_sim/reset                  start-up seed and config, no faults, empty log
   GET|POST /_sim/config             create_delay, delete_delay, hold_delay, clock_offset, latency,
@@ -854,13 +858,10 @@ class State:
             for svc in self._services:
                 item = public(svc)
                 item["shares"] = []
-                item["snapshotPolicies"] = [public(p) for p in svc["_policies"]]
                 for share in svc["_shares"]:
                     self._settle(share)
                     self._settle_revert(share)
                     sh = public(share)
-                    sh["snapshotReserve"] = share["_reserve"]
-                    sh["snapshotPolicyID"] = share["_policy"]
                     sh["snapshots"] = [public(s) for s in share["_snapshots"]]
                     sh["accessPaths"] = [public(a) for a in share["_access_paths"]]
                     item["shares"].append(sh)
@@ -966,6 +967,15 @@ class State:
             snap["_delete_fails"] = cfg["delete_fails"]
 
     # ---- share settings: snapshot reserve, snapshot policy, revert ----
+
+    def settings(self):
+        """What GET /_sim/settings shows: policies, and each share's reserve and policy."""
+        with self._lock:
+            return {"services": [
+                {"id": svc["id"], "snapshotPolicies": [public(p) for p in svc["_policies"]],
+                 "shares": [{"id": sh["id"], "snapshotReserve": sh["_reserve"],
+                             "snapshotPolicyID": sh["_policy"]} for sh in svc["_shares"]]}
+                for svc in self._services]}
 
     def reserve(self, svc_id, share_id):
         with self._lock:
@@ -1719,6 +1729,7 @@ class Admin:
             ("GET", "/_sim/log"): lambda body: {"requests": sim.log.entries()},
             ("POST", "/_sim/log/reset"): self._reset_log,
             ("GET", "/_sim/state"): lambda body: sim.state.dump(),
+            ("GET", "/_sim/settings"): lambda body: sim.state.settings(),
             ("POST", "/_sim/seed"): self._seed,
             ("POST", "/_sim/reset"): self._reset,
             ("GET", "/_sim/config"): lambda body: sim.config.snapshot(),

@@ -1135,3 +1135,20 @@ def test_revert_removes_automatic_snapshots_newer_than_the_target(api):
     api.ok("POST", SHARE + "/revert", {"snapshotID": "2f6d9c3b-8e1a-4b75-a0d4-010100000006"})
     assert MISSING not in snapshot_ids(api) and len(snapshot_ids(api)) == 6
     assert api.ok("GET", SHARE)["status"] == "reverting_error"
+
+
+def test_settings_come_from_the_seed_and_show_in_the_admin_view_only(api):
+    seed = {"services": [{"id": SVC, "name": "one",
+                          "snapshotPolicies": [{"id": HOURLY_POLICY, "name": "p",
+                                                "rules": []}],
+                          "shares": [{"id": WWW, "snapshotReserve": 20},
+                                     {"id": DB, "snapshotPolicyID": None}]}]}
+    assert api.admin("POST", "/_sim/seed", seed)[0] == 200
+    view = api.admin("GET", "/_sim/settings")[1]["services"][0]
+    assert [p["id"] for p in view["snapshotPolicies"]] == [HOURLY_POLICY]
+    assert view["shares"] == [{"id": WWW, "snapshotReserve": 20, "snapshotPolicyID": None},
+                              {"id": DB, "snapshotReserve": 5, "snapshotPolicyID": None}]
+    state = api.admin("GET", "/_sim/state")[1]["services"][0]
+    assert "snapshotPolicies" not in state and "snapshotReserve" not in state["shares"][0]
+    bad = {"services": [{"id": SVC, "shares": [{"id": WWW, "snapshotPolicyID": MISSING}]}]}
+    assert api.admin("POST", "/_sim/seed", bad)[0] == 400
