@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "content.h"
+#include "freshness.h"
 #include "log.h"
 #include "names.h"
 #include "op.h"
@@ -736,12 +737,17 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	if (fs->metrics && metrics_start(fs->metrics) != 0)
 		log_error("cannot start the metrics thread: %s is written at unmount only",
 			  metrics_path(fs->metrics));
+	if (fs->metrics && fs->metrics_refresh > 0 &&
+	    !(fs->freshness = freshness_start(&fs->tree, fs->metrics_refresh)))
+		log_error("cannot start the metrics_refresh thread: shares are read when used");
 	return fs;
 }
 
 void fs_stop(struct ovhsnapfs *fs)
 {
 	op_shutdown();
+	freshness_stop(fs->freshness); /* its load under way ends at op_shutdown */
+	fs->freshness = NULL;
 	cache_stop_loads(fs->tree.cache); /* they may queue prefetches: first */
 	tree_stop_threads(&fs->tree);	  /* prefetch and refresh */
 	fs->tree.changed = NULL;	  /* nobody is left to call it */

@@ -41,6 +41,8 @@ struct ovhsnapfs {
 	struct fuse_session *session; /* set before the session loop starts */
 	struct status *status;	      /* MOUNT/.ovhsnapfs */
 	struct metrics *metrics;      /* -o metrics_file=, NULL without it */
+	double metrics_refresh;	      /* -o metrics_refresh= (freshness.h) */
+	struct freshness *freshness;  /* with metrics_file= only */
 };
 
 /*

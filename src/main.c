@@ -189,7 +189,7 @@ static void show_help(const char *progname)
 	       "                           every 15 s (default: none)\n"
 	       "    -o metrics_refresh=SECONDS\n"
 	       "                           with metrics_file=, read each share's snapshots\n"
-	       "                           at least this often (default 900)\n\n");
+	       "                           at least this often (default 900; 0: off)\n\n");
 }
 
 /*
@@ -293,9 +293,10 @@ static int check_numbers(const struct options *o)
 			  MAX_SECONDS);
 	else if (o->wait < 0 || o->wait > MAX_SECONDS)
 		check_die("wait=%g: must be from 0 to %.0f seconds", o->wait, MAX_SECONDS);
-	else if (o->metrics_refresh < 1 || o->metrics_refresh > MAX_SECONDS)
-		check_die("metrics_refresh=%g: must be from 1 to %.0f seconds", o->metrics_refresh,
-			  MAX_SECONDS);
+	else if ((o->metrics_refresh != 0 && o->metrics_refresh < 1) ||
+		 o->metrics_refresh > MAX_SECONDS)
+		check_die("metrics_refresh=%g: must be 0 (off) or from 1 to %.0f seconds",
+			  o->metrics_refresh, MAX_SECONDS);
 	else if (o->timeout <= 0 || o->timeout > MAX_TIMEOUT)
 		check_die("timeout=%g: must be more than 0 and at most %.0f seconds", o->timeout,
 			  MAX_TIMEOUT);
@@ -628,6 +629,7 @@ static int prepare(struct ovhsnapfs *fs, const struct options *o, const struct o
 		.wait = o->wait, .description = o->description, .reconcile = o->timeout};
 	fs->settings = (struct settings_opts){.wait = o->wait, .allow_revert = o->allow_revert};
 	fs->read_only = o->read_only;
+	fs->metrics_refresh = o->metrics_refresh;
 	fs->timeout = o->timeout;
 	fs->tree.load_budget = o->timeout;
 	fs->umask = (mode_t)(o->umask & 0777);
@@ -638,6 +640,7 @@ static int prepare(struct ovhsnapfs *fs, const struct options *o, const struct o
 		check_die("out of memory");
 		return -ENOMEM;
 	}
+	status_watch_tree(fs->status, &fs->tree);
 	int rc = check_api(&fs->tree, cfg);
 	if (rc == 0 && o->metrics_file && !o->check &&
 	    (rc = metrics_open(fs->status, o->metrics_file, &fs->metrics)) != 0)

@@ -411,6 +411,26 @@ int tree_policies(struct tree *t, const struct op *op, const char *svc, struct l
 	return load(t, op, EFS_POLICY, svc, NULL, out);
 }
 
+void tree_each_share(struct tree *t, tree_share_fn fn, void *ctx)
+{
+	char key[400];
+	struct listing *services = cache_peek(t->cache, "S");
+	for (size_t i = 0; services && i < services->n; i++) {
+		const struct entry *svc = &services->entries[i];
+		key_of(key, sizeof(key), EFS_SHARE, svc->obj.id, NULL);
+		struct listing *shares = cache_peek(t->cache, key);
+		for (size_t j = 0; shares && j < shares->n; j++)
+			fn(ctx, svc, &shares->entries[j]);
+		listing_unref(shares);
+	}
+	listing_unref(services);
+}
+
+int tree_refresh(struct tree *t, const char *key)
+{
+	return cache_refresh(t->cache, key, loader, t);
+}
+
 pthread_mutex_t *tree_change_lock(struct tree *t, const char *share_id)
 {
 	unsigned h = 5381; /* the same stripe as snapops's share_lock */

@@ -109,6 +109,15 @@ void tree_setting_key(char *buf, size_t len, enum tree_setting which, const char
 /* A service's snapshot policies (SERVICE/.policies), named like snapshots. */
 int tree_policies(struct tree *tree, const struct op *op, const char *service_id,
 		  struct listing **out);
+/*
+ * Each share of the listings the cache holds, however old (no API call):
+ * fn(ctx, its service's entry, its entry), the entries valid during the call.
+ */
+typedef void (*tree_share_fn)(void *ctx, const struct entry *service, const struct entry *share);
+void tree_each_share(struct tree *tree, tree_share_fn fn, void *ctx);
+/* Load key's listing on the calling thread unless it is fresh (a background load). */
+int tree_refresh(struct tree *tree, const char *key);
+
 /* The striped lock that serializes changes to one share (snapops, settings). */
 pthread_mutex_t *tree_change_lock(struct tree *tree, const char *share_id);
 
