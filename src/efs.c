@@ -443,9 +443,9 @@ static int settings_object(json_t *root, const char *id, const char *name, struc
 	out->id = strdup(id);
 	out->name = name ? strdup(name) : NULL;
 	out->json = text ? realloc(text, len + 2) : NULL;
+	if (!out->json)
+		free(text); /* realloc failed: text is still ours */
 	if (!out->id || (name && !out->name) || !out->json) {
-		if (text && !out->json)
-			free(text);
 		efs_object_free(out);
 		return -ENOMEM;
 	}
