@@ -70,8 +70,8 @@ int settings_get(struct tree *t, const struct op *op, const struct node *n, cons
 static int parse_percent(const char *value, size_t size, long *out)
 {
 	long n = 0;
-	if (size == 0 || size > 3)
-		return -EINVAL;
+	if (size == 0 || size > 3 || (size > 1 && value[0] == '0'))
+		return -EINVAL; /* "010" is no way to write ten */
 	for (size_t i = 0; i < size; i++) {
 		if (value[i] < '0' || value[i] > '9')
 			return -EINVAL;

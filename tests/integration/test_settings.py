@@ -74,7 +74,7 @@ def test_setfattr_reserve_sends_one_put_with_the_schema_body(mnt, sim):
 def test_bad_reserves_are_einval_without_a_call(mnt, sim):
     ls(mnt / "efs-prod")
     sim.clear_log()
-    for bad in ("4", "101", "0", "-5", "+10", "10.5", "1e1", " 10", "10 ", "ten", "", "0010"):
+    for bad in ("4", "101", "0", "-5", "+10", "10.5", "1e1", " 10", "10 ", "ten", "", "0010", "010"):
         assert setfattr("-n", "user.ovh.snapshot_reserve", "-v", bad, mnt / WWW_DIR) \
             == "EINVAL", bad
     assert sim.calls() == []
