@@ -71,3 +71,24 @@ def test_metrics_refresh_covers_every_share_and_sees_a_remote_change(tmp_path, m
     assert samples['ovhsnapfs_share_snapshots{service="efs-backup",share="archive",'
                    'type="automatic"}'] == 1
     assert not [k for k in samples if "remote" in k or "daily-" in k]  # no snapshot names
+
+
+def test_bad_metrics_refresh_values_are_refused_in_one_line(tmp_path, sim):
+    from conftest import write_config
+    from test_start import ERR_PREFIX, start_fails
+    conf = write_config(tmp_path / "ovh.conf", sim.url)
+    for opt in ["metrics_refresh=0.5", "metrics_refresh=-1", "metrics_refresh=nan",
+                "metrics_refresh=15m", "metrics_refresh=1e9"]:
+        err = start_fails(tmp_path, ["MNT", "-o", "config=%s,%s" % (conf, opt)])
+        lines = err.splitlines()
+        assert len(lines) == 1 and lines[0].startswith(ERR_PREFIX), (opt, err)
+        assert "metrics_refresh" in lines[0], (opt, err)
+    assert sim.calls() == []
+
+
+def test_without_metrics_file_nothing_is_read_in_the_background(mounts, sim):
+    m = mounts(["metrics_refresh=1"])
+    sim.clear_log()
+    time.sleep(3)  # several ticks of a refresh that must not run
+    assert sim.calls() == []
+    assert status(m)["shares"] == []
