@@ -2,7 +2,7 @@
  * efs: the Enterprise File Storage model and its routes.
  *
  * Owns the OVH JSON models (services, shares, snapshots, a share's access
- * paths) and their decoding
+ * paths, snapshot policies, a share's snapshot reserve and policy) and their decoding
  * into compact C objects, and which route serves which operation. Only this
  * module knows the JSON field names. Calls go through ovh; thread-safe.
  */
@@ -16,7 +16,8 @@
 struct ovh_client;
 struct op;
 
-enum efs_kind { EFS_SERVICE, EFS_SHARE, EFS_SNAPSHOT, EFS_ACCESS_PATH };
+/* EFS_POLICY: a service's snapshot policies (storage.NetAppSnapshotPolicy, with rules). */
+enum efs_kind { EFS_SERVICE, EFS_SHARE, EFS_SNAPSHOT, EFS_ACCESS_PATH, EFS_POLICY };
 
 /* "A volume can't have more than 200 snapshots" (OVH's EFS documentation). */
 #define EFS_MAX_SNAPSHOTS 200
@@ -126,6 +127,33 @@ int efs_set_description(struct ovh_client *api, const struct op *op, const char 
  */
 int efs_hold_snapshot(struct ovh_client *api, const struct op *op, const char *service_id,
 		      const char *share_id, const char *snapshot_id, struct efs_object *out);
+
+/*
+ * A share's own snapshot settings (storage.NetAppShareSnapshotReserve,
+ * storage.NetAppShareSnapshotPolicy). Each get is one GET; out->id is
+ * "reserve" and out->name the percent in decimal for the reserve, and the
+ * policy's id for the policy (-ENOENT: the API says the share has none).
+ * out->json is the reply, pretty-printed.
+ */
+int efs_get_reserve(struct ovh_client *api, const struct op *op, const char *service_id,
+		    const char *share_id, struct efs_object *out);
+int efs_get_share_policy(struct ovh_client *api, const struct op *op, const char *service_id,
+			 const char *share_id, struct efs_object *out);
+/* PUT {"percent": N} (NetAppShareSnapshotReserveUpdate); void reply. */
+int efs_set_reserve(struct ovh_client *api, const struct op *op, const char *service_id,
+		    const char *share_id, long percent);
+/* PUT {"snapshotPolicyID": ID} (NetAppShareSnapshotPolicyUpdate); void reply. */
+int efs_set_share_policy(struct ovh_client *api, const struct op *op, const char *service_id,
+			 const char *share_id, const char *policy_id);
+/*
+ * POST .../revert {"snapshotID": ID} (NetAppShareRevertToSnapshot); void
+ * reply (202). -EINPROGRESS: no usable answer came, and the API may have acted.
+ */
+int efs_revert_share(struct ovh_client *api, const struct op *op, const char *service_id,
+		     const char *share_id, const char *snapshot_id);
+/* GET .../share/{id}: the share as the API has it now (its status: a revert's end). */
+int efs_get_share(struct ovh_client *api, const struct op *op, const char *service_id,
+		  const char *share_id, struct efs_object *out);
 
 /* Fields kept only in an object's JSON, read on demand (extended attributes). */
 enum efs_field {

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "content.h"
+#include "freshness.h"
 #include "log.h"
 #include "names.h"
 #include "op.h"
@@ -70,6 +71,8 @@ static const struct efs_object *info_object(const struct node *n)
 		return &n->service->obj;
 	case NODE_SHARE:
 		return &n->share->obj;
+	case NODE_POLICIES:
+		return &n->policy->obj;
 	default:
 		return &n->snapshot->obj;
 	}
@@ -179,7 +182,8 @@ static int fill_stat(struct ovhsnapfs *fs, const struct op *op, const struct nod
 		listing_unref(l);
 	} else {
 		fill_dir(fs, n, st);
-		if (n->kind == NODE_SNAPSHOT) /* rmdir, mv and setfattr change it */
+		/* rmdir, mv and setfattr change a snapshot; setfattr a share's settings */
+		if (n->kind == NODE_SNAPSHOT || n->kind == NODE_SHARE)
 			st->st_mode = S_IFDIR | changeable_mode(fs);
 	}
 	st->st_mode &= ~fs->umask;
@@ -267,6 +271,31 @@ static int list_entries(struct ovhsnapfs *fs, const struct op *op, const struct 
 	return 0;
 }
 
+/* SERVICE/.policies: NAME.json for each of the service's policies. */
+static int list_policies(struct ovhsnapfs *fs, const struct op *op, const struct node *dir,
+			 void *buf, fuse_fill_dir_t filler)
+{
+	struct listing *l;
+	struct stat st;
+	char name[NAME_MAX_BYTES + sizeof(POLICY_EXT)];
+	int rc = tree_children(&fs->tree, op, dir, &l);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < l->n; i++) {
+		struct node c = *dir;
+		memset(c.held, 0, sizeof(c.held));
+		c.kind = NODE_INFO;
+		c.info_of = NODE_POLICIES;
+		c.policy = &l->entries[i];
+		fill_stat(fs, op, &c, &st);
+		snprintf(name, sizeof(name), "%s" POLICY_EXT, l->entries[i].name);
+		if (filler(buf, name, &st, 0, FUSE_FILL_DIR_PLUS))
+			break;
+	}
+	listing_unref(l);
+	return 0;
+}
+
 static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
 		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
@@ -297,6 +326,9 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 	case NODE_SNAPSHOT:
 		add_info(fs, &op, &n, buf, filler);
 		add_content(fs, &op, &n, buf, filler);
+		break;
+	case NODE_POLICIES:
+		rc = list_policies(fs, &op, &n, buf, filler);
 		break;
 	default:
 		rc = -ENOTDIR;
@@ -489,7 +521,10 @@ static int op_getxattr(const char *path, const char *name, char *buf, size_t siz
 	int rc = tree_resolve(&fs->tree, &op, path, &n);
 	if (rc)
 		return rc;
-	rc = xattr_get(&n, name, &value, &len);
+	if (settings_owns(name))
+		rc = settings_get(&fs->tree, &op, &n, name, &value, &len);
+	else
+		rc = xattr_get(&n, name, &value, &len);
 	tree_node_release(&n);
 	if (rc)
 		return rc;
@@ -527,10 +562,16 @@ static int op_setxattr(const char *path, const char *name, const char *value, si
 	int rc = tree_resolve(&fs->tree, &op, path, &n);
 	if (rc)
 		return rc;
-	if (fs->read_only)
+	if (fs->read_only) {
 		rc = -EROFS;
-	else
+	} else if (settings_owns(name) && n.kind == NODE_SHARE) {
+		rc = settings_set(&fs->tree, &fs->settings, &op, &n, name, value, size,
+				  fuse_get_context()->uid);
+		tree_node_release(&n);
+		return rc;
+	} else {
 		rc = xattr_parse_set(&n, name, value, size, flags, &change, &text);
+	}
 	if (rc == 0 && change == XATTR_SET_DESCRIPTION)
 		rc = snapops_set_description(&fs->tree, &op, &n, text);
 	else if (rc == 0)
@@ -696,12 +737,17 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	if (fs->metrics && metrics_start(fs->metrics) != 0)
 		log_error("cannot start the metrics thread: %s is written at unmount only",
 			  metrics_path(fs->metrics));
+	if (fs->metrics && fs->metrics_refresh > 0 &&
+	    !(fs->freshness = freshness_start(&fs->tree, fs->metrics_refresh)))
+		log_error("cannot start the metrics_refresh thread: shares are read when used");
 	return fs;
 }
 
 void fs_stop(struct ovhsnapfs *fs)
 {
 	op_shutdown();
+	freshness_stop(fs->freshness); /* its load under way ends at op_shutdown */
+	fs->freshness = NULL;
 	cache_stop_loads(fs->tree.cache); /* they may queue prefetches: first */
 	tree_stop_threads(&fs->tree);	  /* prefetch and refresh */
 	fs->tree.changed = NULL;	  /* nobody is left to call it */

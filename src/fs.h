@@ -17,6 +17,7 @@
 
 #include "inval.h"
 #include "metrics.h"
+#include "settings.h"
 #include "snapops.h"
 #include "status.h"
 #include "tree.h"
@@ -24,6 +25,7 @@
 struct ovhsnapfs {
 	struct tree tree;
 	struct snapops_opts change;
+	struct settings_opts settings; /* a share's reserve, policy and revert (settings.h) */
 	bool read_only;
 	uid_t uid;
 	gid_t gid;
@@ -39,6 +41,8 @@ struct ovhsnapfs {
 	struct fuse_session *session; /* set before the session loop starts */
 	struct status *status;	      /* MOUNT/.ovhsnapfs */
 	struct metrics *metrics;      /* -o metrics_file=, NULL without it */
+	double metrics_refresh;	      /* -o metrics_refresh= (freshness.h) */
+	struct freshness *freshness;  /* with metrics_file= only */
 };
 
 /*

@@ -38,6 +38,7 @@ struct options {
 	char *metrics_file;
 	double cache_ttl;
 	double wait;
+	double metrics_refresh;
 	double timeout;
 	double request_timeout;
 	double rate;
@@ -47,6 +48,7 @@ struct options {
 	unsigned long cache_max;
 	unsigned int umask;
 	int read_only;
+	int allow_revert;	 /* -o allow_revert: setfattr user.ovh.revert may revert a share */
 	int allow_other;	 /* allow_other or allow_root */
 	int default_permissions; /* given, or added for allow_other */
 	int show_help;
@@ -89,6 +91,8 @@ static const struct fuse_opt option_spec[] = {
 	OPTION("metrics_file=%s", metrics_file),
 	OPTION("cache_ttl=%lf", cache_ttl),
 	OPTION("wait=%lf", wait),
+	OPTION("metrics_refresh=%lf", metrics_refresh),
+	OPTION("allow_revert", allow_revert),
 	OPTION("timeout=%lf", timeout),
 	OPTION("request_timeout=%lf", request_timeout),
 	OPTION("rate=%lf", rate),
@@ -102,6 +106,7 @@ static const struct fuse_opt option_spec[] = {
 	/* Also matched by these, for a strict look at the text (see number_text). */
 	FUSE_OPT_KEY("cache_ttl=", KEY_NUMBER),
 	FUSE_OPT_KEY("wait=", KEY_NUMBER),
+	FUSE_OPT_KEY("metrics_refresh=", KEY_NUMBER),
 	FUSE_OPT_KEY("timeout=", KEY_NUMBER),
 	FUSE_OPT_KEY("request_timeout=", KEY_NUMBER),
 	FUSE_OPT_KEY("rate=", KEY_NUMBER),
@@ -162,6 +167,8 @@ static void show_help(const char *progname)
 	       "    -o cache_ttl=SECONDS   trust listings this long (default 60)\n"
 	       "    -o ro                  refuse mkdir/rmdir/rename with EROFS\n"
 	       "    -o wait=SECONDS        mkdir/rmdir wait for available/gone (default 360)\n"
+	       "    -o allow_revert        setfattr -n user.ovh.revert -v SNAPSHOT SHARE reverts\n"
+	       "                           the share, destroying what was written since\n"
 	       "    -o description=TEXT    description of snapshots made by mkdir\n"
 	       "    -o cafile=PATH         CA bundle for TLS (default: system store)\n"
 	       "    -o insecure_http       allow an http:// endpoint on another host than\n"
@@ -183,7 +190,10 @@ static void show_help(const char *progname)
 	       "                           or rmdir holds one (default 256, 16 kept idle)\n"
 	       "    -o log_level=LEVEL     error, warn, info or debug (default warn)\n"
 	       "    -o metrics_file=PATH   write counters there in the Prometheus text format\n"
-	       "                           every 15 s (default: none)\n\n");
+	       "                           every 15 s (default: none)\n"
+	       "    -o metrics_refresh=SECONDS\n"
+	       "                           with metrics_file=, read each share's snapshots\n"
+	       "                           at least this often (default 900; 0: off)\n\n");
 }
 
 /*
@@ -287,6 +297,10 @@ static int check_numbers(const struct options *o)
 			  MAX_SECONDS);
 	else if (o->wait < 0 || o->wait > MAX_SECONDS)
 		check_die("wait=%g: must be from 0 to %.0f seconds", o->wait, MAX_SECONDS);
+	else if ((o->metrics_refresh != 0 && o->metrics_refresh < 1) ||
+		 o->metrics_refresh > MAX_SECONDS)
+		check_die("metrics_refresh=%g: must be 0 (off) or from 1 to %.0f seconds",
+			  o->metrics_refresh, MAX_SECONDS);
 	else if (o->timeout <= 0 || o->timeout > MAX_TIMEOUT)
 		check_die("timeout=%g: must be more than 0 and at most %.0f seconds", o->timeout,
 			  MAX_TIMEOUT);
@@ -530,6 +544,7 @@ static int parse_args(struct fuse_args *args, struct options *o)
 {
 	*o = (struct options){.cache_ttl = 60,
 			      .wait = 360,
+			      .metrics_refresh = 900,
 			      .timeout = 30,
 			      .request_timeout = OVH_DEFAULT_REQUEST_TIMEOUT,
 			      .rate = OVH_DEFAULT_RATE,
@@ -636,7 +651,9 @@ static int prepare(struct ovhsnapfs *fs, const struct options *o, const struct o
 	}
 	fs->change = (struct snapops_opts){
 		.wait = o->wait, .description = o->description, .reconcile = o->timeout};
+	fs->settings = (struct settings_opts){.wait = o->wait, .allow_revert = o->allow_revert};
 	fs->read_only = o->read_only;
+	fs->metrics_refresh = o->metrics_refresh;
 	fs->timeout = o->timeout;
 	fs->tree.load_budget = o->timeout;
 	fs->umask = (mode_t)(o->umask & 0777);
@@ -647,6 +664,7 @@ static int prepare(struct ovhsnapfs *fs, const struct options *o, const struct o
 		check_die("out of memory");
 		return -ENOMEM;
 	}
+	status_watch_tree(fs->status, &fs->tree);
 	int rc = check_api(&fs->tree, cfg);
 	if (rc == 0 && o->metrics_file && !o->check &&
 	    (rc = metrics_open(fs->status, o->metrics_file, &fs->metrics)) != 0)

@@ -9,7 +9,7 @@
 bool names_is_reserved(const char *name)
 {
 	return strcmp(name, INFO_FILE) == 0 || strcmp(name, SNAPSHOT_DIR) == 0 ||
-	       strcmp(name, STATUS_FILE) == 0;
+	       strcmp(name, STATUS_FILE) == 0 || strcmp(name, POLICIES_DIR) == 0;
 }
 
 bool names_is_listable(const char *name)

@@ -16,6 +16,9 @@
 #define SNAPSHOT_DIR   ".snapshots"
 /* MOUNT/.ovhsnapfs: resolved by name, never listed (fs serves it from status.h). */
 #define STATUS_FILE ".ovhsnapfs"
+/* SERVICE/.policies/NAME.json: the service's snapshot policies, reached by name, never listed. */
+#define POLICIES_DIR ".policies"
+#define POLICY_EXT   ".json"
 
 bool names_is_reserved(const char *name);
 /* Non-empty, no '/', not "." or "..", at most 255 bytes, not reserved. */

@@ -9,6 +9,7 @@
 #include "build_config.h"
 #include "clock.h"
 #include "names.h"
+#include "tree.h"
 
 struct status {
 	char *endpoint, *base_url;
@@ -17,7 +18,13 @@ struct status {
 	double started;
 	struct ovh_client *api;
 	struct cache *cache;
+	struct tree *tree; /* NULL: no per-share gauges */
 };
+
+void status_watch_tree(struct status *st, struct tree *tree)
+{
+	st->tree = tree;
+}
 
 void status_key_prefix(const char *key, char out[STATUS_KEY_PREFIX_SIZE])
 {
@@ -74,6 +81,65 @@ static json_t *cache_json(struct cache *cache)
 			 (json_int_t)cs.misses, "loads", (json_int_t)cs.loads);
 }
 
+/* The snapshot types every share shows, 0 when it has none of one. */
+static const char *const snapshot_types[] = {"automatic", "manual", "system"};
+
+/*
+ * One object per share whose snapshot listing the cache holds: names, the
+ * count by type and the newest available snapshot's createdAt.
+ */
+struct shares_ctx {
+	struct cache *cache;
+	json_t *shares;
+};
+
+static json_t *share_json(const struct entry *svc, const struct entry *share,
+			  const struct listing *l)
+{
+	json_t *types = json_object();
+	const struct efs_object *newest = NULL;
+	for (size_t k = 0; k < sizeof(snapshot_types) / sizeof(snapshot_types[0]); k++)
+		json_object_set_new(types, snapshot_types[k], json_integer(0));
+	for (size_t i = 0; i < l->n; i++) {
+		const struct efs_object *o = &l->entries[i].obj;
+		char *type = efs_object_field(o, EFS_FIELD_TYPE);
+		const char *t = type && names_check_text(type) == 0 ? type : "unknown";
+		json_object_set_new(
+			types, t, json_integer(json_integer_value(json_object_get(types, t)) + 1));
+		free(type);
+		if (o->status == EFS_ST_AVAILABLE && o->created &&
+		    (!newest || o->created > newest->created))
+			newest = o;
+	}
+	char *created = newest ? efs_object_field(newest, EFS_FIELD_CREATED) : NULL;
+	json_t *obj =
+		json_pack("{s:s, s:s, s:s, s:s, s:o, s:s?, s:I}", "service", svc->name,
+			  "service_id", svc->obj.id, "share", share->name, "share_id",
+			  share->obj.id, "snapshots", types, "newest_snapshot", created,
+			  "newest_snapshot_timestamp", (json_int_t)(newest ? newest->created : 0));
+	free(created);
+	return obj;
+}
+
+static void add_share_json(void *arg, const struct entry *svc, const struct entry *share)
+{
+	struct shares_ctx *ctx = arg;
+	char key[400];
+	tree_snapshots_key(key, sizeof(key), svc->obj.id, share->obj.id);
+	struct listing *l = cache_peek(ctx->cache, key);
+	if (l)
+		json_array_append_new(ctx->shares, share_json(svc, share, l));
+	listing_unref(l);
+}
+
+static json_t *shares_json(struct status *st)
+{
+	struct shares_ctx ctx = {st->cache, json_array()};
+	if (st->tree && ctx.shares)
+		tree_each_share(st->tree, add_share_json, &ctx);
+	return ctx.shares;
+}
+
 json_t *status_collect(struct status *st)
 {
 	json_t *api = ovh_status_json(st->api);
@@ -82,12 +148,12 @@ json_t *status_collect(struct status *st)
 	json_object_del(api, "breaker");
 	json_object_del(api, "rate");
 	/* "o" steals the references, including on failure. */
-	return json_pack("{s:s, s:s, s:s, s:{s:s, s:s}, s:I, s:I, s:o?, s:o?, s:o?, s:o?}",
+	return json_pack("{s:s, s:s, s:s, s:{s:s, s:s}, s:I, s:I, s:o?, s:o?, s:o?, s:o?, s:o?}",
 			 "version", PACKAGE_VERSION, "endpoint", st->endpoint, "base_url",
 			 st->base_url, "auth", "method", st->auth, "key_prefix", st->key_prefix,
 			 "time_delta", (json_int_t)ovh_time_delta(st->api), "uptime_seconds",
 			 (json_int_t)(clock_now() - st->started), "api", api, "breaker", breaker,
-			 "rate", rate, "cache", cache_json(st->cache));
+			 "rate", rate, "cache", cache_json(st->cache), "shares", shares_json(st));
 }
 
 char *status_file(struct status *st, size_t *len)
@@ -181,6 +247,49 @@ static void by_key(FILE *f, const json_t *counts, const char *name, const char *
 	}
 }
 
+/* Per share: snapshots by type, the newest one's createdAt (labels by name). */
+static void share_labels(FILE *f, const json_t *share)
+{
+	fputs("{service=", f);
+	label(f, json_string_value(json_object_get(share, "service")));
+	fputs(",share=", f);
+	label(f, json_string_value(json_object_get(share, "share")));
+}
+
+static void freshness(FILE *f, const json_t *shares)
+{
+	size_t i;
+	const json_t *share;
+	const char *type;
+	json_t *count;
+	if (json_array_size(shares) == 0)
+		return;
+	header(f, "share_snapshots", "gauge",
+	       "Snapshots of a share by type, as its listing last showed them.");
+	json_array_foreach((json_t *)shares, i, share)
+	{
+		json_object_foreach(json_object_get(share, "snapshots"), type, count)
+		{
+			fputs("ovhsnapfs_share_snapshots", f);
+			share_labels(f, share);
+			fputs(",type=", f);
+			label(f, type);
+			fputs("} ", f);
+			number(f, count);
+		}
+	}
+	header(f, "share_newest_snapshot_timestamp_seconds", "gauge",
+	       "createdAt of the share's newest available snapshot, in seconds since the epoch "
+	       "(0: none).");
+	json_array_foreach((json_t *)shares, i, share)
+	{
+		fputs("ovhsnapfs_share_newest_snapshot_timestamp_seconds", f);
+		share_labels(f, share);
+		fputs("} ", f);
+		number(f, json_object_get(share, "newest_snapshot_timestamp"));
+	}
+}
+
 static void identity(FILE *f, const json_t *doc)
 {
 	const json_t *auth = json_object_get(doc, "auth");
@@ -220,6 +329,7 @@ char *status_prometheus(const json_t *doc, size_t *len)
 		json_string_value(json_object_get(json_object_get(doc, "breaker"), "state"));
 	header(f, "breaker_open", "gauge", "1 while calls fail fast because the API is down.");
 	fprintf(f, "ovhsnapfs_breaker_open %d\n", state && strcmp(state, "open") == 0);
+	freshness(f, json_object_get(doc, "shares"));
 	if (fclose(f) != 0) {
 		free(text);
 		return NULL;

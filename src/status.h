@@ -4,8 +4,10 @@
  * Owns the status document: the mount's identity (version, endpoint, the
  * kind of credentials and the key's first four characters, never a
  * secret), its uptime and clock offset, the API counters (ovh_status_json)
- * and the cache's (cache_stats), as JSON and in the Prometheus text
- * format. Building it makes no API call. Thread-safe.
+ * and the cache's (cache_stats), the freshness of each share whose
+ * snapshots the cache holds (their number by type, the createdAt of the
+ * newest available one), as JSON and in the Prometheus text format.
+ * Building it makes no API call. Thread-safe.
  */
 #ifndef OVHSNAPFS_STATUS_H
 #define OVHSNAPFS_STATUS_H
@@ -23,6 +25,9 @@ struct status;
 struct status *status_new(const struct ovh_config *cfg, struct ovh_client *api,
 			  struct cache *cache);
 void status_free(struct status *status);
+/* The tree whose cached snapshot listings give the per-share gauges (borrowed). */
+struct tree;
+void status_watch_tree(struct status *status, struct tree *tree);
 
 /* The document as of now: a new object (json_decref it), or NULL. */
 json_t *status_collect(struct status *status);

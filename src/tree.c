@@ -18,7 +18,8 @@
 
 /*
  * Cache keys: "S" services, "H/<svc>" shares, "N/<svc>/<share>" snapshots,
- * "A/<svc>/<share>" access paths.
+ * "A/<svc>/<share>" access paths, "Q/<svc>" snapshot policies; a share's
+ * settings: "R/<svc>/<share>" reserve, "P/<svc>/<share>" its policy.
  */
 static void key_of(char *buf, size_t len, enum efs_kind kind, const char *svc, const char *share)
 {
@@ -26,6 +27,8 @@ static void key_of(char *buf, size_t len, enum efs_kind kind, const char *svc, c
 		snprintf(buf, len, "S");
 	else if (kind == EFS_SHARE)
 		snprintf(buf, len, "H/%s", svc);
+	else if (kind == EFS_POLICY)
+		snprintf(buf, len, "Q/%s", svc);
 	else
 		snprintf(buf, len, "%c/%s/%s", kind == EFS_ACCESS_PATH ? 'A' : 'N', svc, share);
 }
@@ -194,6 +197,10 @@ void tree_listing_dir(struct tree *t, enum efs_kind kind, const char *svc, const
 		snprintf(buf, len, "/%s", svc_name);
 		return;
 	}
+	if (kind == EFS_POLICY) {
+		snprintf(buf, len, "/%s/" POLICIES_DIR, svc_name);
+		return;
+	}
 	key_of(key, sizeof(key), EFS_SHARE, svc, NULL);
 	display_name(t, key, share, share_name, sizeof(share_name));
 	if (kind == EFS_ACCESS_PATH) /* they belong to the share itself */
@@ -226,6 +233,11 @@ void tree_notify_changes(struct tree *t, enum efs_kind kind, const char *svc, co
 	if (!t->changed || !old || kind == EFS_ACCESS_PATH)
 		return;
 	tree_listing_dir(t, kind, svc, share, dir, sizeof(dir));
+	if (kind == EFS_POLICY) { /* files NAME.json, never listed: each old name may be stale */
+		for (size_t i = 0; i < old->n; i++)
+			report(t, dir, old->entries[i].name, NULL);
+		return;
+	}
 	for (size_t i = 0; i < old->n; i++) {
 		const struct entry *was = &old->entries[i];
 		const struct entry *now = find_id(new_listing, was->obj.id);
@@ -243,13 +255,26 @@ void tree_notify_changes(struct tree *t, enum efs_kind kind, const char *svc, co
 		t->changed(t->changed_ctx, dir[0] ? dir : "/");
 }
 
+static enum efs_kind kind_of_key(char c)
+{
+	switch (c) {
+	case 'S':
+		return EFS_SERVICE;
+	case 'H':
+		return EFS_SHARE;
+	case 'A':
+		return EFS_ACCESS_PATH;
+	case 'Q':
+		return EFS_POLICY;
+	default:
+		return EFS_SNAPSHOT;
+	}
+}
+
 /* A cache key's kind, service id and share id (each 160 bytes). */
 static enum efs_kind key_parts(const char *key, char *svc, char *share)
 {
-	enum efs_kind kind = key[0] == 'S'   ? EFS_SERVICE
-			     : key[0] == 'H' ? EFS_SHARE
-			     : key[0] == 'A' ? EFS_ACCESS_PATH
-					     : EFS_SNAPSHOT;
+	enum efs_kind kind = kind_of_key(key[0]);
 	svc[0] = share[0] = '\0';
 	if (kind != EFS_SERVICE) {
 		const char *p = key + 2, *slash = strchr(p, '/');
@@ -289,10 +314,10 @@ static void listing_paths(struct tree *t, const char *key, const struct listing 
 {
 	char svc[160], share[160], dir[1024];
 	enum efs_kind kind = key_parts(key, svc, share);
-	if (kind == EFS_ACCESS_PATH)
-		return; /* not listed anywhere */
+	if (kind == EFS_ACCESS_PATH || key[0] == 'R' || key[0] == 'P')
+		return; /* not listed anywhere: access paths, a share's settings */
 	tree_listing_dir(t, kind, svc, share, dir, sizeof(dir));
-	for (size_t i = 0; i < l->n; i++) {
+	for (size_t i = 0; i < l->n && kind != EFS_POLICY; i++) { /* NAME.json: the dir says */
 		paths_add(p, dir, l->entries[i].name, NULL);
 		if (kind == EFS_SNAPSHOT)
 			paths_add(p, dir, l->entries[i].name, INFO_FILE);
@@ -343,7 +368,8 @@ static void prefetch_children(struct tree *t, enum efs_kind kind, const char *sv
 			      const struct listing *l)
 {
 	char key[400];
-	if (!t->prefetch_children || kind == EFS_SNAPSHOT || kind == EFS_ACCESS_PATH)
+	if (!t->prefetch_children || kind == EFS_SNAPSHOT || kind == EFS_ACCESS_PATH ||
+	    kind == EFS_POLICY)
 		return;
 	for (size_t i = 0; i < l->n; i++) {
 		if (kind == EFS_SERVICE)
@@ -356,6 +382,31 @@ static void prefetch_children(struct tree *t, enum efs_kind kind, const char *sv
 
 /* ---- loading ---- */
 
+/* A share's reserve or policy as a listing of one entry (none: no policy). */
+static int load_setting(struct tree *t, const struct op *op, char which, const char *svc,
+			const char *share, struct listing **out)
+{
+	struct efs_object obj;
+	int rc = which == 'R' ? efs_get_reserve(t->api, op, svc, share, &obj)
+			      : efs_get_share_policy(t->api, op, svc, share, &obj);
+	if (rc && rc != -ENOENT)
+		return rc;
+	*out = listing_new(rc ? 0 : 1);
+	if (!*out) {
+		if (rc == 0)
+			efs_object_free(&obj);
+		return -ENOMEM;
+	}
+	if (rc == 0) {
+		(*out)->entries[0].obj = obj;
+		(*out)->entries[0].name = (*out)->entries[0].obj.id;
+		(*out)->n = 1;
+	}
+	(*out)->fetched = cache_now();
+	(*out)->mtime = time(NULL);
+	return 0;
+}
+
 static int loader(void *ctx, const char *key, const struct listing *previous, struct listing **out)
 {
 	struct tree *t = ctx;
@@ -365,6 +416,8 @@ static int loader(void *ctx, const char *key, const struct listing *previous, st
 
 	struct op background; /* shared by every waiter: none of them may cut it short */
 	op_start(&background, t->load_budget, NULL, NULL);
+	if (key[0] == 'R' || key[0] == 'P')
+		return load_setting(t, &background, key[0], svc, share, out);
 	int rc = efs_list(t->api, &background, kind, svc, share, &list);
 	if (rc && kind == EFS_ACCESS_PATH)
 		rc = content_access_paths_failed(share, previous, rc, &list);
@@ -422,6 +475,45 @@ int tree_access_paths(struct tree *t, const struct op *op, const char *svc, cons
 	return load(t, op, EFS_ACCESS_PATH, svc, share, out);
 }
 
+void tree_setting_key(char *buf, size_t len, enum tree_setting which, const char *svc,
+		      const char *share)
+{
+	snprintf(buf, len, "%c/%s/%s", which == TREE_RESERVE ? 'R' : 'P', svc, share);
+}
+
+int tree_setting(struct tree *t, const struct op *op, enum tree_setting which, const char *svc,
+		 const char *share, struct listing **out)
+{
+	char key[400];
+	tree_setting_key(key, sizeof(key), which, svc, share);
+	return cache_get(t->cache, op, key, loader, t, out);
+}
+
+int tree_policies(struct tree *t, const struct op *op, const char *svc, struct listing **out)
+{
+	return load(t, op, EFS_POLICY, svc, NULL, out);
+}
+
+void tree_each_share(struct tree *t, tree_share_fn fn, void *ctx)
+{
+	char key[400];
+	struct listing *services = cache_peek(t->cache, "S");
+	for (size_t i = 0; services && i < services->n; i++) {
+		const struct entry *svc = &services->entries[i];
+		key_of(key, sizeof(key), EFS_SHARE, svc->obj.id, NULL);
+		struct listing *shares = cache_peek(t->cache, key);
+		for (size_t j = 0; shares && j < shares->n; j++)
+			fn(ctx, svc, &shares->entries[j]);
+		listing_unref(shares);
+	}
+	listing_unref(services);
+}
+
+int tree_refresh(struct tree *t, const char *key)
+{
+	return cache_refresh(t->cache, key, loader, t);
+}
+
 int tree_children(struct tree *t, const struct op *op, const struct node *dir, struct listing **out)
 {
 	switch (dir->kind) {
@@ -431,6 +523,8 @@ int tree_children(struct tree *t, const struct op *op, const struct node *dir, s
 		return load(t, op, EFS_SHARE, dir->service->obj.id, NULL, out);
 	case NODE_SNAPDIR:
 		return load(t, op, EFS_SNAPSHOT, dir->service->obj.id, dir->share->obj.id, out);
+	case NODE_POLICIES:
+		return load(t, op, EFS_POLICY, dir->service->obj.id, NULL, out);
 	default:
 		return -ENOTDIR;
 	}
@@ -470,6 +564,28 @@ static int step_content(struct tree *t, const struct op *op, struct node *n)
 	return rc;
 }
 
+/* SERVICE/.policies/NAME.json: the policy listed as NAME (or by its id). */
+static int step_policy(struct tree *t, const struct op *op, struct node *n, int level,
+		       const char *name)
+{
+	size_t len = strlen(name), ext = strlen(POLICY_EXT);
+	char base[NAME_MAX_BYTES + 1];
+	if (len <= ext || strcmp(name + len - ext, POLICY_EXT) != 0)
+		return -ENOENT;
+	snprintf(base, sizeof(base), "%.*s", (int)(len - ext), name);
+	struct listing *l;
+	int rc = tree_children(t, op, n, &l);
+	if (rc)
+		return rc;
+	n->held[level] = l;
+	n->policy = listing_find(l, base);
+	if (!n->policy)
+		return -ENOENT;
+	n->info_of = NODE_POLICIES;
+	n->kind = NODE_INFO;
+	return 0;
+}
+
 /* Step into a directory's child called name. */
 static int step(struct tree *t, const struct op *op, struct node *n, int level, const char *name)
 {
@@ -494,6 +610,12 @@ static int step(struct tree *t, const struct op *op, struct node *n, int level, 
 	}
 	if (n->kind == NODE_SNAPSHOT)
 		return -ENOENT;
+	if (n->kind == NODE_SERVICE && strcmp(name, POLICIES_DIR) == 0) {
+		n->kind = NODE_POLICIES; /* no listing: reached by name only */
+		return 0;
+	}
+	if (n->kind == NODE_POLICIES)
+		return step_policy(t, op, n, level, name);
 	struct listing *l;
 	int rc = tree_children(t, op, n, &l);
 	if (rc)

@@ -2,7 +2,7 @@
  * tree: paths <-> EFS objects.
  *
  * Owns the shape of the mount (SERVICE/SHARE/.snapshots/SNAPSHOT/info.json,
- * and the status file at the root),
+ * SERVICE/.policies/NAME.json, and the status file at the root),
  * the cache keys of its directories and how a listing is built from an API
  * list (naming rule, hidden snapshots, directory mtime). Resolving a path
  * loads at most one listing per level, through the cache. Thread-safe.
@@ -60,13 +60,15 @@ enum node_kind {
 	NODE_SNAPSHOT,
 	NODE_INFO,
 	NODE_STATUS,
-	NODE_CONTENT, /* SHARE/content, SNAPSHOT/content: symbolic links (content.h) */
+	NODE_CONTENT,  /* SHARE/content, SNAPSHOT/content: symbolic links (content.h) */
+	NODE_POLICIES, /* SERVICE/.policies: never listed; its files are NODE_INFO of it */
 };
 
 struct node {
 	enum node_kind kind;
 	enum node_kind info_of; /* NODE_INFO, NODE_CONTENT: whose info.json or content */
 	const struct entry *service, *share, *snapshot;
+	const struct entry *policy; /* NODE_INFO of NODE_POLICIES: SERVICE/.policies/NAME.json */
 	/*
 	 * The path named the snapshot by its id while it is listed under its
 	 * name: that id, not a name, is what the user meant.
@@ -93,6 +95,28 @@ void tree_snapshots_key(char *buf, size_t len, const char *service_id, const cha
 /* A share's access paths (loaded only for content links; not listed anywhere). */
 int tree_access_paths(struct tree *tree, const struct op *op, const char *service_id,
 		      const char *share_id, struct listing **out);
+/*
+ * A share's snapshot settings, cached like a listing (one GET per
+ * cache_ttl): TREE_RESERVE holds one entry (name: the percent),
+ * TREE_SHARE_POLICY one (id: the policy's) or none when the share has none.
+ */
+enum tree_setting { TREE_RESERVE, TREE_SHARE_POLICY };
+int tree_setting(struct tree *tree, const struct op *op, enum tree_setting which,
+		 const char *service_id, const char *share_id, struct listing **out);
+void tree_setting_key(char *buf, size_t len, enum tree_setting which, const char *service_id,
+		      const char *share_id);
+/* A service's snapshot policies (SERVICE/.policies), named like snapshots. */
+int tree_policies(struct tree *tree, const struct op *op, const char *service_id,
+		  struct listing **out);
+/*
+ * Each share of the listings the cache holds, however old (no API call):
+ * fn(ctx, its service's entry, its entry), the entries valid during the call.
+ */
+typedef void (*tree_share_fn)(void *ctx, const struct entry *service, const struct entry *share);
+void tree_each_share(struct tree *tree, tree_share_fn fn, void *ctx);
+/* Load key's listing on the calling thread unless it is fresh (a background load). */
+int tree_refresh(struct tree *tree, const char *key);
+
 /* The cache key of the listing of kind (service_id, share_id as that kind needs). */
 void tree_key(char *buf, size_t len, enum efs_kind kind, const char *service_id,
 	      const char *share_id);

@@ -77,6 +77,21 @@ int xattr_get(const struct node *n, const char *name, char **value, size_t *len)
 	return 0;
 }
 
+/* A share's settings (settings.h): listed always, read through the cache by fs. */
+static const char *const share_settings[] = {"user.ovh.snapshot_reserve",
+					     "user.ovh.snapshot_policy"};
+
+static int list_name(const char *name, char *buf, size_t size, size_t *need)
+{
+	size_t len = strlen(name) + 1;
+	if (size && *need + len > size)
+		return -ERANGE;
+	if (size)
+		memcpy(buf + *need, name, len);
+	*need += len;
+	return 0;
+}
+
 int xattr_list(const struct node *n, char *buf, size_t size)
 {
 	size_t need = 0;
@@ -85,13 +100,12 @@ int xattr_list(const struct node *n, char *buf, size_t size)
 		if (!value)
 			continue;
 		free(value);
-		size_t len = strlen(attrs[i].name) + 1;
-		if (size && need + len > size)
+		if (list_name(attrs[i].name, buf, size, &need))
 			return -ERANGE;
-		if (size)
-			memcpy(buf + need, attrs[i].name, len);
-		need += len;
 	}
+	for (size_t i = 0; n->kind == NODE_SHARE && i < 2; i++)
+		if (list_name(share_settings[i], buf, size, &need))
+			return -ERANGE;
 	return (int)need;
 }
 

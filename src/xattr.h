@@ -19,7 +19,8 @@
 /* name's value on n, malloc'ed in *value (*len bytes); -ENODATA when n has none. */
 int xattr_get(const struct node *n, const char *name, char **value, size_t *len);
 /*
- * listxattr: the names that have a value on n, each NUL-terminated, into
+ * listxattr: the names that have a value on n (on a share also its
+ * settings, whose values settings.h reads), each NUL-terminated, into
  * buf (size 0: only measure). The bytes needed, or -ERANGE.
  */
 int xattr_list(const struct node *n, char *buf, size_t size);

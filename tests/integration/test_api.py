@@ -6,7 +6,7 @@ import sys
 from conftest import REPO, fsop, ls, run
 
 sys.path.insert(0, str(REPO / "tests" / "sim"))
-from schema_check import CLIENT_ROUTES, Schema  # noqa: E402
+from schema_check import CLIENT_ROUTES, SETTINGS_ROUTES, Schema  # noqa: E402
 
 SCHEMA = REPO / "tests" / "sim" / "ovh-storage-schema.json"  # OVH's published /storage schema
 WWW_DIR = "efs-prod/www/.snapshots"
@@ -90,6 +90,6 @@ def test_requests_follow_ovh_published_schema(mnt, sim):
         seen.add((r["method"], schema.route(r["method"], path)[0]))
     # The routes seen are the client's (schema_check's list), and every change was made;
     # the access paths are read only for content links (test_content.py).
-    assert seen <= set(CLIENT_ROUTES)
+    assert seen <= set(CLIENT_ROUTES) | set(SETTINGS_ROUTES)
     assert set(CLIENT_ROUTES) - seen == {
         ("GET", "/storage/netapp/{serviceName}/share/{shareId}/accessPath")}

@@ -73,8 +73,15 @@ def test_every_attribute_matches_the_api_object_and_costs_no_call(mnt, sim):
     svc = [s for s in state if s["id"] == SVC][0]
     share = [s for s in svc["shares"] if s["id"] == WWW][0]
     assert getfattr_dump(mnt / "efs-prod") == expected(svc, DIR_ATTRS)
-    assert getfattr_dump(mnt / "efs-prod/www") == expected(share, DIR_ATTRS)
     assert sim.calls() == []
+    # A share's snapshot settings are the exception: one GET each (test_settings.py).
+    assert getfattr_dump(mnt / "efs-prod/www") == dict(
+        expected(share, DIR_ATTRS), **{"user.ovh.snapshot_reserve": "5",
+                                       "user.ovh.snapshot_policy": "default"})
+    base = "/storage/netapp/%s" % SVC
+    assert sorted(sim.calls()) == sorted([
+        ("GET", "%s/share/%s/snapshotReserve" % (base, WWW)),
+        ("GET", "%s/share/%s/snapshotPolicy" % (base, WWW)), ("GET", base + "/snapshotPolicy")])
 
 
 def test_listxattr_lists_only_the_attributes_with_a_value(mnt, sim):

@@ -16,6 +16,18 @@ held copy, type manual, under a new id, keeping name, description, createdAt and
 stays "manage_starting" for hold_delay seconds, the state a copy taken over by a new id shows
 in OpenStack Manila, whose snapshot states the schema's enum is (a guess); the old id is gone).
 GET .../share/{id}/accessPath[/{accessPathId}] (storage.NetAppShareAccessPath).
+GET|PUT .../share/{id}/snapshotReserve ({percent, status}; PUT {"percent": N}, 5..100,
+the range OVH's control panel allows, else 400; void). GET|PUT .../share/{id}/snapshotPolicy
+({id, status}, 404 when the share has none; PUT {"snapshotPolicyID": ID of one of the
+service's policies}, else 400; void). GET .../{svc}/snapshotPolicy[/{id}]
+(storage.NetAppSnapshotPolicy with its rules). POST .../share/{id}/revert
+{"snapshotID": ID} (void, 202): only to the share's latest available manual snapshot (else
+400), on an available share (else 409); the share is "reverting" and the snapshot
+"restoring" for revert_delay seconds, then both "available" ("reverting_error" with
+revert_fails); every snapshot created after the target is gone at once.
+A seed's service may give "snapshotPolicies" (default: one, "default", isDefault); a share
+"snapshotReserve" (percent, default 5) and "snapshotPolicyID" (default: the service's
+default policy; null: none).
 Each share has the access paths its seed gives ("accessPaths": [{id, path, preferred}]),
 by default one: 10.0.0.5:/share_<id>, preferred; a snapshot's `path` defaults to the
 preferred one's + /.snapshot/<name or id> (a seed may set it to null, or to anything).
@@ -38,6 +50,10 @@ Admin (no auth, not logged):
   POST /_sim/log/reset
   GET  /_sim/state                  {"services": [{..., "shares": [{..., "snapshots": [...],
                                      "accessPaths": [...]}]}]}
+  GET  /_sim/settings               {"services": [{id, snapshotPolicies, "shares": [{id,
+                                     snapshotReserve, snapshotPolicyID}]}]} (not in /state:
+                                     the API serves them on routes of their own; a seed
+                                     may give them, as above)
   POST /_sim/seed                   same shape; replaces the data (defaults for missing fields)
   POST /_sim/reset                  start-up seed and config, no faults, empty log
   GET|POST /_sim/config             create_delay, delete_delay, hold_delay, clock_offset, latency,
@@ -161,6 +177,23 @@ ACCESS_PATH_SPEC = {
     "path": ("string", False, None),
     "preferred": ("boolean", False, None),
 }
+# storage.NetAppSnapshotPolicy; rules are storage.NetAppSnapshotPolicyRule[].
+POLICY_STATUSES = ("available", "creating", "deleting", "error", "updating")
+POLICY_SPEC = {
+    "id": ("uuid", False, None),
+    "name": ("string", True, None),
+    "description": ("string", True, None),
+    "createdAt": ("datetime", True, None),
+    "isDefault": ("boolean", True, None),
+    "rules": ("rules", True, None),
+    "status": ("string", True, POLICY_STATUSES),
+}
+SCHEDULE_RANGES = {"minutes": (0, 59), "hours": (0, 23), "days": (1, 31), "months": (1, 12),
+                   "weekdays": (0, 6)}
+RESERVE_RANGE = (5, 100)  # what OVH's control panel lets a user set (reference 5)
+DEFAULT_RULES = [{"copies": 7, "prefix": "daily",
+                  "schedule": {"minutes": [10], "hours": [0], "days": [], "months": [],
+                               "weekdays": []}}]
 # storage.NetAppShareSnapshot (POST) and storage.NetAppShareSnapshotUpdate (PUT): the
 # only writable fields.
 SNAPSHOT_WRITABLE = ("name", "description")
@@ -192,6 +225,30 @@ DEMO_SEED = {
                 "tags": {"env": "prod"},
                 "urn": "urn:v1:eu:resource:storageNetApp:5c1f8e2a-0b4d-4e6f-9a21-3d7c60f0a001",
             },
+            "snapshotPolicies": [
+                {"id": "9b3e1c7a-5d2f-4a80-b1c4-0a0000000001", "name": "default",
+                 "description": "one a day, a week kept", "createdAt": "2025-03-14T09:12:45Z",
+                 "isDefault": True, "status": "available",
+                 "rules": [{"copies": 7, "prefix": "daily",
+                            "schedule": {"minutes": [10], "hours": [0], "days": [],
+                                         "months": [], "weekdays": []}}]},
+                {"id": "9b3e1c7a-5d2f-4a80-b1c4-0a0000000002", "name": "hourly-daily",
+                 "description": "every hour for a day, every day for a month",
+                 "createdAt": "2025-03-20T10:00:00Z", "isDefault": False,
+                 "status": "available",
+                 "rules": [{"copies": 24, "prefix": "hourly",
+                            "schedule": {"minutes": [0], "hours": [], "days": [],
+                                         "months": [], "weekdays": []}},
+                           {"copies": 31, "prefix": "daily",
+                            "schedule": {"minutes": [10], "hours": [0], "days": [],
+                                         "months": [], "weekdays": []}}]},
+                {"id": "9b3e1c7a-5d2f-4a80-b1c4-0a0000000003", "name": None,
+                 "description": "weekly, on Sundays", "createdAt": "2025-04-01T08:00:00Z",
+                 "isDefault": False, "status": "available",
+                 "rules": [{"copies": 4, "prefix": "weekly",
+                            "schedule": {"minutes": [0], "hours": [3], "days": [],
+                                         "months": [], "weekdays": [0]}}]},
+            ],
             "shares": [
                 {
                     "id": "7e4b2d90-3a1c-4f58-b6e2-0c9d8a7b0101",
@@ -238,6 +295,8 @@ DEMO_SEED = {
                     "protocol": "NFS",
                     "size": 1000,
                     "mountPointName": "db",
+                    "snapshotReserve": 10,
+                    "snapshotPolicyID": "9b3e1c7a-5d2f-4a80-b1c4-0a0000000002",
                     "snapshotID": None,
                     "createdAt": "2025-03-14T09:31:12Z",
                     "status": "available",
@@ -264,6 +323,7 @@ DEMO_SEED = {
                     "protocol": "NFS",
                     "size": 200,
                     "mountPointName": "logs",
+                    "snapshotPolicyID": None,
                     "snapshotID": None,
                     "createdAt": "2025-04-02T11:00:00Z",
                     "status": "available",
@@ -353,6 +413,8 @@ DEFAULT_CONFIG = {
     # The schema says a PUT answers the snapshot; Terraform's provider ignores the answer and
     # reads it again, and the client's code says the API may answer null: this makes it so.
     "put_reply_null": False,
+    "revert_delay": 2.0,     # seconds a reverted share stays "reverting"
+    "revert_fails": False,   # reverts end in reverting_error instead of available
     "app_key": "demo-ak",
     "app_secret": "demo-as",
     "consumer_keys": ["demo-ck"],
@@ -476,9 +538,61 @@ def _check_value(kind, value, where):
         "tags": lambda v: isinstance(v, dict) and all(
             isinstance(k, str) and isinstance(x, str) for k, x in v.items()),
         "iam": lambda v: isinstance(v, dict),
+        "rules": _valid_rules,
     }[kind](value)
     if not ok:
         raise SeedError("%s: %r is not a valid %s" % (where, value, kind))
+
+
+def _valid_rule(rule):
+    if not isinstance(rule, dict) or set(rule) != {"copies", "prefix", "schedule"}:
+        return False
+    sched = rule["schedule"]
+    if not isinstance(rule["copies"], int) or isinstance(rule["copies"], bool):
+        return False
+    if not isinstance(rule["prefix"], str) or not isinstance(sched, dict):
+        return False
+    if set(sched) - set(SCHEDULE_RANGES) or not sched.get("minutes"):
+        return False
+    return all(isinstance(v, list) and all(
+        isinstance(x, int) and SCHEDULE_RANGES[k][0] <= x <= SCHEDULE_RANGES[k][1] for x in v)
+        for k, v in sched.items() if v is not None)
+
+
+def _valid_rules(value):
+    """storage.NetAppSnapshotPolicyRule[]: at most four rules, minutes required."""
+    return isinstance(value, list) and len(value) <= 4 and all(_valid_rule(r) for r in value)
+
+
+def normalize_policies(raw, svc_id, now, where):
+    items = raw.get("snapshotPolicies")
+    if items is None and "snapshotPolicies" not in raw:
+        items = [{"id": str(uuid.uuid5(uuid.NAMESPACE_URL, "policy:" + svc_id)),
+                  "name": "default", "description": "made by the simulator",
+                  "isDefault": True, "rules": DEFAULT_RULES}]
+    items = _child_list({"snapshotPolicies": items}, "snapshotPolicies", where)
+    out = []
+    for i, item in enumerate(items):
+        p_where = "%s.snapshotPolicies[%d]" % (where, i)
+        p_id = _require_object(item, p_where)
+        out.append(normalize(item, POLICY_SPEC, {"id": p_id, "createdAt": rfc3339(now),
+                                                 "isDefault": False, "rules": [],
+                                                 "status": "available"}, p_where))
+    _check_unique([p["id"] for p in out], where + ".snapshotPolicies")
+    return out
+
+
+def normalize_share_settings(raw, share, policies, where):
+    """The share's snapshot reserve and policy (private: served by their own routes)."""
+    percent = raw.get("snapshotReserve", 5)
+    _check_value("long", percent, where + ".snapshotReserve")
+    share["_reserve"] = percent
+    default = [p["id"] for p in policies if p["isDefault"]]
+    policy = raw.get("snapshotPolicyID", default[0] if default else None)
+    if policy is not None and policy.lower() not in [p["id"].lower() for p in policies]:
+        raise SeedError("%s.snapshotPolicyID: %r is not a policy of the service"
+                        % (where, policy))
+    share["_policy"] = policy
 
 
 def normalize(raw, spec, defaults, where, children=()):
@@ -552,7 +666,9 @@ def normalize_share(raw, now, where):
     share_id = _require_object(raw, where)
     defaults = {"id": share_id, "protocol": "NFS", "size": 100, "createdAt": rfc3339(now),
                 "status": "available", "accessMode": "rw"}
-    share = normalize(raw, SHARE_SPEC, defaults, where, children=("snapshots", "accessPaths"))
+    share = normalize(raw, SHARE_SPEC, defaults, where,
+                      children=("snapshots", "accessPaths", "snapshotReserve",
+                                "snapshotPolicyID"))
     share["_access_paths"] = normalize_access_paths(raw, share_id, where)
     snaps = _child_list(raw, "snapshots", where)
     share["_snapshots"] = [
@@ -583,12 +699,17 @@ def normalize_service(raw, now, where):
                 "product": "enterprise-file-storage-premium-1tb", "quota": 1024,
                 "region": "eu-west-gra", "status": "running",
                 "iam": default_iam(svc_id, name)}
-    service = normalize(raw, SERVICE_SPEC, defaults, where, children=("shares",))
+    service = normalize(raw, SERVICE_SPEC, defaults, where,
+                        children=("shares", "snapshotPolicies"))
     if service["iam"] is not None:
         service["iam"] = normalize_iam(service["iam"], svc_id, name, where + ".iam")
     shares = _child_list(raw, "shares", where)
     service["_shares"] = [normalize_share(s, now, "%s.shares[%d]" % (where, i))
                           for i, s in enumerate(shares)]
+    service["_policies"] = normalize_policies(raw, svc_id, now, where)
+    for i, (raw_share, share) in enumerate(zip(shares, service["_shares"])):
+        normalize_share_settings(raw_share, share, service["_policies"],
+                                 "%s.shares[%d]" % (where, i))
     return service
 
 
@@ -668,7 +789,8 @@ class Config:
     @staticmethod
     def _validate(key, value):
         number = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if key in ("create_delay", "delete_delay", "hold_delay", "latency", "time_window"):
+        if key in ("create_delay", "delete_delay", "hold_delay", "latency", "time_window",
+                   "revert_delay"):
             if not number or value < 0:
                 raise SeedError("config.%s: expected a number >= 0" % key)
         elif key == "clock_offset":
@@ -678,7 +800,8 @@ class Config:
             if not isinstance(value, int) or isinstance(value, bool) or value < 0 or (
                     key.endswith("_status") and not 100 <= value <= 599):
                 raise SeedError("config.%s: expected an integer in range" % key)
-        elif key in ("delete_fails", "require_bearer", "unique_names", "put_reply_null"):
+        elif key in ("delete_fails", "require_bearer", "unique_names", "put_reply_null",
+                     "revert_fails"):
             if not isinstance(value, bool):
                 raise SeedError("config.%s: expected a boolean" % key)
         elif key == "token_ttl":
@@ -754,6 +877,7 @@ class State:
                 item["shares"] = []
                 for share in svc["_shares"]:
                     self._settle(share)
+                    self._settle_revert(share)
                     sh = public(share)
                     sh["snapshots"] = [public(s) for s in share["_snapshots"]]
                     sh["accessPaths"] = [public(a) for a in share["_access_paths"]]
@@ -774,6 +898,8 @@ class State:
     def shares(self, svc_id, mount_point=None):
         with self._lock:
             shares = self._find_service(svc_id)["_shares"]
+            for share in shares:
+                self._settle_revert(share)
             return [public(s) for s in shares
                     if mount_point is None or s["mountPointName"] == mount_point]
 
@@ -858,6 +984,90 @@ class State:
             snap["_gone_at"] = time.monotonic() + cfg["delete_delay"]
             snap["_delete_fails"] = cfg["delete_fails"]
 
+    # ---- share settings: snapshot reserve, snapshot policy, revert ----
+
+    def settings(self):
+        """What GET /_sim/settings shows: policies, and each share's reserve and policy."""
+        with self._lock:
+            return {"services": [
+                {"id": svc["id"], "snapshotPolicies": [public(p) for p in svc["_policies"]],
+                 "shares": [{"id": sh["id"], "snapshotReserve": sh["_reserve"],
+                             "snapshotPolicyID": sh["_policy"]} for sh in svc["_shares"]]}
+                for svc in self._services]}
+
+    def reserve(self, svc_id, share_id):
+        with self._lock:
+            share = self._find_share(svc_id, share_id)
+            return {"percent": share["_reserve"], "status": "active"}
+
+    def set_reserve(self, svc_id, share_id, percent):
+        with self._lock:
+            self._find_share(svc_id, share_id)["_reserve"] = percent
+
+    def policies(self, svc_id):
+        with self._lock:
+            return [public(p) for p in self._find_service(svc_id)["_policies"]]
+
+    def policy(self, svc_id, policy_id):
+        with self._lock:
+            return public(self._find_policy(svc_id, policy_id))
+
+    def share_policy(self, svc_id, share_id):
+        with self._lock:
+            share = self._find_share(svc_id, share_id)
+            if share["_policy"] is None:
+                raise ovh_error(404, "Share %s has no snapshot policy" % share_id)
+            return {"id": share["_policy"], "status": "active"}
+
+    def set_share_policy(self, svc_id, share_id, policy_id):
+        with self._lock:
+            share = self._find_share(svc_id, share_id)
+            try:
+                policy = self._find_policy(svc_id, policy_id)
+            except ApiError:
+                raise ovh_error(400, "Snapshot policy %s does not exist" % policy_id)
+            share["_policy"] = policy["id"]
+
+    def revert(self, svc_id, share_id, snap_id):
+        """Back to the latest available manual snapshot (reference 4.5); newer ones go."""
+        cfg = self._config.snapshot()
+        with self._lock:
+            share = self._find_share(svc_id, share_id)
+            self._settle(share)
+            if share["status"] != "available":
+                raise ovh_error(409, "Share %s is in status %s" % (share_id, share["status"]))
+            snap = self._find_snapshot(svc_id, share_id, snap_id)
+            manual = [s for s in share["_snapshots"]
+                      if s["type"] == "manual" and s["status"] == "available"]
+            latest = max(manual, key=lambda s: s["createdAt"] or "", default=None)
+            if snap is not latest:
+                raise ovh_error(400, "It's only possible to revert a share to its latest "
+                                     "available snapshot")
+            share["_snapshots"] = [s for s in share["_snapshots"] if s is snap or
+                                   (s["createdAt"] or "") <= (snap["createdAt"] or "")]
+            share["status"] = "reverting"
+            snap["status"] = "restoring"
+            share["_reverted_at"] = time.monotonic() + cfg["revert_delay"]
+            share["_revert_fails"] = cfg["revert_fails"]
+            share["_restoring"] = snap
+
+    @staticmethod
+    def _settle_revert(share):
+        if "_reverted_at" not in share or time.monotonic() < share["_reverted_at"]:
+            return
+        share["status"] = "reverting_error" if share["_revert_fails"] else "available"
+        if share["_restoring"]["status"] == "restoring":
+            share["_restoring"]["status"] = "available"
+        for key in ("_reverted_at", "_revert_fails", "_restoring"):
+            del share[key]
+
+    def _find_policy(self, svc_id, policy_id):
+        for policy in self._find_service(svc_id)["_policies"]:
+            if policy["id"].lower() == policy_id.lower():
+                return policy
+        raise ovh_error(404, "The requested object (snapshotPolicyId = %s) does not exist"
+                        % policy_id)
+
     # ---- internals (call with the lock held) ----
 
     def _server_now(self):
@@ -912,6 +1122,7 @@ class State:
     def _find_share(self, svc_id, share_id):
         for share in self._find_service(svc_id)["_shares"]:
             if share["id"].lower() == share_id.lower():
+                self._settle_revert(share)
                 return share
         raise ovh_error(404, "The requested object (shareId = %s) does not exist" % share_id)
 
@@ -1237,6 +1448,13 @@ ROUTES = [
      {"GET": "get_snapshot", "PUT": "update_snapshot", "DELETE": "delete_snapshot"}),
     (re.compile(r"^%s/%s/share/%s/snapshot/%s/hold$" % (NETAPP, SEG, SEG, SEG)),
      {"POST": "hold_snapshot"}),
+    (re.compile(r"^%s/%s/share/%s/snapshotReserve$" % (NETAPP, SEG, SEG)),
+     {"GET": "get_reserve", "PUT": "put_reserve"}),
+    (re.compile(r"^%s/%s/share/%s/snapshotPolicy$" % (NETAPP, SEG, SEG)),
+     {"GET": "get_share_policy", "PUT": "put_share_policy"}),
+    (re.compile(r"^%s/%s/share/%s/revert$" % (NETAPP, SEG, SEG)), {"POST": "revert"}),
+    (re.compile(r"^%s/%s/snapshotPolicy$" % (NETAPP, SEG)), {"GET": "list_policies"}),
+    (re.compile(r"^%s/%s/snapshotPolicy/%s$" % (NETAPP, SEG, SEG)), {"GET": "get_policy"}),
     (re.compile(r"^%s/%s/share/%s/accessPath$" % (NETAPP, SEG, SEG)),
      {"GET": "list_access_paths"}),
     (re.compile(r"^%s/%s/share/%s/accessPath/%s$" % (NETAPP, SEG, SEG, SEG)),
@@ -1368,6 +1586,55 @@ class Api:
     def _get_access_path(self, req, svc, share, ap):
         return Reply.json(200, self._state.access_path(svc, share, ap))
 
+    # ---- share settings ----
+
+    @staticmethod
+    def _one_field(req, model, field, check):
+        """A body that is exactly {field: value} with check(value) true, else 400."""
+        try:
+            body = parse_json(req.body)
+        except (ValueError, UnicodeDecodeError):
+            raise ovh_error(400, "Invalid JSON in request body")
+        if not isinstance(body, dict) or set(body) != {field}:
+            raise ovh_error(400, "Request body must be a %s object with %s only"
+                            % (model, field))
+        if not check(body[field]):
+            raise ovh_error(400, "Invalid value for property %s: %r" % (field, body[field]))
+        return body[field]
+
+    def _get_reserve(self, req, svc, share):
+        return Reply.json(200, self._state.reserve(svc, share))
+
+    def _put_reserve(self, req, svc, share):
+        percent = self._one_field(
+            req, "storage.NetAppShareSnapshotReserveUpdate", "percent",
+            lambda v: isinstance(v, int) and not isinstance(v, bool)
+            and RESERVE_RANGE[0] <= v <= RESERVE_RANGE[1])
+        self._state.set_reserve(svc, share, percent)
+        return Reply(200, b"")
+
+    def _get_share_policy(self, req, svc, share):
+        return Reply.json(200, self._state.share_policy(svc, share))
+
+    def _put_share_policy(self, req, svc, share):
+        policy = self._one_field(req, "storage.NetAppShareSnapshotPolicyUpdate",
+                                 "snapshotPolicyID",
+                                 lambda v: isinstance(v, str) and UUID_RE.match(v))
+        self._state.set_share_policy(svc, share, policy)
+        return Reply(200, b"")
+
+    def _list_policies(self, req, svc):
+        return Reply.json(200, self._state.policies(svc))
+
+    def _get_policy(self, req, svc, policy):
+        return Reply.json(200, self._state.policy(svc, policy))
+
+    def _revert(self, req, svc, share):
+        snap = self._one_field(req, "storage.NetAppShareRevertToSnapshot", "snapshotID",
+                               lambda v: isinstance(v, str) and UUID_RE.match(v))
+        self._state.revert(svc, share, snap)
+        return Reply(202, b"")
+
 
 class TokenEndpoint:
     """POST /auth/oauth2/token: OAuth2 client credentials grant (RFC 6749 §4.4), as OVH's.
@@ -1488,6 +1755,7 @@ class Admin:
             ("GET", "/_sim/log"): lambda body: {"requests": sim.log.entries()},
             ("POST", "/_sim/log/reset"): self._reset_log,
             ("GET", "/_sim/state"): lambda body: sim.state.dump(),
+            ("GET", "/_sim/settings"): lambda body: sim.state.settings(),
             ("POST", "/_sim/seed"): self._seed,
             ("POST", "/_sim/reset"): self._reset,
             ("GET", "/_sim/config"): lambda body: sim.config.snapshot(),

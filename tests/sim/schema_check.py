@@ -28,6 +28,18 @@ CLIENT_ROUTES = [
     ("POST", "/storage/netapp/{serviceName}/share/{shareId}/snapshot/{snapshotId}/hold"),
 ]
 
+# The share's settings (src/efs.c, src/settings.c: user.ovh.snapshot_reserve, snapshot_policy,
+# revert and SERVICE/.policies).
+SETTINGS_ROUTES = [
+    ("GET", "/storage/netapp/{serviceName}/share/{shareId}/snapshotReserve"),
+    ("PUT", "/storage/netapp/{serviceName}/share/{shareId}/snapshotReserve"),
+    ("GET", "/storage/netapp/{serviceName}/share/{shareId}/snapshotPolicy"),
+    ("PUT", "/storage/netapp/{serviceName}/share/{shareId}/snapshotPolicy"),
+    ("GET", "/storage/netapp/{serviceName}/snapshotPolicy"),
+    ("GET", "/storage/netapp/{serviceName}/share/{shareId}"),
+    ("POST", "/storage/netapp/{serviceName}/share/{shareId}/revert"),
+]
+
 
 class Schema:
     def __init__(self, path=SCHEMA_FILE):

@@ -42,7 +42,7 @@ from urllib.parse import quote_plus, urlencode
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from schema_check import CLIENT_ROUTES, Schema  # noqa: E402
+from schema_check import CLIENT_ROUTES, SETTINGS_ROUTES, Schema  # noqa: E402
 
 SIM = Path(__file__).resolve().parent / "ovhsim.py"
 # OVH's published /storage schema (https://eu.api.ovh.com/1.0/storage.json), kept in the tree
@@ -1166,3 +1166,114 @@ def test_every_behaviour_test_of_the_api_says_documented_or_guess():
     untold = [name for name, fn in globals().items() if name.startswith(section) and
               callable(fn) and not hasattr(fn, "ovh_basis")]
     assert not untold, untold
+
+
+# --------------------------------------------------------------------------------------
+# Share settings: snapshot reserve, snapshot policies, revert (issue 18)
+# --------------------------------------------------------------------------------------
+
+SHARE = "/storage/netapp/%s/share/%s" % (SVC, WWW)
+POLICIES = "/storage/netapp/%s/snapshotPolicy" % SVC
+DEFAULT_POLICY = "9b3e1c7a-5d2f-4a80-b1c4-0a0000000001"
+HOURLY_POLICY = "9b3e1c7a-5d2f-4a80-b1c4-0a0000000002"
+
+
+def test_settings_replies_follow_the_schema(api):
+    schema = Schema(SCHEMA)
+    for path in (SHARE + "/snapshotReserve", SHARE + "/snapshotPolicy", POLICIES,
+                 POLICIES + "/" + HOURLY_POLICY):
+        r = api.call("GET", path)
+        schema.check_reply("GET", path, r.status, r.data)
+    policies = api.ok("GET", POLICIES)
+    assert len(policies) == 3 and all(len(p["rules"]) <= 4 for p in policies)
+    assert api.ok("GET", POLICIES + "/" + HOURLY_POLICY) == policies[1]
+
+
+def test_every_settings_route_the_client_uses_answers_the_schemas_model(api):
+    """schema_check's own checker over SETTINGS_ROUTES, as for the snapshot routes."""
+    schema = Schema(SCHEMA)
+    latest = "2f6d9c3b-8e1a-4b75-a0d4-010100000006"  # www's newest manual snapshot
+    api.config(revert_delay=0)
+    calls = [("GET", SHARE + "/snapshotReserve", None), ("PUT", SHARE + "/snapshotReserve",
+                                                         {"percent": 12}),
+             ("GET", SHARE + "/snapshotPolicy", None),
+             ("PUT", SHARE + "/snapshotPolicy", {"snapshotPolicyID": HOURLY_POLICY}),
+             ("GET", POLICIES, None), ("GET", SHARE, None),
+             ("POST", SHARE + "/revert", {"snapshotID": latest})]
+    routes = set()
+    for method, path, body in calls:
+        r = api.call(method, path, body)
+        schema.check_request(method, path, "", json.dumps(body) if body else "")
+        schema.check_reply(method, path, r.status, r.data)
+        routes.add((method, schema.route(method, path)[0]))
+    assert routes == set(SETTINGS_ROUTES)
+
+
+def test_reserve_is_5_by_default_and_put_takes_a_percent_in_range(api):
+    assert api.ok("GET", SHARE + "/snapshotReserve") == {"percent": 5, "status": "active"}
+    r = api.call("PUT", SHARE + "/snapshotReserve", {"percent": 12})
+    assert (r.status, r.data) == (200, b"")
+    assert api.ok("GET", SHARE + "/snapshotReserve")["percent"] == 12
+    for bad in ({"percent": 4}, {"percent": 101}, {"percent": "10"}, {"percent": 10.5},
+                {"percent": 10, "status": "active"}, {}):
+        assert api.call("PUT", SHARE + "/snapshotReserve", bad).status == 400, bad
+    assert api.ok("GET", SHARE + "/snapshotReserve")["percent"] == 12
+
+
+def test_share_policy_get_put_and_none(api):
+    assert api.ok("GET", SHARE + "/snapshotPolicy") == {"id": DEFAULT_POLICY,
+                                                         "status": "active"}
+    assert api.call("PUT", SHARE + "/snapshotPolicy",
+                    {"snapshotPolicyID": HOURLY_POLICY}).status == 200
+    assert api.ok("GET", SHARE + "/snapshotPolicy")["id"] == HOURLY_POLICY
+    assert api.call("PUT", SHARE + "/snapshotPolicy", {"snapshotPolicyID": MISSING}).status \
+        == 400
+    assert api.call("PUT", SHARE + "/snapshotPolicy", {"id": HOURLY_POLICY}).status == 400
+    logs = "/storage/netapp/%s/share/7e4b2d90-3a1c-4f58-b6e2-0c9d8a7b0103" % SVC
+    assert api.call("GET", logs + "/snapshotPolicy").status == 404
+    assert api.call("GET", POLICIES + "/" + MISSING).status == 404
+
+
+def test_revert_only_to_the_latest_manual_snapshot_and_drops_newer_ones(api):
+    latest = "2f6d9c3b-8e1a-4b75-a0d4-010100000006"  # www dup (second), newest manual
+    api.ok("POST", SNAPS + "/" + AUTO_SNAP + "/hold")  # older than latest: stays
+    r = api.call("POST", SHARE + "/revert", {"snapshotID": WWW_SNAP})
+    assert r.status == 400
+    api.config(revert_delay=DELAY)
+    r = api.call("POST", SHARE + "/revert", {"snapshotID": latest})
+    assert (r.status, r.data) == (202, b"")
+    assert api.ok("GET", SHARE)["status"] == "reverting"
+    assert api.ok("GET", SNAPS + "/" + latest)["status"] == "restoring"
+    assert api.call("POST", SHARE + "/revert", {"snapshotID": latest}).status == 409
+    assert api.call("POST", SNAPS, {"name": "during"}).status == 409
+    assert wait_for(lambda: api.ok("GET", SHARE)["status"] == "available")
+    assert api.ok("GET", SNAPS + "/" + latest)["status"] == "available"
+
+
+def test_revert_removes_automatic_snapshots_newer_than_the_target(api):
+    newer = {"id": MISSING, "name": "daily-later", "createdAt": "2026-12-01T00:10:00Z",
+             "type": "automatic"}
+    state = api.admin("GET", "/_sim/state")[1]
+    state["services"][0]["shares"][0]["snapshots"].append(newer)
+    assert api.admin("POST", "/_sim/seed", state)[0] == 200
+    api.config(revert_delay=0, revert_fails=True)
+    api.ok("POST", SHARE + "/revert", {"snapshotID": "2f6d9c3b-8e1a-4b75-a0d4-010100000006"})
+    assert MISSING not in snapshot_ids(api) and len(snapshot_ids(api)) == 6
+    assert api.ok("GET", SHARE)["status"] == "reverting_error"
+
+
+def test_settings_come_from_the_seed_and_show_in_the_admin_view_only(api):
+    seed = {"services": [{"id": SVC, "name": "one",
+                          "snapshotPolicies": [{"id": HOURLY_POLICY, "name": "p",
+                                                "rules": []}],
+                          "shares": [{"id": WWW, "snapshotReserve": 20},
+                                     {"id": DB, "snapshotPolicyID": None}]}]}
+    assert api.admin("POST", "/_sim/seed", seed)[0] == 200
+    view = api.admin("GET", "/_sim/settings")[1]["services"][0]
+    assert [p["id"] for p in view["snapshotPolicies"]] == [HOURLY_POLICY]
+    assert view["shares"] == [{"id": WWW, "snapshotReserve": 20, "snapshotPolicyID": None},
+                              {"id": DB, "snapshotReserve": 5, "snapshotPolicyID": None}]
+    state = api.admin("GET", "/_sim/state")[1]["services"][0]
+    assert "snapshotPolicies" not in state and "snapshotReserve" not in state["shares"][0]
+    bad = {"services": [{"id": SVC, "shares": [{"id": WWW, "snapshotPolicyID": MISSING}]}]}
+    assert api.admin("POST", "/_sim/seed", bad)[0] == 400

@@ -183,6 +183,7 @@ static void test_reserved_names_are_exactly_info_json_snapshots_and_the_status_f
 	assert_true(names_is_reserved("info.json"));
 	assert_true(names_is_reserved(".snapshots"));
 	assert_true(names_is_reserved(".ovhsnapfs"));
+	assert_true(names_is_reserved(".policies"));
 	assert_false(names_is_reserved(".ovhsnapfs2"));
 	assert_false(names_is_reserved("info"));
 	assert_false(names_is_reserved("snapshots"));

@@ -87,6 +87,37 @@ static void test_prometheus_of_an_empty_document_has_no_samples_but_the_breaker(
 	free(text);
 }
 
+static void test_prometheus_share_gauges_by_name_without_snapshot_names(void **state)
+{
+	size_t len;
+	(void)state;
+	json_t *doc = json_loads(
+		"{\"shares\": [{\"service\": \"efs-prod\", \"service_id\": \"s1\", "
+		"\"share\": \"www\", \"share_id\": \"h1\", \"snapshots\": {\"automatic\": 2, "
+		"\"manual\": 4, \"system\": 0}, \"newest_snapshot\": \"2026-11-26T08:05:00Z\", "
+		"\"newest_snapshot_timestamp\": 1795680300}]}",
+		0, NULL);
+	assert_non_null(doc);
+	char *text = status_prometheus(doc, &len);
+	json_decref(doc);
+	assert_non_null(text);
+	static const char *const lines[] = {
+		"# TYPE ovhsnapfs_share_snapshots gauge\n",
+		"ovhsnapfs_share_snapshots{service=\"efs-prod\",share=\"www\",type=\"automatic\"} "
+		"2\n",
+		"ovhsnapfs_share_snapshots{service=\"efs-prod\",share=\"www\",type=\"manual\"} 4\n",
+		"ovhsnapfs_share_snapshots{service=\"efs-prod\",share=\"www\",type=\"system\"} 0\n",
+		"# TYPE ovhsnapfs_share_newest_snapshot_timestamp_seconds gauge\n",
+		"ovhsnapfs_share_newest_snapshot_timestamp_seconds{service=\"efs-prod\",share="
+		"\"www\"} "
+		"1795680300\n",
+	};
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+		if (!strstr(text, lines[i]))
+			fail_msg("missing: %s", lines[i]);
+	free(text);
+}
+
 static void test_key_prefix_is_four_whole_characters_json_can_hold(void **state)
 {
 	static const struct {
@@ -131,6 +162,7 @@ int main(void)
 		cmocka_unit_test(
 			test_prometheus_of_an_empty_document_has_no_samples_but_the_breaker),
 		cmocka_unit_test(test_key_prefix_is_four_whole_characters_json_can_hold),
+		cmocka_unit_test(test_prometheus_share_gauges_by_name_without_snapshot_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
