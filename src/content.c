@@ -112,10 +112,8 @@ static void printable(const char *text, size_t len, char *out, size_t out_len)
 
 static const struct efs_object *find_object(const struct listing *l, const char *id)
 {
-	for (size_t i = 0; l && i < l->n; i++)
-		if (strcmp(l->entries[i].obj.id, id) == 0)
-			return &l->entries[i].obj;
-	return NULL;
+	const struct entry *e = listing_find_id(l, id);
+	return e ? &e->obj : NULL;
 }
 
 static bool same_path(const struct efs_object *a, const struct efs_object *b)

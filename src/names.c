@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "strindex.h"
+
 /* A service, share or snapshot of one of these names is listed by its id. */
 bool names_is_reserved(const char *name)
 {
@@ -79,8 +81,9 @@ int names_check_new(const char *name)
 	return names_is_reserved(name) ? -EINVAL : 0;
 }
 
-static bool name_is_unique(const char *name, const char *const *names, const char *const *ids,
-			   size_t n, size_t self)
+/* Without memory for an index: compare with every sibling (quadratic, but right). */
+static bool name_is_unique_slow(const char *name, const char *const *names, const char *const *ids,
+				size_t n, size_t self)
 {
 	for (size_t j = 0; j < n; j++) {
 		if (j != self && names[j] && strcmp(names[j], name) == 0)
@@ -91,12 +94,29 @@ static bool name_is_unique(const char *name, const char *const *names, const cha
 	return true;
 }
 
+/* Every name and id of the siblings, counted: one probe answers "unique?". */
+static struct strindex *index_siblings(const char *const *names, const char *const *ids, size_t n)
+{
+	struct strindex *all = strindex_new(2 * n);
+	for (size_t i = 0; all && i < n; i++) {
+		if (names[i])
+			strindex_add(all, names[i], i);
+		strindex_add(all, ids[i], i);
+	}
+	return all;
+}
+
 void names_assign(const char *const *names, const char *const *ids, size_t n, const char **display)
 {
+	struct strindex *all = index_siblings(names, ids, n);
 	for (size_t i = 0; i < n; i++) {
 		const char *name = names[i];
-		bool usable =
-			name && names_is_listable(name) && name_is_unique(name, names, ids, n, i);
+		bool usable = name && names_is_listable(name);
+		if (usable && all) /* others = all uses of the text but its own name and id */
+			usable = strindex_count(all, name) - 1 - (strcmp(ids[i], name) == 0) == 0;
+		else if (usable)
+			usable = name_is_unique_slow(name, names, ids, n, i);
 		display[i] = usable ? name : ids[i];
 	}
+	strindex_free(all);
 }

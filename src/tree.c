@@ -143,6 +143,38 @@ int tree_listing_objects(const struct listing *l, struct efs_list *list)
 	return 0;
 }
 
+struct change {
+	struct tree *t;
+	const char *drop_id;
+	const struct efs_object *obj;
+};
+
+/* cache_update_fn: the share's snapshots as they are after our change. */
+static struct listing *changed_listing(void *arg, const struct listing *cur)
+{
+	const struct change *ch = arg;
+	struct efs_list list;
+	if (listing_objects_changed(cur, ch->drop_id, ch->obj, &list) != 0)
+		return NULL;
+	struct listing *next = tree_build_listing(ch->t, EFS_SNAPSHOT, &list, cur);
+	efs_list_free(&list);
+	return next;
+}
+
+void tree_change_snapshots(struct tree *t, const char *svc, const char *share, const char *drop_id,
+			   const struct efs_object *obj)
+{
+	char key[400];
+	struct change ch = {.t = t, .drop_id = drop_id, .obj = obj};
+	struct listing *was;
+	key_of(key, sizeof(key), EFS_SNAPSHOT, svc, share);
+	struct listing *next = cache_update(t->cache, key, changed_listing, &ch, &was);
+	if (next)
+		tree_notify_changes(t, EFS_SNAPSHOT, svc, share, was, next);
+	listing_unref(was);
+	listing_unref(next);
+}
+
 void tree_init(struct tree *t, struct ovh_client *api, struct cache *cache, char **services)
 {
 	memset(t, 0, sizeof(*t));
@@ -175,10 +207,7 @@ static const char *display_name(struct tree *t, const char *key, const char *id,
 				size_t len)
 {
 	struct listing *l = cache_peek(t->cache, key);
-	const struct entry *e = NULL;
-	for (size_t i = 0; l && i < l->n && !e; i++)
-		if (strcmp(l->entries[i].obj.id, id) == 0)
-			e = &l->entries[i];
+	const struct entry *e = listing_find_id(l, id);
 	snprintf(buf, len, "%s", e ? e->name : id);
 	listing_unref(l);
 	return buf;
@@ -204,14 +233,6 @@ void tree_listing_dir(struct tree *t, enum efs_kind kind, const char *svc, const
 		snprintf(buf, len, "/%s/%s/" SNAPSHOT_DIR, svc_name, share_name);
 }
 
-static const struct entry *find_id(const struct listing *l, const char *id)
-{
-	for (size_t i = 0; i < l->n; i++)
-		if (strcmp(l->entries[i].obj.id, id) == 0)
-			return &l->entries[i];
-	return NULL;
-}
-
 static void report(struct tree *t, const char *dir, const char *name, const char *file)
 {
 	char path[1200];
@@ -230,7 +251,7 @@ void tree_notify_changes(struct tree *t, enum efs_kind kind, const char *svc, co
 	tree_listing_dir(t, kind, svc, share, dir, sizeof(dir));
 	for (size_t i = 0; i < old->n; i++) {
 		const struct entry *was = &old->entries[i];
-		const struct entry *now = find_id(new_listing, was->obj.id);
+		const struct entry *now = listing_find_id(new_listing, was->obj.id);
 		if (!now || strcmp(now->name, was->name) != 0) {
 			report(t, dir, was->name, NULL); /* gone, or renamed */
 			entries_changed = true;

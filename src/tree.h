@@ -111,6 +111,14 @@ struct listing *tree_build_listing(struct tree *tree, enum efs_kind kind, struct
 void tree_notify_changes(struct tree *tree, enum efs_kind kind, const char *service_id,
 			 const char *share_id, const struct listing *old,
 			 const struct listing *new_listing);
+/*
+ * Publish a share's snapshots as they are after a change of ours, so that it
+ * shows at once (listing_objects_changed says how drop_id and obj apply),
+ * and report what changed. Built outside the cache's lock; nothing when the
+ * listing is not cached.
+ */
+void tree_change_snapshots(struct tree *tree, const char *service_id, const char *share_id,
+			   const char *drop_id, const struct efs_object *obj);
 /* Copy a listing's objects into list, for building a changed listing. */
 int tree_listing_objects(const struct listing *listing, struct efs_list *list);
 
