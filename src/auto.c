@@ -31,6 +31,7 @@
 #include "efs.h"
 #include "hook.h"
 #include "names.h"
+#include "utf8.h"
 
 #define PROG	     "ovhsnapfs-auto"
 #define EXIT_USAGE   2
@@ -85,37 +86,27 @@ struct place {
 /* ---- output ---- */
 
 /* Bytes of the printable character at s (ASCII or valid UTF-8, no controls), or 0. */
-static size_t printable(const unsigned char *s)
+static size_t printable(const unsigned char *s, size_t left)
 {
-	if (s[0] >= 0x20 && s[0] < 0x7f)
-		return s[0] == '\\' ? 0 : 1;
-	size_t len = s[0] >= 0xc2 && s[0] <= 0xdf   ? 2
-		     : (s[0] & 0xf0) == 0xe0	    ? 3
-		     : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4
-						    : 0;
-	for (size_t i = 1; i < len; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	if ((s[0] == 0xc2 && s[1] < 0xa0) ||  /* C1 controls */
-	    (s[0] == 0xe0 && s[1] < 0xa0) ||  /* overlong */
-	    (s[0] == 0xed && s[1] >= 0xa0) || /* surrogates */
-	    (s[0] == 0xf0 && s[1] < 0x90) ||  /* overlong */
-	    (s[0] == 0xf4 && s[1] >= 0x90))   /* beyond U+10FFFF */
-		return 0;
-	return len;
+	uint32_t cp;
+	size_t len = s[0] == '\\' ? 0 : utf8_sequence(s, left, &cp);
+	return len && !utf8_is_control(cp) ? len : 0;
 }
 
 /* s, with backslashes, controls and invalid UTF-8 as \xHH: one line stays one line. */
 static void put_escaped(FILE *f, const char *s)
 {
-	for (const unsigned char *p = (const unsigned char *)s; *p;) {
-		size_t n = printable(p);
+	size_t left = strlen(s);
+	for (const unsigned char *p = (const unsigned char *)s; left > 0;) {
+		size_t n = printable(p, left);
 		if (n == 0) {
 			fprintf(f, "\\x%02x", *p++);
+			left--;
 			continue;
 		}
 		fwrite(p, 1, n, f);
 		p += n;
+		left -= n;
 	}
 }
 
