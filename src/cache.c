@@ -21,7 +21,7 @@ struct slot {
 	bool loading;
 	bool updating; /* a cache_update builds the next listing: others wait their turn */
 	unsigned long loads_done; /* bumped when a load ends */
-	unsigned long changes;	  /* bumped by cache_put */
+	unsigned long changes;	  /* bumped by our own changes: a load under way predates them */
 	int last_error;
 	struct slot *older, *newer; /* the LRU list: slots holding a listing */
 	bool touched;		    /* served to a user since it was loaded */
@@ -696,22 +696,6 @@ void cache_forget(struct cache *c, const char *key)
 		s->forgotten = s->loading;
 	}
 	pthread_mutex_unlock(&c->lock);
-	release_all(grave);
-}
-
-void cache_put(struct cache *c, const char *key, struct listing *l)
-{
-	struct listing *grave = NULL;
-	account(l);
-	pthread_mutex_lock(&c->lock);
-	struct slot *s = slot_get(c, key, true);
-	if (s) {
-		slot_set(c, s, l, &grave);
-		s->changes++;
-		l = NULL;
-	}
-	pthread_mutex_unlock(&c->lock);
-	listing_unref(l);
 	release_all(grave);
 }
 

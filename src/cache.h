@@ -91,8 +91,6 @@ size_t cache_take_expired(struct cache *cache, char **keys, size_t max);
 bool cache_is_fresh(struct cache *cache, const char *key);
 /* The current listing for key, however old, or NULL. Referenced. */
 struct listing *cache_peek(struct cache *cache, const char *key);
-/* Install a listing the filesystem built itself (after mkdir, say); takes the reference. */
-void cache_put(struct cache *cache, const char *key, struct listing *listing);
 /*
  * Build the next listing from the current one; runs without the cache's
  * lock (it may take a while on a large listing) and may run more than once.

@@ -1,4 +1,4 @@
-/* Unit tests for cache: TTL, shared loads, cache_put, refcounted listings. */
+/* Unit tests for cache: TTL, shared loads, updates, caps, refcounted listings. */
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -237,44 +237,22 @@ static void test_cache_ttl_reports_the_ttl(void **state)
 	cache_free(c);
 }
 
-/* ---- cache_put, cache_peek, cache_drop_all ---- */
+/* ---- cache_peek, cache_drop_all ---- */
 
-static void test_put_listing_is_returned_without_a_load(void **state)
+/* cache_loader_fn: hands over the listing in ctx. */
+static int give_loader(void *ctx, const char *key, const struct listing *previous,
+		       struct listing **out)
 {
-	static const char *const names[] = {"nightly", "new-one"};
-	static const char *const ids[] = {"id-1", "id-3"};
-	struct cache *c = cache_new(60, 0, 0);
-	struct fake_api api;
-	struct listing *before = NULL, *after = NULL;
-	(void)state;
-	fake_init(&api);
-	assert_int_equal(get(c, &api, &before), 0);
-	struct listing *mine = make_listing(names, ids, 2);
-	cache_put(c, KEY, mine);
-	assert_int_equal(get(c, &api, &after), 0);
-	assert_int_equal(atomic_load(&api.calls), 1);
-	assert_ptr_equal(after, mine);
-	assert_string_equal(after->entries[1].name, "new-one");
-	assert_string_equal(before->entries[0].name, "nightly"); /* still ours */
-	listing_unref(before);
-	listing_unref(after);
-	cache_free(c);
+	(void)key, (void)previous;
+	*out = ctx;
+	return 0;
 }
 
-static void test_put_on_a_cold_key_is_returned_without_a_load(void **state)
+/* Install l (its reference taken) as key's listing, as a load would. */
+static void seed(struct cache *c, const char *key, struct listing *l)
 {
-	struct cache *c = cache_new(60, 0, 0);
-	struct fake_api api;
-	struct listing *l = NULL;
-	(void)state;
-	fake_init(&api);
-	struct listing *mine = make_listing(default_names, default_ids, 2);
-	cache_put(c, KEY, mine);
-	assert_int_equal(get(c, &api, &l), 0);
-	assert_ptr_equal(l, mine);
-	assert_int_equal(atomic_load(&api.calls), 0);
-	listing_unref(l);
-	cache_free(c);
+	cache_forget(c, key);
+	assert_int_equal(cache_refresh(c, key, give_loader, l), 0);
 }
 
 /* One cache_get on a thread, so the test can act while the load runs. */
@@ -388,31 +366,6 @@ static void test_op_already_ended_loads_nothing(void **state)
 	op_getter_main(&g);
 	assert_int_equal(g.rc, -EINTR);
 	assert_int_equal(atomic_load(&api.calls), 0);
-	cache_free(c);
-}
-
-static void test_put_during_a_load_wins_over_the_load(void **state)
-{
-	static const char *const names[] = {"made-by-mkdir"};
-	static const char *const ids[] = {"id-9"};
-	struct cache *c = cache_new(60, 0, 0);
-	struct fake_api api;
-	struct getter g = {.cache = c, .api = &api};
-	(void)state;
-	fake_init(&api);
-	api.sleep_ms = 200;
-	assert_int_equal(pthread_create(&g.thread, NULL, getter_main, &g), 0);
-	while (!atomic_load(&api.started))
-		sleep_ms(1);
-	struct listing *mine = make_listing(names, ids, 1);
-	cache_put(c, KEY, mine); /* lands while the (older) load is under way */
-	assert_int_equal(pthread_join(g.thread, NULL), 0);
-	assert_int_equal(g.rc, 0);
-	assert_ptr_equal(g.got, mine);
-	struct listing *peeked = cache_peek(c, KEY);
-	assert_ptr_equal(peeked, mine);
-	listing_unref(peeked);
-	listing_unref(g.got);
 	cache_free(c);
 }
 
@@ -774,7 +727,7 @@ static void test_concurrent_updates_of_one_listing_lose_nothing(void **state)
 	pthread_barrier_t barrier;
 	char name[32];
 	(void)state;
-	cache_put(c, KEY, make_listing(NULL, NULL, 0));
+	seed(c, KEY, make_listing(NULL, NULL, 0));
 	assert_int_equal(pthread_barrier_init(&barrier, NULL, N_THREADS), 0);
 	for (int i = 0; i < N_THREADS; i++) {
 		u[i] = (struct updater){.cache = c, .index = i, .barrier = &barrier};
@@ -802,7 +755,7 @@ static void test_update_during_a_load_wins_over_the_load(void **state)
 	fake_init(&api);
 	struct listing *old = make_listing(NULL, NULL, 0);
 	old->fetched -= 120; /* expired: the getter loads */
-	cache_put(c, KEY, old);
+	seed(c, KEY, old);
 	api.sleep_ms = 200;
 	assert_int_equal(pthread_create(&g.thread, NULL, getter_main, &g), 0);
 	while (!atomic_load(&api.started))
@@ -846,7 +799,7 @@ static void test_forget_makes_the_next_get_ask_and_drops_a_load_under_way(void *
 	fake_init(&api);
 	struct listing *old = make_listing(NULL, NULL, 0);
 	old->fetched -= 120;
-	cache_put(c, KEY, old);
+	seed(c, KEY, old);
 	api.sleep_ms = 200;
 	assert_int_equal(pthread_create(&g.thread, NULL, getter_main, &g), 0);
 	while (!atomic_load(&api.started))
@@ -992,7 +945,7 @@ static void test_a_change_counts_as_fetched_now_so_no_lagging_reload_follows(voi
 	fake_init(&api); /* an API that lags: its listing lacks what we made */
 	struct listing *old = make_listing(NULL, NULL, 0);
 	old->fetched -= 1.9; /* about to expire */
-	cache_put(c, KEY, old);
+	seed(c, KEY, old);
 	struct listing *next = cache_update(c, KEY, add_keeping_fetched, (void *)"made", &was);
 	assert_non_null(next);
 	listing_unref(next);
@@ -1043,7 +996,7 @@ static void test_a_change_is_built_without_the_cache_lock(void **state)
 	struct listing *was;
 	(void)state;
 	atomic_init(&p.done, false);
-	cache_put(c, KEY, make_listing(NULL, NULL, 0));
+	seed(c, KEY, make_listing(NULL, NULL, 0));
 	struct listing *next = cache_update(c, KEY, add_while_another_reads, &p, &was);
 	assert_true(atomic_load(&p.done)); /* the reader was not held up by the build */
 	assert_non_null(next);
@@ -1121,9 +1074,6 @@ int main(void)
 		cmocka_unit_test(test_listing_older_than_ttl_is_loaded_again_with_previous),
 		cmocka_unit_test(test_listing_expires_in_real_time),
 		cmocka_unit_test(test_cache_ttl_reports_the_ttl),
-		cmocka_unit_test(test_put_listing_is_returned_without_a_load),
-		cmocka_unit_test(test_put_on_a_cold_key_is_returned_without_a_load),
-		cmocka_unit_test(test_put_during_a_load_wins_over_the_load),
 		cmocka_unit_test(test_peek_returns_current_listing_or_null),
 		cmocka_unit_test(test_concurrent_updates_of_one_listing_lose_nothing),
 		cmocka_unit_test(test_update_during_a_load_wins_over_the_load),
