@@ -32,7 +32,7 @@ declare -A sources=(
 	[ovh_error]="src/ovh.c src/http.c src/auth.c src/retry.c src/guard.c src/op.c src/clock.c src/log.c src/utf8.c"
 	[config]="src/config.c"
 	[names]="src/names.c src/strindex.c src/utf8.c"
-	[mounts]="src/mounts.c src/log.c src/utf8.c"
+	[mounts]="src/mounts.c src/mountinfo.c src/log.c src/utf8.c"
 )
 
 cc=${FUZZ_CC:-clang}
