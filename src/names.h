@@ -16,6 +16,8 @@
 #define SNAPSHOT_DIR   ".snapshots"
 /* MOUNT/.ovhsnapfs: resolved by name, never listed (fs serves it from status.h). */
 #define STATUS_FILE ".ovhsnapfs"
+/* SHARE/content, SNAPSHOT/content: symbolic links while they have a target (content.h). */
+#define CONTENT_LINK "content"
 
 bool names_is_reserved(const char *name);
 /* Non-empty, no '/', not "." or "..", at most 255 bytes, not reserved. */
