@@ -52,7 +52,7 @@ typedef int (*cache_loader_fn)(void *ctx, const char *key, const struct listing 
  * costs no scan.
  */
 struct cache *cache_new(double ttl, size_t max_entries, size_t max_bytes);
-/* The default cap: about what the old default of 1,000,000 objects took. */
+/* The default cap: about 1.8 million snapshots (600 bytes each), more than the old 1,000,000. */
 #define CACHE_DEFAULT_MAX_BYTES ((size_t)1 << 30)
 /*
  * -o cache_max=TEXT: a size, digits and one of K, M, G, T (powers of 1024,
