@@ -182,20 +182,26 @@ const struct entry *listing_find(const struct listing *l, const char *name)
 	return e ? e : listing_find_id(l, name);
 }
 
-int listing_objects_changed(const struct listing *l, const char *drop_id,
+/* Whether o is one of the objects a change concerns. */
+static bool concerned(const struct efs_object *o, enum listing_change what, const char *id,
+		      const struct efs_object *obj)
+{
+	return (what != LISTING_ADD && strcmp(o->id, id) == 0) ||
+	       (what != LISTING_REMOVE && strcmp(o->id, obj->id) == 0);
+}
+
+int listing_objects_changed(const struct listing *l, enum listing_change what, const char *id,
 			    const struct efs_object *obj, struct efs_list *out)
 {
-	bool placed = obj == NULL;
+	bool placed = what == LISTING_REMOVE; /* obj is put once, or never */
 	out->n = 0;
 	out->items = calloc(l->n + 1, sizeof(*out->items));
 	if (!out->items)
 		return -ENOMEM;
 	for (size_t i = 0; i <= l->n; i++) {
 		const struct efs_object *o = i < l->n ? &l->entries[i].obj : NULL, *src = o;
-		bool drop = o && ((drop_id && strcmp(o->id, drop_id) == 0) ||
-				  (obj && strcmp(o->id, obj->id) == 0));
-		if (drop || (!o && !placed)) {
-			src = placed ? NULL : obj; /* obj once, where the first it replaces was */
+		if (o ? concerned(o, what, id, obj) : what == LISTING_ADD && !placed) {
+			src = placed ? NULL : obj; /* where the first concerned one was, or last */
 			placed = true;
 		}
 		if (src && efs_object_copy(src, &out->items[out->n]) != 0) {

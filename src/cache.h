@@ -138,15 +138,18 @@ void listing_unref(struct listing *listing);
 const struct entry *listing_find(const struct listing *listing, const char *name);
 /* By id only (NULL listing: NULL). */
 const struct entry *listing_find_id(const struct listing *listing, const char *id);
+enum listing_change {
+	LISTING_ADD,	 /* obj, in place of an object of its id if there is one, else last */
+	LISTING_REMOVE,	 /* the object whose id is id */
+	LISTING_REPLACE, /* id's object by obj (a hold: id is the old id), if it is there */
+};
 /*
  * The objects of listing as they are after a change of ours, copied into
- * out: every object whose id is drop_id or obj's id goes, and obj (may be
- * NULL) takes the place of the first that went, or comes last. So an id is
- * listed once, whatever the listing held: add (drop_id NULL), remove (obj
- * NULL), replace (drop_id obj's id), swap (a hold: drop_id the old id).
- * 0 or -ENOMEM.
+ * out. Every object of the ids concerned goes (id, obj's id) and obj takes
+ * the place of the first, so an id is listed once whatever the listing held
+ * (a load may have brought a held copy in already). 0 or -ENOMEM.
  */
-int listing_objects_changed(const struct listing *listing, const char *drop_id,
+int listing_objects_changed(const struct listing *listing, enum listing_change what, const char *id,
 			    const struct efs_object *obj, struct efs_list *out);
 double cache_now(void);
 

@@ -41,8 +41,12 @@ enum change { CHANGE_ADD, CHANGE_REMOVE, CHANGE_REPLACE };
 static void cache_apply(struct tree *t, const char *svc, const char *share, enum change what,
 			const struct efs_object *obj)
 {
-	tree_change_snapshots(t, svc, share, what == CHANGE_ADD ? NULL : obj->id,
-			      what == CHANGE_REMOVE ? NULL : obj);
+	static const enum listing_change as[] = {
+		[CHANGE_ADD] = LISTING_ADD,
+		[CHANGE_REMOVE] = LISTING_REMOVE,
+		[CHANGE_REPLACE] = LISTING_REPLACE,
+	};
+	tree_change_snapshots(t, svc, share, as[what], obj->id, obj);
 }
 
 /* Polls an API that lags may answer as if our change had not reached it yet. */
@@ -586,7 +590,7 @@ int snapops_set_description(struct tree *t, const struct op *op, const struct no
 static void cache_swap(struct tree *t, const char *svc, const char *share, const char *old_id,
 		       const struct efs_object *obj)
 {
-	tree_change_snapshots(t, svc, share, old_id, obj);
+	tree_change_snapshots(t, svc, share, LISTING_REPLACE, old_id, obj);
 }
 
 /*

@@ -199,7 +199,8 @@ int tree_listing_objects(const struct listing *l, struct efs_list *list)
 
 struct change {
 	struct tree *t;
-	const char *drop_id;
+	enum listing_change what;
+	const char *id;
 	const struct efs_object *obj;
 };
 
@@ -208,18 +209,18 @@ static struct listing *changed_listing(void *arg, const struct listing *cur)
 {
 	const struct change *ch = arg;
 	struct efs_list list;
-	if (listing_objects_changed(cur, ch->drop_id, ch->obj, &list) != 0)
+	if (listing_objects_changed(cur, ch->what, ch->id, ch->obj, &list) != 0)
 		return NULL;
 	struct listing *next = tree_build_listing(ch->t, EFS_SNAPSHOT, &list, cur);
 	efs_list_free(&list);
 	return next;
 }
 
-void tree_change_snapshots(struct tree *t, const char *svc, const char *share, const char *drop_id,
-			   const struct efs_object *obj)
+void tree_change_snapshots(struct tree *t, const char *svc, const char *share,
+			   enum listing_change what, const char *id, const struct efs_object *obj)
 {
 	char key[400];
-	struct change ch = {.t = t, .drop_id = drop_id, .obj = obj};
+	struct change ch = {.t = t, .what = what, .id = id, .obj = obj};
 	struct listing *was;
 	key_of(key, sizeof(key), EFS_SNAPSHOT, svc, share);
 	struct listing *next = cache_update(t->cache, key, changed_listing, &ch, &was);

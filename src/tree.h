@@ -125,12 +125,12 @@ void tree_notify_changes(struct tree *tree, enum efs_kind kind, const char *serv
 			 const struct listing *new_listing);
 /*
  * Publish a share's snapshots as they are after a change of ours, so that it
- * shows at once (listing_objects_changed says how drop_id and obj apply),
+ * shows at once (listing_objects_changed says how what, id and obj apply),
  * and report what changed. Built outside the cache's lock; nothing when the
  * listing is not cached.
  */
 void tree_change_snapshots(struct tree *tree, const char *service_id, const char *share_id,
-			   const char *drop_id, const struct efs_object *obj);
+			   enum listing_change what, const char *id, const struct efs_object *obj);
 /* Report the share's content link and each cached snapshot's (their targets may have moved). */
 void tree_report_links(struct tree *tree, const char *service_id, const char *share_id);
 /* Copy a listing's objects into list, for building a changed listing. */

@@ -909,22 +909,26 @@ static void test_changed_objects_list_each_id_once(void **state)
 	(void)state;
 	/* A hold of id-1 whose copy (id-3) a load already brought in: id-3 once, in id-1's place.
 	 */
-	assert_int_equal(listing_objects_changed(l, "id-1", &held, &list), 0);
+	assert_int_equal(listing_objects_changed(l, LISTING_REPLACE, "id-1", &held, &list), 0);
 	assert_ids(&list, (const char *const[]){"id-3", "id-2"}, 2);
 	efs_list_free(&list);
-	/* An add of an id the listing has (a load landed first): replaced, not doubled. */
-	assert_int_equal(listing_objects_changed(l, NULL, &held, &list), 0);
-	assert_ids(&list, (const char *const[]){"id-1", "id-2", "id-3"}, 3);
+	/* A replace of what a load already removed brings nothing back. */
+	assert_int_equal(listing_objects_changed(l, LISTING_REPLACE, "id-9", &added, &list), 0);
+	assert_ids(&list, ids, 3);
 	efs_list_free(&list);
-	assert_int_equal(listing_objects_changed(l, NULL, &added, &list), 0);
+	/* An add of an id the listing has (a load landed first): replaced, not doubled. */
+	assert_int_equal(listing_objects_changed(l, LISTING_ADD, NULL, &held, &list), 0);
+	assert_ids(&list, ids, 3);
+	efs_list_free(&list);
+	assert_int_equal(listing_objects_changed(l, LISTING_ADD, NULL, &added, &list), 0);
 	assert_ids(&list, (const char *const[]){"id-1", "id-2", "id-3", "id-9"}, 4);
 	assert_string_equal(list.items[3].name, "new");
 	efs_list_free(&list);
 	/* A remove, and a remove of an id that is not there. */
-	assert_int_equal(listing_objects_changed(l, "id-2", NULL, &list), 0);
+	assert_int_equal(listing_objects_changed(l, LISTING_REMOVE, "id-2", NULL, &list), 0);
 	assert_ids(&list, (const char *const[]){"id-1", "id-3"}, 2);
 	efs_list_free(&list);
-	assert_int_equal(listing_objects_changed(l, "id-7", NULL, &list), 0);
+	assert_int_equal(listing_objects_changed(l, LISTING_REMOVE, "id-7", NULL, &list), 0);
 	assert_ids(&list, ids, 3);
 	efs_list_free(&list);
 	listing_unref(l);
