@@ -11,6 +11,7 @@
 
 #include "names.h"
 #include "strindex.h"
+#include "utf8.h"
 
 /* A name of len bytes, all 'a' (buf must hold len + 1 bytes). */
 static const char *repeat_a(char *buf, size_t len)
@@ -409,6 +410,31 @@ static void test_strindex_of_many_keys_finds_each(void **state)
 	strindex_free(x);
 }
 
+/* ---- utf8: the one decoder ---- */
+
+static void test_utf8_sequence_lengths_code_points_and_bounds(void **state)
+{
+	uint32_t cp;
+	(void)state;
+	assert_int_equal(utf8_sequence((const unsigned char *)"a", 1, &cp), 1);
+	assert_int_equal(cp, 'a');
+	assert_int_equal(utf8_sequence((const unsigned char *)"\xc3\xa9", 2, &cp), 2);
+	assert_int_equal(cp, 0xe9);
+	assert_int_equal(utf8_sequence((const unsigned char *)"\xf0\x9f\x93\xb8", 4, &cp), 4);
+	assert_int_equal(cp, 0x1f4f8);
+	/* Cut short by left, even when the bytes are there. */
+	assert_int_equal(utf8_sequence((const unsigned char *)"\xc3\xa9", 1, &cp), 0);
+	assert_int_equal(utf8_sequence((const unsigned char *)"a", 0, &cp), 0);
+	/* Overlong, surrogate, beyond U+10FFFF, stray continuation, NUL inside. */
+	assert_int_equal(utf8_sequence((const unsigned char *)"\xc0\xaf", 2, &cp), 0);
+	assert_int_equal(utf8_sequence((const unsigned char *)"\xed\xa0\x80", 3, &cp), 0);
+	assert_int_equal(utf8_sequence((const unsigned char *)"\xf4\x90\x80\x80", 4, &cp), 0);
+	assert_int_equal(utf8_sequence((const unsigned char *)"\x80", 1, &cp), 0);
+	assert_int_equal(utf8_sequence((const unsigned char *)"\xe2\0\0", 3, &cp), 0);
+	assert_true(utf8_is_control(0x1f) && utf8_is_control(0x7f) && utf8_is_control(0x85));
+	assert_false(utf8_is_control(' ') || utf8_is_control(0xa0) || utf8_is_control(0xe9));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -443,6 +469,7 @@ int main(void)
 		cmocka_unit_test(test_assign_ids_shared_by_two_siblings_hide_a_name_equal_to_them),
 		cmocka_unit_test(test_strindex_finds_first_position_and_counts),
 		cmocka_unit_test(test_strindex_of_many_keys_finds_each),
+		cmocka_unit_test(test_utf8_sequence_lengths_code_points_and_bounds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
