@@ -108,11 +108,9 @@ static bool share_affected(struct tree *t, const char *svc, const char *share,
 			   const char *const *sources, size_t n, bool remote)
 {
 	static const enum efs_kind kinds[] = {EFS_SNAPSHOT, EFS_ACCESS_PATH};
-	char key[400];
 	bool known = false, held = false;
 	for (size_t k = 0; k < 2 && !held; k++) {
-		tree_key(key, sizeof(key), kinds[k], svc, share);
-		struct listing *l = cache_peek(t->cache, key);
+		struct listing *l = tree_cached(t, kinds[k], svc, share);
 		held = listing_held(l, sources, n, &known);
 		listing_unref(l);
 	}
@@ -122,16 +120,13 @@ static bool share_affected(struct tree *t, const char *svc, const char *share,
 void content_mounts_changed(void *ctx, const char *const *sources, size_t n)
 {
 	struct tree *t = ctx;
-	char key[400];
-	tree_key(key, sizeof(key), EFS_SERVICE, NULL, NULL);
-	struct listing *services = t->changed ? cache_peek(t->cache, key) : NULL;
+	struct listing *services = t->changed ? tree_cached(t, EFS_SERVICE, NULL, NULL) : NULL;
 	bool remote = false;
 	for (size_t i = 0; i < n; i++)
 		remote |= mounts_is_remote(sources[i]);
 	for (size_t i = 0; services && i < services->n; i++) {
 		const char *svc = services->entries[i].obj.id;
-		tree_key(key, sizeof(key), EFS_SHARE, svc, NULL);
-		struct listing *shares = cache_peek(t->cache, key);
+		struct listing *shares = tree_cached(t, EFS_SHARE, svc, NULL);
 		for (size_t j = 0; shares && j < shares->n; j++) {
 			const char *share = shares->entries[j].obj.id;
 			if (share_affected(t, svc, share, sources, n, remote))

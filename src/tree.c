@@ -473,6 +473,13 @@ static int load(struct tree *t, const struct op *op, enum efs_kind kind, const c
 	return cache_get(t->cache, op, key, loader, t, out);
 }
 
+struct listing *tree_cached(struct tree *t, enum efs_kind kind, const char *svc, const char *share)
+{
+	char key[400];
+	key_of(key, sizeof(key), kind, svc, share);
+	return cache_peek(t->cache, key);
+}
+
 int tree_snapshots(struct tree *t, const struct op *op, const char *svc, const char *share,
 		   struct listing **out)
 {

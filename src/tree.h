@@ -102,6 +102,9 @@ void tree_snapshots_key(char *buf, size_t len, const char *service_id, const cha
 /* A share's access paths (loaded only for content links; not listed anywhere). */
 int tree_access_paths(struct tree *tree, const struct op *op, const char *service_id,
 		      const char *share_id, struct listing **out);
+/* The cached listing of kind, however old, or NULL: never an API call. Referenced. */
+struct listing *tree_cached(struct tree *tree, enum efs_kind kind, const char *service_id,
+			    const char *share_id);
 /* The cache key of the listing of kind (service_id, share_id as that kind needs). */
 void tree_key(char *buf, size_t len, enum efs_kind kind, const char *service_id,
 	      const char *share_id);
