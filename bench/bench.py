@@ -2,7 +2,7 @@
 """The ovhsnapfs benchmark driver (started by bench/run.sh; Python standard library only).
 
 It starts the OVH API simulator (tests/sim/ovhsim.py), mounts ovhsnapfs and the memfs
-baseline with real FUSE, measures the five figures described in bench/README.md and prints
+baseline with real FUSE, measures the six figures described in bench/README.md and prints
 one table. Every process it starts and every mountpoint it makes is also written to
 WORKDIR/pids and WORKDIR/mounts, so that run.sh can clean up after a crash or Ctrl-C.
 """
@@ -46,6 +46,7 @@ NAGLE = False  # --sim-nagle: run tests/sim/ovhsim.py exactly as it is
 TREE_CALLS = (5, 4, 20)       # figures 1, 2 and 5
 TREE_FIND = (10, 8, 10)       # figure 3
 TREE_RSS = (100, 10, 200)     # figure 4
+TREE_BIG = 20000              # figure 7: snapshots in one share
 LATENCY = 0.02                # figure 3
 CACHE_TTL = 60                # ovhsnapfs's default, hence its default kernel timeouts
 
@@ -727,6 +728,132 @@ def figure5(b, sim, runs=5):
 # Report
 # --------------------------------------------------------------------------------------
 
+def api_get_seconds(sim, path, runs=3):
+    """Median seconds for a signed GET of path and its JSON decoding (a plain Python client)."""
+    import hashlib
+    import http.client
+    times = []
+    for _ in range(runs):
+        conn = http.client.HTTPConnection("127.0.0.1", sim.port, timeout=120)
+        try:
+            t0 = time.monotonic()
+            stamp = str(int(time.time()))
+            url = sim.url + path
+            sig = "$1$" + hashlib.sha1("+".join([AS, CK, "GET", url, "", stamp]).encode()
+                                       ).hexdigest()
+            conn.request("GET", "/1.0" + path, headers={
+                "X-Ovh-Application": AK, "X-Ovh-Consumer": CK, "X-Ovh-Timestamp": stamp,
+                "X-Ovh-Signature": sig})
+            resp = conn.getresponse()
+            body = resp.read()
+            if resp.status != 200:
+                raise Failed("GET %s: %d %s" % (path, resp.status, body[:200]))
+            items = json.loads(body)
+            times.append(time.monotonic() - t0)
+        finally:
+            conn.close()
+    return statistics.median(times), len(items)
+
+
+class LsTimer:
+    """A thread that runs `ls -l` of one directory (listdir + stat of each entry) in a loop
+    and keeps each run's wall time."""
+
+    def __init__(self, path):
+        import threading
+        self.path = path
+        self.times = []
+        self.stop_flag = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self.stop_flag.is_set():
+            t0 = time.monotonic()
+            for name in os.listdir(self.path):
+                os.stat(os.path.join(self.path, name))
+            self.times.append(time.monotonic() - t0)
+            time.sleep(0.005)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop_flag.set()
+        self.thread.join(60)
+
+
+def timed(fn, *args):
+    t0 = time.monotonic()
+    fn(*args)
+    return time.monotonic() - t0
+
+
+def figure7(b):
+    n = TREE_BIG
+    services = make_seed(1, 2, 20)
+    big = services[0]["shares"][0]
+    big["snapshots"] = make_seed(1, 1, n)[0]["shares"][0]["snapshots"]
+    svc, small = services[0], services[0]["shares"][1]
+    seed_file = os.path.join(b.work, "seed-big.json")
+    with open(seed_file, "w") as f:
+        json.dump({"services": services}, f)
+    seed_mb = os.path.getsize(seed_file) / 1e6
+    sim = Sim(b.reg, "sim-big", seed_file=seed_file, timeout=max(30, b.left() - 30))
+    try:
+        sim.config(latency=0, delete_delay=0)
+        big_path = "/storage/netapp/%s/share/%s/snapshot?detail=true" % (svc["id"], big["id"])
+        floor_s, listed = api_get_seconds(sim, big_path)
+        if listed != n:
+            raise Failed("the API listed %d snapshots, expected %d" % (listed, n))
+        opts = ["rate=1000", "cache_ttl=3600", "entry_timeout=0", "attr_timeout=0"]
+        mnt, proc, _ = b.mount_ovhsnapfs(sim, opts)
+        try:
+            big_dir = os.path.join(mnt, svc["name"], big["name"], ".snapshots")
+            small_dir = os.path.join(mnt, svc["name"], small["name"], ".snapshots")
+            os.listdir(small_dir)
+            with LsTimer(small_dir) as idle:
+                time.sleep(1.0)
+            victims = [s["name"] for s in big["snapshots"][n // 2:n // 2 + 2]]
+            small_victim = small["snapshots"][5]["name"]
+            rmdir_small = timed(os.rmdir, os.path.join(small_dir, small_victim))
+            sim.clear_log()
+            with LsTimer(small_dir) as busy:
+                list_s = timed(os.listdir, big_dir)
+                rmdir_big = [timed(os.rmdir, os.path.join(big_dir, v)) for v in victims]
+                time.sleep(0.1)
+            kinds = classify(sim.log())
+            left = os.listdir(big_dir)
+            if len(left) != n - len(victims) or any(v in left for v in victims):
+                raise Failed("after the rmdirs %d snapshots are listed, expected %d" %
+                             (len(left), n - len(victims)))
+        finally:
+            b.reg.unmount(mnt, proc)
+    finally:
+        sim.stop()
+    idle_worst, busy_worst = max(idle.times), max(busy.times)
+    rm_big = max(rmdir_big)
+    note = ("share of %d snapshots (seed %.0f MB, --seed FILE) next to one of 20; options %s; "
+            "listing: cold os.listdir of the big .snapshots %.2f s, against a signed Python GET "
+            "of that list and its JSON decoding %.2f s (median of 3); rmdir in the big share "
+            "%s s, in the small one %.3f s; a concurrent `ls -l` of the small share ran %d "
+            "times while the big one was listed and changed: worst %.3f s, median %.4f s "
+            "(idle: %d runs, worst %.3f s, median %.4f s); API calls meanwhile: %s" % (
+                n, seed_mb, ",".join(opts), list_s, floor_s,
+                "/".join("%.3f" % t for t in rmdir_big), rmdir_small, len(busy.times),
+                busy_worst, statistics.median(busy.times), len(idle.times), idle_worst,
+                statistics.median(idle.times), fmt_kinds(kinds)))
+    stall_limit = max(0.05, 10 * idle_worst)
+    return [Row("7a", "list a share of %d snapshots (cold)" % n, "%.2f s" % list_s,
+                "%.2f s" % floor_s, list_s / floor_s, "<= 3.00", list_s <= 3 * floor_s, note),
+            Row("7b", "unrelated ls -l, worst, while 7a and 7c run", "%.3f s" % busy_worst,
+                "%.3f s" % idle_worst, busy_worst / idle_worst,
+                "<= %.3f s" % stall_limit, busy_worst <= stall_limit),
+            Row("7c", "rmdir in that share vs in a share of 20", "%.3f s" % rm_big,
+                "%.3f s" % rmdir_small, rm_big / rmdir_small, "<= 3.00",
+                rm_big <= 3 * rmdir_small)]
+
+
 def machine_info(b):
     cpu = "unknown"
     with open("/proc/cpuinfo") as f:
@@ -893,7 +1020,7 @@ def main():
     b = Bench(args)
     rows = []
     failed = False
-    only = set(args.only.split(",")) if args.only else {"1", "2", "3", "4", "5", "6"}
+    only = set(args.only.split(",")) if args.only else {"1", "2", "3", "4", "5", "6", "7"}
     # Estimated seconds each figure needs, to respect the budget.
     plan = [("1", "1", 15, lambda: figure1(b, b.sim)),
             ("2", "2", 25, lambda: figure2(b, b.sim)),
@@ -903,7 +1030,8 @@ def main():
             ("5", "5", 15, lambda: figure5(b, b.sim)),
             ("3", "3", 40, lambda: figure3(b, b.sim)),
             ("4", "4", 60, lambda: figure4(b)),
-            ("6", "6", 20, lambda: figure6(b))]
+            ("6", "6", 20, lambda: figure6(b)),
+            ("7", "7", 40, lambda: figure7(b))]
     try:
         machine = machine_info(b)
         b.sim = Sim(b.reg, "sim")
@@ -939,7 +1067,7 @@ def main():
     finally:
         b.reg.cleanup()
     order = {"1": 0, "2": 1, "2b": 2, "3a": 3, "3b": 4, "3": 3, "4": 5, "5a": 6, "5b": 7, "5": 6,
-             "6": 8}
+             "6": 8, "7a": 9, "7b": 10, "7c": 11}
     rows.sort(key=lambda r: order.get(r.num, 9))
     text = render(rows, machine, time.monotonic() - started)
     sys.stdout.write(text)

@@ -19,7 +19,7 @@ BIN="${OVHSNAPFS_BIN:-}"
 VERSIONS="${OVHSNAPFS_VERSIONS_BIN:-}"
 ONLY=""
 NAGLE=""
-BUDGET=270     # seconds of measurements; figures that would not fit are skipped
+BUDGET=320     # seconds of measurements; figures that would not fit are skipped
 HARD_LIMIT=420 # seconds; past this the driver is stopped, whatever it is doing
 
 usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }

@@ -30,11 +30,12 @@
 #include "buckets.h"
 #include "efs.h"
 #include "hook.h"
+#include "mountinfo.h"
 #include "names.h"
+#include "utf8.h"
 
 #define PROG	     "ovhsnapfs-auto"
 #define EXIT_USAGE   2
-#define MOUNTINFO    "/proc/self/mountinfo"
 #define FSTYPE	     "fuse.ovhsnapfs"
 #define DEFAULT_PREF "auto"
 #define HOOK_TIMEOUT 60
@@ -85,37 +86,27 @@ struct place {
 /* ---- output ---- */
 
 /* Bytes of the printable character at s (ASCII or valid UTF-8, no controls), or 0. */
-static size_t printable(const unsigned char *s)
+static size_t printable(const unsigned char *s, size_t left)
 {
-	if (s[0] >= 0x20 && s[0] < 0x7f)
-		return s[0] == '\\' ? 0 : 1;
-	size_t len = s[0] >= 0xc2 && s[0] <= 0xdf   ? 2
-		     : (s[0] & 0xf0) == 0xe0	    ? 3
-		     : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4
-						    : 0;
-	for (size_t i = 1; i < len; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	if ((s[0] == 0xc2 && s[1] < 0xa0) ||  /* C1 controls */
-	    (s[0] == 0xe0 && s[1] < 0xa0) ||  /* overlong */
-	    (s[0] == 0xed && s[1] >= 0xa0) || /* surrogates */
-	    (s[0] == 0xf0 && s[1] < 0x90) ||  /* overlong */
-	    (s[0] == 0xf4 && s[1] >= 0x90))   /* beyond U+10FFFF */
-		return 0;
-	return len;
+	uint32_t cp;
+	size_t len = s[0] == '\\' ? 0 : utf8_sequence(s, left, &cp);
+	return len && !utf8_is_control(cp) ? len : 0;
 }
 
 /* s, with backslashes, controls and invalid UTF-8 as \xHH: one line stays one line. */
 static void put_escaped(FILE *f, const char *s)
 {
-	for (const unsigned char *p = (const unsigned char *)s; *p;) {
-		size_t n = printable(p);
+	size_t left = strlen(s);
+	for (const unsigned char *p = (const unsigned char *)s; left > 0;) {
+		size_t n = printable(p, left);
 		if (n == 0) {
 			fprintf(f, "\\x%02x", *p++);
+			left--;
 			continue;
 		}
 		fwrite(p, 1, n, f);
 		p += n;
+		left -= n;
 	}
 }
 
@@ -177,21 +168,6 @@ static void usage_error(const char *fmt, ...)
 
 /* ---- where a directory is ---- */
 
-/* Undo mountinfo's octal escapes (\040 for a space) in place. */
-static void unescape_octal(char *s)
-{
-	char *w = s;
-	for (char *p = s; *p; p++) {
-		if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' &&
-		    p[3] >= '0' && p[3] <= '7') {
-			*w++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
-			p += 3;
-		} else
-			*w++ = *p;
-	}
-	*w = '\0';
-}
-
 /* Length of the part of real that mount point mnt covers, or -1 if it does not. */
 static long covers(const char *mnt, const char *real)
 {
@@ -209,7 +185,7 @@ static long covers(const char *mnt, const char *real)
  */
 static int locate(const char *real, char **fsrel)
 {
-	FILE *f = fopen(MOUNTINFO, "re");
+	FILE *f = fopen(MOUNTINFO_PATH, "re");
 	char *line = NULL, *best = NULL;
 	size_t cap = 0;
 	long best_len = -1;
@@ -217,21 +193,17 @@ static int locate(const char *real, char **fsrel)
 	if (!f)
 		return -errno;
 	while (getline(&line, &cap, f) > 0) {
-		char root[4096], mnt[4096], *sep = strstr(line, " - ");
-		char fstype[256];
-		if (!sep || sscanf(line, "%*s %*s %*s %4095s %4095s", root, mnt) != 2 ||
-		    sscanf(sep + 3, "%255s", fstype) != 1)
+		struct mountinfo_line m;
+		if (mountinfo_parse(line, strcspn(line, "\n"), &m) != 0)
 			continue;
-		unescape_octal(root);
-		unescape_octal(mnt);
-		long len = covers(mnt, real);
+		long len = covers(m.point, real);
 		if (len < 0 || len < best_len)
 			continue;
 		best_len = len;
 		free(best);
 		best = NULL;
-		if (strcmp(fstype, FSTYPE) == 0) {
-			const char *in_root = root + strspn(root, "/"), *rest = real + len;
+		if (strcmp(m.fstype, FSTYPE) == 0) {
+			const char *in_root = m.root + strspn(m.root, "/"), *rest = real + len;
 			rest += strspn(rest, "/");
 			if (asprintf(&best, "%s%s%s", in_root, *in_root && *rest ? "/" : "", rest) <
 			    0)

@@ -24,13 +24,19 @@ struct entry {
 	struct efs_object obj;
 };
 
+struct listing_index;
+
 struct listing {
 	int refs;	/* atomic */
-	double fetched; /* monotonic seconds when the API answered */
+	double fetched; /* monotonic seconds when the API answered (or we changed it) */
 	time_t mtime;	/* the directory's mtime: changes only with its content */
 	int kernel_has; /* the kernel was allowed to cache this one (atomic) */
 	size_t n;
 	struct entry *entries;
+	/* Owned by the cache: */
+	size_t bytes;		     /* its memory, counted when it is installed */
+	struct listing_index *index; /* by name and by id, built by the first lookup */
+	struct listing *next_free;   /* freed after the cache's lock is let go */
 };
 
 struct cache;
@@ -40,10 +46,21 @@ typedef int (*cache_loader_fn)(void *ctx, const char *key, const struct listing 
 			       struct listing **out);
 
 /*
- * max_entries caps the objects held in all listings together; past it the
- * least recently used listings are dropped (0: no cap).
+ * max_entries caps the objects held in all listings together, max_bytes
+ * their memory (entries, strings, JSON and indexes); past either, the least
+ * recently used listings are dropped (0: no cap). Finding the one to drop
+ * costs no scan.
  */
-struct cache *cache_new(double ttl, size_t max_entries);
+struct cache *cache_new(double ttl, size_t max_entries, size_t max_bytes);
+/* The default cap: about 1.8 million snapshots (600 bytes each), more than the old 1,000,000. */
+#define CACHE_DEFAULT_MAX_BYTES ((size_t)1 << 30)
+/*
+ * -o cache_max=TEXT: a size, digits and one of K, M, G, T (powers of 1024,
+ * "B" or "iB" may follow), sets *max_bytes; plain digits (the option's
+ * first meaning, kept) set *max_entries, a count of objects. The other is
+ * 0. 0, -EINVAL (not such a text) or -ERANGE (over 1T).
+ */
+int cache_parse_max(const char *text, size_t *max_entries, size_t *max_bytes);
 void cache_free(struct cache *cache);
 double cache_ttl(const struct cache *cache);
 
@@ -74,19 +91,23 @@ size_t cache_take_expired(struct cache *cache, char **keys, size_t max);
 bool cache_is_fresh(struct cache *cache, const char *key);
 /* The current listing for key, however old, or NULL. Referenced. */
 struct listing *cache_peek(struct cache *cache, const char *key);
-/* Install a listing the filesystem built itself (after mkdir, say); takes the reference. */
-void cache_put(struct cache *cache, const char *key, struct listing *listing);
 /*
- * Build the next listing from the current one; runs under the cache's lock,
- * so it must not block, call the API or call back into the cache. NULL
- * leaves the listing as it is.
+ * Build the next listing from the current one; runs without the cache's
+ * lock (it may take a while on a large listing) and may run more than once.
+ * It must not call the API or back into the cache. NULL leaves the listing
+ * as it is.
  */
 typedef struct listing *(*cache_update_fn)(void *ctx, const struct listing *current);
 /*
- * Replace key's listing by fn(current) as one atomic step, so that no
- * concurrent load or update is lost or loses ours. Nothing happens when
- * key has no listing (the next access loads one). Returns the new listing
- * and sets *was to the one it replaced, both referenced (or NULL, NULL).
+ * Replace key's listing by fn(current) atomically: built outside the lock,
+ * installed only if key's listing is still current (otherwise built again
+ * from the one that replaced it), so that no concurrent load or update is
+ * lost or loses ours. The new listing counts as fetched now: a load that
+ * started before is dropped, and the next is due a TTL later (an API that
+ * lags may not show our change yet). Nothing happens when key has no
+ * listing (the next access loads one); a listing that keeps changing is
+ * forgotten. Returns the new listing and sets *was to the one it replaced,
+ * both referenced (or NULL, NULL).
  */
 struct listing *cache_update(struct cache *cache, const char *key, cache_update_fn fn, void *ctx,
 			     struct listing **was);
@@ -107,6 +128,7 @@ size_t cache_keys(struct cache *cache, char ***keys);
 struct cache_stats {
 	size_t listings;      /* listings held */
 	size_t objects;	      /* objects in them */
+	size_t bytes;	      /* their memory, as cache_max counts it */
 	unsigned long hits;   /* user lookups answered from a fresh listing */
 	unsigned long misses; /* user lookups that loaded, or waited for a load */
 	unsigned long loads;  /* loader calls, background refreshes included */
@@ -117,7 +139,23 @@ void cache_stats(struct cache *cache, struct cache_stats *out);
 struct listing *listing_new(size_t n);
 struct listing *listing_ref(struct listing *listing);
 void listing_unref(struct listing *listing);
+/* By display name, else by id; one hash probe each (a scan for small listings). */
 const struct entry *listing_find(const struct listing *listing, const char *name);
+/* By id only (NULL listing: NULL). */
+const struct entry *listing_find_id(const struct listing *listing, const char *id);
+enum listing_change {
+	LISTING_ADD,	 /* obj, in place of an object of its id if there is one, else last */
+	LISTING_REMOVE,	 /* the object whose id is id */
+	LISTING_REPLACE, /* id's object by obj (a hold: id is the old id), if it is there */
+};
+/*
+ * The objects of listing as they are after a change of ours, copied into
+ * out. Every object of the ids concerned goes (id, obj's id) and obj takes
+ * the place of the first, so an id is listed once whatever the listing held
+ * (a load may have brought a held copy in already). 0 or -ENOMEM.
+ */
+int listing_objects_changed(const struct listing *listing, enum listing_change what, const char *id,
+			    const struct efs_object *obj, struct efs_list *out);
 double cache_now(void);
 
 #endif

@@ -732,7 +732,7 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 		fs->tree.changed_ctx = fs;
 		fs->tree.changed = on_changed;
 	}
-	if (tree_start_threads(&fs->tree) != 0)
+	if (tree_start_threads(&fs->tree, content_mounts_changed) != 0)
 		log_error("cannot start the prefetch threads: prefetching is off");
 	if (fs->metrics && metrics_start(fs->metrics) != 0)
 		log_error("cannot start the metrics thread: %s is written at unmount only",

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "utf8.h"
 
 /* Process-wide by nature, like the stderr it writes to. */
 static _Atomic int current_level = LOG_LVL_WARN;
@@ -48,21 +49,6 @@ void log_use_syslog(void)
 	use_syslog = 1;
 }
 
-/* Length of the valid UTF-8 sequence at p (at most left bytes), 0 if none. */
-static size_t utf8_length(const unsigned char *p, size_t left)
-{
-	size_t n = p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
-	if (n == 0 || n > left || (p[0] >= 0xf5))
-		return 0;
-	for (size_t i = 1; i < n; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	if ((n == 3 && p[0] == 0xe0 && p[1] < 0xa0) || (n == 3 && p[0] == 0xed && p[1] >= 0xa0) ||
-	    (n == 4 && p[0] == 0xf0 && p[1] < 0x90) || (n == 4 && p[0] == 0xf4 && p[1] >= 0x90))
-		return 0; /* overlong, surrogate, beyond U+10FFFF */
-	return n;
-}
-
 size_t log_escape(const char *in, char *out, size_t outlen)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -72,10 +58,10 @@ size_t log_escape(const char *in, char *out, size_t outlen)
 	if (outlen == 0)
 		return 0;
 	while (left > 0) {
-		size_t n = *p < 0x80 ? 1 : utf8_length(p, left);
+		uint32_t cp;
+		size_t n = utf8_sequence(p, left, &cp);
 		/* Raw C0, DEL, C1 (U+0080-U+009F) and invalid bytes are shown as \xNN. */
-		bool plain = (n == 1 && *p >= 0x20 && *p != 0x7f) ||
-			     (n > 1 && !(p[0] == 0xc2 && p[1] < 0xa0));
+		bool plain = n > 0 && !utf8_is_control(cp);
 		size_t take = n ? n : 1;
 		size_t need = plain ? take : 4 * take;
 		if (w + need >= outlen)

@@ -45,7 +45,8 @@ struct options {
 	double burst;
 	int retries;
 	int prefetch;
-	unsigned long cache_max;
+	char *cache_max; /* cache_parse_max */
+	size_t cache_max_objects, cache_max_bytes;
 	unsigned int umask;
 	int read_only;
 	int allow_revert;	 /* -o allow_revert: setfattr user.ovh.revert may revert a share */
@@ -99,7 +100,7 @@ static const struct fuse_opt option_spec[] = {
 	OPTION("burst=%lf", burst),
 	OPTION("retries=%d", retries),
 	OPTION("prefetch=%d", prefetch),
-	OPTION("cache_max=%lu", cache_max),
+	OPTION("cache_max=%s", cache_max),
 	/* Ours, not libfuse's: libfuse would give info.json execute bits. */
 	OPTION("umask=%o", umask),
 	OPTION("insecure_http", insecure_http),
@@ -113,7 +114,6 @@ static const struct fuse_opt option_spec[] = {
 	FUSE_OPT_KEY("burst=", KEY_NUMBER),
 	FUSE_OPT_KEY("retries=", KEY_INTEGER),
 	FUSE_OPT_KEY("prefetch=", KEY_INTEGER),
-	FUSE_OPT_KEY("cache_max=", KEY_INTEGER),
 	FUSE_OPT_KEY("umask=", KEY_OCTAL),
 	FUSE_OPT_KEY("entry_timeout=", KEY_FUSE_NUMBER),
 	FUSE_OPT_KEY("attr_timeout=", KEY_FUSE_NUMBER),
@@ -184,8 +184,9 @@ static void show_help(const char *progname)
 	       "    -o burst=N             requests at once before rate= applies (default 60)\n"
 	       "    -o prefetch=N          listing a directory loads up to N of its\n"
 	       "                           subdirectories in parallel (default 0: off)\n"
-	       "    -o cache_max=N         cache at most N objects, least recently used\n"
-	       "                           listings dropped first (default 1000000)\n"
+	       "    -o cache_max=SIZE      cache listings of at most SIZE bytes (K, M, G, T:\n"
+	       "                           powers of 1024; a plain number N: N objects), least\n"
+	       "                           recently used dropped first (default 1G)\n"
 	       "    -o max_threads=N       FUSE worker threads at most; each waiting mkdir\n"
 	       "                           or rmdir holds one (default 256, 16 kept idle)\n"
 	       "    -o log_level=LEVEL     error, warn, info or debug (default warn)\n"
@@ -290,7 +291,13 @@ static char **split_services(const char *text)
 #define MAX_RATE    1e6
 #define MAX_CACHED  1000000000UL
 
-static int check_numbers(const struct options *o)
+static int parse_cache_max(struct options *o)
+{
+	int rc = cache_parse_max(o->cache_max, &o->cache_max_objects, &o->cache_max_bytes);
+	return rc == 0 && o->cache_max_objects > MAX_CACHED ? -ERANGE : rc;
+}
+
+static int check_numbers(struct options *o)
 {
 	if (o->cache_ttl < 0 || o->cache_ttl > MAX_SECONDS)
 		check_die("cache_ttl=%g: must be from 0 to %.0f seconds", o->cache_ttl,
@@ -316,8 +323,10 @@ static int check_numbers(const struct options *o)
 			  o->rate, MAX_RATE);
 	else if (o->burst < 1 || o->burst > MAX_RATE)
 		check_die("burst=%g: must be from 1 to %.0f requests", o->burst, MAX_RATE);
-	else if (o->cache_max > MAX_CACHED)
-		check_die("cache_max=%lu: must be at most %lu objects", o->cache_max, MAX_CACHED);
+	else if (o->cache_max && parse_cache_max(o) != 0)
+		check_die("cache_max=%.200s: not a size (512M, 2G; K, M, G, T are powers of 1024; "
+			  "at most 1T) nor a whole number of objects (at most %lu)",
+			  o->cache_max, MAX_CACHED);
 	else if (o->umask > 0777)
 		check_die("umask=%o: must be an octal mode from 0 to 0777", o->umask);
 	else
@@ -550,7 +559,7 @@ static int parse_args(struct fuse_args *args, struct options *o)
 			      .rate = OVH_DEFAULT_RATE,
 			      .burst = OVH_DEFAULT_BURST,
 			      .retries = 4,
-			      .cache_max = 1000000,
+			      .cache_max_bytes = CACHE_DEFAULT_MAX_BYTES,
 			      .umask = 022};
 	if (fuse_opt_parse(args, o, option_spec, opt_proc) != 0)
 		return -1;
@@ -638,7 +647,7 @@ static int prepare(struct ovhsnapfs *fs, const struct options *o, const struct o
 					.retries = o->retries,
 					.rate = o->rate,
 					.burst = o->burst};
-	struct cache *cache = cache_new(o->cache_ttl, o->cache_max);
+	struct cache *cache = cache_new(o->cache_ttl, o->cache_max_objects, o->cache_max_bytes);
 	if (!cache || ovh_client_new(&copts, &api) != 0) {
 		cache_free(cache);
 		check_die("out of memory");

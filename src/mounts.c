@@ -12,56 +12,12 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "mountinfo.h"
 
-#define MOUNTINFO      "/proc/self/mountinfo"
-#define MOUNTINFO_MAX  (64u << 20) /* refuse to buffer more than this */
-#define SETTLE_MS      100	   /* let a burst of mounts end before reloading */
-#define MOUNTINFO_COLS 6	   /* id, parent, dev, root, point, options */
+#define MOUNTINFO_MAX (64u << 20) /* refuse to buffer more than this */
+#define SETTLE_MS     100	  /* let a burst of mounts end before reloading */
 
 /* ---- parsing ---- */
-
-/* Decode mountinfo's octal escapes (\040 for a space...) of field[0..len) in place. */
-static size_t unescape(char *field, size_t len)
-{
-	size_t out = 0;
-	for (size_t i = 0; i < len; i++) {
-		if (field[i] == '\\' && i + 3 < len && field[i + 1] >= '0' && field[i + 1] <= '3' &&
-		    field[i + 2] >= '0' && field[i + 2] <= '7' && field[i + 3] >= '0' &&
-		    field[i + 3] <= '7') {
-			char c = (char)((field[i + 1] - '0') * 64 + (field[i + 2] - '0') * 8 +
-					(field[i + 3] - '0'));
-			if (c == '\0')
-				return 0; /* a path cannot hold NUL: refuse the field */
-			field[out++] = c;
-			i += 3;
-		} else {
-			field[out++] = field[i];
-		}
-	}
-	return out;
-}
-
-/* Split line[0..len) at spaces into at most max fields (pointers into line, NUL-ended). */
-static size_t split_fields(char *line, size_t len, char **fields, size_t *lens, size_t max)
-{
-	size_t n = 0, start = 0;
-	for (size_t i = 0; i <= len && n < max; i++) {
-		if (i < len && line[i] != ' ')
-			continue;
-		fields[n] = line + start;
-		lens[n++] = i - start;
-		if (i < len)
-			line[i] = '\0';
-		start = i + 1;
-	}
-	return n;
-}
-
-static char *decoded(char *field, size_t len)
-{
-	size_t n = unescape(field, len);
-	return n ? strndup(field, n) : NULL;
-}
 
 /* opts (comma-separated) has key, alone or as key=VALUE. */
 static bool has_option(const char *opts, const char *key)
@@ -90,24 +46,20 @@ static bool untrusted(const char *fstype, const char *mount_opts, const char *su
 /* One mountinfo line: 0 with *e filled, 1 to skip it, -ENOMEM. all: keep any mount. */
 static int parse_line(char *line, size_t len, struct mount_entry *e, bool all)
 {
-	char *f[64];
-	size_t l[64], sep;
-	size_t n = split_fields(line, len, f, l, 64);
-	for (sep = MOUNTINFO_COLS; sep < n && strcmp(f[sep], "-") != 0; sep++)
-		;
-	if (sep + 2 >= n)
+	struct mountinfo_line m;
+	if (mountinfo_parse(line, len, &m) != 0)
 		return 1; /* malformed */
 	/* not a bind mount of a subdirectory, and not one whose source its maker chose */
-	e->trusted = strcmp(f[3], "/") == 0 &&
-		     !untrusted(f[sep + 1], f[5], sep + 3 < n ? f[sep + 3] : "");
+	e->trusted = strcmp(m.root, "/") == 0 && !untrusted(m.fstype, m.mount_opts, m.super_opts);
 	if (!e->trusted && !all)
 		return 1; /* never follow it, whatever its source says */
-	e->nfs = strcmp(f[sep + 1], "nfs") == 0 || strcmp(f[sep + 1], "nfs4") == 0;
-	e->point = decoded(f[4], l[4]);
-	e->source = decoded(f[sep + 2], l[sep + 2]);
-	e->fstype = decoded(f[sep + 1], l[sep + 1]);
-	if (!e->point || !e->source || !e->fstype || e->point[0] != '/')
-		goto skip;
+	e->nfs = strcmp(m.fstype, "nfs") == 0 || strcmp(m.fstype, "nfs4") == 0;
+	e->point = strdup(m.point);
+	e->source = strdup(m.source);
+	e->fstype = strdup(m.fstype);
+	int rc = !e->point || !e->source || !e->fstype ? -ENOMEM : 1;
+	if (rc < 0 || e->point[0] != '/')
+		goto skip; /* a point is absolute */
 	size_t slen = strlen(e->source);
 	while (slen > 0 && e->source[slen - 1] == '/')
 		e->source[--slen] = '\0';
@@ -118,7 +70,7 @@ skip:
 	free(e->point);
 	free(e->source);
 	free(e->fstype);
-	return errno == ENOMEM ? -ENOMEM : 1;
+	return rc;
 }
 
 static int parse(const char *text, size_t len, struct mount_table *out, bool all)
@@ -140,7 +92,6 @@ static int parse(const char *text, size_t len, struct mount_table *out, bool all
 		char *nl = memchr(copy + start, '\n', len - start);
 		size_t end = nl ? (size_t)(nl - copy) : len;
 		copy[end] = '\0'; /* the line's last field ends here too */
-		errno = 0;
 		int rc = parse_line(copy + start, end - start, &out->items[out->n], all);
 		if (rc < 0) {
 			free(copy);
@@ -360,7 +311,7 @@ static int load_table(int fd, struct mount_table *out)
 
 int mounts_load_all(struct mount_table *out)
 {
-	int fd = open(MOUNTINFO, O_RDONLY | O_CLOEXEC);
+	int fd = open(MOUNTINFO_PATH, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	char *text = NULL;
@@ -377,12 +328,12 @@ int mounts_load_all(struct mount_table *out)
 struct mounts *mounts_new(void)
 {
 	struct mounts *m = calloc(1, sizeof(*m));
-	int fd = open(MOUNTINFO, O_RDONLY | O_CLOEXEC);
+	int fd = open(MOUNTINFO_PATH, O_RDONLY | O_CLOEXEC);
 	int rc = fd < 0 ? -errno : m ? load_table(fd, &m->table) : -ENOMEM;
 	if (fd >= 0)
 		close(fd);
 	if (rc) {
-		log_warn("cannot read %s (%s): no content links", MOUNTINFO, strerror(-rc));
+		log_warn("cannot read %s (%s): no content links", MOUNTINFO_PATH, strerror(-rc));
 		free(m);
 		return NULL;
 	}
@@ -480,7 +431,7 @@ static void reload(struct mounts *m)
 	struct mount_table fresh, old;
 	int rc = load_table(m->fd, &fresh);
 	if (rc) {
-		log_warn("cannot reload %s (%s): content links may be stale", MOUNTINFO,
+		log_warn("cannot reload %s (%s): content links may be stale", MOUNTINFO_PATH,
 			 strerror(-rc));
 		return;
 	}
@@ -537,7 +488,7 @@ int mounts_start(struct mounts *m, mounts_changed_fn changed, void *ctx)
 		return 0;
 	m->changed = changed;
 	m->ctx = ctx;
-	m->fd = open(MOUNTINFO, O_RDONLY | O_CLOEXEC);
+	m->fd = open(MOUNTINFO_PATH, O_RDONLY | O_CLOEXEC);
 	if (m->fd < 0 || pipe2(m->wake, O_CLOEXEC) != 0) {
 		int err = -errno;
 		mounts_stop(m);

@@ -13,8 +13,7 @@
 #include <unistd.h>
 
 #include "log.h"
-
-#define MOUNTINFO "/proc/self/mountinfo"
+#include "mountinfo.h"
 
 struct mountwatch {
 	char dev[32]; /* the FUSE connection's major:minor, as mountinfo lists it */
@@ -25,41 +24,19 @@ struct mountwatch {
 	pthread_t thread;
 };
 
-/* Undo mountinfo's octal escapes (\040 for a space...) in place. */
-static void unescape(char *s)
-{
-	char *w = s;
-	for (char *r = s; *r; w++) {
-		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
-		    r[3] >= '0' && r[3] <= '7') {
-			*w = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
-			r += 4;
-		} else {
-			*w = *r++;
-		}
-	}
-	*w = '\0';
-}
-
 /*
  * A line's mount id when it is a FUSE mount on mountpoint (its major:minor
- * in dev, when dev is not NULL), else -1.
+ * in dev, when dev is not NULL), else -1. line is changed.
  */
 static long fuse_mount_on(char *line, const char *mountpoint, char *dev, size_t dev_len)
 {
-	char *save = NULL, *field[5];
-	for (int i = 0; i < 5; i++)
-		if (!(field[i] = strtok_r(i ? NULL : line, " ", &save)))
-			return -1;
-	char *sep = strstr(save ? save : "", " - ");
-	if (!sep || strncmp(sep + 3, "fuse", 4) != 0)
-		return -1;
-	unescape(field[4]);
-	if (strcmp(field[4], mountpoint) != 0)
+	struct mountinfo_line m;
+	if (mountinfo_parse(line, strlen(line), &m) != 0 || strncmp(m.fstype, "fuse", 4) != 0 ||
+	    strcmp(m.point, mountpoint) != 0)
 		return -1;
 	if (dev)
-		snprintf(dev, dev_len, "%s", field[2]);
-	return strtol(field[0], NULL, 10);
+		snprintf(dev, dev_len, "%s", m.dev);
+	return m.id;
 }
 
 /* The newest FUSE mount on mountpoint: its id (dev: its major:minor), or -1. */
@@ -85,26 +62,22 @@ long mountwatch_find(const char *text, const char *mountpoint)
 
 bool mountwatch_dev_listed(const char *text, const char *dev)
 {
-	size_t len = strlen(dev);
-	while (*text) {
+	bool listed = false;
+	while (*text && !listed) {
 		size_t n = strcspn(text, "\n");
-		/* "ID PARENT MAJOR:MINOR ...": the third field */
-		const char *f = text;
-		for (int i = 0; i < 2 && f < text + n; i++) {
-			const char *sp = memchr(f, ' ', (size_t)(text + n - f));
-			f = sp ? sp + 1 : text + n;
-		}
-		if ((size_t)(text + n - f) > len && strncmp(f, dev, len) == 0 && f[len] == ' ')
-			return true;
+		struct mountinfo_line m;
+		char *line = strndup(text, n);
+		listed = line && mountinfo_parse(line, n, &m) == 0 && strcmp(m.dev, dev) == 0;
+		free(line);
 		text += n + (text[n] == '\n');
 	}
-	return false;
+	return listed;
 }
 
 /* /proc/self/mountinfo's text, malloc'ed; NULL if it cannot be read. */
 static char *read_mountinfo(void)
 {
-	FILE *f = fopen(MOUNTINFO, "re");
+	FILE *f = fopen(MOUNTINFO_PATH, "re");
 	char *text = NULL;
 	size_t len = 0;
 	if (!f)
@@ -174,7 +147,7 @@ struct mountwatch *mountwatch_start(const char *mountpoint, void (*gone)(void *c
 	w->gone = gone;
 	w->ctx = ctx;
 	w->stop_fd[0] = w->stop_fd[1] = -1;
-	w->info_fd = open(MOUNTINFO, O_RDONLY | O_CLOEXEC); /* poll: changes after this */
+	w->info_fd = open(MOUNTINFO_PATH, O_RDONLY | O_CLOEXEC); /* poll: changes after this */
 	char *text = w->info_fd >= 0 ? read_mountinfo() : NULL;
 	long id = text ? find_mount(text, mountpoint, w->dev, sizeof(w->dev)) : -1;
 	free(text);

@@ -19,6 +19,8 @@
 /* SERVICE/.policies/NAME.json: the service's snapshot policies, reached by name, never listed. */
 #define POLICIES_DIR ".policies"
 #define POLICY_EXT   ".json"
+/* SHARE/content, SNAPSHOT/content: symbolic links while they have a target (content.h). */
+#define CONTENT_LINK "content"
 
 bool names_is_reserved(const char *name);
 /* Non-empty, no '/', not "." or "..", at most 255 bytes, not reserved. */

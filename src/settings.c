@@ -83,9 +83,17 @@ static int parse_percent(const char *value, size_t size, long *out)
 	return 0;
 }
 
+/* cache_update's builder: the listing made below, whatever is cached now. */
+static struct listing *replace_setting(void *ctx, const struct listing *current)
+{
+	(void)current;
+	return listing_ref(ctx);
+}
+
 /*
  * The share's setting listing replaced by one entry (id, name) the API
- * accepted; id NULL (the outcome is unknown): forgotten, read afresh next.
+ * accepted (nothing when none is cached: the next read asks); id NULL (the
+ * outcome is unknown): forgotten, read afresh next.
  */
 static void cache_setting(struct tree *t, enum tree_setting which, const char *svc,
 			  const char *share, const char *id, const char *name)
@@ -101,7 +109,10 @@ static void cache_setting(struct tree *t, enum tree_setting which, const char *s
 		l->n = 1;
 		l->fetched = cache_now();
 		l->mtime = time(NULL);
-		cache_put(t->cache, key, l);
+		struct listing *was, *now = cache_update(t->cache, key, replace_setting, l, &was);
+		listing_unref(now);
+		listing_unref(was);
+		listing_unref(l);
 		return;
 	}
 	if (o)

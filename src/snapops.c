@@ -28,54 +28,16 @@ static bool name_taken(const struct listing *l, const char *name, const char *ex
 
 enum change { CHANGE_ADD, CHANGE_REMOVE, CHANGE_REPLACE };
 
-struct change_ctx {
-	struct tree *t;
-	enum change what;
-	const struct efs_object *obj;
-};
-
-/* The listing as it is after the change (cache_update_fn: no I/O, no cache calls). */
-static struct listing *changed_listing(void *arg, const struct listing *cur)
-{
-	const struct change_ctx *ch = arg;
-	struct efs_list list;
-	if (tree_listing_objects(cur, &list) != 0)
-		return NULL;
-	size_t w = 0;
-	for (size_t i = 0; i < list.n; i++) {
-		bool same = strcmp(list.items[i].id, ch->obj->id) == 0;
-		if (same && ch->what == CHANGE_REPLACE) {
-			efs_object_free(&list.items[i]);
-			efs_object_copy(ch->obj, &list.items[i]);
-		} else if (same) {
-			efs_object_free(&list.items[i]); /* removed, or re-added below */
-			continue;
-		}
-		list.items[w++] = list.items[i];
-	}
-	list.n = w;
-	if (ch->what == CHANGE_ADD && efs_object_copy(ch->obj, &list.items[list.n]) == 0)
-		list.n++;
-	struct listing *next = tree_build_listing(ch->t, EFS_SNAPSHOT, &list, cur);
-	if (next)
-		next->fetched = cur->fetched;
-	efs_list_free(&list);
-	return next;
-}
-
 /* Publish the listing as it is after our change, so it shows at once. */
 static void cache_apply(struct tree *t, const char *svc, const char *share, enum change what,
 			const struct efs_object *obj)
 {
-	char key[400];
-	struct change_ctx ch = {.t = t, .what = what, .obj = obj};
-	struct listing *was;
-	tree_snapshots_key(key, sizeof(key), svc, share);
-	struct listing *next = cache_update(t->cache, key, changed_listing, &ch, &was);
-	if (next)
-		tree_notify_changes(t, EFS_SNAPSHOT, svc, share, was, next);
-	listing_unref(was);
-	listing_unref(next);
+	static const enum listing_change as[] = {
+		[CHANGE_ADD] = LISTING_ADD,
+		[CHANGE_REMOVE] = LISTING_REMOVE,
+		[CHANGE_REPLACE] = LISTING_REPLACE,
+	};
+	tree_change_snapshots(t, svc, share, as[what], obj->id, obj);
 }
 
 /* Polls an API that lags may answer as if our change had not reached it yet. */
@@ -712,46 +674,11 @@ int snapops_set_description(struct tree *t, const struct op *op, const struct no
 	return rc;
 }
 
-struct swap_ctx {
-	struct tree *t;
-	const char *old_id;
-	const struct efs_object *obj;
-};
-
-/* cache_update_fn: old_id's snapshot replaced by obj. */
-static struct listing *swapped_listing(void *arg, const struct listing *cur)
-{
-	const struct swap_ctx *sw = arg;
-	struct efs_list list;
-	if (tree_listing_objects(cur, &list) != 0)
-		return NULL;
-	for (size_t i = 0; i < list.n; i++) {
-		if (strcmp(list.items[i].id, sw->old_id) != 0)
-			continue;
-		efs_object_free(&list.items[i]);
-		if (efs_object_copy(sw->obj, &list.items[i]) != 0)
-			list.items[i--] = list.items[--list.n];
-	}
-	struct listing *next = tree_build_listing(sw->t, EFS_SNAPSHOT, &list, cur);
-	if (next)
-		next->fetched = cur->fetched;
-	efs_list_free(&list);
-	return next;
-}
-
 /* Publish the listing with old_id's snapshot replaced by obj, in one step (hold). */
 static void cache_swap(struct tree *t, const char *svc, const char *share, const char *old_id,
 		       const struct efs_object *obj)
 {
-	char key[400];
-	struct swap_ctx sw = {.t = t, .old_id = old_id, .obj = obj};
-	struct listing *was;
-	tree_snapshots_key(key, sizeof(key), svc, share);
-	struct listing *next = cache_update(t->cache, key, swapped_listing, &sw, &was);
-	if (next)
-		tree_notify_changes(t, EFS_SNAPSHOT, svc, share, was, next);
-	listing_unref(was);
-	listing_unref(next);
+	tree_change_snapshots(t, svc, share, LISTING_REPLACE, old_id, obj);
 }
 
 /*

@@ -76,9 +76,10 @@ static json_t *cache_json(struct cache *cache)
 {
 	struct cache_stats cs;
 	cache_stats(cache, &cs);
-	return json_pack("{s:I, s:I, s:I, s:I, s:I}", "listings", (json_int_t)cs.listings,
-			 "objects", (json_int_t)cs.objects, "hits", (json_int_t)cs.hits, "misses",
-			 (json_int_t)cs.misses, "loads", (json_int_t)cs.loads);
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "listings", (json_int_t)cs.listings,
+			 "objects", (json_int_t)cs.objects, "bytes", (json_int_t)cs.bytes, "hits",
+			 (json_int_t)cs.hits, "misses", (json_int_t)cs.misses, "loads",
+			 (json_int_t)cs.loads);
 }
 
 /* The snapshot types every share shows, 0 when it has none of one. */
@@ -197,6 +198,8 @@ static const struct metric {
 	 "Seconds requests waited for the rate limit."},
 	{"cache", "listings", "cache_listings", "gauge", "Listings held."},
 	{"cache", "objects", "cache_objects", "gauge", "Objects in the listings held."},
+	{"cache", "bytes", "cache_bytes", "gauge",
+	 "Memory of the listings held, as cache_max counts it."},
 	{"cache", "hits", "cache_hits_total", "counter", "Lookups answered from a fresh listing."},
 	{"cache", "misses", "cache_misses_total", "counter",
 	 "Lookups that loaded a listing or waited for one."},

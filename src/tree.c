@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "content.h"
 #include "log.h"
 #include "mounts.h"
 #include "names.h"
@@ -108,6 +107,61 @@ static void assign_names(struct listing *l)
 	free(display);
 }
 
+/* ---- hostile paths (content links refuse them; said once when loaded) ---- */
+
+/*
+ * text[0..len) as a C string for the log, whose sink escapes everything
+ * else: a NUL byte shows as U+2400 (the symbol for null).
+ */
+static void printable(const char *text, size_t len, char *out, size_t out_len)
+{
+	static const char nul[] = "\xe2\x90\x80";
+	size_t o = 0;
+	for (size_t i = 0; i < len && o + sizeof(nul) < out_len; i++) {
+		if (text[i]) {
+			out[o++] = text[i];
+		} else {
+			memcpy(out + o, nul, sizeof(nul) - 1);
+			o += sizeof(nul) - 1;
+		}
+	}
+	out[o] = '\0';
+}
+
+static const struct efs_object *find_object(const struct listing *l, const char *id)
+{
+	const struct entry *e = listing_find_id(l, id);
+	return e ? &e->obj : NULL;
+}
+
+static bool same_path(const struct efs_object *a, const struct efs_object *b)
+{
+	if (!a->path || !b->path)
+		return a->path == b->path;
+	return a->path_len == b->path_len && memcmp(a->path, b->path, a->path_len) == 0;
+}
+
+/* A listing of kind was built: log once each path that could leave its mount. */
+static void warn_unsafe_paths(enum efs_kind kind, const struct listing *l,
+			      const struct listing *previous)
+{
+	char text[256];
+	if (kind != EFS_SNAPSHOT && kind != EFS_ACCESS_PATH)
+		return;
+	for (size_t i = 0; i < l->n; i++) {
+		const struct efs_object *o = &l->entries[i].obj, *was;
+		if (!o->path || mounts_path_is_safe(o->path, o->path_len))
+			continue;
+		was = find_object(previous, o->id);
+		if (was && same_path(was, o))
+			continue; /* said already */
+		printable(o->path, o->path_len, text, sizeof(text));
+		log_warn("%s %s: path \"%s\" has an empty, . or .. segment or a NUL: no content "
+			 "link from it",
+			 kind == EFS_SNAPSHOT ? "snapshot" : "access path", o->id, text);
+	}
+}
+
 struct listing *tree_build_listing(struct tree *t, enum efs_kind kind, struct efs_list *list,
 				   const struct listing *previous)
 {
@@ -126,7 +180,7 @@ struct listing *tree_build_listing(struct tree *t, enum efs_kind kind, struct ef
 	assign_names(l);
 	l->fetched = cache_now();
 	l->mtime = listing_mtime(t, l, previous);
-	content_check_listing(kind, l, previous);
+	warn_unsafe_paths(kind, l, previous);
 	return l;
 }
 
@@ -144,6 +198,39 @@ int tree_listing_objects(const struct listing *l, struct efs_list *list)
 		list->n++;
 	}
 	return 0;
+}
+
+struct change {
+	struct tree *t;
+	enum listing_change what;
+	const char *id;
+	const struct efs_object *obj;
+};
+
+/* cache_update_fn: the share's snapshots as they are after our change. */
+static struct listing *changed_listing(void *arg, const struct listing *cur)
+{
+	const struct change *ch = arg;
+	struct efs_list list;
+	if (listing_objects_changed(cur, ch->what, ch->id, ch->obj, &list) != 0)
+		return NULL;
+	struct listing *next = tree_build_listing(ch->t, EFS_SNAPSHOT, &list, cur);
+	efs_list_free(&list);
+	return next;
+}
+
+void tree_change_snapshots(struct tree *t, const char *svc, const char *share,
+			   enum listing_change what, const char *id, const struct efs_object *obj)
+{
+	char key[400];
+	struct change ch = {.t = t, .what = what, .id = id, .obj = obj};
+	struct listing *was;
+	key_of(key, sizeof(key), EFS_SNAPSHOT, svc, share);
+	struct listing *next = cache_update(t->cache, key, changed_listing, &ch, &was);
+	if (next)
+		tree_notify_changes(t, EFS_SNAPSHOT, svc, share, was, next);
+	listing_unref(was);
+	listing_unref(next);
 }
 
 void tree_init(struct tree *t, struct ovh_client *api, struct cache *cache, char **services)
@@ -176,10 +263,7 @@ static const char *display_name(struct tree *t, const char *key, const char *id,
 				size_t len)
 {
 	struct listing *l = cache_peek(t->cache, key);
-	const struct entry *e = NULL;
-	for (size_t i = 0; l && i < l->n && !e; i++)
-		if (strcmp(l->entries[i].obj.id, id) == 0)
-			e = &l->entries[i];
+	const struct entry *e = listing_find_id(l, id);
 	snprintf(buf, len, "%s", e ? e->name : id);
 	listing_unref(l);
 	return buf;
@@ -209,14 +293,6 @@ void tree_listing_dir(struct tree *t, enum efs_kind kind, const char *svc, const
 		snprintf(buf, len, "/%s/%s/" SNAPSHOT_DIR, svc_name, share_name);
 }
 
-static const struct entry *find_id(const struct listing *l, const char *id)
-{
-	for (size_t i = 0; i < l->n; i++)
-		if (strcmp(l->entries[i].obj.id, id) == 0)
-			return &l->entries[i];
-	return NULL;
-}
-
 static void report(struct tree *t, const char *dir, const char *name, const char *file)
 {
 	char path[1200];
@@ -224,12 +300,66 @@ static void report(struct tree *t, const char *dir, const char *name, const char
 	t->changed(t->changed_ctx, path);
 }
 
+/*
+ * The share's link and every cached snapshot's: the kernel then asks again
+ * for each one it holds (the others cost the inval thread a table lookup).
+ */
+void tree_report_links(struct tree *t, const char *svc, const char *share)
+{
+	char dir[1024], path[1400], key[400];
+	tree_listing_dir(t, EFS_ACCESS_PATH, svc, share, dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/" CONTENT_LINK, dir);
+	t->changed(t->changed_ctx, path);
+	tree_key(key, sizeof(key), EFS_SNAPSHOT, svc, share);
+	struct listing *l = cache_peek(t->cache, key);
+	tree_listing_dir(t, EFS_SNAPSHOT, svc, share, dir, sizeof(dir));
+	for (size_t i = 0; l && i < l->n; i++) {
+		snprintf(path, sizeof(path), "%s/%s/" CONTENT_LINK, dir, l->entries[i].name);
+		t->changed(t->changed_ctx, path);
+	}
+	listing_unref(l);
+}
+
+static bool paths_differ(const struct listing *a, const struct listing *b)
+{
+	if (a->n != b->n)
+		return true;
+	for (size_t i = 0; i < a->n; i++) {
+		const struct efs_object *o = find_object(b, a->entries[i].obj.id);
+		if (!o || !same_path(o, &a->entries[i].obj))
+			return true;
+	}
+	return false;
+}
+
+/* The content links a new listing of kind changed. */
+static void notify_links(struct tree *t, enum efs_kind kind, const char *svc, const char *share,
+			 const struct listing *old, const struct listing *new_listing)
+{
+	char dir[1024], path[1400];
+	if (!t->changed || !old)
+		return;
+	if (kind == EFS_ACCESS_PATH && paths_differ(old, new_listing))
+		tree_report_links(t, svc, share);
+	if (kind != EFS_SNAPSHOT)
+		return;
+	tree_listing_dir(t, kind, svc, share, dir, sizeof(dir));
+	for (size_t i = 0; i < old->n; i++) {
+		const struct entry *was = &old->entries[i];
+		const struct efs_object *now = find_object(new_listing, was->obj.id);
+		if (now && !same_path(now, &was->obj)) {
+			snprintf(path, sizeof(path), "%s/%s/" CONTENT_LINK, dir, was->name);
+			t->changed(t->changed_ctx, path);
+		}
+	}
+}
+
 void tree_notify_changes(struct tree *t, enum efs_kind kind, const char *svc, const char *share,
 			 const struct listing *old, const struct listing *new_listing)
 {
 	char dir[1024];
 	bool entries_changed = old && old->n != new_listing->n;
-	content_notify_changes(t, kind, svc, share, old, new_listing);
+	notify_links(t, kind, svc, share, old, new_listing);
 	if (!t->changed || !old || kind == EFS_ACCESS_PATH)
 		return;
 	tree_listing_dir(t, kind, svc, share, dir, sizeof(dir));
@@ -240,7 +370,7 @@ void tree_notify_changes(struct tree *t, enum efs_kind kind, const char *svc, co
 	}
 	for (size_t i = 0; i < old->n; i++) {
 		const struct entry *was = &old->entries[i];
-		const struct entry *now = find_id(new_listing, was->obj.id);
+		const struct entry *now = listing_find_id(new_listing, was->obj.id);
 		if (!now || strcmp(now->name, was->name) != 0) {
 			report(t, dir, was->name, NULL); /* gone, or renamed */
 			entries_changed = true;
@@ -407,6 +537,22 @@ static int load_setting(struct tree *t, const struct op *op, char which, const c
 	return 0;
 }
 
+/*
+ * The share's access paths could not be loaded (rc): list keeps those of
+ * previous (may be NULL: none) for another cache_ttl, so a refusal (403) or
+ * an outage costs one call per cache_ttl, not one per lookup. 0 or -ENOMEM.
+ */
+static int access_paths_failed(const char *share, const struct listing *previous, int rc,
+			       struct efs_list *list)
+{
+	if (rc == -EACCES) /* ovh logged the refusal; this says what it costs */
+		log_warn("share %s: access paths refused: links to it need the right "
+			 "storageNetApp:apiovh:share/accessPath/get (GET /storage/netapp*)",
+			 share);
+	memset(list, 0, sizeof(*list));
+	return previous ? tree_listing_objects(previous, list) : 0;
+}
+
 static int loader(void *ctx, const char *key, const struct listing *previous, struct listing **out)
 {
 	struct tree *t = ctx;
@@ -420,7 +566,7 @@ static int loader(void *ctx, const char *key, const struct listing *previous, st
 		return load_setting(t, &background, key[0], svc, share, out);
 	int rc = efs_list(t->api, &background, kind, svc, share, &list);
 	if (rc && kind == EFS_ACCESS_PATH)
-		rc = content_access_paths_failed(share, previous, rc, &list);
+		rc = access_paths_failed(share, previous, rc, &list);
 	if (rc)
 		return rc;
 	*out = tree_build_listing(t, kind, &list, previous);
@@ -439,9 +585,9 @@ int tree_enable_prefetch(struct tree *t, int workers)
 	return t->prefetch ? 0 : -ENOMEM;
 }
 
-int tree_start_threads(struct tree *t)
+int tree_start_threads(struct tree *t, mounts_changed_fn on_mounts)
 {
-	int rc = mounts_start(t->mounts, content_mounts_changed, t);
+	int rc = mounts_start(t->mounts, on_mounts, t);
 	if (rc)
 		log_error("cannot watch the mount table (%s): content links may go stale",
 			  strerror(-rc));
@@ -461,6 +607,13 @@ static int load(struct tree *t, const struct op *op, enum efs_kind kind, const c
 	char key[400];
 	key_of(key, sizeof(key), kind, svc, share);
 	return cache_get(t->cache, op, key, loader, t, out);
+}
+
+struct listing *tree_cached(struct tree *t, enum efs_kind kind, const char *svc, const char *share)
+{
+	char key[400];
+	key_of(key, sizeof(key), kind, svc, share);
+	return cache_peek(t->cache, key);
 }
 
 int tree_snapshots(struct tree *t, const struct op *op, const char *svc, const char *share,
@@ -552,18 +705,6 @@ static int split_path(const char *path, char parts[MAX_DEPTH][NAME_MAX_BYTES + 1
 	return 0;
 }
 
-/* SHARE/content, SNAPSHOT/content: present only while the link has a target. */
-static int step_content(struct tree *t, const struct op *op, struct node *n)
-{
-	char target[PATH_MAX];
-	int rc = content_target(t, op, n, target, sizeof(target));
-	if (rc == 0) {
-		n->info_of = n->kind;
-		n->kind = NODE_CONTENT;
-	}
-	return rc;
-}
-
 /* SERVICE/.policies/NAME.json: the policy listed as NAME (or by its id). */
 static int step_policy(struct tree *t, const struct op *op, struct node *n, int level,
 		       const char *name)
@@ -595,8 +736,12 @@ static int step(struct tree *t, const struct op *op, struct node *n, int level, 
 		n->kind = NODE_STATUS; /* no listing: reading it costs no API call */
 		return 0;
 	}
-	if ((n->kind == NODE_SHARE || n->kind == NODE_SNAPSHOT) && strcmp(name, CONTENT_LINK) == 0)
-		return step_content(t, op, n);
+	if ((n->kind == NODE_SHARE || n->kind == NODE_SNAPSHOT) &&
+	    strcmp(name, CONTENT_LINK) == 0) {
+		n->info_of = n->kind; /* whether it has a target is content's to say (fs asks) */
+		n->kind = NODE_CONTENT;
+		return 0;
+	}
 	if (strcmp(name, INFO_FILE) == 0 && n->kind != NODE_ROOT && n->kind != NODE_SNAPDIR) {
 		n->info_of = n->kind;
 		n->kind = NODE_INFO;

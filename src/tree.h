@@ -4,8 +4,11 @@
  * Owns the shape of the mount (SERVICE/SHARE/.snapshots/SNAPSHOT/info.json,
  * SERVICE/.policies/NAME.json, and the status file at the root),
  * the cache keys of its directories and how a listing is built from an API
- * list (naming rule, hidden snapshots, directory mtime). Resolving a path
- * loads at most one listing per level, through the cache. Thread-safe.
+ * list (naming rule, hidden snapshots, directory mtime, the one log line of
+ * a path that could leave its mount, the access paths kept when a load
+ * fails), and which kernel entries a new listing makes stale, content
+ * links included. Resolving a path loads at most one listing per level,
+ * through the cache. Knows nothing of content.h (which calls it). Thread-safe.
  */
 #ifndef OVHSNAPFS_TREE_H
 #define OVHSNAPFS_TREE_H
@@ -17,6 +20,7 @@
 #include "cache.h"
 #include "efs.h"
 #include "keylock.h"
+#include "mounts.h"
 #include "names.h"
 
 struct ovh_client;
@@ -48,8 +52,11 @@ void tree_destroy(struct tree *tree);
  * -o prefetch=N (workers > 0) loading the subdirectories of each listing.
  */
 int tree_enable_prefetch(struct tree *tree, int workers);
-/* Threads (prefetch, the mount watcher): start them after the daemon forks. */
-int tree_start_threads(struct tree *tree);
+/*
+ * Threads (prefetch, the mount watcher): start them after the daemon forks.
+ * on_mounts (ctx: the tree) is told of each change of the mounts (content.h).
+ */
+int tree_start_threads(struct tree *tree, mounts_changed_fn on_mounts);
 void tree_stop_threads(struct tree *tree);
 
 enum node_kind {
@@ -60,7 +67,7 @@ enum node_kind {
 	NODE_SNAPSHOT,
 	NODE_INFO,
 	NODE_STATUS,
-	NODE_CONTENT,  /* SHARE/content, SNAPSHOT/content: symbolic links (content.h) */
+	NODE_CONTENT,  /* SHARE/content, SNAPSHOT/content: links while content_target has one */
 	NODE_POLICIES, /* SERVICE/.policies: never listed; its files are NODE_INFO of it */
 };
 
@@ -117,6 +124,9 @@ void tree_each_share(struct tree *tree, tree_share_fn fn, void *ctx);
 /* Load key's listing on the calling thread unless it is fresh (a background load). */
 int tree_refresh(struct tree *tree, const char *key);
 
+/* The cached listing of kind, however old, or NULL: never an API call. Referenced. */
+struct listing *tree_cached(struct tree *tree, enum efs_kind kind, const char *service_id,
+			    const char *share_id);
 /* The cache key of the listing of kind (service_id, share_id as that kind needs). */
 void tree_key(char *buf, size_t len, enum efs_kind kind, const char *service_id,
 	      const char *share_id);
@@ -130,7 +140,11 @@ void tree_listing_dir(struct tree *tree, enum efs_kind kind, const char *service
  */
 struct listing *tree_build_listing(struct tree *tree, enum efs_kind kind, struct efs_list *list,
 				   const struct listing *previous);
-/* Report what changed from old to new (a listing of kind) to tree->changed. */
+/*
+ * Report what changed from old to new (a listing of kind) to tree->changed:
+ * entries, info.json files and content links (a snapshot's path, a share's
+ * access paths).
+ */
 void tree_notify_changes(struct tree *tree, enum efs_kind kind, const char *service_id,
 			 const char *share_id, const struct listing *old,
 			 const struct listing *new_listing);
@@ -141,6 +155,16 @@ void tree_notify_changes(struct tree *tree, enum efs_kind kind, const char *serv
  */
 void tree_forget(struct tree *tree, const char *key);
 void tree_forget_all(struct tree *tree);
+/*
+ * Publish a share's snapshots as they are after a change of ours, so that it
+ * shows at once (listing_objects_changed says how what, id and obj apply),
+ * and report what changed. Built outside the cache's lock; nothing when the
+ * listing is not cached.
+ */
+void tree_change_snapshots(struct tree *tree, const char *service_id, const char *share_id,
+			   enum listing_change what, const char *id, const struct efs_object *obj);
+/* Report the share's content link and each cached snapshot's (their targets may have moved). */
+void tree_report_links(struct tree *tree, const char *service_id, const char *share_id);
 /* Copy a listing's objects into list, for building a changed listing. */
 int tree_listing_objects(const struct listing *listing, struct efs_list *list);
 

@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "utf8.h"
+
 #define NAME_MAX_LEN 255
 
 bool vcore_same_version(const struct stat *a, const struct stat *b)
@@ -54,26 +56,6 @@ void vcore_put_escaped(FILE *f, const char *s, bool keep_space)
 	}
 }
 
-/* Length of the valid UTF-8 sequence at p (1 to 4), or 0 when it is not one. */
-static size_t utf8_len(const unsigned char *p)
-{
-	if (p[0] < 0x80)
-		return 1;
-	size_t n = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
-	if (n == 0 || p[0] > 0xf4)
-		return 0;
-	for (size_t i = 1; i < n; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	uint32_t cp = p[0] & (0x7f >> n);
-	for (size_t i = 1; i < n; i++)
-		cp = (cp << 6) | (p[i] & 0x3f);
-	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0; /* overlong, out of range, or a surrogate */
-	return n;
-}
-
 void vcore_put_json_string(FILE *f, const char *s)
 {
 	if (!s) {
@@ -82,7 +64,8 @@ void vcore_put_json_string(FILE *f, const char *s)
 	}
 	fputc('"', f);
 	for (const unsigned char *p = (const unsigned char *)s; *p;) {
-		size_t n = utf8_len(p);
+		uint32_t cp;
+		size_t n = utf8_sequence(p, strnlen((const char *)p, 4), &cp);
 		if (n == 0)
 			fprintf(f, "\\udc%02x", (unsigned)*p++);
 		else if (*p == '"' || *p == '\\')

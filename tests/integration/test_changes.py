@@ -222,3 +222,18 @@ def test_mkdir_after_a_lost_reply_still_waits_until_available(mnt, sim):
     assert len(made) == 1 and made[0]["status"] == "available"
     info = json.loads((mnt / WWW_DIR / "quiet/info.json").read_text())
     assert info["status"] == "available"
+
+
+def test_a_listing_our_mkdir_changed_is_trusted_for_cache_ttl_from_the_change(mounts, sim):
+    # A refresh right after a mkdir could come from an API that has not caught up and drop
+    # the new snapshot: the changed listing counts as fetched when the change was made.
+    m = mounts(["cache_ttl=3"])
+    d = m / WWW_DIR
+    t0 = time.monotonic()
+    ls(d)
+    time.sleep(1.5)
+    assert run(["mkdir", str(d / "fresh")]).returncode == 0
+    sim.clear_log()
+    time.sleep(max(0.0, t0 + 3.5 - time.monotonic()))  # the first listing has expired
+    assert "fresh" in ls(d)
+    assert sim.calls("GET", contains="/snapshot") == []  # no reload until 3 s after mkdir

@@ -1,10 +1,11 @@
 """API economy: shared requests, kernel caching with invalidation, prefetch, cache cap."""
 
 import concurrent.futures
+import json
 import os
 import time
 
-from conftest import DB, SVC, SVC2, WWW, fsop, ls, run
+from conftest import DB, SVC, SVC2, WWW, fscall, fsop, ls, run
 
 WWW_LIST = "/storage/netapp/%s/share/%s/snapshot?detail=true" % (SVC, WWW)
 
@@ -104,6 +105,29 @@ def test_cache_max_drops_least_recently_used_listings(mounts, sim):
     ls(m / dirs[-1])  # the most recent one is still cached
     assert sim.calls() == []
     ls(m / dirs[0])  # the oldest was dropped to stay under 12 objects
+    assert len(sim.calls("GET", contains="/snapshot")) == 1
+
+
+def _cache_stats(m):
+    return json.loads(fscall("read", m / ".ovhsnapfs").decode())["cache"]
+
+
+def test_cache_max_as_a_size_caps_the_bytes_held_and_drops_the_oldest(mounts, sim):
+    dirs = ["efs-prod/www/.snapshots", "efs-prod/db/.snapshots", "efs-prod/logs/.snapshots"]
+    whole = mounts()  # the default, 1G: everything stays
+    for d in dirs:
+        ls(whole / d)
+    full = _cache_stats(whole)
+    assert full["listings"] == 5 and full["bytes"] > 2048  # services, shares, 3 x snapshots
+    whole.unmount()
+    cap = (full["bytes"] - 1) // 1024 * 1024  # all but a kilobyte or less: one goes
+    m = mounts(["cache_max=%dK" % (cap // 1024)])
+    for d in dirs:
+        ls(m / d)
+    held = _cache_stats(m)
+    assert held["bytes"] <= cap and held["listings"] < 5
+    sim.clear_log()
+    ls(m / dirs[0])  # dropped to stay under the cap: asked again
     assert len(sim.calls("GET", contains="/snapshot")) == 1
 
 

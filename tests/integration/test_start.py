@@ -164,7 +164,8 @@ def test_non_finite_negative_and_out_of_range_values_are_refused_in_one_line(tmp
                 "prefetch=-1", "umask=1777", "entry_timeout=nan", "attr_timeout=-2",
                 "cache_ttl= 5", "umask=08", "umask=0.5", "retries=1.5", "prefetch=2e1",
                 "timeout=0x10", "cache_max=1e3", "request_timeout=0", "request_timeout=nan",
-                "request_timeout=3601", "request_timeout=2s"]:
+                "request_timeout=3601", "request_timeout=2s", "cache_max=1.5G", "cache_max=2T",
+                "cache_max=5X", "cache_max=M", "cache_max=1000000001"]:
         err = start_fails(tmp_path, ["MNT", "-o", "config=%s,%s" % (conf, opt)])
         lines = err.splitlines()
         assert len(lines) == 1 and lines[0].startswith(ERR_PREFIX), (opt, err)

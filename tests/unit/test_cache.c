@@ -1,4 +1,4 @@
-/* Unit tests for cache: TTL, shared loads, cache_put, refcounted listings. */
+/* Unit tests for cache: TTL, shared loads, updates, caps, refcounted listings. */
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -107,7 +107,7 @@ static int get(struct cache *c, struct fake_api *api, struct listing **out)
 
 static void test_first_get_loads_once_and_second_within_ttl_does_not(void **state)
 {
-	struct cache *c = cache_new(60, 0);
+	struct cache *c = cache_new(60, 0, 0);
 	struct fake_api api;
 	struct listing *a = NULL, *b = NULL;
 	(void)state;
@@ -130,7 +130,7 @@ static void test_first_get_loads_once_and_second_within_ttl_does_not(void **stat
 
 static void test_stats_count_hits_misses_loads_and_objects(void **state)
 {
-	struct cache *c = cache_new(60, 0);
+	struct cache *c = cache_new(60, 0, 0);
 	struct fake_api api;
 	struct listing *l;
 	struct cache_stats st;
@@ -159,7 +159,7 @@ static void test_stats_count_hits_misses_loads_and_objects(void **state)
 
 static void test_ttl_zero_loads_every_time(void **state)
 {
-	struct cache *c = cache_new(0, 0);
+	struct cache *c = cache_new(0, 0, 0);
 	struct fake_api api;
 	struct listing *first = NULL, *l = NULL;
 	(void)state;
@@ -179,7 +179,7 @@ static void test_ttl_zero_loads_every_time(void **state)
 
 static void test_listing_younger_than_ttl_is_not_loaded_again(void **state)
 {
-	struct cache *c = cache_new(10, 0);
+	struct cache *c = cache_new(10, 0, 0);
 	struct fake_api api;
 	struct listing *a = NULL, *b = NULL;
 	(void)state;
@@ -196,7 +196,7 @@ static void test_listing_younger_than_ttl_is_not_loaded_again(void **state)
 
 static void test_listing_older_than_ttl_is_loaded_again_with_previous(void **state)
 {
-	struct cache *c = cache_new(10, 0);
+	struct cache *c = cache_new(10, 0, 0);
 	struct fake_api api;
 	struct listing *old = NULL, *fresh = NULL;
 	(void)state;
@@ -215,7 +215,7 @@ static void test_listing_older_than_ttl_is_loaded_again_with_previous(void **sta
 
 static void test_listing_expires_in_real_time(void **state)
 {
-	struct cache *c = cache_new(0.05, 0);
+	struct cache *c = cache_new(0.05, 0, 0);
 	struct fake_api api;
 	struct listing *l = NULL;
 	(void)state;
@@ -231,50 +231,28 @@ static void test_listing_expires_in_real_time(void **state)
 
 static void test_cache_ttl_reports_the_ttl(void **state)
 {
-	struct cache *c = cache_new(12.5, 0);
+	struct cache *c = cache_new(12.5, 0, 0);
 	(void)state;
 	assert_true(cache_ttl(c) == 12.5);
 	cache_free(c);
 }
 
-/* ---- cache_put, cache_peek, cache_drop_all ---- */
+/* ---- cache_peek, cache_drop_all ---- */
 
-static void test_put_listing_is_returned_without_a_load(void **state)
+/* cache_loader_fn: hands over the listing in ctx. */
+static int give_loader(void *ctx, const char *key, const struct listing *previous,
+		       struct listing **out)
 {
-	static const char *const names[] = {"nightly", "new-one"};
-	static const char *const ids[] = {"id-1", "id-3"};
-	struct cache *c = cache_new(60, 0);
-	struct fake_api api;
-	struct listing *before = NULL, *after = NULL;
-	(void)state;
-	fake_init(&api);
-	assert_int_equal(get(c, &api, &before), 0);
-	struct listing *mine = make_listing(names, ids, 2);
-	cache_put(c, KEY, mine);
-	assert_int_equal(get(c, &api, &after), 0);
-	assert_int_equal(atomic_load(&api.calls), 1);
-	assert_ptr_equal(after, mine);
-	assert_string_equal(after->entries[1].name, "new-one");
-	assert_string_equal(before->entries[0].name, "nightly"); /* still ours */
-	listing_unref(before);
-	listing_unref(after);
-	cache_free(c);
+	(void)key, (void)previous;
+	*out = ctx;
+	return 0;
 }
 
-static void test_put_on_a_cold_key_is_returned_without_a_load(void **state)
+/* Install l (its reference taken) as key's listing, as a load would. */
+static void seed(struct cache *c, const char *key, struct listing *l)
 {
-	struct cache *c = cache_new(60, 0);
-	struct fake_api api;
-	struct listing *l = NULL;
-	(void)state;
-	fake_init(&api);
-	struct listing *mine = make_listing(default_names, default_ids, 2);
-	cache_put(c, KEY, mine);
-	assert_int_equal(get(c, &api, &l), 0);
-	assert_ptr_equal(l, mine);
-	assert_int_equal(atomic_load(&api.calls), 0);
-	listing_unref(l);
-	cache_free(c);
+	cache_forget(c, key);
+	assert_int_equal(cache_refresh(c, key, give_loader, l), 0);
 }
 
 /* One cache_get on a thread, so the test can act while the load runs. */
@@ -324,7 +302,7 @@ static void *op_getter_main(void *arg)
 
 static void test_interrupted_waiter_leaves_at_once_and_the_load_serves_the_others(void **state)
 {
-	struct cache *c = cache_new(60, 0);
+	struct cache *c = cache_new(60, 0, 0);
 	struct fake_api api;
 	atomic_bool ctrl_c, never;
 	struct op_getter first = {.cache = c, .api = &api}, second = {.cache = c, .api = &api};
@@ -355,7 +333,7 @@ static void test_interrupted_waiter_leaves_at_once_and_the_load_serves_the_other
 
 static void test_waiter_past_its_deadline_gets_the_stale_listing(void **state)
 {
-	struct cache *c = cache_new(0.05, 0); /* expires at once */
+	struct cache *c = cache_new(0.05, 0, 0); /* expires at once */
 	struct fake_api api;
 	struct listing *old = NULL;
 	struct op_getter g = {.cache = c, .api = &api};
@@ -377,7 +355,7 @@ static void test_waiter_past_its_deadline_gets_the_stale_listing(void **state)
 
 static void test_op_already_ended_loads_nothing(void **state)
 {
-	struct cache *c = cache_new(60, 0);
+	struct cache *c = cache_new(60, 0, 0);
 	struct fake_api api;
 	atomic_bool ctrl_c;
 	struct op_getter g = {.cache = c, .api = &api};
@@ -391,34 +369,9 @@ static void test_op_already_ended_loads_nothing(void **state)
 	cache_free(c);
 }
 
-static void test_put_during_a_load_wins_over_the_load(void **state)
-{
-	static const char *const names[] = {"made-by-mkdir"};
-	static const char *const ids[] = {"id-9"};
-	struct cache *c = cache_new(60, 0);
-	struct fake_api api;
-	struct getter g = {.cache = c, .api = &api};
-	(void)state;
-	fake_init(&api);
-	api.sleep_ms = 200;
-	assert_int_equal(pthread_create(&g.thread, NULL, getter_main, &g), 0);
-	while (!atomic_load(&api.started))
-		sleep_ms(1);
-	struct listing *mine = make_listing(names, ids, 1);
-	cache_put(c, KEY, mine); /* lands while the (older) load is under way */
-	assert_int_equal(pthread_join(g.thread, NULL), 0);
-	assert_int_equal(g.rc, 0);
-	assert_ptr_equal(g.got, mine);
-	struct listing *peeked = cache_peek(c, KEY);
-	assert_ptr_equal(peeked, mine);
-	listing_unref(peeked);
-	listing_unref(g.got);
-	cache_free(c);
-}
-
 static void test_peek_returns_current_listing_or_null(void **state)
 {
-	struct cache *c = cache_new(0, 0);
+	struct cache *c = cache_new(0, 0, 0);
 	struct fake_api api;
 	struct listing *l = NULL;
 	(void)state;
@@ -435,7 +388,7 @@ static void test_peek_returns_current_listing_or_null(void **state)
 
 static void test_drop_all_forces_a_load(void **state)
 {
-	struct cache *c = cache_new(60, 0);
+	struct cache *c = cache_new(60, 0, 0);
 	struct fake_api api;
 	struct listing *a = NULL, *b = NULL;
 	(void)state;
@@ -458,7 +411,7 @@ static void test_drop_all_forces_a_load(void **state)
 
 static void test_keys_are_cached_separately(void **state)
 {
-	struct cache *c = cache_new(60, 0);
+	struct cache *c = cache_new(60, 0, 0);
 	struct fake_api api;
 	struct listing *a = NULL, *b = NULL;
 	(void)state;
@@ -476,7 +429,7 @@ static void test_keys_are_cached_separately(void **state)
 
 static void test_failing_loader_error_is_returned_and_nothing_cached(void **state)
 {
-	struct cache *c = cache_new(60, 0);
+	struct cache *c = cache_new(60, 0, 0);
 	struct fake_api api;
 	struct listing sentinel;
 	struct listing *l = &sentinel; /* must be reset */
@@ -497,7 +450,7 @@ static void test_failing_loader_error_is_returned_and_nothing_cached(void **stat
 
 static void test_outage_serves_the_previous_listing_stale(void **state)
 {
-	struct cache *c = cache_new(0, 0);
+	struct cache *c = cache_new(0, 0, 0);
 	struct fake_api api;
 	struct listing *l = NULL;
 	(void)state;
@@ -520,7 +473,7 @@ static void test_outage_serves_the_previous_listing_stale(void **state)
 
 static void test_refusal_is_not_hidden_by_a_stale_listing(void **state)
 {
-	struct cache *c = cache_new(0, 0);
+	struct cache *c = cache_new(0, 0, 0);
 	struct fake_api api;
 	struct listing *l = NULL;
 	(void)state;
@@ -550,7 +503,7 @@ static int get_key(struct cache *c, struct fake_api *api, const char *key)
 
 static void test_cache_max_drops_the_least_recently_used_listing(void **state)
 {
-	struct cache *c = cache_new(60, 5); /* each listing holds 2 objects */
+	struct cache *c = cache_new(60, 5, 0); /* each listing holds 2 objects */
 	struct fake_api api;
 	(void)state;
 	fake_init(&api);
@@ -568,7 +521,7 @@ static void test_cache_max_drops_the_least_recently_used_listing(void **state)
 
 static void test_expired_listings_a_user_saw_are_handed_out_once(void **state)
 {
-	struct cache *c = cache_new(10, 0);
+	struct cache *c = cache_new(10, 0, 0);
 	struct fake_api api;
 	char *keys[4];
 	(void)state;
@@ -603,7 +556,7 @@ static void run_getters(struct cache *c, struct fake_api *api, struct getter *g)
 
 static void test_concurrent_misses_on_one_key_share_one_load(void **state)
 {
-	struct cache *c = cache_new(60, 0);
+	struct cache *c = cache_new(60, 0, 0);
 	struct fake_api api;
 	struct getter g[N_THREADS];
 	(void)state;
@@ -624,7 +577,7 @@ static void test_concurrent_misses_on_one_key_share_one_load(void **state)
 
 static void test_concurrent_misses_share_the_load_error(void **state)
 {
-	struct cache *c = cache_new(60, 0);
+	struct cache *c = cache_new(60, 0, 0);
 	struct fake_api api;
 	struct getter g[N_THREADS];
 	(void)state;
@@ -698,7 +651,7 @@ static void test_listing_refcount_frees_on_last_unref(void **state)
 
 static void test_listing_held_by_caller_survives_cache_free(void **state)
 {
-	struct cache *c = cache_new(60, 0);
+	struct cache *c = cache_new(60, 0, 0);
 	struct fake_api api;
 	struct listing *l = NULL;
 	(void)state;
@@ -769,12 +722,12 @@ static void *updater_main(void *arg)
 
 static void test_concurrent_updates_of_one_listing_lose_nothing(void **state)
 {
-	struct cache *c = cache_new(60, 0);
+	struct cache *c = cache_new(60, 0, 0);
 	struct updater u[N_THREADS];
 	pthread_barrier_t barrier;
 	char name[32];
 	(void)state;
-	cache_put(c, KEY, make_listing(NULL, NULL, 0));
+	seed(c, KEY, make_listing(NULL, NULL, 0));
 	assert_int_equal(pthread_barrier_init(&barrier, NULL, N_THREADS), 0);
 	for (int i = 0; i < N_THREADS; i++) {
 		u[i] = (struct updater){.cache = c, .index = i, .barrier = &barrier};
@@ -795,14 +748,14 @@ static void test_concurrent_updates_of_one_listing_lose_nothing(void **state)
 
 static void test_update_during_a_load_wins_over_the_load(void **state)
 {
-	struct cache *c = cache_new(60, 0);
+	struct cache *c = cache_new(60, 0, 0);
 	struct fake_api api;
 	struct getter g = {.cache = c, .api = &api};
 	(void)state;
 	fake_init(&api);
 	struct listing *old = make_listing(NULL, NULL, 0);
 	old->fetched -= 120; /* expired: the getter loads */
-	cache_put(c, KEY, old);
+	seed(c, KEY, old);
 	api.sleep_ms = 200;
 	assert_int_equal(pthread_create(&g.thread, NULL, getter_main, &g), 0);
 	while (!atomic_load(&api.started))
@@ -827,7 +780,7 @@ static struct listing *must_not_run(void *ctx, const struct listing *cur)
 
 static void test_update_of_an_uncached_key_does_nothing(void **state)
 {
-	struct cache *c = cache_new(60, 0);
+	struct cache *c = cache_new(60, 0, 0);
 	struct listing *was = (struct listing *)1;
 	(void)state;
 	assert_null(cache_update(c, KEY, must_not_run, NULL, &was));
@@ -838,7 +791,7 @@ static void test_update_of_an_uncached_key_does_nothing(void **state)
 
 static void test_forget_makes_the_next_get_ask_and_drops_a_load_under_way(void **state)
 {
-	struct cache *c = cache_new(60, 0);
+	struct cache *c = cache_new(60, 0, 0);
 	struct fake_api api;
 	struct getter g = {.cache = c, .api = &api};
 	struct listing *l;
@@ -846,7 +799,7 @@ static void test_forget_makes_the_next_get_ask_and_drops_a_load_under_way(void *
 	fake_init(&api);
 	struct listing *old = make_listing(NULL, NULL, 0);
 	old->fetched -= 120;
-	cache_put(c, KEY, old);
+	seed(c, KEY, old);
 	api.sleep_ms = 200;
 	assert_int_equal(pthread_create(&g.thread, NULL, getter_main, &g), 0);
 	while (!atomic_load(&api.started))
@@ -873,6 +826,248 @@ static void test_forget_makes_the_next_get_ask_and_drops_a_load_under_way(void *
 	cache_free(c);
 }
 
+/* ---- large listings, changes built outside the lock, bytes ---- */
+
+#define BIG 5000
+
+/* A listing of n snapshots "snap-I" (id "id-I"); every 10th has no name. */
+static struct listing *big_listing(size_t n)
+{
+	struct listing *l = listing_new(n);
+	char name[32], id[32];
+	assert_non_null(l);
+	for (size_t i = 0; i < n; i++) {
+		struct entry *e = &l->entries[l->n++];
+		snprintf(name, sizeof(name), "snap-%zu", i);
+		snprintf(id, sizeof(id), "id-%zu", i);
+		e->obj.id = xstrdup(id);
+		e->obj.name = i % 10 ? xstrdup(name) : NULL;
+		e->obj.json = xstrdup("{}\n");
+		e->obj.json_len = 3;
+		e->name = e->obj.name ? e->obj.name : e->obj.id;
+	}
+	l->fetched = cache_now();
+	return l;
+}
+
+static void test_listing_find_in_a_large_listing_by_name_and_by_id(void **state)
+{
+	struct listing *l = big_listing(BIG);
+	char text[32];
+	(void)state;
+	for (size_t i = 0; i < BIG; i += 7) {
+		snprintf(text, sizeof(text), "id-%zu", i);
+		assert_ptr_equal(listing_find(l, text), &l->entries[i]);
+		assert_ptr_equal(listing_find_id(l, text), &l->entries[i]);
+		snprintf(text, sizeof(text), "snap-%zu", i);
+		if (i % 10)
+			assert_ptr_equal(listing_find(l, text), &l->entries[i]);
+		else
+			assert_null(listing_find(l, text)); /* listed by its id */
+		assert_null(listing_find_id(l, text));
+	}
+	assert_null(listing_find(l, "snap-"));
+	assert_null(listing_find(l, ""));
+	assert_null(listing_find_id(NULL, "id-1"));
+	listing_unref(l);
+}
+
+static void test_listing_find_in_a_large_listing_names_win_over_ids(void **state)
+{
+	struct listing *l = big_listing(BIG);
+	(void)state;
+	/* Entry 3 shown as "id-4" (as if the API named it so and 4 were hidden). */
+	l->entries[3].name = l->entries[4].obj.id;
+	l->entries[4].name = l->entries[4].obj.name;
+	assert_ptr_equal(listing_find(l, "id-4"), &l->entries[3]);
+	assert_ptr_equal(listing_find_id(l, "id-4"), &l->entries[4]);
+	listing_unref(l);
+}
+
+static struct efs_object object(const char *id, const char *name)
+{
+	struct efs_object o = {.id = (char *)id, .name = (char *)name};
+	o.json = (char *)"{}\n";
+	o.json_len = 3;
+	return o;
+}
+
+static void assert_ids(const struct efs_list *list, const char *const *ids, size_t n)
+{
+	assert_int_equal(list->n, n);
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(list->items[i].id, ids[i]);
+}
+
+static void test_changed_objects_list_each_id_once(void **state)
+{
+	static const char *const names[] = {"a", "b", "held"};
+	static const char *const ids[] = {"id-1", "id-2", "id-3"};
+	struct listing *l = make_listing(names, ids, 3);
+	struct efs_object held = object("id-3", "held"), added = object("id-9", "new");
+	struct efs_list list;
+	(void)state;
+	/* A hold of id-1 whose copy (id-3) a load already brought in: id-3 once, in id-1's place.
+	 */
+	assert_int_equal(listing_objects_changed(l, LISTING_REPLACE, "id-1", &held, &list), 0);
+	assert_ids(&list, (const char *const[]){"id-3", "id-2"}, 2);
+	efs_list_free(&list);
+	/* A replace of what a load already removed brings nothing back. */
+	assert_int_equal(listing_objects_changed(l, LISTING_REPLACE, "id-9", &added, &list), 0);
+	assert_ids(&list, ids, 3);
+	efs_list_free(&list);
+	/* An add of an id the listing has (a load landed first): replaced, not doubled. */
+	assert_int_equal(listing_objects_changed(l, LISTING_ADD, NULL, &held, &list), 0);
+	assert_ids(&list, ids, 3);
+	efs_list_free(&list);
+	assert_int_equal(listing_objects_changed(l, LISTING_ADD, NULL, &added, &list), 0);
+	assert_ids(&list, (const char *const[]){"id-1", "id-2", "id-3", "id-9"}, 4);
+	assert_string_equal(list.items[3].name, "new");
+	efs_list_free(&list);
+	/* A remove, and a remove of an id that is not there. */
+	assert_int_equal(listing_objects_changed(l, LISTING_REMOVE, "id-2", NULL, &list), 0);
+	assert_ids(&list, (const char *const[]){"id-1", "id-3"}, 2);
+	efs_list_free(&list);
+	assert_int_equal(listing_objects_changed(l, LISTING_REMOVE, "id-7", NULL, &list), 0);
+	assert_ids(&list, ids, 3);
+	efs_list_free(&list);
+	listing_unref(l);
+}
+
+/* cache_update_fn that keeps the old fetch time, as snapops' did. */
+static struct listing *add_keeping_fetched(void *ctx, const struct listing *cur)
+{
+	return add_entry(ctx, cur);
+}
+
+static void test_a_change_counts_as_fetched_now_so_no_lagging_reload_follows(void **state)
+{
+	struct cache *c = cache_new(2, 0, 0);
+	struct fake_api api;
+	struct listing *was, *l;
+	(void)state;
+	fake_init(&api); /* an API that lags: its listing lacks what we made */
+	struct listing *old = make_listing(NULL, NULL, 0);
+	old->fetched -= 1.9; /* about to expire */
+	seed(c, KEY, old);
+	struct listing *next = cache_update(c, KEY, add_keeping_fetched, (void *)"made", &was);
+	assert_non_null(next);
+	listing_unref(next);
+	listing_unref(was);
+	sleep_ms(300); /* the old fetch time is past the TTL now */
+	assert_int_equal(get(c, &api, &l), 0);
+	assert_int_equal(atomic_load(&api.calls), 0);
+	assert_non_null(listing_find(l, "made"));
+	listing_unref(l);
+	cache_free(c);
+}
+
+struct peeker {
+	struct cache *cache;
+	atomic_bool done;
+};
+
+static void *peeker_main(void *arg)
+{
+	struct peeker *p = arg;
+	listing_unref(cache_peek(p->cache, "another key"));
+	struct cache_stats cs;
+	cache_stats(p->cache, &cs);
+	atomic_store(&p->done, true);
+	return NULL;
+}
+
+/* cache_update_fn: while it builds, another thread uses the cache. */
+static struct listing *add_while_another_reads(void *ctx, const struct listing *cur)
+{
+	struct peeker *p = ctx;
+	pthread_t thread;
+	assert_int_equal(pthread_create(&thread, NULL, peeker_main, p), 0);
+	for (int i = 0; i < 5000 && !atomic_load(&p->done); i++)
+		sleep_ms(1);
+	bool done = atomic_load(&p->done);
+	if (!done)
+		pthread_detach(thread); /* it waits for our lock: the test fails below */
+	else
+		assert_int_equal(pthread_join(thread, NULL), 0);
+	return done ? add_entry((void *)"made", cur) : NULL;
+}
+
+static void test_a_change_is_built_without_the_cache_lock(void **state)
+{
+	struct cache *c = cache_new(60, 0, 0);
+	struct peeker p = {.cache = c};
+	struct listing *was;
+	(void)state;
+	atomic_init(&p.done, false);
+	seed(c, KEY, make_listing(NULL, NULL, 0));
+	struct listing *next = cache_update(c, KEY, add_while_another_reads, &p, &was);
+	assert_true(atomic_load(&p.done)); /* the reader was not held up by the build */
+	assert_non_null(next);
+	listing_unref(next);
+	listing_unref(was);
+	cache_free(c);
+}
+
+static void test_cache_max_in_bytes_drops_the_least_recently_used_listing(void **state)
+{
+	struct cache *probe = cache_new(60, 0, 0);
+	struct fake_api api;
+	struct cache_stats cs;
+	(void)state;
+	fake_init(&api);
+	assert_int_equal(get_key(probe, &api, "a"), 0);
+	cache_stats(probe, &cs);
+	assert_true(cs.bytes > 0);
+	size_t one = cs.bytes;
+	cache_forget(probe, "a");
+	cache_stats(probe, &cs);
+	assert_int_equal(cs.bytes, 0);
+	assert_int_equal(cs.listings, 0);
+	cache_free(probe);
+
+	struct cache *c = cache_new(60, 0, 2 * one + one / 2); /* room for two */
+	assert_int_equal(get_key(c, &api, "a"), 0);
+	assert_int_equal(get_key(c, &api, "b"), 0);
+	assert_int_equal(get_key(c, &api, "a"), 0); /* a is now more recent than b */
+	assert_int_equal(get_key(c, &api, "c"), 0); /* b goes */
+	assert_true(cache_is_fresh(c, "a") && cache_is_fresh(c, "c"));
+	assert_false(cache_is_fresh(c, "b"));
+	cache_stats(c, &cs);
+	assert_int_equal(cs.listings, 2);
+	assert_int_equal(cs.bytes, 2 * one);
+	cache_free(c);
+}
+
+static void test_cache_max_text_is_a_size_or_a_count_of_objects(void **state)
+{
+	size_t objects, bytes;
+	(void)state;
+	assert_int_equal(cache_parse_max("512M", &objects, &bytes), 0);
+	assert_int_equal(bytes, (size_t)512 << 20);
+	assert_int_equal(objects, 0);
+	assert_int_equal(cache_parse_max("2G", &objects, &bytes), 0);
+	assert_int_equal(bytes, (size_t)2 << 30);
+	assert_int_equal(cache_parse_max("64KiB", &objects, &bytes), 0);
+	assert_int_equal(bytes, (size_t)64 << 10);
+	assert_int_equal(cache_parse_max("256m", &objects, &bytes), 0); /* as tmpfs' size= */
+	assert_int_equal(bytes, (size_t)256 << 20);
+	assert_int_equal(cache_parse_max("1TB", &objects, &bytes), 0);
+	assert_int_equal(bytes, (size_t)1 << 40);
+	/* Digits alone: the option's first meaning, a count of objects. */
+	assert_int_equal(cache_parse_max("1000000", &objects, &bytes), 0);
+	assert_int_equal(objects, 1000000);
+	assert_int_equal(bytes, 0);
+	assert_int_equal(cache_parse_max("0", &objects, &bytes), 0);
+	assert_int_equal(objects + bytes, 0);
+	static const char *const bad[] = {"",  "-1",  "1e3", "0x10",  "1.5G", "5X",
+					  "G", " 5M", "5M ", "5MiBs", "5 M",  "5Mb"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(cache_parse_max(bad[i], &objects, &bytes), -EINVAL);
+	assert_int_equal(cache_parse_max("2T", &objects, &bytes), -ERANGE);
+	assert_int_equal(cache_parse_max("1048577M", &objects, &bytes), -ERANGE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -883,9 +1078,6 @@ int main(void)
 		cmocka_unit_test(test_listing_older_than_ttl_is_loaded_again_with_previous),
 		cmocka_unit_test(test_listing_expires_in_real_time),
 		cmocka_unit_test(test_cache_ttl_reports_the_ttl),
-		cmocka_unit_test(test_put_listing_is_returned_without_a_load),
-		cmocka_unit_test(test_put_on_a_cold_key_is_returned_without_a_load),
-		cmocka_unit_test(test_put_during_a_load_wins_over_the_load),
 		cmocka_unit_test(test_peek_returns_current_listing_or_null),
 		cmocka_unit_test(test_concurrent_updates_of_one_listing_lose_nothing),
 		cmocka_unit_test(test_update_during_a_load_wins_over_the_load),
@@ -909,6 +1101,13 @@ int main(void)
 			test_interrupted_waiter_leaves_at_once_and_the_load_serves_the_others),
 		cmocka_unit_test(test_waiter_past_its_deadline_gets_the_stale_listing),
 		cmocka_unit_test(test_op_already_ended_loads_nothing),
+		cmocka_unit_test(test_listing_find_in_a_large_listing_by_name_and_by_id),
+		cmocka_unit_test(test_listing_find_in_a_large_listing_names_win_over_ids),
+		cmocka_unit_test(test_changed_objects_list_each_id_once),
+		cmocka_unit_test(test_a_change_counts_as_fetched_now_so_no_lagging_reload_follows),
+		cmocka_unit_test(test_a_change_is_built_without_the_cache_lock),
+		cmocka_unit_test(test_cache_max_in_bytes_drops_the_least_recently_used_listing),
+		cmocka_unit_test(test_cache_max_text_is_a_size_or_a_count_of_objects),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,10 +5,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "mountinfo.h"
 #include "mounts.h"
 
 #define EXPORT "10.0.0.5:/share_7e4b2d90"
@@ -304,11 +306,53 @@ static void test_the_live_table_is_this_process_mounts(void **state)
 	assert_false(mounts_has_remote(NULL));
 }
 
+/* ---- mountinfo lines (the one parser mounts, mountwatch and ovhsnapfs-auto share) ---- */
+
+static void test_mountinfo_line_fields_with_tags_and_escapes(void **state)
+{
+	char line[] = "96 29 0:57 /sub\\040dir /mnt/my\\040efs rw,nosuid shared:1 master:2 - "
+		      "fuse.ovhsnapfs efs\\011x rw,user_id=0";
+	struct mountinfo_line m;
+	(void)state;
+	assert_int_equal(mountinfo_parse(line, strlen(line), &m), 0);
+	assert_int_equal(m.id, 96);
+	assert_string_equal(m.dev, "0:57");
+	assert_string_equal(m.root, "/sub dir");
+	assert_string_equal(m.point, "/mnt/my efs");
+	assert_string_equal(m.mount_opts, "rw,nosuid");
+	assert_string_equal(m.fstype, "fuse.ovhsnapfs");
+	assert_string_equal(m.source, "efs\tx");
+	assert_string_equal(m.super_opts, "rw,user_id=0");
+}
+
+static void test_mountinfo_line_malformed_or_with_an_escaped_nul_is_refused(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"96 29 0:57 / /mnt rw",			     /* no separator */
+		"96 29 0:57 / /mnt rw - nfs4",		     /* no source */
+		"x 29 0:57 / /mnt rw - nfs4 h:/e rw",	     /* no id */
+		"96 29 0:57 / /mnt\\000x rw - nfs4 h:/e rw", /* NUL in a path */
+	};
+	struct mountinfo_line m;
+	char line[128];
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(line, sizeof(line), "%s", bad[i]);
+		assert_int_equal(mountinfo_parse(line, strlen(line), &m), -EINVAL);
+	}
+	char ok[] = "7 1 0:5 / /mnt rw - nfs4 h:/e"; /* no super options: "" */
+	assert_int_equal(mountinfo_parse(ok, strlen(ok), &m), 0);
+	assert_string_equal(m.super_opts, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_decodes_escapes_and_skips_what_cannot_match),
 		cmocka_unit_test(test_parse_of_nothing_is_an_empty_table),
+		cmocka_unit_test(test_mountinfo_line_fields_with_tags_and_escapes),
+		cmocka_unit_test(test_mountinfo_line_malformed_or_with_an_escaped_nul_is_refused),
 		cmocka_unit_test(test_a_snapshot_path_maps_into_the_first_mount_of_its_export),
 		cmocka_unit_test(test_an_access_path_plus_suffix),
 		cmocka_unit_test(test_only_whole_segments_match),

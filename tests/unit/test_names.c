@@ -4,11 +4,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "names.h"
+#include "strindex.h"
+#include "utf8.h"
 
 /* A name of len bytes, all 'a' (buf must hold len + 1 bytes). */
 static const char *repeat_a(char *buf, size_t len)
@@ -310,6 +313,129 @@ static void test_text_allows_what_names_refuse_but_not_control_characters(void *
 	assert_int_equal(names_check_text(long_text), 0);
 }
 
+/* ---- names_assign on large directories (hash index) and strindex ---- */
+
+/* The rule, sibling by sibling: what names_assign must agree with. */
+static const char *reference_display(const char *const *names, const char *const *ids, size_t n,
+				     size_t i)
+{
+	if (!names[i] || !names_is_listable(names[i]))
+		return ids[i];
+	for (size_t j = 0; j < n; j++)
+		if (j != i && ((names[j] && strcmp(names[j], names[i]) == 0) ||
+			       strcmp(ids[j], names[i]) == 0))
+			return ids[i];
+	return names[i];
+}
+
+#define MANY 20000
+
+static void test_assign_many_siblings_agrees_with_the_rule(void **state)
+{
+	static char name_buf[MANY][24], id_buf[MANY][24];
+	static const char *names[MANY], *ids[MANY], *display[MANY];
+	(void)state;
+	for (size_t i = 0; i < MANY; i++) {
+		snprintf(id_buf[i], sizeof(id_buf[i]), "id-%zu", i);
+		if (i % 7 == 0)
+			snprintf(name_buf[i], sizeof(name_buf[i]), "dup-%zu", i % 70); /* shared */
+		else if (i % 11 == 0)
+			snprintf(name_buf[i], sizeof(name_buf[i]), "id-%zu", i + 1); /* an id */
+		else if (i % 13 == 0)
+			snprintf(name_buf[i], sizeof(name_buf[i]), "id-%zu", i); /* its own id */
+		else
+			snprintf(name_buf[i], sizeof(name_buf[i]), "daily-%zu", i);
+		ids[i] = id_buf[i];
+		names[i] = i % 17 == 0 ? NULL : name_buf[i];
+	}
+	names_assign(names, ids, MANY, display);
+	/* A sample against the quadratic rule, and the shapes that matter by construction. */
+	for (size_t i = 0; i < MANY; i += 97)
+		assert_ptr_equal(display[i], reference_display(names, ids, MANY, i));
+	assert_ptr_equal(display[1], names[1]);	  /* daily-1: unique */
+	assert_ptr_equal(display[7], ids[7]);	  /* dup-7, shared with 77 and others */
+	assert_ptr_equal(display[11], ids[11]);	  /* "id-12": sibling 12's id */
+	assert_ptr_equal(display[13], names[13]); /* "id-13": its own id only */
+	assert_ptr_equal(display[17], ids[17]);	  /* no name */
+}
+
+static void test_assign_ids_shared_by_two_siblings_hide_a_name_equal_to_them(void **state)
+{
+	/* A name equal to an id that two other siblings carry is not unique either. */
+	char a[] = "x", b[] = "x";
+	const char *names[] = {"x", NULL, NULL};
+	const char *ids[] = {"id-1", a, b};
+	const char *display[3];
+	(void)state;
+	names_assign(names, ids, 3, display);
+	assert_ptr_equal(display[0], ids[0]);
+}
+
+static void test_strindex_finds_first_position_and_counts(void **state)
+{
+	struct strindex *x = strindex_new(4);
+	(void)state;
+	assert_non_null(x);
+	strindex_add(x, "a", 0);
+	strindex_add(x, "b", 1);
+	strindex_add(x, "a", 2);
+	assert_int_equal(strindex_find(x, "a"), 0);
+	assert_int_equal(strindex_find(x, "b"), 1);
+	assert_int_equal(strindex_find(x, "c"), (size_t)-1);
+	assert_int_equal(strindex_count(x, "a"), 2);
+	assert_int_equal(strindex_count(x, "b"), 1);
+	assert_int_equal(strindex_count(x, ""), 0);
+	strindex_add(x, "c", 3);
+	strindex_add(x, "d", 4);
+	strindex_add(x, "e", 5); /* past the 4 keys it was sized for: ignored */
+	assert_int_equal(strindex_find(x, "d"), 4);
+	assert_int_equal(strindex_find(x, "e"), (size_t)-1);
+	assert_true(strindex_bytes(x) > 0);
+	strindex_free(x);
+	strindex_free(NULL);
+}
+
+static void test_strindex_of_many_keys_finds_each(void **state)
+{
+	static char keys[MANY][16];
+	struct strindex *x = strindex_new(MANY);
+	(void)state;
+	assert_non_null(x);
+	for (size_t i = 0; i < MANY; i++) {
+		snprintf(keys[i], sizeof(keys[i]), "k%zu", i);
+		strindex_add(x, keys[i], i);
+	}
+	for (size_t i = 0; i < MANY; i++)
+		assert_int_equal(strindex_find(x, keys[i]), i);
+	assert_int_equal(strindex_find(x, "k20000"), (size_t)-1);
+	strindex_free(x);
+}
+
+/* ---- utf8: the one decoder ---- */
+
+static void test_utf8_sequence_lengths_code_points_and_bounds(void **state)
+{
+	uint32_t cp;
+	(void)state;
+	assert_int_equal(utf8_sequence((const unsigned char *)"a", 1, &cp), 1);
+	assert_int_equal(cp, 'a');
+	assert_int_equal(utf8_sequence((const unsigned char *)"\xc3\xa9", 2, &cp), 2);
+	assert_int_equal(cp, 0xe9);
+	assert_int_equal(utf8_sequence((const unsigned char *)"\xf0\x9f\x93\xb8", 4, &cp), 4);
+	assert_int_equal(cp, 0x1f4f8);
+	/* Cut short by left, even when the bytes are there. */
+	assert_int_equal(utf8_sequence((const unsigned char *)"\xc3\xa9", 1, &cp), 0);
+	assert_int_equal(utf8_sequence((const unsigned char *)"a", 0, &cp), 0);
+	/* Overlong, surrogate, beyond U+10FFFF, stray continuation, NUL inside. */
+	assert_int_equal(utf8_sequence((const unsigned char *)"\xc0\xaf", 2, &cp), 0);
+	assert_int_equal(utf8_sequence((const unsigned char *)"\xed\xa0\x80", 3, &cp), 0);
+	assert_int_equal(utf8_sequence((const unsigned char *)"\xf4\x90\x80\x80", 4, &cp), 0);
+	assert_int_equal(utf8_sequence((const unsigned char *)"\x80", 1, &cp), 0);
+	assert_int_equal(utf8_sequence((const unsigned char *)"\xe2\0\0", 3, &cp), 0);
+	assert_true(utf8_is_control(0x1f) && utf8_is_control(0x7f) && utf8_is_control(0x85));
+	assert_false(utf8_is_control(' ') || utf8_is_control(0xa0) || utf8_is_control(0xe9));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -340,6 +466,11 @@ int main(void)
 		cmocka_unit_test(test_assign_duplicate_null_names_do_not_collide),
 		cmocka_unit_test(test_assign_unicode_name_is_kept),
 		cmocka_unit_test(test_assign_zero_siblings_touches_nothing),
+		cmocka_unit_test(test_assign_many_siblings_agrees_with_the_rule),
+		cmocka_unit_test(test_assign_ids_shared_by_two_siblings_hide_a_name_equal_to_them),
+		cmocka_unit_test(test_strindex_finds_first_position_and_counts),
+		cmocka_unit_test(test_strindex_of_many_keys_finds_each),
+		cmocka_unit_test(test_utf8_sequence_lengths_code_points_and_bounds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
