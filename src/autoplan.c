@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "calendar.h"
 #include "names.h"
 
 bool autoplan_word_ok(const char *word)
@@ -52,13 +53,6 @@ static int digits(const char *s, int n)
 	return v;
 }
 
-static int days_in_month(int year, int month)
-{
-	static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-	return month == 2 && leap ? 29 : days[month - 1];
-}
-
 /* "YYYY-MM-DD-HHMM", a date that exists and a time of day. */
 static bool stamp_ok(const char *s)
 {
@@ -66,10 +60,9 @@ static bool stamp_ok(const char *s)
 		return false;
 	int year = digits(s, 4), month = digits(s + 5, 2), day = digits(s + 8, 2);
 	int hour = digits(s + 11, 2), minute = digits(s + 13, 2);
-	if (year < 0 || month < 1 || month > 12 || hour < 0 || hour > 23 || minute < 0 ||
-	    minute > 59)
+	if (year < 0 || hour < 0 || hour > 23 || minute < 0 || minute > 59)
 		return false;
-	return day >= 1 && day <= days_in_month(year, month);
+	return calendar_valid_date(year, month, day);
 }
 
 bool autoplan_matches(const char *name, const char *prefix, const char *label)

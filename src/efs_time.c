@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "calendar.h"
+
 /* n decimal digits at p, exactly; -1 otherwise. */
 static int digits(const char *p, int n)
 {
@@ -20,15 +22,6 @@ static int digits(const char *p, int n)
 		v = v * 10 + (p[i] - '0');
 	}
 	return v;
-}
-
-static bool valid_date(int year, int mon, int day)
-{
-	static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-	if (mon < 1 || mon > 12 || day < 1)
-		return false;
-	return day <= days[mon - 1] + (mon == 2 && leap);
 }
 
 /* Z, z or +hh:mm / -hh:mm; the offset in seconds east of UTC. */
@@ -57,7 +50,7 @@ int efs_parse_time(const char *text, time_t *out)
 		return -EINVAL;
 	int year = digits(text, 4), mon = digits(text + 5, 2), day = digits(text + 8, 2);
 	int hour = digits(text + 11, 2), min = digits(text + 14, 2), sec = digits(text + 17, 2);
-	if (year < 0 || !valid_date(year, mon, day) || hour < 0 || hour > 23 || min < 0 ||
+	if (year < 0 || !calendar_valid_date(year, mon, day) || hour < 0 || hour > 23 || min < 0 ||
 	    min > 59 || sec < 0 || sec > 60)
 		return -EINVAL;
 	const char *p = text + 19;
