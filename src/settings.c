@@ -83,13 +83,6 @@ static int parse_percent(const char *value, size_t size, long *out)
 	return 0;
 }
 
-/* cache_update's builder: the listing made below, whatever is cached now. */
-static struct listing *replace_setting(void *ctx, const struct listing *current)
-{
-	(void)current;
-	return listing_ref(ctx);
-}
-
 /*
  * The share's setting listing replaced by one entry (id, name) the API
  * accepted (nothing when none is cached: the next read asks); id NULL (the
@@ -107,18 +100,14 @@ static void cache_setting(struct tree *t, enum tree_setting which, const char *s
 		o->json_len = 3;
 		l->entries[0].name = o->id;
 		l->n = 1;
-		l->fetched = cache_now();
 		l->mtime = time(NULL);
-		struct listing *was, *now = cache_update(t->cache, key, replace_setting, l, &was);
-		listing_unref(now);
-		listing_unref(was);
-		listing_unref(l);
+		tree_install(t, key, l);
 		return;
 	}
 	if (o)
 		efs_object_free(o);
 	listing_unref(l);
-	cache_forget(t->cache, key); /* the next read asks the API */
+	tree_forget(t, key); /* the next read asks the API */
 }
 
 static int set_reserve(struct tree *t, const struct op *op, const struct node *n, const char *value,
@@ -270,9 +259,9 @@ static void forget_share(struct tree *t, const struct node *n)
 {
 	char key[400];
 	tree_snapshots_key(key, sizeof(key), svc_of(n), share_of(n));
-	cache_forget(t->cache, key);
+	tree_forget(t, key);
 	tree_key(key, sizeof(key), EFS_SHARE, svc_of(n), NULL);
-	cache_forget(t->cache, key);
+	tree_forget(t, key);
 }
 
 static int send_revert(struct tree *t, const struct op *op, const struct node *n, const char *value,

@@ -426,19 +426,13 @@ static bool is_busy(enum efs_status status)
 static int resolve_again(struct tree *t, const struct op *op, const char *svc, const char *share,
 			 const char *name, struct efs_object *now)
 {
-	char key[400];
 	struct listing *l;
-	tree_snapshots_key(key, sizeof(key), svc, share);
-	struct listing *old = cache_peek(t->cache, key);
-	cache_forget(t->cache, key);
-	int rc = tree_snapshots(t, op, svc, share, &l);
+	int rc = tree_snapshots_afresh(t, op, svc, share, &l);
 	if (rc == 0) {
-		tree_notify_changes(t, EFS_SNAPSHOT, svc, share, old, l);
 		const struct entry *e = listing_find(l, name);
 		rc = !e ? -ENOENT : is_busy(e->obj.status) ? -EBUSY : efs_object_copy(&e->obj, now);
 		listing_unref(l);
 	}
-	listing_unref(old);
 	return rc;
 }
 

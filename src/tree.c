@@ -622,6 +622,35 @@ int tree_snapshots(struct tree *t, const struct op *op, const char *svc, const c
 	return load(t, op, EFS_SNAPSHOT, svc, share, out);
 }
 
+int tree_snapshots_afresh(struct tree *t, const struct op *op, const char *svc, const char *share,
+			  struct listing **out)
+{
+	char key[400];
+	key_of(key, sizeof(key), EFS_SNAPSHOT, svc, share);
+	struct listing *old = cache_peek(t->cache, key);
+	cache_forget(t->cache, key);
+	int rc = load(t, op, EFS_SNAPSHOT, svc, share, out);
+	if (rc == 0)
+		tree_notify_changes(t, EFS_SNAPSHOT, svc, share, old, *out);
+	listing_unref(old);
+	return rc;
+}
+
+/* cache_update's builder for tree_install: the listing given, whatever is cached now. */
+static struct listing *replacement(void *ctx, const struct listing *current)
+{
+	(void)current;
+	return listing_ref(ctx);
+}
+
+void tree_install(struct tree *t, const char *key, struct listing *l)
+{
+	struct listing *was, *now = cache_update(t->cache, key, replacement, l, &was);
+	listing_unref(now);
+	listing_unref(was);
+	listing_unref(l);
+}
+
 int tree_access_paths(struct tree *t, const struct op *op, const char *svc, const char *share,
 		      struct listing **out)
 {

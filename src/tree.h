@@ -99,6 +99,18 @@ int tree_children(struct tree *tree, const struct op *op, const struct node *dir
 int tree_snapshots(struct tree *tree, const struct op *op, const char *service_id,
 		   const char *share_id, struct listing **out);
 void tree_snapshots_key(char *buf, size_t len, const char *service_id, const char *share_id);
+/*
+ * The share's snapshots read from the API now, whatever the cache holds (a
+ * change found its entry stale); the kernel is told what changed.
+ */
+int tree_snapshots_afresh(struct tree *tree, const struct op *op, const char *service_id,
+			  const char *share_id, struct listing **out);
+/*
+ * Replace key's listing by l, which the caller built (a setting the API
+ * accepted); takes l's reference. Nothing when key has none cached: the next
+ * read asks the API.
+ */
+void tree_install(struct tree *tree, const char *key, struct listing *l);
 /* A share's access paths (loaded only for content links; not listed anywhere). */
 int tree_access_paths(struct tree *tree, const struct op *op, const char *service_id,
 		      const char *share_id, struct listing **out);
