@@ -590,11 +590,44 @@ static int new_name_taken(struct tree *t, const struct op *op, const char *svc, 
 	return rc;
 }
 
+/* What a PUT changes: the name (mv) or the description (setfattr). */
+enum update_field { UPDATE_NAME, UPDATE_DESCRIPTION };
+
+/*
+ * Under the share's lock: confirm what node's name means, then one PUT of
+ * field. The listing shows the result at once, or is forgotten when the API
+ * may have acted on a PUT whose answer was lost.
+ */
+static int send_update(struct tree *t, const struct op *op, const struct node *node,
+		       enum update_field field, const char *value)
+{
+	const char *svc = node->service->obj.id, *share = node->share->obj.id;
+	struct efs_object obj, now;
+	int rc = confirm(t, op, node, field == UPDATE_NAME ? "rename" : "description", &obj);
+	if (rc)
+		return rc;
+	if (field == UPDATE_NAME) /* again: confirm may have read a new listing */
+		rc = new_name_taken(t, op, svc, share, value, obj.id);
+	if (rc == 0)
+		rc = op_check(op); /* a caller gone: not sent */
+	if (rc == 0)
+		rc = field == UPDATE_NAME
+			     ? efs_rename_snapshot(t->api, op, svc, share, &obj, value, &now)
+			     : efs_set_description(t->api, op, svc, share, &obj, value, &now);
+	efs_object_free(&obj);
+	if (rc == 0) {
+		cache_apply(t, svc, share, CHANGE_REPLACE, &now);
+		efs_object_free(&now);
+	} else if (may_have_acted(rc)) {
+		forget_snapshots(t, svc, share); /* the next look shows what the API has */
+	}
+	return rc;
+}
+
 int snapops_rename(struct tree *t, const struct op *op, const struct node *from,
 		   const struct node *to_dir, const char *new_name)
 {
 	const char *svc = from->service->obj.id, *share = from->share->obj.id;
-	struct efs_object obj, renamed;
 
 	/*
 	 * Never EXDEV: GNU mv would fall back to copying, and its mkdir would
@@ -611,28 +644,13 @@ int snapops_rename(struct tree *t, const struct op *op, const struct node *from,
 	rc = change_possible(from, "rename", from->snapshot->name);
 	if (rc)
 		return rc;
-	int lock_rc = keylock_take(&t->changes, op, share); /* the caller may leave meanwhile */
-	if (lock_rc)
-		return lock_rc;
+	rc = keylock_take(&t->changes, op, share); /* the caller may leave meanwhile */
+	if (rc)
+		return rc;
 	/* A name taken in the cached listing: EEXIST before any call. */
 	rc = new_name_taken(t, op, svc, share, new_name, from->snapshot->obj.id);
 	if (rc == 0)
-		rc = confirm(t, op, from, "rename", &obj);
-	if (rc == 0) {
-		/* again: confirm may have read a new listing */
-		rc = new_name_taken(t, op, svc, share, new_name, obj.id);
-		if (rc == 0)
-			rc = op_check(op); /* a caller gone: not sent */
-		if (rc == 0)
-			rc = efs_rename_snapshot(t->api, op, svc, share, &obj, new_name, &renamed);
-		efs_object_free(&obj);
-	}
-	if (rc == 0) {
-		cache_apply(t, svc, share, CHANGE_REPLACE, &renamed);
-		efs_object_free(&renamed);
-	} else if (may_have_acted(rc)) {
-		forget_snapshots(t, svc, share); /* the next ls shows the name the API has */
-	}
+		rc = send_update(t, op, from, UPDATE_NAME, new_name);
 	keylock_give(&t->changes, share);
 	return rc;
 }
@@ -642,28 +660,14 @@ int snapops_rename(struct tree *t, const struct op *op, const struct node *from,
 int snapops_set_description(struct tree *t, const struct op *op, const struct node *node,
 			    const char *description)
 {
-	const char *svc = node->service->obj.id, *share = node->share->obj.id;
-	struct efs_object obj, now;
-
+	const char *share = node->share->obj.id;
 	int rc = description ? names_check_text(description) : 0;
 	if (rc)
 		return rc;
-	int lock_rc = keylock_take(&t->changes, op, share); /* the caller may leave meanwhile */
-	if (lock_rc)
-		return lock_rc;
-	rc = confirm(t, op, node, "description", &obj);
-	if (rc == 0) {
-		rc = op_check(op); /* a caller gone: not sent */
-		if (rc == 0)
-			rc = efs_set_description(t->api, op, svc, share, &obj, description, &now);
-		efs_object_free(&obj);
-	}
-	if (rc == 0) {
-		cache_apply(t, svc, share, CHANGE_REPLACE, &now);
-		efs_object_free(&now);
-	} else if (may_have_acted(rc)) {
-		forget_snapshots(t, svc, share); /* the next look shows what the API has */
-	}
+	rc = keylock_take(&t->changes, op, share); /* the caller may leave meanwhile */
+	if (rc)
+		return rc;
+	rc = send_update(t, op, node, UPDATE_DESCRIPTION, description);
 	keylock_give(&t->changes, share);
 	return rc;
 }
