@@ -612,6 +612,7 @@ static void free_options(struct options *o)
 	free(o->cafile);
 	free(o->log_level);
 	free(o->metrics_file);
+	free(o->cache_max);
 	for (int i = 0; i < o->n_nonopt; i++)
 		free(o->nonopt[i]);
 }
