@@ -78,7 +78,9 @@ void inval_stop(struct inval *v)
 {
 	if (!v)
 		return;
-	workq_free(v->queue);
+	size_t left = workq_free(v->queue);
 	report_dropped(v);
+	if (left) /* harmless: the kernel forgets the mount's paths with it */
+		log_debug("kernel invalidations: %zu not sent: the filesystem is unmounted", left);
 	free(v);
 }

@@ -93,16 +93,17 @@ bool workq_push(struct workq *q, const char *item)
 	return queued;
 }
 
-void workq_free(struct workq *q)
+size_t workq_free(struct workq *q)
 {
 	if (!q)
-		return;
+		return 0;
 	pthread_mutex_lock(&q->lock);
 	q->stopping = true;
 	pthread_cond_broadcast(&q->wake);
 	pthread_mutex_unlock(&q->lock);
 	for (int i = 0; i < q->started; i++)
 		pthread_join(q->workers[i], NULL);
+	size_t left = q->count;
 	for (size_t i = 0; i < q->count; i++)
 		free(q->ring[(q->head + i) % q->max]);
 	free(q->ring);
@@ -110,4 +111,5 @@ void workq_free(struct workq *q)
 	pthread_cond_destroy(&q->wake);
 	pthread_mutex_destroy(&q->lock);
 	free(q);
+	return left;
 }

@@ -20,7 +20,7 @@ struct workq *workq_new(int workers, size_t max_items, workq_fn fn, void *ctx);
 int workq_start(struct workq *q);
 /* Queue a copy of item; false when it was dropped (queue full or stopping). */
 bool workq_push(struct workq *q, const char *item);
-/* Stop the threads after their current item, drop the rest, free. NULL is fine. */
-void workq_free(struct workq *q);
+/* Stop the threads after their current item, drop the rest, free; how many were dropped. */
+size_t workq_free(struct workq *q);
 
 #endif

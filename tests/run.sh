@@ -171,7 +171,7 @@ if want asan; then
 fi
 
 if want tsan; then
-	say "ThreadSanitizer build: unit, stress, interrupt and ovhsnapfs-versions tests"
+	say "ThreadSanitizer build: unit, stress, interrupt, versions, freshness, locks and settings tests"
 	tsan_logs="$results/tsan"
 	mkdir -p "$tsan_logs"
 	chmod 1777 "$tsan_logs"
@@ -190,7 +190,8 @@ if want tsan; then
 		# Fewer stress operations (60 a worker, not 200): TSan runs the daemon several times slower.
 		OVHSNAPFS_BUILD="$top/build-tsan" OVHSNAPFS_STRESS_OPS=60 run_pytest integration-tsan \
 			tests/integration/test_stress.py tests/integration/test_interrupts.py \
-			tests/integration/test_versions.py
+			tests/integration/test_versions.py tests/integration/test_freshness.py \
+			tests/integration/test_review_low.py tests/integration/test_settings.py
 		wrap=()
 	fi
 	unset TSAN_OPTIONS

@@ -312,7 +312,9 @@ def test_invalidations_dropped_from_a_full_queue_are_counted_in_the_log(mounts, 
     sent = len(set(re.findall(r"invalidate /efs-prod/www/\.snapshots/(s\d{5}(?:/info.json)?):",
                               log)))
     dropped = sum(int(x) for x in re.findall(r"(\d+) dropped while the queue was full", log))
-    assert sent + dropped >= 2 * n, (sent, dropped)
+    # what was still queued when the mount went (the kernel forgets it with the mount)
+    left = sum(int(x) for x in re.findall(r"(\d+) not sent: the filesystem is unmounted", log))
+    assert sent + dropped + left >= 2 * n, (sent, dropped, left)
     if dropped:
         assert "the queue is full (1024 paths)" in log
 
