@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from conftest import REPO, DB, SVC, WWW, fscall, fsop, ls, run, signal_when_waiting
+from conftest import DB, REPO, SVC, WWW, fscall, fsop, ls, signal_when_waiting
 from test_permissions import as_user, shared_mounts  # noqa: F401 (a fixture)
 from test_xattr import getfattr, getfattr_dump, setfattr
 
