@@ -131,6 +131,18 @@ class Schema:
         else:
             self.check_value(rtype, value, "%s %s" % (method, path))
 
+    def check_log(self, entries):
+        """check_request on each request of the simulator's log (its /1.0 prefix taken off;
+        /auth/time, outside the /storage schema, skipped); the set of (method, route) seen."""
+        seen = set()
+        for r in entries:
+            path = r["path"][4:]
+            if path == "/auth/time":
+                continue
+            self.check_request(r["method"], path, r["query"], r["body"])
+            seen.add((r["method"], self.route(r["method"], path)[0]))
+        return seen
+
     def check_request(self, method, path, query, body):
         """A request as the client sent it: a route of the schema, its path parameters of
         their types, only its query parameters with values of their types, and a body of
