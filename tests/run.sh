@@ -199,9 +199,9 @@ if want tsan; then
 fi
 
 if want fuzz; then
-	say "fuzzing (libFuzzer, ${OVHSNAPFS_FUZZ_SECONDS:-60} s per target)"
+	say "fuzzing (libFuzzer, ${OVHSNAPFS_FUZZ_SECONDS:-30} s per target)"
 	fuzz_out="$results/fuzz.out"
-	bash tests/fuzz/run.sh "${OVHSNAPFS_FUZZ_SECONDS:-60}" >"$fuzz_out" 2>&1
+	bash tests/fuzz/run.sh "${OVHSNAPFS_FUZZ_SECONDS:-30}" >"$fuzz_out" 2>&1
 	grep '^fuzz ' "$fuzz_out"
 	read -r fp ff < <(tail -1 "$fuzz_out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p')
 	if [ -n "${fp:-}" ]; then
