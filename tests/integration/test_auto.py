@@ -9,6 +9,8 @@ import datetime
 import json
 import re
 import os
+import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -610,6 +612,166 @@ def test_dry_run_runs_no_hook(mnt, sim, tmp_path):
                "--post", hook_cmd(log, "post"), mnt / "efs-prod/www")
     assert res.returncode == 0, res.stderr
     assert not log.exists()
+
+
+# ---- stop signals: the post hook owed always runs, once ----
+
+def start_auto(*args):
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    env.update(sanitizer_env())
+    return subprocess.Popen([str(AUTO)] + [str(a) for a in args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+
+
+def wait_for(what, timeout=30):
+    end = time.time() + timeout
+    while not what():
+        assert time.time() < end, "timed out waiting"
+        time.sleep(0.05)
+
+
+def stopped_by(proc, sig, timeout=60):
+    """Send sig to proc; (returncode, stdout, stderr) once it has ended."""
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=timeout)
+    return proc.returncode, out, err
+
+
+def gone(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_sigterm_during_the_pre_hook_ends_it_and_runs_the_post_hook_once(mounts, sim,
+                                                                         tmp_path):
+    sim.seed(one_share([snap(1, "auto-hourly-2026-11-01-0100", "2026-11-01T01:00:00Z")]))
+    mnt = mounts()
+    sim.clear_log()
+    log, pidfile = tmp_path / "hooks.log", tmp_path / "pre.pid"
+    pre = hook_cmd(log, "pre") + "; sleep 300 & echo $! >%s; wait" % pidfile
+    proc = start_auto("--label", "hourly", "--keep", "1", "--pre", pre,
+                      "--post", hook_cmd(log, "post"), mnt / "svc/vol")
+    wait_for(lambda: pidfile.exists() and pidfile.read_text().strip())
+    rc, out, err = stopped_by(proc, signal.SIGTERM)
+    assert rc == -signal.SIGTERM
+    assert [(phase, env.get("OVHSNAPFS_RESULT")) for phase, _, env in hook_log(log)] == [
+        ("pre", None), ("post", "failed")]
+    assert gone(int(pidfile.read_text()))  # the pre hook's group went with it
+    assert api_changes(sim) == []  # no snapshot, and no deletion after the signal
+    assert "pre hook failed for auto-hourly-" in err and ": interrupted" in err
+    assert err.endswith("ovhsnapfs-auto: stopped by SIGTERM\n"), err
+    assert out == ""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
+def test_a_stop_signal_during_the_mkdir_wait_ends_it_and_the_post_hook_says_failed(
+        mounts, sim, tmp_path, sig):
+    sim.seed(one_share([snap(1, "auto-hourly-2026-11-01-0100", "2026-11-01T01:00:00Z"),
+                        snap(2, "auto-hourly-2026-11-01-0200", "2026-11-01T02:00:00Z")]))
+    mnt = mounts()
+    sim.config(create_delay=120)  # the mkdir waits for "available"
+    sim.clear_log()
+    log = tmp_path / "hooks.log"
+    proc = start_auto("--label", "hourly", "--keep", "1", "--pre", hook_cmd(log, "pre"),
+                      "--post", hook_cmd(log, "post"), mnt / "svc/vol")
+    wait_for(lambda: posts(sim))
+    time.sleep(0.5)  # well inside the wait
+    rc, out, err = stopped_by(proc, sig)
+    assert rc == -sig
+    assert [(phase, env.get("OVHSNAPFS_RESULT")) for phase, _, env in hook_log(log)] == [
+        ("pre", None), ("post", "failed")]
+    assert re.search(r"svc/vol: cannot create auto-hourly-\S+: interrupted by %s\n"
+                     % sig.name, err), err
+    assert err.endswith("ovhsnapfs-auto: stopped by %s\n" % sig.name), err
+    assert [m for m, _, _ in api_changes(sim)] == ["POST"]  # no deletion after the signal
+    assert out == ""
+
+
+def test_sigterm_during_the_post_hook_lets_it_finish_once(mounts, sim, tmp_path):
+    mnt = mounts()
+    sim.clear_log()
+    log, started = tmp_path / "hooks.log", tmp_path / "post.started"
+    post = "touch %s; sleep 1; %s" % (started, hook_cmd(log, "post"))
+    proc = start_auto("--label", "hourly", "--keep", "1", "--pre", hook_cmd(log, "pre"),
+                      "--post", post, mnt / "efs-prod/www")
+    wait_for(started.exists)
+    rc, out, err = stopped_by(proc, signal.SIGTERM)
+    assert rc == -signal.SIGTERM
+    assert [(phase, env.get("OVHSNAPFS_RESULT")) for phase, _, env in hook_log(log)] == [
+        ("pre", None), ("post", "created")]
+    assert out.startswith("created efs-prod/www auto-hourly-")
+    assert "kept" not in out  # nothing after the post hook: the run stopped
+    assert err == "ovhsnapfs-auto: stopped by SIGTERM\n"
+
+
+def test_a_stop_signal_between_shares_starts_no_other_share(mnt, sim, tmp_path):
+    sim.clear_log()
+    log, started = tmp_path / "hooks.log", tmp_path / "post.started"
+    post = "touch %s; sleep 1; %s" % (started, hook_cmd(log, "post"))
+    proc = start_auto("--label", "hourly", "--keep", "5", "--pre", hook_cmd(log, "pre"),
+                      "--post", post, mnt.path)
+    wait_for(started.exists)
+    rc, out, err = stopped_by(proc, signal.SIGINT)
+    assert rc == -signal.SIGINT
+    assert [phase for phase, _, _ in hook_log(log)] == ["pre", "post"]
+    assert len(posts(sim)) == 1
+
+
+def test_a_background_child_of_a_hook_does_not_outlive_the_hook_timeout(mounts, sim, tmp_path):
+    mnt = mounts()
+    pidfile = tmp_path / "bg.pid"
+    # The shell exits 0 at once; its child holds ovhsnapfs-auto's stderr pipe for 300 s.
+    pre = "(sleep 300 >&2 & echo $! >%s); true" % pidfile
+    res = auto("--label", "hourly", "--keep", "1", "--hook-timeout", "1", "--pre", pre,
+               mnt / "efs-prod/www", timeout=60)  # would wait on the pipe for 300 s
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith("created efs-prod/www auto-hourly-")
+    assert gone(int(pidfile.read_text()))
+
+
+def test_a_full_share_deletes_before_the_pre_hook_and_the_hooks_hold_only_the_mkdir(
+        mounts, sim, tmp_path):
+    snaps = [snap(i, "m-%03d" % i, "2026-11-01T00:00:00Z") for i in range(1, 199)]
+    snaps += [snap(901, "auto-hourly-2026-11-01-0100", "2026-11-01T01:00:00Z"),
+              snap(902, "auto-hourly-2026-11-01-0200", "2026-11-01T02:00:00Z")]
+    sim.seed(one_share(snaps))
+    mnt = mounts()
+    sim.clear_log()
+    log = tmp_path / "hooks.log"
+    res = auto("--label", "hourly", "--keep", "2", "--pre", hook_cmd(log, "pre"),
+               "--post", hook_cmd(log, "post"), mnt / "svc/vol")
+    assert res.returncode == 0, res.stderr
+    ran = hook_log(log)
+    assert [phase for phase, _, _ in ran] == ["pre", "post"]
+    changes = [r for r in sim.log() if r["method"] in ("POST", "DELETE")
+               and "/_sim/" not in r["path"]]
+    assert [r["method"] for r in changes] == ["DELETE", "POST"]
+    assert changes[0]["t"] < ran[0][1] < changes[1]["t"] < ran[1][1]
+
+
+def test_the_apis_limit_refusal_thaws_before_deleting_then_runs_the_hooks_again(
+        mounts, sim, tmp_path):
+    snaps = [snap(1, "auto-hourly-2026-11-01-0100", "2026-11-01T01:00:00Z"),
+             snap(2, "auto-hourly-2026-11-01-0200", "2026-11-01T02:00:00Z")]
+    snaps += [snap(100 + i, "going-%03d" % i, "2026-10-01T00:00:00Z", status="deleting")
+              for i in range(198)]
+    sim.seed(one_share(snaps))
+    mnt = mounts()
+    sim.clear_log()
+    log = tmp_path / "hooks.log"
+    res = auto("--label", "hourly", "--keep", "2", "--pre", hook_cmd(log, "pre"),
+               "--post", hook_cmd(log, "post"), mnt / "svc/vol")
+    assert res.returncode == 0, res.stderr
+    ran = hook_log(log)
+    assert [(phase, env.get("OVHSNAPFS_RESULT")) for phase, _, env in ran] == [
+        ("pre", None), ("post", "failed"), ("pre", None), ("post", "created")]
+    changes = [r for r in sim.log() if r["method"] in ("POST", "DELETE")
+               and "/_sim/" not in r["path"]]
+    assert [r["method"] for r in changes] == ["POST", "DELETE", "POST"]
+    assert ran[1][1] < changes[1]["t"] < ran[2][1]  # deleting with no hook in force
 
 
 # ---- --check: a monitoring plugin ----
