@@ -881,3 +881,12 @@ def test_check_of_an_unreadable_or_missing_dir_is_unknown(mounts, sim, tmp_path)
     assert res.returncode == 3, res.stdout
     assert re.fullmatch(r"UNKNOWN: svc/b: cannot list \.snapshots \(2 shares, 1 not OK\) \| "
                         r"'svc/a'=6\ds;3600;86400;0 'svc/b'=U;3600;86400;0\n", res.stdout)
+
+
+def test_the_unit_stops_the_run_with_sigterm_alone_and_waits_for_the_post_hook():
+    unit = (Path(__file__).resolve().parents[2] / "contrib/systemd/ovhsnapfs-auto@.service.in")
+    keys = dict(line.split("=", 1) for line in unit.read_text().splitlines()
+                if re.match(r"^[A-Za-z]+=", line))
+    assert keys["KillMode"] == "mixed"  # SIGTERM to ovhsnapfs-auto, not to the hook
+    stop = int(keys["TimeoutStopSec"].rstrip("s"))
+    assert stop >= 2 * (3 + 2) + 60  # a pre hook's kill, then a post hook at the default limit
