@@ -37,20 +37,29 @@ struct place {
 
 /* ---- output ---- */
 
-/* Bytes of the printable character at s (ASCII or valid UTF-8, no controls), or 0. */
-static size_t printable(const unsigned char *s, size_t left)
+/*
+ * Bytes of the printable character at s (ASCII or valid UTF-8, no controls,
+ * none of also), or 0.
+ */
+static size_t printable(const unsigned char *s, size_t left, const char *also)
 {
 	uint32_t cp;
-	size_t len = s[0] == '\\' ? 0 : utf8_sequence(s, left, &cp);
+	if (s[0] == '\\' || strchr(also, s[0]))
+		return 0;
+	size_t len = utf8_sequence(s, left, &cp);
 	return len && !utf8_is_control(cp) ? len : 0;
 }
 
-/* s, with backslashes, controls and invalid UTF-8 as \xHH: one line stays one line. */
 void put_escaped(FILE *f, const char *s)
+{
+	put_text(f, s, "");
+}
+
+void put_text(FILE *f, const char *s, const char *also)
 {
 	size_t left = strlen(s);
 	for (const unsigned char *p = (const unsigned char *)s; left > 0;) {
-		size_t n = printable(p, left);
+		size_t n = printable(p, left, also);
 		if (n == 0) {
 			fprintf(f, "\\x%02x", *p++);
 			left--;

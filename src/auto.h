@@ -73,6 +73,8 @@ extern bool check_mode;
 
 /* s, with backslashes, controls and invalid UTF-8 as \xHH: one line stays one line. */
 void put_escaped(FILE *f, const char *s);
+/* The same, and the ASCII characters of also as \xHH too (--check: "|", "="). */
+void put_text(FILE *f, const char *s, const char *also);
 /* "VERB SERVICE/SHARE WHAT" on stdout, flushed so that lines keep their order in a log. */
 void say(const char *verb, const char *share, const char *what);
 /* "ovhsnapfs-auto: WHERE: WHAT [NAME][: reason]" on stderr; the run has failed. */

@@ -8,6 +8,13 @@
 #include "efs.h"
 
 /*
+ * The plugin's text ends at its first '|' (the performance data follow);
+ * a label ends at '='. Both are written as \xHH, like the controls.
+ */
+#define TEXT_SPECIAL  "|"
+#define LABEL_SPECIAL "|="
+
+/*
  * The newest snapshot that counts: with --label, an available manual P-L
  * one (its name's minute when createdAt is unknown); without, any
  * available one whose createdAt is known. Its index, or -1.
@@ -73,7 +80,7 @@ static bool worse_share(const struct checked *a, const struct checked *b)
 static void say_share(const struct run *r, const struct checked *c)
 {
 	char age[32];
-	put_escaped(stdout, c->label);
+	put_text(stdout, c->label, TEXT_SPECIAL);
 	if (c->seen.unreadable) {
 		fputs(": cannot list " SNAPSHOT_DIR, stdout);
 		return;
@@ -86,14 +93,17 @@ static void say_share(const struct run *r, const struct checked *c)
 	} else {
 		autocheck_format_age(c->seen.age, age, sizeof(age));
 		fputs(": newest ", stdout);
-		put_escaped(stdout, c->newest);
+		put_text(stdout, c->newest, TEXT_SPECIAL);
 		printf(" is %s old", age);
 	}
 	if (r->o.limits.min_free && c->seen.free < r->o.limits.min_free)
 		printf(", %ld of %d snapshot slots free", c->seen.free, EFS_MAX_SNAPSHOTS);
 }
 
-/* A performance-data label: quoted, quotes doubled, controls escaped. */
+/*
+ * A performance-data label, as the monitoring-plugin guidelines have it:
+ * quoted, quotes doubled, no '=' (\x3d, like controls and '|').
+ */
 static void perf_label(const char *label, const char *suffix)
 {
 	char *doubled = malloc(2 * strlen(label) + 1), *w = doubled;
@@ -105,7 +115,7 @@ static void perf_label(const char *label, const char *suffix)
 	}
 	if (doubled) {
 		*w = '\0';
-		put_escaped(stdout, doubled);
+		put_text(stdout, doubled, LABEL_SPECIAL);
 	}
 	free(doubled);
 	printf("%s'=", suffix);
@@ -131,6 +141,17 @@ static void perf_data(const struct run *r)
 	}
 }
 
+/* A failure's line, escaped already by fail(): its '|' too. */
+static void put_failure(const char *line)
+{
+	for (const char *p = line; *p; p++) {
+		if (strchr(TEXT_SPECIAL, *p))
+			printf("\\x%02x", (unsigned char)*p);
+		else
+			putchar(*p);
+	}
+}
+
 /* The plugin's line; its exit status. */
 int report(struct run *r)
 {
@@ -148,7 +169,7 @@ int report(struct run *r)
 	if (worst && (state == worst->state || !r->first_failure))
 		say_share(r, worst);
 	else if (r->first_failure)
-		put_escaped(stdout, r->first_failure);
+		put_failure(r->first_failure);
 	else
 		fputs("no share found", stdout);
 	printf(" (%zu share%s", r->n_checked, r->n_checked == 1 ? "" : "s");

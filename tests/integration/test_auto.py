@@ -854,6 +854,18 @@ def test_check_warns_when_a_share_is_nearly_full(mounts, sim):
                         r"'svc/b'=\d+s;7200;86400;0 'svc/b free'=199;5:;;0;200", perf), perf
 
 
+def test_check_escapes_the_plugins_separators_in_share_names(mounts, sim):
+    # A '|' would end the text (the performance data begin), a '=' a label.
+    sim.seed(shares([aged(1, 7200)], [aged(2, 60)], names=("a|b=c", "it's=1")))
+    mnt = mounts()
+    rc, text, perf = check("--label", "hourly", "--warn", "1h", "--crit", "1d", mnt.path)
+    assert rc == 1
+    assert re.fullmatch(r"WARNING: svc/a\\x7cb=c: newest \S+ is 2h0m old \(2 shares, 1 not OK\)",
+                        text), text
+    assert re.fullmatch(r"'svc/a\\x7cb\\x3dc'=\d+s;3600;86400;0 "
+                        r"'svc/it''s\\x3d1'=\d+s;3600;86400;0", perf), perf
+
+
 @pytest.mark.parametrize("args", [
     ["--warn", "1h"],                              # no --crit
     ["--warn", "1x", "--crit", "1d"],
