@@ -71,9 +71,50 @@ void put_text(FILE *f, const char *s, const char *also)
 	}
 }
 
+/*
+ * The progress line: on a terminal (stderr a TTY, no --quiet), which share
+ * the run is on, on one line that each share rewrites; cleared before any
+ * other output and drawn again after it.
+ */
+static struct {
+	bool on;	   /* stderr is a terminal, and no --quiet */
+	bool shown;	   /* drawn, not cleared */
+	size_t n;	   /* shares started */
+	const char *label; /* the share it is on, or NULL */
+} progress;
+
+void progress_clear(void)
+{
+	if (!progress.shown)
+		return;
+	fputs("\r\033[K", stderr);
+	fflush(stderr);
+	progress.shown = false;
+}
+
+void progress_draw(void)
+{
+	if (!progress.on || !progress.label)
+		return;
+	fflush(stdout);
+	fprintf(stderr, "\r\033[K" PROG ": share %zu: ", progress.n);
+	put_escaped(stderr, progress.label);
+	fflush(stderr);
+	progress.shown = true;
+}
+
+static void progress_share(const char *label)
+{
+	progress.n++;
+	progress.label = label;
+	progress_draw();
+}
+
 /* "VERB SERVICE/SHARE WHAT" on stdout, flushed so that lines keep their order in a log. */
 void say(const char *verb, const char *share, const char *what)
 {
+	bool shown = progress.shown;
+	progress_clear();
 	fputs(verb, stdout);
 	putchar(' ');
 	put_escaped(stdout, share);
@@ -81,6 +122,8 @@ void say(const char *verb, const char *share, const char *what)
 	put_escaped(stdout, what);
 	putchar('\n');
 	fflush(stdout);
+	if (shown)
+		progress_draw();
 }
 
 /* "ovhsnapfs-auto: WHERE: WHAT [NAME][: reason]" on stderr; the run has failed. */
@@ -88,6 +131,8 @@ void fail(struct run *r, const char *where, const char *what, const char *name, 
 {
 	char *line = NULL;
 	size_t len = 0;
+	bool shown = progress.shown;
+	progress_clear();
 	FILE *f = open_memstream(&line, &len);
 	if (!f) {
 		f = stderr; /* the line, without being kept for --check */
@@ -111,6 +156,8 @@ void fail(struct run *r, const char *where, const char *what, const char *name, 
 	}
 	fputc('\n', stderr);
 	r->failed = true;
+	if (shown)
+		progress_draw();
 }
 
 /* ---- where a directory is ---- */
@@ -239,6 +286,8 @@ static void do_share(struct run *r, const char *snapdir, const char *label)
 	r->done[r->n_done++] = real;
 
 	struct share s = {.label = label, .snapdir = real};
+	if (!r->o.check)
+		progress_share(label);
 	int rc = load_share(r, &s);
 	if (r->o.check)
 		check_share(r, &s, rc);
@@ -328,11 +377,13 @@ int main(int argc, char **argv)
 	rc = (r.o.pre || r.o.post) && !r.o.dry_run ? hook_init() : 0;
 	if (rc)
 		fail(&r, PROG, "cannot reap the hooks' children", NULL, strerror(-rc));
+	progress.on = !r.o.check && !r.o.quiet && isatty(STDERR_FILENO);
 	if (!r.o.check && autosig_init() != 0)
 		fail(&r, PROG, "cannot catch SIGTERM", NULL, strerror(errno));
 
 	walk_dirs(&r, argv + first, (size_t)(argc - first));
 	int status = r.o.check ? report(&r) : r.failed ? 1 : 0;
+	progress_clear();
 	free_run(&r);
 	if (auto_stop)
 		autosig_exit();

@@ -34,6 +34,7 @@ struct options {
 	const char *pre, *post; /* hooks, or NULL */
 	unsigned hook_timeout;
 	bool dry_run, create;
+	bool quiet; /* -q: no progress line on a terminal */
 	bool check; /* --check: judge, change nothing */
 	struct autocheck_limits limits;
 };
@@ -79,6 +80,9 @@ void put_text(FILE *f, const char *s, const char *also);
 void say(const char *verb, const char *share, const char *what);
 /* "ovhsnapfs-auto: WHERE: WHAT [NAME][: reason]" on stderr; the run has failed. */
 void fail(struct run *r, const char *where, const char *what, const char *name, const char *reason);
+/* The progress line on a terminal: cleared (before other output), drawn again. */
+void progress_clear(void);
+void progress_draw(void);
 /* Bad usage: the message, then exit 2 (--check: UNKNOWN, 3). */
 void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 

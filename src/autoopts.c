@@ -50,6 +50,7 @@ static void show_help(void)
 	       "    --post CMD         run after it, whatever happened (OVHSNAPFS_RESULT)\n"
 	       "    --hook-timeout S   a hook's time limit (default 60)\n"
 	       "    --dry-run          print what would be done, change nothing, run no hook\n"
+	       "    -q, --quiet        no progress line (shown only when stderr is a terminal)\n"
 	       "    --check            be a monitoring plugin: judge the age of each share's\n"
 	       "                       newest snapshot (of --label L, or any), change nothing\n"
 	       "    --warn AGE, --crit AGE  older is WARNING, CRITICAL (90m, 26h, 2d, or s)\n"
@@ -93,6 +94,7 @@ struct texts {
 
 static const struct option longopts[] = {
 	{"dry-run", no_argument, NULL, 'n'},
+	{"quiet", no_argument, NULL, 'q'},
 	{"no-create", no_argument, NULL, 'N'},
 	{"prefix", required_argument, NULL, 'p'},
 	{"label", required_argument, NULL, 'l'},
@@ -118,6 +120,9 @@ static bool set_option(int c, struct options *o, struct texts *t)
 	switch (c) {
 	case 'n':
 		o->dry_run = true;
+		break;
+	case 'q':
+		o->quiet = true;
 		break;
 	case 'N':
 		o->create = false;
@@ -229,7 +234,7 @@ int auto_parse_args(int argc, char **argv, struct options *o)
 	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
 		check_mode = check_mode || strcmp(argv[i], "--check") == 0;
 	*o = (struct options){.prefix = DEFAULT_PREF, .create = true};
-	while ((c = getopt_long(argc, argv, "+hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+hVq", longopts, NULL)) != -1) {
 		if (set_option(c, o, &t))
 			continue;
 		if (c == 'h') {

@@ -51,6 +51,7 @@ void autosig_exit(void)
 {
 	int sig = auto_stop;
 	sigset_t set;
+	progress_clear();
 	fprintf(stderr, PROG ": stopped by %s\n", autosig_name(sig));
 	fflush(stdout);
 	fflush(stderr);

@@ -9,6 +9,7 @@ import datetime
 import json
 import re
 import os
+import pty
 import signal
 import subprocess
 import time
@@ -772,6 +773,47 @@ def test_the_apis_limit_refusal_thaws_before_deleting_then_runs_the_hooks_again(
                and "/_sim/" not in r["path"]]
     assert [r["method"] for r in changes] == ["POST", "DELETE", "POST"]
     assert ran[1][1] < changes[1]["t"] < ran[2][1]  # deleting with no hook in force
+
+
+def auto_on_a_terminal(*args):
+    """Run ovhsnapfs-auto with stderr on a pseudo-terminal; (returncode, stdout, terminal)."""
+    master, slave = pty.openpty()
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    env.update(sanitizer_env())
+    proc = subprocess.Popen([str(AUTO)] + [str(a) for a in args], stdout=subprocess.PIPE,
+                            stderr=slave, text=True, env=env)
+    os.close(slave)
+    out = proc.stdout.read()
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the last writer is gone
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    return proc.wait(timeout=60), out, seen.decode()
+
+
+def test_on_a_terminal_one_line_says_which_share_it_is_on(mnt, sim):
+    rc, out, tty = auto_on_a_terminal("--label", "hourly", "--keep", "5", mnt / "efs-prod")
+    assert rc == 0, tty
+    assert len(out.splitlines()) == 6  # created and kept, for 3 shares: stdout untouched
+    clear = "\r\x1b[K"
+    for i, share in enumerate(["efs-prod/db", "efs-prod/logs", "efs-prod/www"], 1):
+        assert "%sovhsnapfs-auto: share %d: %s" % (clear, i, share) in tty, repr(tty)
+    assert tty.endswith(clear)  # nothing left on the line at the end
+    assert "\n" not in tty.replace("\r\n", "")  # one updating line, never a new one
+
+
+def test_quiet_shows_no_progress_on_a_terminal(mnt, sim):
+    rc, out, tty = auto_on_a_terminal("-q", "--label", "hourly", "--keep", "5",
+                                      mnt / "efs-prod/www")
+    assert rc == 0, tty
+    assert tty == ""
+    assert out.startswith("created efs-prod/www ")
 
 
 # ---- --check: a monitoring plugin ----
