@@ -103,6 +103,13 @@ bool name_present(const struct share *s, const char *name);
 extern volatile sig_atomic_t auto_stop;
 /* Catch them, without SA_RESTART; 0 or -1 (errno set). */
 int autosig_init(void);
+/*
+ * Around a mkdir or rmdir: -EINTR when stopped already (do not start it),
+ * else 0, and a stop signal from then on interrupts it even if it comes
+ * before the call has begun to wait; _end after the call, whatever begin said.
+ */
+int autosig_call_begin(void);
+void autosig_call_end(void);
 /* "SIGTERM". */
 const char *autosig_name(int sig);
 /* End as killed by auto_stop (the default action re-raised): never returns. */

@@ -23,10 +23,11 @@ static int create(struct run *r, const struct share *s)
 		say("would create", s->label, r->name);
 		return 0;
 	}
-	if (auto_stop)
-		return -EINTR;
 	char *path = child(s->snapdir, r->name);
-	int rc = !path ? -ENOMEM : mkdir(path, 0755) == 0 ? 0 : -errno;
+	int rc = !path ? -ENOMEM : autosig_call_begin();
+	if (rc == 0)
+		rc = mkdir(path, 0755) == 0 ? 0 : -errno;
+	autosig_call_end();
 	free(path);
 	if (rc == 0)
 		say("created", s->label, r->name);
@@ -74,7 +75,10 @@ static size_t prune(struct run *r, const struct share *s, size_t n)
 		if (auto_stop)
 			break;
 		char *path = child(s->snapdir, snap->entry);
-		int rc = !path ? -ENOMEM : rmdir(path) == 0 ? 0 : -errno;
+		int rc = !path ? -ENOMEM : autosig_call_begin();
+		if (rc == 0)
+			rc = rmdir(path) == 0 ? 0 : -errno;
+		autosig_call_end();
 		free(path);
 		if (rc == 0 || rc == -ENOENT) /* gone already: what was asked is done */
 			deleted++;

@@ -6,10 +6,17 @@
  * mount return EINTR (the daemon honours FUSE interrupts), sleep() and the
  * hooks' polls return early. autorun then runs the post hook it owes (not
  * stoppable) and the run ends with autosig_exit().
+ *
+ * A signal that comes between the look at auto_stop and the start of the
+ * mkdir or rmdir (autosig_call_begin .. _end) would not interrupt it: then
+ * the handler arms a timer whose SIGALRM, every 100 ms until the call
+ * returns, interrupts it.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "auto.h"
@@ -18,10 +25,40 @@ volatile sig_atomic_t auto_stop;
 
 static const int stop_signals[] = {SIGTERM, SIGINT, SIGHUP};
 
+static volatile sig_atomic_t in_call; /* between autosig_call_begin and _end */
+
+/* Every 100 ms (on) or never. setitimer is a plain system call: safe in a handler. */
+static void kicks(bool on)
+{
+	struct itimerval it = {{0, on ? 100000 : 0}, {0, on ? 100000 : 0}};
+	int saved = errno;
+	setitimer(ITIMER_REAL, &it, NULL);
+	errno = saved;
+}
+
 static void on_stop(int sig)
 {
 	if (!auto_stop)
 		auto_stop = sig;
+	if (in_call)
+		kicks(true);
+}
+
+static void on_kick(int sig)
+{
+	(void)sig; /* it only ends the blocking call under way (EINTR) */
+}
+
+int autosig_call_begin(void)
+{
+	in_call = 1;
+	return auto_stop ? -EINTR : 0;
+}
+
+void autosig_call_end(void)
+{
+	in_call = 0;
+	kicks(false);
 }
 
 const char *autosig_name(int sig)
@@ -44,7 +81,8 @@ int autosig_init(void)
 	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(*stop_signals); i++)
 		if (sigaction(stop_signals[i], &sa, NULL) != 0)
 			return -1;
-	return 0;
+	sa.sa_handler = on_kick;
+	return sigaction(SIGALRM, &sa, NULL);
 }
 
 void autosig_exit(void)
