@@ -162,17 +162,6 @@ void fail(struct run *r, const char *where, const char *what, const char *name, 
 
 /* ---- where a directory is ---- */
 
-/* Length of the part of real that mount point mnt covers, or -1 if it does not. */
-static long covers(const char *mnt, const char *real)
-{
-	size_t len = strlen(mnt);
-	if (strcmp(mnt, "/") == 0)
-		return 0;
-	if (strncmp(real, mnt, len) == 0 && (real[len] == '/' || real[len] == '\0'))
-		return (long)len;
-	return -1;
-}
-
 /*
  * The mount that holds real (the last of the longest mount points: the one
  * on top); when it is an ovhsnapfs mount, the path inside its tree.
@@ -190,7 +179,7 @@ static int locate(const char *real, char **fsrel)
 		struct mountinfo_line m;
 		if (mountinfo_parse(line, strcspn(line, "\n"), &m) != 0)
 			continue;
-		long len = covers(m.point, real);
+		long len = mountinfo_covers(m.point, real);
 		if (len < 0 || len < best_len)
 			continue;
 		best_len = len;
