@@ -101,7 +101,7 @@ bool name_present(const struct share *s, const char *name);
 
 /* autosig: the stop signal caught (SIGTERM, SIGINT, SIGHUP), or 0. */
 extern volatile sig_atomic_t auto_stop;
-/* Catch them, without SA_RESTART; 0 or -1 (errno set). */
+/* Catch them, without SA_RESTART, and ignore SIGPIPE; 0 or -1 (errno set). */
 int autosig_init(void);
 /*
  * Around a mkdir or rmdir: -EINTR when stopped already (do not start it),

@@ -7,6 +7,8 @@
  * hooks' polls return early. autorun then runs the post hook it owes (not
  * stoppable) and the run ends with autosig_exit().
  *
+ * SIGPIPE is ignored.
+ *
  * A signal that comes between the look at auto_stop and the start of the
  * mkdir or rmdir (autosig_call_begin .. _end) would not interrupt it: then
  * the handler arms a timer whose SIGALRM, every 100 ms until the call
@@ -82,7 +84,15 @@ int autosig_init(void)
 		if (sigaction(stop_signals[i], &sa, NULL) != 0)
 			return -1;
 	sa.sa_handler = on_kick;
-	return sigaction(SIGALRM, &sa, NULL);
+	if (sigaction(SIGALRM, &sa, NULL) != 0)
+		return -1;
+	/*
+	 * A reader of stdout gone (Ctrl-C reaches "| tee" too) must not end the
+	 * run between the hooks: writes fail with EPIPE instead (hooks get
+	 * SIGPIPE back, hook.c).
+	 */
+	sa.sa_handler = SIG_IGN;
+	return sigaction(SIGPIPE, &sa, NULL);
 }
 
 void autosig_exit(void)

@@ -721,6 +721,18 @@ def test_a_stop_signal_between_shares_starts_no_other_share(mnt, sim, tmp_path):
     assert len(posts(sim)) == 1
 
 
+def test_a_reader_of_stdout_gone_does_not_skip_the_post_hook(mounts, sim, tmp_path):
+    mnt = mounts()
+    log = tmp_path / "hooks.log"
+    proc = start_auto("--label", "hourly", "--keep", "1", "--pre", hook_cmd(log, "pre"),
+                      "--post", hook_cmd(log, "post"), mnt / "efs-prod/www")
+    proc.stdout.close()  # as "| tee" killed by the same Ctrl-C: "created" meets EPIPE
+    proc.wait(timeout=60)
+    proc.stderr.close()
+    assert [(phase, env.get("OVHSNAPFS_RESULT")) for phase, _, env in hook_log(log)] == [
+        ("pre", None), ("post", "created")]
+
+
 def test_a_background_child_of_a_hook_does_not_outlive_the_hook_timeout(mounts, sim, tmp_path):
     mnt = mounts()
     pidfile = tmp_path / "bg.pid"
