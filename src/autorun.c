@@ -205,7 +205,8 @@ static int create_between_hooks(struct run *r, struct share *s, bool after_prune
  * limit (counted here), delete first, then pre, mkdir, post. When the API
  * refuses for its limit what the listing could not show (snapshots being
  * deleted, counted by the API), the post hook says failed, the deletions
- * run, and then pre, mkdir, post once more. 0, or -errno; *pruned.
+ * run, and then, if any was deleted, pre, mkdir, post once more. 0, or
+ * -errno; *pruned.
  */
 static int make_snapshot(struct run *r, struct share *s, size_t n, bool *pruned)
 {
@@ -219,7 +220,10 @@ static int make_snapshot(struct run *r, struct share *s, size_t n, bool *pruned)
 	if (rc == -EDQUOT && !full && !auto_stop) {
 		deleted = prune(r, s, n);
 		*pruned = true;
-		rc = create_between_hooks(r, s, true, deleted, true);
+		if (deleted > 0) /* else the API would refuse again: no second round */
+			rc = create_between_hooks(r, s, true, deleted, true);
+		else
+			create_failed(r, s, rc, 0);
 	}
 	return rc;
 }
