@@ -745,6 +745,40 @@ def test_a_background_child_of_a_hook_does_not_outlive_the_hook_timeout(mounts, 
     assert gone(int(pidfile.read_text()))
 
 
+UNDYING = """
+import os, sys, time
+pg = os.getpgrp()
+if os.fork() == 0:  # X: out of the hook's group, never reaps its child
+    os.setpgid(0, 0)
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    if os.fork() == 0:  # Y: back in the hook's group, a zombie no one reaps
+        os.setpgid(0, pg)
+        os._exit(0)
+    open(sys.argv[1], "w").write(str(os.getpid()))
+    time.sleep(300)
+    os._exit(0)
+time.sleep(0.5)
+"""
+
+
+def test_a_hook_group_member_that_cannot_be_reaped_does_not_hold_the_run(mounts, sim,
+                                                                         tmp_path):
+    mnt = mounts()
+    script, pidfile = tmp_path / "undying.py", tmp_path / "x.pid"
+    script.write_text(UNDYING)
+    try:
+        res = auto("--label", "hourly", "--keep", "1", "--hook-timeout", "1",
+                   "--pre", "/usr/bin/python3 %s %s" % (script, pidfile),
+                   mnt / "efs-prod/www", timeout=60)
+        assert res.returncode == 0, res.stderr  # the kill and the reaping were bounded
+        assert res.stdout.startswith("created efs-prod/www auto-hourly-")
+    finally:
+        if pidfile.exists():
+            os.kill(int(pidfile.read_text()), signal.SIGKILL)
+
+
 def test_a_full_share_deletes_before_the_pre_hook_and_the_hooks_hold_only_the_mkdir(
         mounts, sim, tmp_path):
     snaps = [snap(i, "m-%03d" % i, "2026-11-01T00:00:00Z") for i in range(1, 199)]
