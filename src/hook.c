@@ -11,8 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define POLL_NS	     20000000L /* 20 ms between looks at the children */
-#define REAP_BOUND_S 5	       /* how long SIGKILLed members may take to go */
+#define POLL_NS 20000000L /* 20 ms between looks at the children */
 
 int hook_init(void)
 {
@@ -86,10 +85,34 @@ static void stop_group(pid_t pgid, int *status, bool *leader_done)
 	if (reap_until_gone(pgid, HOOK_GRACE, status, leader_done))
 		return;
 	kill(-pgid, SIGKILL);
-	reap_until_gone(pgid, REAP_BOUND_S, status, leader_done);
+	reap_until_gone(pgid, HOOK_REAP_BOUND, status, leader_done);
 }
 
-int hook_run(const char *cmd, char *const env[], unsigned timeout, struct hook_result *res)
+/*
+ * Until the group is gone, the limit passes or *stop is set; a nanosleep cut
+ * by a signal only makes the next look sooner.
+ */
+static void watch(pid_t pgid, double deadline, const volatile sig_atomic_t *stop,
+		  struct hook_result *res, bool *leader_done)
+{
+	for (;;) {
+		reap(pgid, &res->status, leader_done);
+		if (*leader_done && !group_alive(pgid))
+			return;
+		if (stop && *stop) {
+			res->stopped = !*leader_done;
+			return;
+		}
+		if (now() >= deadline) {
+			res->timed_out = !*leader_done; /* else: what it left behind */
+			return;
+		}
+		pause_a_little();
+	}
+}
+
+int hook_run(const char *cmd, char *const env[], unsigned timeout,
+	     const volatile sig_atomic_t *stop, struct hook_result *res)
 {
 	bool leader_done = false;
 	double deadline = now() + timeout;
@@ -103,30 +126,26 @@ int hook_run(const char *cmd, char *const env[], unsigned timeout, struct hook_r
 	if (pid == 0)
 		exec_hook(cmd, env);
 	setpgid(pid, pid); /* the child does it too: whichever comes first */
-	for (;;) {
-		reap(pid, &res->status, &leader_done);
-		if (leader_done)
-			return 0;
-		if (now() >= deadline)
-			break;
-		pause_a_little();
-	}
-	res->timed_out = true;
-	stop_group(pid, &res->status, &leader_done);
-	if (!leader_done && waitpid(pid, &res->status, 0) < 0)
-		res->status = SIGKILL; /* as if killed: it cannot be waited for */
+	watch(pid, deadline, stop, res, &leader_done);
+	if (group_alive(pid))
+		stop_group(pid, &res->status, &leader_done);
+	if (!leader_done) /* not waited for: cannot be, within the bound */
+		res->status = SIGKILL;
 	return 0;
 }
 
 bool hook_ok(const struct hook_result *res)
 {
-	return !res->timed_out && WIFEXITED(res->status) && WEXITSTATUS(res->status) == 0;
+	return !res->timed_out && !res->stopped && WIFEXITED(res->status) &&
+	       WEXITSTATUS(res->status) == 0;
 }
 
 void hook_describe(const struct hook_result *res, unsigned timeout, char *buf, size_t len)
 {
 	if (res->timed_out)
 		snprintf(buf, len, "timed out after %u s", timeout);
+	else if (res->stopped)
+		snprintf(buf, len, "interrupted");
 	else if (WIFEXITED(res->status))
 		snprintf(buf, len, "exit status %d", WEXITSTATUS(res->status));
 	else if (WIFSIGNALED(res->status))

@@ -72,6 +72,7 @@ enum {
 	KEY_INTEGER, /* digits alone: sscanf would read "1.5" as 1 */
 	KEY_OCTAL,   /* octal digits alone: sscanf would read "08" as 0 */
 	KEY_FUSE_NUMBER,
+	KEY_FUSE_INTEGER, /* libfuse's own whole numbers, which its sscanf would wrap */
 	KEY_ALLOW_OTHER,
 	KEY_DEFAULT_PERMISSIONS,
 };
@@ -118,6 +119,13 @@ static const struct fuse_opt option_spec[] = {
 	FUSE_OPT_KEY("entry_timeout=", KEY_FUSE_NUMBER),
 	FUSE_OPT_KEY("attr_timeout=", KEY_FUSE_NUMBER),
 	FUSE_OPT_KEY("negative_timeout=", KEY_FUSE_NUMBER),
+	FUSE_OPT_KEY("max_threads=", KEY_FUSE_INTEGER),
+	FUSE_OPT_KEY("max_idle_threads=", KEY_FUSE_INTEGER),
+	FUSE_OPT_KEY("max_read=", KEY_FUSE_INTEGER),
+	FUSE_OPT_KEY("max_background=", KEY_FUSE_INTEGER),
+	FUSE_OPT_KEY("congestion_threshold=", KEY_FUSE_INTEGER),
+	FUSE_OPT_KEY("uid=", KEY_FUSE_INTEGER),
+	FUSE_OPT_KEY("gid=", KEY_FUSE_INTEGER),
 	FUSE_OPT_KEY("ro", KEY_RO),
 	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
 	FUSE_OPT_KEY("allow_root", KEY_ALLOW_OTHER),
@@ -199,17 +207,38 @@ static void show_help(const char *progname)
 
 /*
  * sscanf, which fuse_opt uses, takes "nan", "inf", "-1" for an unsigned and
- * "5abc" for 5: every number option must be a plain decimal, 0 or more.
+ * "5abc" for 5, and wraps a whole number too large for an int
+ * (retries=4294967297 reads as 1): every number option must be a plain
+ * decimal, 0 or more, and a whole one at most INT_MAX (then each has its
+ * own range, check_numbers).
  */
-static bool number_text(const char *arg, const char *digits)
+static bool number_text(const char *arg, const char *digits, int base)
 {
 	const char *value = strchr(arg, '=') + 1;
 	char *end;
 	if (!*value || value[strspn(value, digits)] != '\0')
 		return false; /* no sign, no "nan", no "inf", no blank, no 0x, no exponent */
 	errno = 0;
+	if (base) {
+		unsigned long long n = strtoull(value, &end, base);
+		return *end == '\0' && errno == 0 && n <= INT_MAX;
+	}
 	double v = strtod(value, &end);
 	return *end == '\0' && errno == 0 && isfinite(v);
+}
+
+/* Why number_text refused arg (key says which kind it is). */
+static const char *number_error(int key)
+{
+	switch (key) {
+	case KEY_OCTAL:
+		return "not an octal mode (digits 0 to 7, at most 0777)";
+	case KEY_INTEGER:
+	case KEY_FUSE_INTEGER:
+		return "not a whole number from 0 to 2147483647";
+	default:
+		return "not a number of 0 or more";
+	}
 }
 
 static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
@@ -244,16 +273,21 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 	case KEY_INTEGER:
 	case KEY_OCTAL:
 	case KEY_FUSE_NUMBER:
-		if (!number_text(arg, key == KEY_OCTAL	   ? "01234567"
-				      : key == KEY_INTEGER ? "0123456789"
-							   : "0123456789.")) {
+	case KEY_FUSE_INTEGER: {
+		bool whole = key == KEY_INTEGER || key == KEY_FUSE_INTEGER;
+		if (!number_text(arg,
+				 key == KEY_OCTAL ? "01234567"
+				 : whole	  ? "0123456789"
+						  : "0123456789.",
+				 key == KEY_OCTAL ? 8
+				 : whole	  ? 10
+						  : 0)) {
 			snprintf(o->bad_number, sizeof(o->bad_number), "%.200s: %s", arg,
-				 key == KEY_OCTAL     ? "not an octal mode (digits 0 to 7)"
-				 : key == KEY_INTEGER ? "not a whole number of 0 or more"
-						      : "not a number of 0 or more");
+				 number_error(key));
 			o->error = o->bad_number;
 		}
-		return key == KEY_FUSE_NUMBER; /* libfuse's own are passed on */
+		return key == KEY_FUSE_NUMBER || key == KEY_FUSE_INTEGER; /* libfuse's own */
+	}
 	case FUSE_OPT_KEY_NONOPT:
 		if (o->n_nonopt == 2) {
 			o->error = "too many arguments: expected [SOURCE] MOUNTPOINT";

@@ -66,3 +66,13 @@ int mountinfo_parse(char *line, size_t len, struct mountinfo_line *out)
 	out->super_opts = sep + 3 < n ? f[sep + 3] : "";
 	return 0;
 }
+
+long mountinfo_covers(const char *point, const char *path)
+{
+	size_t len = strlen(point);
+	if (strcmp(point, "/") == 0)
+		return 0;
+	if (strncmp(path, point, len) == 0 && (path[len] == '/' || path[len] == '\0'))
+		return (long)len;
+	return -1;
+}

@@ -2,7 +2,8 @@
  * mountinfo: the one reader of /proc/self/mountinfo's lines (proc(5)).
  *
  * Pure functions, thread-safe; the caller owns the text. Used by mounts
- * (the content links), mountwatch (lazy unmounts) and ovhsnapfs-auto.
+ * (the content links), mountwatch (lazy unmounts) and ovhsnapfs-auto
+ * (which mount holds a path).
  */
 #ifndef OVHSNAPFS_MOUNTINFO_H
 #define OVHSNAPFS_MOUNTINFO_H
@@ -30,5 +31,13 @@ struct mountinfo_line {
  * NUL byte.
  */
 int mountinfo_parse(char *line, size_t len, struct mountinfo_line *out);
+
+/*
+ * How much of path (absolute, canonical) mount point point covers: its
+ * length (0 for "/"), or -1 when path is not at or below it ("/mnt/efs"
+ * covers "/mnt/efs/a", not "/mnt/efs2"). The mount that holds a path is the
+ * one that covers most of it, the last listed among equals (the one on top).
+ */
+long mountinfo_covers(const char *point, const char *path);
 
 #endif

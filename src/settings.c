@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "log.h"
 #include "op.h"
+#include "snapops.h"
 
 bool settings_owns(const char *name)
 {
@@ -180,7 +181,21 @@ static const struct entry *latest_manual(const struct listing *l)
 	return best;
 }
 
-/* The snapshot value names, when it is the one a revert may go to (else -EINVAL). */
+/* Whether snapshot obj, as the API has it now, is one the API reverts to. */
+static bool revertible(const struct efs_object *obj)
+{
+	char *type = efs_object_field(obj, EFS_FIELD_TYPE);
+	bool manual = type && strcmp(type, "manual") == 0;
+	free(type);
+	return manual && obj->status == EFS_ST_AVAILABLE;
+}
+
+/*
+ * The snapshot value names, when it is the one a revert may go to (else
+ * -EINVAL): the latest available manual one of the cached listing, then
+ * confirmed with one GET of its id as rmdir and mv do (snapops_confirm).
+ * Under the share's lock.
+ */
 static int revert_target(struct tree *t, const struct op *op, const struct node *n,
 			 const char *value, size_t size, struct efs_object *out)
 {
@@ -194,14 +209,20 @@ static int revert_target(struct tree *t, const struct op *op, const struct node 
 		return rc;
 	const struct entry *e = listing_find(l, want);
 	if (!e || e != latest_manual(l)) {
+		rc = -EINVAL;
+	} else {
+		bool by_id = strcmp(want, e->obj.id) == 0 || strcmp(e->name, e->obj.id) == 0;
+		rc = snapops_confirm(t, op, svc_of(n), share_of(n), e, by_id, "revert", out);
+		if (rc == 0 && !revertible(out)) {
+			efs_object_free(out);
+			rc = -EINVAL;
+		}
+	}
+	listing_unref(l);
+	if (rc == -EINVAL)
 		log_warn("revert of share %s to %s refused: only its latest available manual "
 			 "snapshot can be reverted to",
 			 n->share->name, want);
-		rc = -EINVAL;
-	} else {
-		rc = efs_object_copy(&e->obj, out);
-	}
-	listing_unref(l);
 	return rc;
 }
 

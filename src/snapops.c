@@ -436,23 +436,9 @@ static int resolve_again(struct tree *t, const struct op *op, const char *svc, c
 	return rc;
 }
 
-/*
- * The cached entry may be stale: within cache_ttl another host may have
- * renamed its snapshot and given the name to a new one, and a DELETE or PUT
- * of the cached id would then act on the wrong snapshot. One GET of that id
- * confirms it still answers to the name the user typed (an id always does);
- * otherwise the listing is read again and the name means what it means now.
- * 0 with *now the snapshot to act on; -ENOENT when none; -EBUSY while it is
- * being created or deleted (a cached busy status is never trusted alone);
- * otherwise what the GET met (-EINTR, -ETIMEDOUT, -EIO), never -EBUSY.
- * verb names the call in logs. Called under the share's lock.
- */
-static int confirm(struct tree *t, const struct op *op, const struct node *node, const char *verb,
-		   struct efs_object *now)
+int snapops_confirm(struct tree *t, const struct op *op, const char *svc, const char *share,
+		    const struct entry *e, bool by_id, const char *verb, struct efs_object *now)
 {
-	const char *svc = node->service->obj.id, *share = node->share->obj.id;
-	const struct entry *e = node->snapshot;
-	bool by_id = node->snapshot_by_id || strcmp(e->name, e->obj.id) == 0;
 	int rc = efs_get_snapshot(t->api, op, svc, share, e->obj.id, now);
 	if (rc && rc != -ENOENT)
 		return rc; /* what the GET met (-EINTR, -ETIMEDOUT, -EIO...), never a guess */
@@ -473,6 +459,16 @@ static int confirm(struct tree *t, const struct op *op, const struct node *node,
 		return -ENOENT;
 	}
 	return resolve_again(t, op, svc, share, e->name, now);
+}
+
+/* snapops_confirm for the snapshot node names. */
+static int confirm(struct tree *t, const struct op *op, const struct node *node, const char *verb,
+		   struct efs_object *now)
+{
+	const struct entry *e = node->snapshot;
+	bool by_id = node->snapshot_by_id || strcmp(e->name, e->obj.id) == 0;
+	return snapops_confirm(t, op, node->service->obj.id, node->share->obj.id, e, by_id, verb,
+			       now);
 }
 
 /*

@@ -3,7 +3,7 @@
  * change their description and hold automatic ones.
  *
  * Owns the rules around each API call (name checks, EEXIST/EBUSY before any
- * call, one POST/DELETE/PUT, before a DELETE, PUT or hold one GET confirming
+ * call, one POST/DELETE/PUT, before a DELETE, PUT, hold or revert (settings) one GET confirming
  * the snapshot still has the name the user typed (a cached name may be stale:
  * another host may have renamed it and reused the name; the listing is then
  * read again and the name means what it means now), reconciling a POST whose outcome is unknown by
@@ -14,6 +14,8 @@
  */
 #ifndef OVHSNAPFS_SNAPOPS_H
 #define OVHSNAPFS_SNAPOPS_H
+
+#include <stdbool.h>
 
 #include "tree.h"
 
@@ -39,6 +41,22 @@ int snapops_delete(struct tree *tree, const struct snapops_opts *opts, const str
 /* from is a NODE_SNAPSHOT, to_dir the directory of the new name. */
 int snapops_rename(struct tree *tree, const struct op *op, const struct node *from,
 		   const struct node *to_dir, const char *new_name);
+
+/*
+ * The cached entry e (of the share's listing) may be stale: within
+ * cache_ttl another host may have renamed its snapshot and given the name to
+ * a new one, and a DELETE, PUT, hold or revert of the cached id would then
+ * act on the wrong snapshot. One GET of that id confirms it still answers to
+ * the name the user typed (by_id: an id, which always does); otherwise the
+ * listing is read again and the name means what it means now. 0 with *now
+ * the snapshot to act on; -ENOENT when none; -EBUSY while it is being
+ * created or deleted (a cached busy status is never trusted alone);
+ * otherwise what the GET met (-EINTR, -ETIMEDOUT, -EIO), never -EBUSY.
+ * verb names the call in logs. Called under the share's lock (the tree's
+ * keylock).
+ */
+int snapops_confirm(struct tree *t, const struct op *op, const char *svc, const char *share,
+		    const struct entry *e, bool by_id, const char *verb, struct efs_object *now);
 
 /*
  * Extended attributes. node is a NODE_SNAPSHOT. A description is checked

@@ -9,6 +9,9 @@ import datetime
 import json
 import re
 import os
+import pty
+import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -612,6 +615,253 @@ def test_dry_run_runs_no_hook(mnt, sim, tmp_path):
     assert not log.exists()
 
 
+# ---- stop signals: the post hook owed always runs, once ----
+
+def start_auto(*args):
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    env.update(sanitizer_env())
+    return subprocess.Popen([str(AUTO)] + [str(a) for a in args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+
+
+def wait_for(what, timeout=30):
+    end = time.time() + timeout
+    while not what():
+        assert time.time() < end, "timed out waiting"
+        time.sleep(0.05)
+
+
+def stopped_by(proc, sig, timeout=60):
+    """Send sig to proc; (returncode, stdout, stderr) once it has ended."""
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=timeout)
+    return proc.returncode, out, err
+
+
+def gone(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_sigterm_during_the_pre_hook_ends_it_and_runs_the_post_hook_once(mounts, sim,
+                                                                         tmp_path):
+    sim.seed(one_share([snap(1, "auto-hourly-2026-11-01-0100", "2026-11-01T01:00:00Z")]))
+    mnt = mounts()
+    sim.clear_log()
+    log, pidfile = tmp_path / "hooks.log", tmp_path / "pre.pid"
+    pre = hook_cmd(log, "pre") + "; sleep 300 & echo $! >%s; wait" % pidfile
+    proc = start_auto("--label", "hourly", "--keep", "1", "--pre", pre,
+                      "--post", hook_cmd(log, "post"), mnt / "svc/vol")
+    wait_for(lambda: pidfile.exists() and pidfile.read_text().strip())
+    rc, out, err = stopped_by(proc, signal.SIGTERM)
+    assert rc == -signal.SIGTERM
+    assert [(phase, env.get("OVHSNAPFS_RESULT")) for phase, _, env in hook_log(log)] == [
+        ("pre", None), ("post", "failed")]
+    assert gone(int(pidfile.read_text()))  # the pre hook's group went with it
+    assert api_changes(sim) == []  # no snapshot, and no deletion after the signal
+    assert "pre hook failed for auto-hourly-" in err and ": interrupted" in err
+    assert err.endswith("ovhsnapfs-auto: stopped by SIGTERM\n"), err
+    assert out == ""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
+def test_a_stop_signal_during_the_mkdir_wait_ends_it_and_the_post_hook_says_failed(
+        mounts, sim, tmp_path, sig):
+    sim.seed(one_share([snap(1, "auto-hourly-2026-11-01-0100", "2026-11-01T01:00:00Z"),
+                        snap(2, "auto-hourly-2026-11-01-0200", "2026-11-01T02:00:00Z")]))
+    mnt = mounts()
+    sim.config(create_delay=120)  # the mkdir waits for "available"
+    sim.clear_log()
+    log = tmp_path / "hooks.log"
+    proc = start_auto("--label", "hourly", "--keep", "1", "--pre", hook_cmd(log, "pre"),
+                      "--post", hook_cmd(log, "post"), mnt / "svc/vol")
+    wait_for(lambda: posts(sim))
+    time.sleep(0.5)  # well inside the wait
+    rc, out, err = stopped_by(proc, sig)
+    assert rc == -sig
+    assert [(phase, env.get("OVHSNAPFS_RESULT")) for phase, _, env in hook_log(log)] == [
+        ("pre", None), ("post", "failed")]
+    assert re.search(r"svc/vol: cannot create auto-hourly-\S+: interrupted by %s\n"
+                     % sig.name, err), err
+    assert err.endswith("ovhsnapfs-auto: stopped by %s\n" % sig.name), err
+    assert [m for m, _, _ in api_changes(sim)] == ["POST"]  # no deletion after the signal
+    assert out == ""
+
+
+def test_sigterm_during_the_post_hook_lets_it_finish_once(mounts, sim, tmp_path):
+    mnt = mounts()
+    sim.clear_log()
+    log, started = tmp_path / "hooks.log", tmp_path / "post.started"
+    post = "touch %s; sleep 1; %s" % (started, hook_cmd(log, "post"))
+    proc = start_auto("--label", "hourly", "--keep", "1", "--pre", hook_cmd(log, "pre"),
+                      "--post", post, mnt / "efs-prod/www")
+    wait_for(started.exists)
+    rc, out, err = stopped_by(proc, signal.SIGTERM)
+    assert rc == -signal.SIGTERM
+    assert [(phase, env.get("OVHSNAPFS_RESULT")) for phase, _, env in hook_log(log)] == [
+        ("pre", None), ("post", "created")]
+    assert out.startswith("created efs-prod/www auto-hourly-")
+    assert "kept" not in out  # nothing after the post hook: the run stopped
+    assert err == "ovhsnapfs-auto: stopped by SIGTERM\n"
+
+
+def test_a_stop_signal_between_shares_starts_no_other_share(mnt, sim, tmp_path):
+    sim.clear_log()
+    log, started = tmp_path / "hooks.log", tmp_path / "post.started"
+    post = "touch %s; sleep 1; %s" % (started, hook_cmd(log, "post"))
+    proc = start_auto("--label", "hourly", "--keep", "5", "--pre", hook_cmd(log, "pre"),
+                      "--post", post, mnt.path)
+    wait_for(started.exists)
+    rc, out, err = stopped_by(proc, signal.SIGINT)
+    assert rc == -signal.SIGINT
+    assert [phase for phase, _, _ in hook_log(log)] == ["pre", "post"]
+    assert len(posts(sim)) == 1
+
+
+def test_a_reader_of_stdout_gone_does_not_skip_the_post_hook(mounts, sim, tmp_path):
+    mnt = mounts()
+    log = tmp_path / "hooks.log"
+    proc = start_auto("--label", "hourly", "--keep", "1", "--pre", hook_cmd(log, "pre"),
+                      "--post", hook_cmd(log, "post"), mnt / "efs-prod/www")
+    proc.stdout.close()  # as "| tee" killed by the same Ctrl-C: "created" meets EPIPE
+    proc.wait(timeout=60)
+    proc.stderr.close()
+    assert [(phase, env.get("OVHSNAPFS_RESULT")) for phase, _, env in hook_log(log)] == [
+        ("pre", None), ("post", "created")]
+
+
+def test_a_background_child_of_a_hook_does_not_outlive_the_hook_timeout(mounts, sim, tmp_path):
+    mnt = mounts()
+    pidfile = tmp_path / "bg.pid"
+    # The shell exits 0 at once; its child holds ovhsnapfs-auto's stderr pipe for 300 s.
+    pre = "(sleep 300 >&2 & echo $! >%s); true" % pidfile
+    res = auto("--label", "hourly", "--keep", "1", "--hook-timeout", "1", "--pre", pre,
+               mnt / "efs-prod/www", timeout=60)  # would wait on the pipe for 300 s
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith("created efs-prod/www auto-hourly-")
+    assert gone(int(pidfile.read_text()))
+
+
+UNDYING = """
+import os, sys, time
+pg = os.getpgrp()
+if os.fork() == 0:  # X: out of the hook's group, never reaps its child
+    os.setpgid(0, 0)
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    if os.fork() == 0:  # Y: back in the hook's group, a zombie no one reaps
+        os.setpgid(0, pg)
+        os._exit(0)
+    open(sys.argv[1], "w").write(str(os.getpid()))
+    time.sleep(300)
+    os._exit(0)
+time.sleep(0.5)
+"""
+
+
+def test_a_hook_group_member_that_cannot_be_reaped_does_not_hold_the_run(mounts, sim,
+                                                                         tmp_path):
+    mnt = mounts()
+    script, pidfile = tmp_path / "undying.py", tmp_path / "x.pid"
+    script.write_text(UNDYING)
+    try:
+        res = auto("--label", "hourly", "--keep", "1", "--hook-timeout", "1",
+                   "--pre", "/usr/bin/python3 %s %s" % (script, pidfile),
+                   mnt / "efs-prod/www", timeout=60)
+        assert res.returncode == 0, res.stderr  # the kill and the reaping were bounded
+        assert res.stdout.startswith("created efs-prod/www auto-hourly-")
+    finally:
+        if pidfile.exists():
+            os.kill(int(pidfile.read_text()), signal.SIGKILL)
+
+
+def test_a_full_share_deletes_before_the_pre_hook_and_the_hooks_hold_only_the_mkdir(
+        mounts, sim, tmp_path):
+    snaps = [snap(i, "m-%03d" % i, "2026-11-01T00:00:00Z") for i in range(1, 199)]
+    snaps += [snap(901, "auto-hourly-2026-11-01-0100", "2026-11-01T01:00:00Z"),
+              snap(902, "auto-hourly-2026-11-01-0200", "2026-11-01T02:00:00Z")]
+    sim.seed(one_share(snaps))
+    mnt = mounts()
+    sim.clear_log()
+    log = tmp_path / "hooks.log"
+    res = auto("--label", "hourly", "--keep", "2", "--pre", hook_cmd(log, "pre"),
+               "--post", hook_cmd(log, "post"), mnt / "svc/vol")
+    assert res.returncode == 0, res.stderr
+    ran = hook_log(log)
+    assert [phase for phase, _, _ in ran] == ["pre", "post"]
+    changes = [r for r in sim.log() if r["method"] in ("POST", "DELETE")
+               and "/_sim/" not in r["path"]]
+    assert [r["method"] for r in changes] == ["DELETE", "POST"]
+    assert changes[0]["t"] < ran[0][1] < changes[1]["t"] < ran[1][1]
+
+
+def test_the_apis_limit_refusal_thaws_before_deleting_then_runs_the_hooks_again(
+        mounts, sim, tmp_path):
+    snaps = [snap(1, "auto-hourly-2026-11-01-0100", "2026-11-01T01:00:00Z"),
+             snap(2, "auto-hourly-2026-11-01-0200", "2026-11-01T02:00:00Z")]
+    snaps += [snap(100 + i, "going-%03d" % i, "2026-10-01T00:00:00Z", status="deleting")
+              for i in range(198)]
+    sim.seed(one_share(snaps))
+    mnt = mounts()
+    sim.clear_log()
+    log = tmp_path / "hooks.log"
+    res = auto("--label", "hourly", "--keep", "2", "--pre", hook_cmd(log, "pre"),
+               "--post", hook_cmd(log, "post"), mnt / "svc/vol")
+    assert res.returncode == 0, res.stderr
+    ran = hook_log(log)
+    assert [(phase, env.get("OVHSNAPFS_RESULT")) for phase, _, env in ran] == [
+        ("pre", None), ("post", "failed"), ("pre", None), ("post", "created")]
+    changes = [r for r in sim.log() if r["method"] in ("POST", "DELETE")
+               and "/_sim/" not in r["path"]]
+    assert [r["method"] for r in changes] == ["POST", "DELETE", "POST"]
+    assert ran[1][1] < changes[1]["t"] < ran[2][1]  # deleting with no hook in force
+
+
+def auto_on_a_terminal(*args):
+    """Run ovhsnapfs-auto with stderr on a pseudo-terminal; (returncode, stdout, terminal)."""
+    master, slave = pty.openpty()
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    env.update(sanitizer_env())
+    proc = subprocess.Popen([str(AUTO)] + [str(a) for a in args], stdout=subprocess.PIPE,
+                            stderr=slave, text=True, env=env)
+    os.close(slave)
+    out = proc.stdout.read()
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the last writer is gone
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    return proc.wait(timeout=60), out, seen.decode()
+
+
+def test_on_a_terminal_one_line_says_which_share_it_is_on(mnt, sim):
+    rc, out, tty = auto_on_a_terminal("--label", "hourly", "--keep", "5", mnt / "efs-prod")
+    assert rc == 0, tty
+    assert len(out.splitlines()) == 6  # created and kept, for 3 shares: stdout untouched
+    clear = "\r\x1b[K"
+    for i, share in enumerate(["efs-prod/db", "efs-prod/logs", "efs-prod/www"], 1):
+        assert "%sovhsnapfs-auto: share %d: %s" % (clear, i, share) in tty, repr(tty)
+    assert tty.endswith(clear)  # nothing left on the line at the end
+    assert "\n" not in tty.replace("\r\n", "")  # one updating line, never a new one
+
+
+def test_quiet_shows_no_progress_on_a_terminal(mnt, sim):
+    rc, out, tty = auto_on_a_terminal("-q", "--label", "hourly", "--keep", "5",
+                                      mnt / "efs-prod/www")
+    assert rc == 0, tty
+    assert tty == ""
+    assert out.startswith("created efs-prod/www ")
+
+
 # ---- --check: a monitoring plugin ----
 
 SHARE3 = "7e4b2d90-3a1c-4f58-b6e2-0c9d8a7b03%02d"
@@ -692,6 +942,18 @@ def test_check_warns_when_a_share_is_nearly_full(mounts, sim):
                         r"'svc/b'=\d+s;7200;86400;0 'svc/b free'=199;5:;;0;200", perf), perf
 
 
+def test_check_escapes_the_plugins_separators_in_share_names(mounts, sim):
+    # A '|' would end the text (the performance data begin), a '=' a label.
+    sim.seed(shares([aged(1, 7200)], [aged(2, 60)], names=("a|b=c", "it's=1")))
+    mnt = mounts()
+    rc, text, perf = check("--label", "hourly", "--warn", "1h", "--crit", "1d", mnt.path)
+    assert rc == 1
+    assert re.fullmatch(r"WARNING: svc/a\\x7cb=c: newest \S+ is 2h0m old \(2 shares, 1 not OK\)",
+                        text), text
+    assert re.fullmatch(r"'svc/a\\x7cb\\x3dc'=\d+s;3600;86400;0 "
+                        r"'svc/it''s\\x3d1'=\d+s;3600;86400;0", perf), perf
+
+
 @pytest.mark.parametrize("args", [
     ["--warn", "1h"],                              # no --crit
     ["--warn", "1x", "--crit", "1d"],
@@ -719,3 +981,12 @@ def test_check_of_an_unreadable_or_missing_dir_is_unknown(mounts, sim, tmp_path)
     assert res.returncode == 3, res.stdout
     assert re.fullmatch(r"UNKNOWN: svc/b: cannot list \.snapshots \(2 shares, 1 not OK\) \| "
                         r"'svc/a'=6\ds;3600;86400;0 'svc/b'=U;3600;86400;0\n", res.stdout)
+
+
+def test_the_unit_stops_the_run_with_sigterm_alone_and_waits_for_the_post_hook():
+    unit = (Path(__file__).resolve().parents[2] / "contrib/systemd/ovhsnapfs-auto@.service.in")
+    keys = dict(line.split("=", 1) for line in unit.read_text().splitlines()
+                if re.match(r"^[A-Za-z]+=", line))
+    assert keys["KillMode"] == "mixed"  # SIGTERM to ovhsnapfs-auto, not to the hook
+    stop = int(keys["TimeoutStopSec"].rstrip("s"))
+    assert stop >= 2 * (3 + 2) + 60  # a pre hook's kill, then a post hook at the default limit

@@ -24,8 +24,8 @@ def complete(*words, breaks=None):
 def test_options_and_their_values():
     assert complete("--") == ["--check", "--crit", "--dry-run", "--help", "--hook-timeout",
                               "--keep", "--label", "--min-free", "--no-create", "--post",
-                              "--pre", "--prefix", "--preserve", "--preserve-min", "--version",
-                              "--warn"]
+                              "--pre", "--prefix", "--preserve", "--preserve-min", "--quiet",
+                              "--version", "--warn"]
     assert complete("--la") == ["--label"]
     assert complete("--no") == ["--no-create"]
     assert complete("--label", "") == ["daily", "gfs", "hourly", "monthly", "weekly"]

@@ -204,7 +204,9 @@ def test_revert_posts_once_waits_until_available_and_drops_the_listing(mounts, s
     sim.clear_log()
     assert setfattr("-n", "user.ovh.revert", "-v", LATEST, m / WWW_DIR) == "0"
     assert bodies(sim, "POST") == [(SHARE + "/revert", {"snapshotID": LATEST})]
-    polls = [c for c in sim.calls() if c != ("POST", SHARE + "/revert")]
+    # One GET confirms the cached snapshot first, as rmdir and mv do; then the polls.
+    assert sim.calls()[:2] == [("GET", SHARE + "/snapshot/" + LATEST), ("POST", SHARE + "/revert")]
+    polls = sim.calls()[2:]
     assert polls and set(polls) == {("GET", SHARE)}
     assert share_state(sim)["status"] == "available"
     listing = ls(m / WWW_DIR / ".snapshots")  # read afresh: the newer snapshot is gone
@@ -215,6 +217,19 @@ def test_revert_posts_once_waits_until_available_and_drops_the_listing(mounts, s
     assert "uid %d" % os.getuid() in log
 
 
+def test_revert_confirms_the_cached_snapshot_and_sends_nothing_when_it_is_gone(mounts, sim):
+    m = mounts(["allow_revert"])
+    ls(m / WWW_DIR / ".snapshots")  # cached for cache_ttl
+    state = sim.admin("GET", "state")  # another host deletes the latest manual snapshot
+    www = state["services"][0]["shares"][0]
+    www["snapshots"] = [x for x in www["snapshots"] if x["id"] != LATEST]
+    sim.seed(state["services"])
+    sim.clear_log()
+    assert setfattr("-n", "user.ovh.revert", "-v", LATEST, m / WWW_DIR) == "ENOENT"
+    assert sim.calls() == [("GET", SHARE + "/snapshot/" + LATEST)]  # no revert sent
+    assert LATEST not in ls(m / WWW_DIR / ".snapshots")
+
+
 def test_revert_with_wait_0_returns_after_the_post(mounts, sim):
     sim.config(revert_delay=30)
     m = mounts(["allow_revert", "wait=0"])
@@ -222,7 +237,7 @@ def test_revert_with_wait_0_returns_after_the_post(mounts, sim):
     sim.clear_log()
     assert setfattr("-n", "user.ovh.revert", "-v", "dup", m / WWW_DIR) == "EINVAL"  # 2 dups
     assert setfattr("-n", "user.ovh.revert", "-v", LATEST, m / WWW_DIR) == "0"
-    assert sim.calls() == [("POST", SHARE + "/revert")]
+    assert sim.calls() == [("GET", SHARE + "/snapshot/" + LATEST), ("POST", SHARE + "/revert")]
     assert share_state(sim)["status"] == "reverting"
 
 

@@ -165,7 +165,10 @@ def test_non_finite_negative_and_out_of_range_values_are_refused_in_one_line(tmp
                 "cache_ttl= 5", "umask=08", "umask=0.5", "retries=1.5", "prefetch=2e1",
                 "timeout=0x10", "cache_max=1e3", "request_timeout=0", "request_timeout=nan",
                 "request_timeout=3601", "request_timeout=2s", "cache_max=1.5G", "cache_max=2T",
-                "cache_max=5X", "cache_max=M", "cache_max=1000000001"]:
+                "cache_max=5X", "cache_max=M", "cache_max=1000000001",
+                # Whole numbers that sscanf would wrap: 0, 1, 4, 1 thread.
+                "umask=40000000000", "retries=4294967297", "prefetch=4294967300",
+                "max_threads=4294967297", "gid=4294967296"]:
         err = start_fails(tmp_path, ["MNT", "-o", "config=%s,%s" % (conf, opt)])
         lines = err.splitlines()
         assert len(lines) == 1 and lines[0].startswith(ERR_PREFIX), (opt, err)

@@ -346,6 +346,16 @@ static void test_mountinfo_line_malformed_or_with_an_escaped_nul_is_refused(void
 	assert_string_equal(m.super_opts, "");
 }
 
+static void test_a_mount_point_covers_itself_and_below_only(void **state)
+{
+	(void)state;
+	assert_int_equal(mountinfo_covers("/", "/mnt/efs"), 0);
+	assert_int_equal(mountinfo_covers("/mnt/efs", "/mnt/efs"), 8);
+	assert_int_equal(mountinfo_covers("/mnt/efs", "/mnt/efs/svc/share"), 8);
+	assert_int_equal(mountinfo_covers("/mnt/efs", "/mnt/efs2"), -1);
+	assert_int_equal(mountinfo_covers("/mnt/efs", "/mnt"), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -367,6 +377,7 @@ int main(void)
 		cmocka_unit_test(test_nfs_wins_over_other_types),
 		cmocka_unit_test(test_the_earliest_path_wins_among_mounts_of_one_rank),
 		cmocka_unit_test(test_the_live_table_is_this_process_mounts),
+		cmocka_unit_test(test_a_mount_point_covers_itself_and_below_only),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
