@@ -187,11 +187,28 @@ if want tsan; then
 		fi
 		"${wrap[@]}" make -C build-tsan check >/dev/null 2>&1 || true
 		count_unit build-tsan
+		# The per-share lock, SIGHUP, the invalidation queue, the shared token fetch and the
+		# confirming GET, from the files that pin them: only these tests of those files.
+		locks=(
+			test_changes.py::test_mv_answered_null_succeeds_with_one_put_and_no_get
+			test_changes.py::test_mkdir_in_one_share_never_waits_for_a_slow_post_in_another
+			test_xattr.py::test_description_answered_null_succeeds_with_one_put_and_no_get
+			test_stale_names.py::test_rmdir_of_a_creating_snapshot_whose_get_fails_is_eio_not_ebusy
+			test_stale_names.py::test_rmdir_refused_busy_whose_checking_get_fails_is_eio_not_ebusy
+			test_stale_names.py::test_rmdir_of_a_creating_snapshot_whose_get_hangs_is_etimedout
+			test_transport.py::test_http_endpoint_off_loopback_is_refused_before_any_request
+			test_transport.py::test_http_endpoint_off_loopback_is_served_with_insecure_http
+			test_transport.py::test_a_token_fetch_cut_at_its_first_callers_deadline_fails_no_later_waiter
+			test_cache.py::test_sighup_tells_the_kernel_to_forget_what_it_cached
+			test_cache.py::test_a_listing_forgotten_after_a_cut_change_is_forgotten_by_the_kernel
+			test_cache.py::test_a_load_under_way_at_sighup_is_not_kept
+			test_cache.py::test_invalidations_dropped_from_a_full_queue_are_counted_in_the_log
+		)
 		# Fewer stress operations (60 a worker, not 200): TSan runs the daemon several times slower.
 		OVHSNAPFS_BUILD="$top/build-tsan" OVHSNAPFS_STRESS_OPS=60 run_pytest integration-tsan \
 			tests/integration/test_stress.py tests/integration/test_interrupts.py \
 			tests/integration/test_versions.py tests/integration/test_freshness.py \
-			tests/integration/test_review_low.py tests/integration/test_settings.py
+			tests/integration/test_settings.py "${locks[@]/#/tests/integration/}"
 		wrap=()
 	fi
 	unset TSAN_OPTIONS

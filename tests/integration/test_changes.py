@@ -1,10 +1,19 @@
-"""mkdir, rmdir and mv on .snapshots: one API call each, and what the user sees."""
+"""mkdir, rmdir and mv on .snapshots: one API call each, and what the user sees.
+
+- A PUT the API answers with null (the client's code says it may; Terraform's provider never
+  reads the answer) was carried out: mv succeeds without a second GET and without an error
+  line (simulator option put_reply_null).
+- Changes to one share are serialized by a lock of that share alone: a mkdir in one share
+  never waits through a slow POST in another, even when their ids fell into one of the 64
+  stripes the locks used to be (db's id is chosen so).
+"""
 
 import json
 import os
+import subprocess
 import time
 
-from conftest import DB, SVC, WWW, fsop, ls, run
+from conftest import DB, PYTHON, SVC, WWW, _FSOP, fscall, fsop, ls, run
 
 SNAPS = "/storage/netapp/%s/share/%s/snapshot" % (SVC, WWW)
 WWW_DIR = "efs-prod/www/.snapshots"
@@ -237,3 +246,73 @@ def test_a_listing_our_mkdir_changed_is_trusted_for_cache_ttl_from_the_change(mo
     time.sleep(max(0.0, t0 + 3.5 - time.monotonic()))  # the first listing has expired
     assert "fresh" in ls(d)
     assert sim.calls("GET", contains="/snapshot") == []  # no reload until 3 s after mkdir
+
+
+# ---- a PUT answered with null ----
+
+def snap_id(sim, name):
+    return next(s["id"] for s in sim.snapshots() if s["name"] == name)
+
+
+def error_lines(m):
+    return [line for line in m.log().splitlines() if "error" in line.lower()]
+
+
+def test_mv_answered_null_succeeds_with_one_put_and_no_get(mnt, sim):
+    old = snap_id(sim, "before-upgrade")
+    assert "before-upgrade" in ls(mnt / WWW_DIR)
+    sim.config(put_reply_null=True)
+    sim.clear_log()
+    assert fsop("rename", mnt / WWW_DIR / "before-upgrade", mnt / WWW_DIR / "kept") == "0"
+    # the confirming GET, the PUT, and nothing after it
+    assert sim.calls() == [("GET", SNAPS + "/" + old), ("PUT", SNAPS + "/" + old)]
+    listed = ls(mnt / WWW_DIR)
+    assert "kept" in listed and "before-upgrade" not in listed
+    info = json.loads(fscall("read", mnt / WWW_DIR / "kept" / "info.json").decode())
+    assert info["id"] == old and info["name"] == "kept"
+    assert error_lines(mnt) == []
+
+
+# ---- one lock a share ----
+
+def djb2_stripe(text):
+    h = 5381
+    for c in text.encode():
+        h = (h * 33 + c) & 0xFFFFFFFF
+    return h % 64
+
+
+# A share id in the stripe of www's: the old striped locks made their changes wait for each other.
+DB_SAME_STRIPE = "7e4b2d90-3a1c-4f58-b6e2-0c9d8a7b0002"
+
+
+def test_mkdir_in_one_share_never_waits_for_a_slow_post_in_another(mounts, sim):
+    assert djb2_stripe(DB_SAME_STRIPE) == djb2_stripe(WWW) and DB_SAME_STRIPE != DB
+    services = sim.state()
+    for svc in services:
+        for share in svc["shares"]:
+            if share["id"] == DB:
+                share["id"] = DB_SAME_STRIPE
+                for ap in share.get("accessPaths") or []:
+                    ap["path"] = ap["path"].replace(DB, DB_SAME_STRIPE)
+    sim.seed(services)
+    m = mounts(["wait=0"])
+    ls(m / WWW_DIR)
+    ls(m / "efs-prod/db/.snapshots")
+    sim.fault(method="POST", path=WWW + "/snapshot$", action="delay", seconds=6, times=1)
+    slow = subprocess.Popen([PYTHON, "-c", _FSOP, "mkdir", json.dumps([str(m / WWW_DIR / "slow")])],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 10
+        while sim.admin("GET", "faults")["faults"]:  # the slow POST has arrived
+            assert time.time() < deadline and slow.poll() is None
+            time.sleep(0.05)
+        assert fsop("mkdir", m / "efs-prod/db/.snapshots/quick") == "0"
+        assert slow.poll() is None  # www's POST is still under way
+        assert [s["name"] for s in sim.snapshots(share=DB_SAME_STRIPE)].count("quick") == 1
+        out, _ = slow.communicate(timeout=30)
+        assert out.rsplit("ERRNO ", 1)[1].strip() == "0"
+    finally:
+        if slow.poll() is None:
+            slow.kill()
+            slow.wait()

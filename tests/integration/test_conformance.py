@@ -1,7 +1,7 @@
 """What OVH's schema allows, and nothing the simulator happens to share with the client.
 
 The schema's ten snapshot statuses, refusals worded in ways the client does not look for,
-and the share and service statuses in which no snapshot can change (issue 19, section 4).
+and the share and service statuses in which no snapshot can change.
 """
 
 import json

@@ -1,11 +1,9 @@
 """What the API says cannot harm: escaped logs and reports, tolerant decoding."""
 
-import os
 import re
 import time
 
-from conftest import (AS, BINARY, CK, SVC, WWW, fscall, fsop, ls, run, sanitizer_env,
-                      write_config)
+from conftest import BINARY, SVC, WWW, fscall, fsop, ls, run, sanitizer_env, write_config
 
 WWW_DIR = "efs-prod/www/.snapshots"
 RAW_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]")
@@ -55,7 +53,7 @@ def test_a_post_answered_with_status_error_is_eio(mounts, sim):
         sim.fault(method="POST", path=CREATE, action="status", status=200,
                   body=snapshot_body(status, "broken-" + status))
         assert fsop("mkdir", m / WWW_DIR / ("broken-" + status)) == "EIO", status
-    # Each named as the API wrote it, never "other" (issue 19).
+    # Each named as the API wrote it, never "other".
     assert "in status error" in m.log() and "in status manage_error" in m.log()
     assert "status other" not in m.log()
 

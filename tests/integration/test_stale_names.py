@@ -6,6 +6,9 @@ not delete kept-for-audit. Before a DELETE or PUT, one GET of the cached id conf
 snapshot still has the name typed; otherwise B reads the listing again and acts on the
 snapshot now called that (or answers ENOENT). Host A is a second mount on the same
 simulator; host B mounts with wait=0, so its request log ends with the DELETE.
+
+A confirming GET that fails says why: an interrupt is EINTR, a deadline ETIMEDOUT, a server
+error EIO; never EBUSY because the cached entry said "creating".
 """
 
 import json
@@ -180,3 +183,43 @@ def test_a_409_on_create_for_a_name_nobody_has_stays_ebusy(hosts, sim):
     assert fsop("mkdir", b / WWW_DIR / "fresh-name") == "EBUSY"
     calls = [(c[0], c[1]) for c in sim.calls()]
     assert calls == [("POST", SNAPS), ("GET", LIST)], calls
+
+
+# ---- a confirming GET that fails says why ----
+
+def creating(mounts, sim, options=()):
+    """A mount whose cache lists `nightly` as creating (wait=0, the API slow to finish)."""
+    sim.config(create_delay=3600)
+    m = mounts(["wait=0"] + list(options))
+    assert fsop("mkdir", m / WWW_DIR / "nightly") == "0"
+    return m, snap_id(sim, "nightly")
+
+
+def test_rmdir_of_a_creating_snapshot_whose_get_fails_is_eio_not_ebusy(mounts, sim):
+    m, new = creating(mounts, sim, ["retries=1"])
+    sim.fault(method="GET", path=new + "$", action="status", status=500, times=-1)
+    sim.clear_log()
+    assert fsop("rmdir", m / WWW_DIR / "nightly") == "EIO"
+    assert sim.calls(method="DELETE") == []
+
+
+def test_rmdir_refused_busy_whose_checking_get_fails_is_eio_not_ebusy(mounts, sim):
+    m = mounts(["wait=0", "retries=1"])
+    old = snap_id(sim, "before-upgrade")
+    assert "before-upgrade" in ls(m / WWW_DIR)
+    # faults match in order: the confirming GET passes (a delay of 0), the DELETE is refused
+    # 409, and the GET that asks whether the deletion is ours fails
+    sim.fault(method="GET", path=old + "$", action="delay", seconds=0, times=1)
+    sim.fault(method="DELETE", path=old + "$", action="status", status=409, times=1)
+    sim.fault(method="GET", path=old + "$", action="status", status=500, times=-1)
+    sim.clear_log()
+    assert fsop("rmdir", m / WWW_DIR / "before-upgrade") == "EIO"
+    assert [c[0] for c in sim.calls()] == ["GET", "DELETE", "GET"]
+
+
+def test_rmdir_of_a_creating_snapshot_whose_get_hangs_is_etimedout(mounts, sim):
+    m, new = creating(mounts, sim, ["retries=1", "timeout=2"])
+    sim.fault(method="GET", path=new + "$", action="hang", seconds=30, times=-1)
+    sim.clear_log()
+    assert fsop("rmdir", m / WWW_DIR / "nightly") == "ETIMEDOUT"
+    assert sim.calls(method="DELETE") == []

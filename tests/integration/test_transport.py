@@ -1,15 +1,25 @@
 """The transport: a POST sent again only when the API never acted, bounded waits, fair use,
-one token for many 401s."""
+one token for many 401s.
+
+- An OAuth2 token fetch runs on its own bound, not its first caller's: when it is cut, a
+  waiter whose own deadline is still ahead fetches again instead of failing with it.
+- An http:// endpoint on another host than this one's loopback (127.0.0.1, [::1], localhost)
+  would send the consumer key, signatures and tokens in clear: refused before any request
+  unless -o insecure_http says so. 127.0.0.2 (reached through a forwarder to the simulator)
+  stands for a remote host.
+"""
 
 import concurrent.futures
 import os
 import signal
+import socket
 import subprocess
+import threading
 import time
 
 import pytest
 
-from conftest import DB, fsop, ls, run, signal_when_waiting
+from conftest import DB, fsop, ls, run, signal_when_waiting, write_config
 
 WWW_DIR = "efs-prod/www/.snapshots"
 SNAP_LIST = r"/share/[^/]+/snapshot$"
@@ -271,3 +281,99 @@ def test_a_token_holding_cr_lf_is_refused(mounts, sim, tmp_path):
     assert "access_token holds a control" in log and "X-Forged" not in log
     assert not any("X-Forged" in r["headers"] for r in sim.log())
     assert all(r["path"] == TOKEN for r in sim.log())  # nothing was sent with it
+
+
+def test_a_token_fetch_cut_at_its_first_callers_deadline_fails_no_later_waiter(
+        mounts, sim, tmp_path):
+    m = mounts(["timeout=4", "retries=1", "rate=0"],
+               config=oauth_config(tmp_path / "oauth.conf", sim.url))
+    ls(m / "efs-prod")  # only the snapshot lists are left to load
+    sim.config(tokens=[])  # the API forgets the token: each list gets a 401, then waits a token
+    sim.fault(method="POST", path="/auth/oauth2/token", action="hang", seconds=30, times=1)
+    first = subprocess.Popen(["ls", str(m / WWW_DIR)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 10
+        while sim.admin("GET", "faults")["faults"]:  # first's fetch hangs
+            assert time.time() < deadline and first.poll() is None
+            time.sleep(0.05)
+        time.sleep(2)  # the waiter comes later: its deadline is 2 s after first's
+        second = run(["ls", str(m / "efs-prod/db/.snapshots")], timeout=30)
+        _, err = first.communicate(timeout=30)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    assert "Connection timed out" in err  # first's own deadline
+    assert second.returncode == 0, second.stderr  # not first's: it fetched again
+    assert "pre-migration" in second.stdout
+    tokens = [r["status"] for r in sim.log() if r["path"] == "/auth/oauth2/token"]
+    assert tokens[-2:] == [0, 200], tokens
+
+
+# ---- an http:// endpoint off loopback ----
+
+class Forwarder:
+    """127.0.0.2:PORT -> the simulator on 127.0.0.1, counting the connections it takes."""
+
+    def __init__(self, target_port):
+        self.target = ("127.0.0.1", target_port)
+        self.listener = socket.create_server(("127.0.0.2", 0))
+        self.port = self.listener.getsockname()[1]
+        self.accepted = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            upstream = socket.create_connection(self.target)
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def close(self):
+        self.listener.close()
+
+
+@pytest.fixture
+def remote(sim, tmp_path):
+    """An ovh.conf whose endpoint is http:// on 127.0.0.2 (not loopback by the rule)."""
+    fwd = Forwarder(sim.port)
+    yield fwd, write_config(tmp_path / "remote.conf", "http://127.0.0.2:%d/1.0" % fwd.port)
+    fwd.close()
+
+
+def test_http_endpoint_off_loopback_is_refused_before_any_request(mounts, sim, remote):
+    fwd, conf = remote
+    sim.clear_log()
+    m = mounts(config=conf, wait=False)
+    assert m.proc.wait(15) != 0
+    assert "insecure_http" in m.log() and "in clear" in m.log()
+    assert fwd.accepted == 0 and sim.calls() == []
+
+
+def test_http_endpoint_off_loopback_is_served_with_insecure_http(mounts, sim, remote):
+    fwd, conf = remote
+    m = mounts(["insecure_http"], config=conf)
+    assert "before-upgrade" in ls(m / WWW_DIR)
+    assert fwd.accepted > 0
+    assert "in clear" in m.log()  # said once, as a warning

@@ -1,4 +1,9 @@
-"""Extended attributes: user.ovh.* read from the cache, description and hold set by setfattr."""
+"""Extended attributes: user.ovh.* read from the cache, description and hold set by setfattr.
+
+A PUT the API answers with null (the client's code says it may; Terraform's provider never
+reads the answer) was carried out: setfattr succeeds without a second GET and without an
+error line (simulator option put_reply_null).
+"""
 
 import errno
 import json
@@ -323,3 +328,29 @@ def test_hold_asks_once_before_refusing_a_cached_creating_snapshot(mounts, sim):
     assert sim.calls()[:2] == [("GET", "%s/%s" % (SNAPS, AUTO)),
                                ("POST", "%s/%s/hold" % (SNAPS, AUTO))]
     assert getfattr(snap, "user.ovh.id") != AUTO
+
+
+# ---- a PUT answered with null ----
+
+def snap_id(sim, name):
+    return next(s["id"] for s in sim.snapshots() if s["name"] == name)
+
+
+def error_lines(m):
+    return [line for line in m.log().splitlines() if "error" in line.lower()]
+
+
+def test_description_answered_null_succeeds_with_one_put_and_no_get(mnt, sim):
+    old = snap_id(sim, "before-upgrade")
+    path = mnt / WWW_DIR / "before-upgrade"
+    assert "before-upgrade" in ls(mnt / WWW_DIR)
+    sim.config(put_reply_null=True)
+    sim.clear_log()
+    res = run(["setfattr", "-n", "user.ovh.description", "-v", "kept for the audit", str(path)])
+    assert res.returncode == 0, res.stderr
+    assert sim.calls() == [("GET", SNAPS + "/" + old), ("PUT", SNAPS + "/" + old)]
+    assert [s["description"] for s in sim.snapshots() if s["id"] == old] == [
+        "kept for the audit"]
+    info = json.loads(fscall("read", path / "info.json").decode())
+    assert info["description"] == "kept for the audit"
+    assert error_lines(mnt) == []
