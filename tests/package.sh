@@ -56,6 +56,7 @@ doc=/usr/share/doc/ovhsnapfs
 for f in /usr/bin/ovhsnapfs /usr/share/man/man1/ovhsnapfs.1.gz \
 	/usr/bin/ovhsnapfs-auto /usr/share/man/man1/ovhsnapfs-auto.1.gz \
 	/usr/bin/ovhsnapfs-versions /usr/share/man/man1/ovhsnapfs-versions.1.gz \
+	/usr/share/man/man7/ovhsnapfs.7.gz \
 	/usr/share/bash-completion/completions/ovhsnapfs \
 	/usr/share/bash-completion/completions/ovhsnapfs-auto \
 	/usr/share/bash-completion/completions/ovhsnapfs-versions \
