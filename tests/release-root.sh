@@ -19,8 +19,6 @@
 set -uo pipefail
 
 suite=${1:?usage: tests/release-root.sh SUITE}
-mirror=${OVHSNAPFS_MIRROR:-http://deb.debian.org/debian}
-security=${OVHSNAPFS_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 stages=${OVHSNAPFS_RELEASE_STAGES:-format unit integration package}
 top=$(cd "$(dirname "$0")/.." && pwd)
 name=debian-$suite
@@ -33,52 +31,17 @@ die() {
 }
 
 [ "$(id -u)" -eq 0 ] || die "needs root (debootstrap, chroot, mounts)"
-if ! command -v debootstrap >/dev/null; then
-	say "installing debootstrap"
-	{ DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		debootstrap >/dev/null; } 2>&1 || die "cannot install debootstrap"
-fi
+. "$top/tests/debroot.sh"
 
 root=$(mktemp -d "${TMPDIR:-/var/tmp}/ovhsnapfs-$suite.XXXXXX") || die "mktemp"
 chmod 0755 "$root" # "/" of the new system: mktemp's 0700 would shut other users out
 
 # Every process whose root is in $root, by PID; then every mount under it, deepest first.
-cleanup() {
-	local pid link n
-	for n in 1 2 3; do
-		for pid in $(ls /proc | grep -E '^[0-9]+$'); do
-			link=$(readlink "/proc/$pid/root" 2>/dev/null) || continue
-			case "$link" in "$root" | "$root"/*) kill -9 "$pid" 2>/dev/null ;; esac
-		done
-		sleep 0.2
-	done
-	awk -v r="$root" '$5 == r || index($5, r "/") == 1 { print $5 }' /proc/self/mountinfo |
-		sort -r | while read -r m; do
-		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
-	done
-	if awk -v r="$root" 'index($5, r "/") == 1 { found = 1 } END { exit !found }' \
-		/proc/self/mountinfo; then
-		say "still mounted under $root: not deleted"
-	else
-		rm -rf --one-file-system "$root"
-	fi
-}
-trap cleanup EXIT
+trap 'debroot_remove "$root"' EXIT
 trap 'exit 130' INT TERM
 
 t0=$SECONDS
-say "making a minimal $suite root from $mirror"
-if ! debootstrap --variant=minbase "$suite" "$root" "$mirror" >"$root.log" 2>&1; then
-	tail -20 "$root.log"
-	rm -f "$root.log"
-	die "debootstrap $suite from $mirror failed (is the mirror reachable?)"
-fi
-rm -f "$root.log"
-cat >"$root/etc/apt/sources.list" <<EOF
-deb $mirror $suite main
-deb $mirror $suite-updates main
-deb $security $suite-security main
-EOF
+debroot_make "$suite" "$root" || die "no $suite root"
 say "root made in $((SECONDS - t0)) s: $(. "$root/etc/os-release" && echo "$PRETTY_NAME")"
 
 # The checkout: the files git tracks, as they are in the working tree.
