@@ -63,7 +63,8 @@ for f in /usr/bin/ovhsnapfs /usr/share/man/man1/ovhsnapfs.1.gz \
 	"$units/ovhsnapfs-auto-gfs.timer" \
 	$doc/README.md.gz $doc/changelog.gz $doc/copyright $doc/examples/fstab.example \
 	$doc/examples/ovh.conf.example $doc/examples/ovhsnapfs-auto.cron \
-	$doc/examples/mnt-efs.mount; do
+	$doc/examples/mnt-efs.mount /usr/share/ovhsnapfs/prometheus/ovhsnapfs.rules.yml \
+	/usr/share/ovhsnapfs/prometheus/ovhsnapfs.rules.test.yml; do
 	grep -qx "$f" "$tmp/files" || fail "the package lacks $f"
 done
 /usr/bin/ovhsnapfs --version >/dev/null || fail "/usr/bin/ovhsnapfs --version"
@@ -74,6 +75,13 @@ enabled=$(find /etc/systemd -lname '*ovhsnapfs*' 2>/dev/null)
 echo "installed $(basename "$deb"): $(grep -c . "$tmp/files") paths"
 
 bash "$top/contrib/debian/tests/smoke" || fail "smoke test"
+
+# The alerting rules as installed: valid (promtool check rules) and doing what their unit
+# tests say (promtool test rules).
+command -v promtool >/dev/null || fail "promtool is not installed (contrib/install-deps.sh --tests: prometheus)"
+(cd /usr/share/ovhsnapfs/prometheus && timeout 120 promtool check rules ovhsnapfs.rules.yml &&
+	timeout 120 promtool test rules ovhsnapfs.rules.test.yml) || fail "promtool: the alerting rules"
+echo "promtool: the rules check and pass their tests"
 
 purge || { cat "$tmp/purge.log"; fail "apt-get purge ovhsnapfs"; }
 left=0
