@@ -6,6 +6,7 @@
 # namespace), then purge it and check that none of its files is left.
 # The package is purged on exit, on failure too. A version of ovhsnapfs installed before
 # is replaced, and purged with it. Exits 0 when every step passed.
+# OVHSNAPFS_DEB_KEEP=DIR keeps a copy of the .deb in DIR.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,6 +32,8 @@ mkdir "$tmp/out"
 "$top/contrib/build-deb.sh" "$tmp/out" || fail "contrib/build-deb.sh"
 deb=$(ls "$tmp"/out/ovhsnapfs_*_"$(dpkg --print-architecture)".deb) || fail "no .deb built"
 changes=$(ls "$tmp"/out/ovhsnapfs_*.changes) || fail "no .changes built"
+# OVHSNAPFS_DEB_KEEP=DIR: a copy of the .deb there, for the boot stage (tests/boot.sh).
+[ -z "${OVHSNAPFS_DEB_KEEP:-}" ] || { mkdir -p "$OVHSNAPFS_DEB_KEEP" && cp "$deb" "$OVHSNAPFS_DEB_KEEP/"; }
 
 # Depends from shlibs: the libfuse3 of this release (libfuse3-4 on 13, libfuse3-3 on 12).
 fuselib=$(dpkg-query -W -f='${Package} ${Status}\n' 'libfuse3-[0-9]*' 2>/dev/null |

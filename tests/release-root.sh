@@ -7,7 +7,8 @@
 # in it, exactly as a new user would, the README's test command with the stages a release
 # needs proved: contrib/install-deps.sh --tests, the -Werror build, the format check, the
 # unit tests, the simulator and integration tests (normal build, interrupts included) and
-# the Debian package stage. The sanitizer, fuzzing and distcheck stages run on the host.
+# the Debian package stage; then that stage's .deb is booted under systemd in the same root
+# (tests/boot.sh; OVHSNAPFS_RELEASE_NO_BOOT=1 skips it). The sanitizer, fuzzing and distcheck stages run on the host.
 #
 # The root is a chroot: the tests inside never leave it (no setns). At the end, whatever
 # happened, every process whose root is in it is killed by its PID, everything mounted
@@ -66,12 +67,33 @@ mount --bind "$root" "$root" && mount --make-private "$root" &&
 out=$(mktemp)
 chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
 	PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-	OVHSNAPFS_STAGES="$stages" \
+	OVHSNAPFS_STAGES="$stages" OVHSNAPFS_DEB_KEEP=/root/debs \
 	/bin/bash -c 'cd /root/project && tests/run.sh' 2>&1 | tee "$out"
 line=$(tail -1 "$out")
 rm -f "$out"
 read -r p f < <(echo "$line" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p')
 [ -n "${p:-}" ] || die "the run in the $suite root ended without a count"
+
+# The package stage's .deb booted under systemd in this same root (tests/boot.sh): no
+# second debootstrap. The chroot's processes and mounts go first (nspawn mounts its own).
+if [[ " $stages " == *" package "* ]] && [ -z "${OVHSNAPFS_RELEASE_NO_BOOT:-}" ]; then
+	debroot_kill "$root"
+	for m in run dev sys proc; do debroot_umount "$root/$m"; done
+	t1=$SECONDS
+	deb=$(ls "$root"/root/debs/ovhsnapfs_*.deb 2>/dev/null | head -1)
+	out=$(mktemp)
+	OVHSNAPFS_BOOT_ROOT=$root OVHSNAPFS_BOOT_DEB=$deb bash "$top/tests/boot.sh" "$suite" 2>&1 | tee "$out"
+	read -r bp bf < <(tail -1 "$out" | sed -n 's/^boot-[a-z]*: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p')
+	rm -f "$out"
+	if [ -n "${bp:-}" ]; then
+		p=$((p + bp))
+		f=$((f + bf))
+	else
+		say "FAILED: the boot test ended without a count"
+		f=$((f + 1))
+	fi
+	say "boot test: $((SECONDS - t1)) s"
+fi
 say "$((SECONDS - t0)) s in all"
 echo "$name: $p passed, $f failed"
 [ "$f" -eq 0 ]
