@@ -30,6 +30,7 @@
 #include "buckets.h"
 #include "efs.h"
 #include "hook.h"
+#include "log.h"
 #include "mountinfo.h"
 #include "names.h"
 #include "utf8.h"
@@ -122,6 +123,15 @@ static void say(const char *verb, const char *share, const char *what)
 	fflush(stdout);
 }
 
+/* "<3>" when stderr is the journal (a systemd service): failures show at priority err. */
+static const char *err_priority(void)
+{
+	static int journal = -1;
+	if (journal < 0)
+		journal = log_fd_is_journal(STDERR_FILENO);
+	return journal ? "<3>" : "";
+}
+
 /* "ovhsnapfs-auto: WHERE: WHAT [NAME][: reason]" on stderr; the run has failed. */
 static void fail(struct run *r, const char *where, const char *what, const char *name,
 		 const char *reason)
@@ -131,7 +141,7 @@ static void fail(struct run *r, const char *where, const char *what, const char 
 	FILE *f = open_memstream(&line, &len);
 	if (!f) {
 		f = stderr; /* the line, without being kept for --check */
-		fputs(PROG ": ", f);
+		fprintf(f, "%s" PROG ": ", err_priority());
 	}
 	put_escaped(f, where);
 	fprintf(f, ": %s", what);
@@ -143,7 +153,7 @@ static void fail(struct run *r, const char *where, const char *what, const char 
 		fprintf(f, ": %s", reason);
 	if (f != stderr) {
 		if (fclose(f) == 0)
-			fprintf(stderr, PROG ": %s", line);
+			fprintf(stderr, "%s" PROG ": %s", err_priority(), line);
 		if (!r->first_failure)
 			r->first_failure = line;
 		else
@@ -158,7 +168,10 @@ static void usage_error(const char *fmt, ...)
 {
 	va_list ap;
 	FILE *f = check_mode ? stdout : stderr;
-	fputs(check_mode ? "UNKNOWN: " : PROG ": ", f);
+	if (check_mode)
+		fputs("UNKNOWN: ", f);
+	else
+		fprintf(f, "%s" PROG ": ", err_priority());
 	va_start(ap, fmt);
 	vfprintf(f, fmt, ap);
 	va_end(ap);
