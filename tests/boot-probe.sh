@@ -109,13 +109,25 @@ pre=$(grep -c '^pre ' $out/hooks 2>/dev/null)
 grep -qi 'not supported' $out/fsfreeze && ok "fsfreeze in a hook has CAP_SYS_ADMIN ($(cat $out/fsfreeze))" ||
 	fail "fsfreeze in a hook: $(cat $out/fsfreeze 2>&1)"
 
+# A failure's line: priority 3 (err). The pre hook fails for share logs (snapshots of this
+# minute go first: a name that exists is not made again, and its hooks do not run).
+gfs_clear() { for d in $mnt/*/*/.snapshots/auto-gfs-*; do timeout 60 rmdir "$d" || fail "rmdir $d"; done; }
+gfs_clear
+touch /run/ovhsnapfs-boot-fail
+since=$(date '+%Y-%m-%d %H:%M:%S')
+timeout 300 systemctl start ovhsnapfs-auto@gfs.service && fail "ovhsnapfs-auto@gfs.service succeeded with a failing hook"
+rm -f /run/ovhsnapfs-boot-fail
+line=$(journalctl -u ovhsnapfs-auto@gfs.service --since "$since" -p err -o cat --no-pager | grep 'pre hook failed')
+[ -n "$line" ] && ok "a failing hook's line is in journalctl -p err: $line" ||
+	fail "no 'pre hook failed' line at priority err (journalctl -u ovhsnapfs-auto@gfs -p err)"
+systemctl reset-failed ovhsnapfs-auto@gfs.service
+
 # No unit failed so far.
 failed=$(systemctl list-units --failed --plain --no-legend | awk '{ print $1 }' | tr '\n' ' ')
 [ -z "$failed" ] && ok "systemctl list-units --failed: none" || fail "failed units: $failed"
 
-# systemctl stop during a pre hook: the post hook runs. (The snapshots of this minute go
-# first: a name that exists is not made again, and its hooks do not run.)
-for d in $mnt/*/*/.snapshots/auto-gfs-*; do timeout 60 rmdir "$d" || fail "rmdir $d"; done
+# systemctl stop during a pre hook: the post hook runs.
+gfs_clear
 rm -f $out/hooks /run/ovhsnapfs-boot-waiting
 touch /run/ovhsnapfs-boot-slow
 systemctl start --no-block ovhsnapfs-auto@gfs.service

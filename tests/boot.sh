@@ -160,6 +160,7 @@ phase=${OVHSNAPFS_RESULT:+post}
 phase=${phase:-pre}
 echo "$phase ${OVHSNAPFS_SHARE:-?} ${OVHSNAPFS_RESULT:-}" >>$d/hooks
 if [ $phase = pre ]; then
+	[ -e /run/ovhsnapfs-boot-fail ] && [ "$OVHSNAPFS_SHARE" = logs ] && exit 1
 	fsfreeze -f /run >$d/fsfreeze 2>&1
 	if [ -e /run/ovhsnapfs-boot-slow ]; then
 		touch /run/ovhsnapfs-boot-waiting
