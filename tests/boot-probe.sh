@@ -145,4 +145,12 @@ else
 	fail "the pre hook never started"
 fi
 rm -f /run/ovhsnapfs-boot-slow
+
+# The mount unit stopped and started again, three times: each stop must find the daemon gone
+# (no "remains running after unit stopped" in the journal, which tests/boot.sh reads).
+for i in 1 2 3; do
+	timeout 60 systemctl stop mnt-efs.mount || fail "systemctl stop mnt-efs.mount ($i)"
+	timeout 60 systemctl start mnt-efs.mount || fail "systemctl start mnt-efs.mount ($i)"
+done
+timeout 60 ls $mnt >/dev/null && ok "mnt-efs.mount stopped and started 3 times: ls works" || fail "ls $mnt after the restarts"
 finish

@@ -242,9 +242,9 @@ else
 fi
 if grep -q 'remains running after unit stopped' "$j"; then
 	grep 'remains running after unit stopped' "$j"
-	bad "poweroff: a process of a unit outlived its stop (the daemon must exit before mnt-efs.mount is stopped)"
+	bad "unmount: a process of a unit outlived its stop (the daemon must exit before mnt-efs.mount is stopped)"
 else
-	ok "poweroff: no process left \"running after unit stopped\""
+	ok "unmount (3 stops of mnt-efs.mount, then poweroff): no process left \"running after unit stopped\""
 fi
 grep -q 'Unmounted.*mnt/efs\|mnt-efs.mount: Deactivated successfully' "$j" &&
 	ok "poweroff: /mnt/efs unmounted" || bad "poweroff: no sign in the journal that /mnt/efs was unmounted"
