@@ -14,7 +14,8 @@
 #     mount unit left "running after unit stopped").
 #   boot 2, the simulator down: the boot still reaches multi-user thanks to nofail; the only
 #     failed unit is mnt-efs.mount.
-# and, before booting, systemd-analyze security --offline=true rates ovhsnapfs-auto@.service
+# Not tried: x-systemd.automount (no autofs in a container). And, before booting,
+# systemd-analyze security --offline=true rates ovhsnapfs-auto@.service
 # at most 3.0 (the root's systemd: 257 on Debian 13).
 #
 # The .deb: OVHSNAPFS_BOOT_DEB, or built here with contrib/build-deb.sh (then SUITE must be
@@ -200,13 +201,15 @@ EOF
 in_root systemctl enable ovhsim.service ovhsnapfs-boot-probe.service ovhsnapfs-auto-hourly.timer \
 	>"$work/enable.log" 2>&1 || { cat "$work/enable.log"; die "systemctl enable"; }
 
+# The machine has a network of its own (--private-network: loopback only), so the simulator's
+# fixed port is its own too.
 # boot MODE: one boot, the probe in MODE (up or down); its report in $work/report-MODE, the
 # journal of that boot in $work/journal-MODE.
 boot() {
 	local mode=$1 b0=$SECONDS rc
 	echo "$mode" >"$root/etc/ovhsnapfs-boot/mode"
 	rm -f "$root/var/lib/ovhsnapfs-boot/report"
-	timeout -k 10 240 systemd-nspawn --quiet --boot --register=no --keep-unit --link-journal=no \
+	timeout -k 10 240 systemd-nspawn --quiet --boot --register=no --keep-unit --link-journal=no --private-network \
 		--bind=/dev/fuse -E SYSTEMD_CGROUP_ENABLE_LEGACY_FORCE=1 --machine="ovhsnapfs-boot-$suite" \
 		-D "$root" >"$work/console-$mode" 2>&1 </dev/null &
 	machine=$!
