@@ -145,7 +145,8 @@ install -m 0755 "$top/tests/boot-probe.sh" "$root/usr/local/sbin/ovhsnapfs-boot-
 (umask 077 && printf '[default]\nendpoint=%s\n\n[%s]\napplication_key=demo-ak\napplication_secret=demo-as\nconsumer_key=demo-ck\n' \
 	"$url" "$url" >"$root/etc/ovh.conf")
 # README's line, the simulator's URL for ovh-eu.
-printf '%s  /mnt/efs  fuse.ovhsnapfs  _netdev,nofail,config=/etc/ovh.conf  0  0\n' "$url" >>"$root/etc/fstab"
+grep -q ' /mnt/efs ' "$root/etc/fstab" 2>/dev/null ||
+	printf '%s  /mnt/efs  fuse.ovhsnapfs  _netdev,nofail,config=/etc/ovh.conf  0  0\n' "$url" >>"$root/etc/fstab"
 cat >"$root/etc/default/ovhsnapfs-auto" <<'EOF'
 OVHSNAPFS_AUTO_DIRS=/mnt/efs
 OVHSNAPFS_AUTO_KEEP_hourly=1
