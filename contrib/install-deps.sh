@@ -13,8 +13,9 @@ if [ "${1:-}" = "--tests" ]; then
 	packages+=(libcmocka-dev python3-pytest valgrind clang clang-format libclang-rt-dev
 		   util-linux procps attr)
 fi
-# tests/package.sh, the test suite's Debian package stage.
-[ "${1:-}" = "--tests" ] && packages+=(lintian debhelper)
+# tests/package.sh, the test suite's Debian package stage (promtool: the alerting rules);
+# tests/boot.sh, its boot stage (debootstrap, systemd-nspawn).
+[ "${1:-}" = "--tests" ] && packages+=(lintian debhelper prometheus debootstrap systemd-container)
 
 if [ "$(id -u)" -ne 0 ]; then
 	command -v sudo >/dev/null && exec sudo -- "$0" "$@"

@@ -22,6 +22,7 @@
 
 #include "auto.h"
 #include "hook.h"
+#include "log.h"
 #include "mountinfo.h"
 #include "utf8.h"
 
@@ -126,6 +127,15 @@ void say(const char *verb, const char *share, const char *what)
 		progress_draw();
 }
 
+/* "<3>" when stderr is the journal (a systemd service): failures show at priority err. */
+const char *err_priority(void)
+{
+	static int journal = -1;
+	if (journal < 0)
+		journal = log_fd_is_journal(STDERR_FILENO);
+	return journal ? "<3>" : "";
+}
+
 /* "ovhsnapfs-auto: WHERE: WHAT [NAME][: reason]" on stderr; the run has failed. */
 void fail(struct run *r, const char *where, const char *what, const char *name, const char *reason)
 {
@@ -136,7 +146,7 @@ void fail(struct run *r, const char *where, const char *what, const char *name, 
 	FILE *f = open_memstream(&line, &len);
 	if (!f) {
 		f = stderr; /* the line, without being kept for --check */
-		fputs(PROG ": ", f);
+		fprintf(f, "%s" PROG ": ", err_priority());
 	}
 	put_escaped(f, where);
 	fprintf(f, ": %s", what);
@@ -148,7 +158,7 @@ void fail(struct run *r, const char *where, const char *what, const char *name, 
 		fprintf(f, ": %s", reason);
 	if (f != stderr) {
 		if (fclose(f) == 0)
-			fprintf(stderr, PROG ": %s", line);
+			fprintf(stderr, "%s" PROG ": %s", err_priority(), line);
 		if (!r->first_failure)
 			r->first_failure = line;
 		else

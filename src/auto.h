@@ -77,6 +77,8 @@ void put_escaped(FILE *f, const char *s);
 /* The same, and the ASCII characters of also as \xHH too (--check: "|", "="). */
 void put_text(FILE *f, const char *s, const char *also);
 /* "VERB SERVICE/SHARE WHAT" on stdout, flushed so that lines keep their order in a log. */
+/* "<3>" before a failure line when stderr is the journal (priority err), else "". */
+const char *err_priority(void);
 void say(const char *verb, const char *share, const char *what);
 /* "ovhsnapfs-auto: WHERE: WHAT [NAME][: reason]" on stderr; the run has failed. */
 void fail(struct run *r, const char *where, const char *what, const char *name, const char *reason);

@@ -14,7 +14,10 @@ void usage_error(const char *fmt, ...)
 {
 	va_list ap;
 	FILE *f = check_mode ? stdout : stderr;
-	fputs(check_mode ? "UNKNOWN: " : PROG ": ", f);
+	if (check_mode)
+		fputs("UNKNOWN: ", f);
+	else
+		fprintf(f, "%s" PROG ": ", err_priority());
 	va_start(ap, fmt);
 	vfprintf(f, fmt, ap);
 	va_end(ap);

@@ -10,6 +10,7 @@
 #ifndef OVHSNAPFS_LOG_H
 #define OVHSNAPFS_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum log_level { LOG_LVL_ERROR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
@@ -28,6 +29,12 @@ void log_use_syslog(void);
  * every line; check.c to what it prints. Returns the length written.
  */
 size_t log_escape(const char *in, char *out, size_t outlen);
+
+/*
+ * Whether fd is systemd's journal stream (JOURNAL_STREAM, "DEVICE:INODE", names its file):
+ * a line written there may then begin with "<N>", its syslog priority (sd-daemon(3)).
+ */
+bool log_fd_is_journal(int fd);
 
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

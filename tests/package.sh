@@ -6,6 +6,7 @@
 # namespace), then purge it and check that none of its files is left.
 # The package is purged on exit, on failure too. A version of ovhsnapfs installed before
 # is replaced, and purged with it. Exits 0 when every step passed.
+# OVHSNAPFS_DEB_KEEP=DIR keeps a copy of the .deb in DIR.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,6 +32,8 @@ mkdir "$tmp/out"
 "$top/contrib/build-deb.sh" "$tmp/out" || fail "contrib/build-deb.sh"
 deb=$(ls "$tmp"/out/ovhsnapfs_*_"$(dpkg --print-architecture)".deb) || fail "no .deb built"
 changes=$(ls "$tmp"/out/ovhsnapfs_*.changes) || fail "no .changes built"
+# OVHSNAPFS_DEB_KEEP=DIR: a copy of the .deb there, for the boot stage (tests/boot.sh).
+[ -z "${OVHSNAPFS_DEB_KEEP:-}" ] || { mkdir -p "$OVHSNAPFS_DEB_KEEP" && cp "$deb" "$OVHSNAPFS_DEB_KEEP/"; }
 
 # Depends from shlibs: the libfuse3 of this release (libfuse3-4 on 13, libfuse3-3 on 12).
 fuselib=$(dpkg-query -W -f='${Package} ${Status}\n' 'libfuse3-[0-9]*' 2>/dev/null |
@@ -64,7 +67,8 @@ for f in /usr/bin/ovhsnapfs /usr/share/man/man1/ovhsnapfs.1.gz \
 	"$units/ovhsnapfs-auto-gfs.timer" \
 	$doc/README.md.gz $doc/changelog.gz $doc/copyright $doc/examples/fstab.example \
 	$doc/examples/ovh.conf.example $doc/examples/ovhsnapfs-auto.cron \
-	$doc/examples/mnt-efs.mount; do
+	$doc/examples/mnt-efs.mount /usr/share/ovhsnapfs/prometheus/ovhsnapfs.rules.yml \
+	/usr/share/ovhsnapfs/prometheus/ovhsnapfs.rules.test.yml; do
 	grep -qx "$f" "$tmp/files" || fail "the package lacks $f"
 done
 /usr/bin/ovhsnapfs --version >/dev/null || fail "/usr/bin/ovhsnapfs --version"
@@ -75,6 +79,13 @@ enabled=$(find /etc/systemd -lname '*ovhsnapfs*' 2>/dev/null)
 echo "installed $(basename "$deb"): $(grep -c . "$tmp/files") paths"
 
 bash "$top/contrib/debian/tests/smoke" || fail "smoke test"
+
+# The alerting rules as installed: valid (promtool check rules) and doing what their unit
+# tests say (promtool test rules).
+command -v promtool >/dev/null || fail "promtool is not installed (contrib/install-deps.sh --tests: prometheus)"
+(cd /usr/share/ovhsnapfs/prometheus && timeout 120 promtool check rules ovhsnapfs.rules.yml &&
+	timeout 120 promtool test rules ovhsnapfs.rules.test.yml) || fail "promtool: the alerting rules"
+echo "promtool: the rules check and pass their tests"
 
 purge || { cat "$tmp/purge.log"; fail "apt-get purge ovhsnapfs"; }
 left=0

@@ -7,7 +7,8 @@
 # in it, exactly as a new user would, the README's test command with the stages a release
 # needs proved: contrib/install-deps.sh --tests, the -Werror build, the format check, the
 # unit tests, the simulator and integration tests (normal build, interrupts included) and
-# the Debian package stage. The sanitizer, fuzzing and distcheck stages run on the host.
+# the Debian package stage; then that stage's .deb is booted under systemd in the same root
+# (tests/boot.sh; OVHSNAPFS_RELEASE_NO_BOOT=1 skips it). The sanitizer, fuzzing and distcheck stages run on the host.
 #
 # The root is a chroot: the tests inside never leave it (no setns). At the end, whatever
 # happened, every process whose root is in it is killed by its PID, everything mounted
@@ -19,8 +20,6 @@
 set -uo pipefail
 
 suite=${1:?usage: tests/release-root.sh SUITE}
-mirror=${OVHSNAPFS_MIRROR:-http://deb.debian.org/debian}
-security=${OVHSNAPFS_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 stages=${OVHSNAPFS_RELEASE_STAGES:-format unit integration package}
 top=$(cd "$(dirname "$0")/.." && pwd)
 name=debian-$suite
@@ -33,52 +32,17 @@ die() {
 }
 
 [ "$(id -u)" -eq 0 ] || die "needs root (debootstrap, chroot, mounts)"
-if ! command -v debootstrap >/dev/null; then
-	say "installing debootstrap"
-	{ DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		debootstrap >/dev/null; } 2>&1 || die "cannot install debootstrap"
-fi
+. "$top/tests/debroot.sh"
 
 root=$(mktemp -d "${TMPDIR:-/var/tmp}/ovhsnapfs-$suite.XXXXXX") || die "mktemp"
 chmod 0755 "$root" # "/" of the new system: mktemp's 0700 would shut other users out
 
 # Every process whose root is in $root, by PID; then every mount under it, deepest first.
-cleanup() {
-	local pid link n
-	for n in 1 2 3; do
-		for pid in $(ls /proc | grep -E '^[0-9]+$'); do
-			link=$(readlink "/proc/$pid/root" 2>/dev/null) || continue
-			case "$link" in "$root" | "$root"/*) kill -9 "$pid" 2>/dev/null ;; esac
-		done
-		sleep 0.2
-	done
-	awk -v r="$root" '$5 == r || index($5, r "/") == 1 { print $5 }' /proc/self/mountinfo |
-		sort -r | while read -r m; do
-		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
-	done
-	if awk -v r="$root" 'index($5, r "/") == 1 { found = 1 } END { exit !found }' \
-		/proc/self/mountinfo; then
-		say "still mounted under $root: not deleted"
-	else
-		rm -rf --one-file-system "$root"
-	fi
-}
-trap cleanup EXIT
+trap 'debroot_remove "$root"' EXIT
 trap 'exit 130' INT TERM
 
 t0=$SECONDS
-say "making a minimal $suite root from $mirror"
-if ! debootstrap --variant=minbase "$suite" "$root" "$mirror" >"$root.log" 2>&1; then
-	tail -20 "$root.log"
-	rm -f "$root.log"
-	die "debootstrap $suite from $mirror failed (is the mirror reachable?)"
-fi
-rm -f "$root.log"
-cat >"$root/etc/apt/sources.list" <<EOF
-deb $mirror $suite main
-deb $mirror $suite-updates main
-deb $security $suite-security main
-EOF
+debroot_make "$suite" "$root" || die "no $suite root"
 say "root made in $((SECONDS - t0)) s: $(. "$root/etc/os-release" && echo "$PRETTY_NAME")"
 
 # The checkout: the files git tracks, as they are in the working tree.
@@ -103,12 +67,33 @@ mount --bind "$root" "$root" && mount --make-private "$root" &&
 out=$(mktemp)
 chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
 	PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-	OVHSNAPFS_STAGES="$stages" \
+	OVHSNAPFS_STAGES="$stages" OVHSNAPFS_DEB_KEEP=/root/debs \
 	/bin/bash -c 'cd /root/project && tests/run.sh' 2>&1 | tee "$out"
 line=$(tail -1 "$out")
 rm -f "$out"
 read -r p f < <(echo "$line" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p')
 [ -n "${p:-}" ] || die "the run in the $suite root ended without a count"
+
+# The package stage's .deb booted under systemd in this same root (tests/boot.sh): no
+# second debootstrap. The chroot's processes and mounts go first (nspawn mounts its own).
+if [[ " $stages " == *" package "* ]] && [ -z "${OVHSNAPFS_RELEASE_NO_BOOT:-}" ]; then
+	debroot_kill "$root"
+	for m in run dev sys proc; do debroot_umount "$root/$m"; done
+	t1=$SECONDS
+	deb=$(ls "$root"/root/debs/ovhsnapfs_*.deb 2>/dev/null | head -1)
+	out=$(mktemp)
+	OVHSNAPFS_BOOT_ROOT=$root OVHSNAPFS_BOOT_DEB=$deb bash "$top/tests/boot.sh" "$suite" 2>&1 | tee "$out"
+	read -r bp bf < <(tail -1 "$out" | sed -n 's/^boot-[a-z]*: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p')
+	rm -f "$out"
+	if [ -n "${bp:-}" ]; then
+		p=$((p + bp))
+		f=$((f + bf))
+	else
+		say "FAILED: the boot test ended without a count"
+		f=$((f + 1))
+	fi
+	say "boot test: $((SECONDS - t1)) s"
+fi
 say "$((SECONDS - t0)) s in all"
 echo "$name: $p passed, $f failed"
 [ "$f" -eq 0 ]

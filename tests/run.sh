@@ -4,12 +4,13 @@
 #   unit tests (cmocka), simulator tests, integration tests (real FUSE mounts against
 #   the bundled OVH API simulator); the unit, stress and interrupt tests once more under
 #   ThreadSanitizer; then `make distcheck`, then the Debian package
-#   (tests/package.sh: build, lintian, install, an /etc/fstab mount, purge).
+#   (tests/package.sh: build, lintian, install, an /etc/fstab mount, purge), then the package
+#   booted under systemd in a minimal root of this machine's release (tests/boot.sh).
 # Not root: it runs itself again through sudo when sudo exists.
 # Ends with the line "N passed, M failed"; exits non-zero when anything failed.
 #
 # OVHSNAPFS_STAGES chooses stages (default: all but releases): format unit integration
-# asan tsan fuzz distcheck package releases. OVHSNAPFS_RELEASES (e.g. "trixie"; CI sets
+# asan tsan fuzz distcheck package boot releases. OVHSNAPFS_RELEASES (e.g. "trixie"; CI sets
 # it) adds the releases stage: each release's suite in a pristine root of its own
 # (tests/release-root.sh).
 set -uo pipefail
@@ -40,7 +41,7 @@ say() {
 	stage_t0=$SECONDS
 	printf '\n=== %s\n' "$*"
 }
-stages=${OVHSNAPFS_STAGES:-format unit integration asan tsan fuzz distcheck package}
+stages=${OVHSNAPFS_STAGES:-format unit integration asan tsan fuzz distcheck package boot}
 [ -n "${OVHSNAPFS_RELEASES:-}" ] && [ -z "${OVHSNAPFS_STAGES:-}" ] && stages+=" releases"
 want() { [[ " ${stages//,/ } " == *" $1 "* ]]; }
 fail_stage() { echo "FAILED: $1"; failed=$((failed + 1)); }
@@ -248,13 +249,32 @@ if want package; then
 		echo "package: skipped (needs root)"
 	else
 		t0=$SECONDS
-		if bash tests/package.sh; then
+		if OVHSNAPFS_DEB_KEEP=${OVHSNAPFS_DEB_KEEP:-$results/debs} bash tests/package.sh; then
 			passed=$((passed + 1))
 		else
 			fail_stage "Debian package"
 		fi
 		echo "package stage: $((SECONDS - t0)) s"
 	fi
+fi
+
+# The package booted under systemd (systemd-nspawn) in a minimal root of this machine's release.
+if want boot; then
+	say "boot: the .deb under systemd-nspawn (fstab mount, timers, hooks, hardened unit, shutdown)"
+	t0=$SECONDS
+	boot_out="$results/boot.out"
+	suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+	# The package stage's .deb, when it ran; else boot.sh builds one.
+	deb=$(ls "${OVHSNAPFS_DEB_KEEP:-$results/debs}"/ovhsnapfs_*.deb 2>/dev/null | head -1)
+	OVHSNAPFS_BOOT_DEB=$deb timeout 1800 bash tests/boot.sh "$suite" 2>&1 | tee "$boot_out"
+	read -r bp bf < <(tail -1 "$boot_out" | sed -n 's/^boot-[a-z]*: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p')
+	if [ -n "${bp:-}" ]; then
+		passed=$((passed + bp))
+		failed=$((failed + bf))
+	else
+		fail_stage "boot (no summary)"
+	fi
+	echo "boot stage: $((SECONDS - t0)) s"
 fi
 
 # Each release of OVHSNAPFS_RELEASES in a pristine root of its own (tests/release-root.sh):

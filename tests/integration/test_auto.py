@@ -330,6 +330,43 @@ def test_a_share_whose_post_fails_does_not_stop_the_other(mounts, sim):
     assert len(sim.snapshots(SVC, SHARE2)) == 1
 
 
+def auto_journal(tmp_path, *args):
+    """ovhsnapfs-auto as a systemd service runs it: stderr is the journal stream
+    (JOURNAL_STREAM names its file). Returns (exit status, stdout, stderr)."""
+    import subprocess
+    err_path = tmp_path / "journal-stream"
+    with open(err_path, "w") as err:
+        st = os.fstat(err.fileno())
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+               "JOURNAL_STREAM": "%d:%d" % (st.st_dev, st.st_ino)}
+        env.update(sanitizer_env())
+        res = subprocess.run([str(AUTO)] + [str(a) for a in args], stdout=subprocess.PIPE,
+                             stderr=err, env=env, text=True, timeout=120)
+    return res.returncode, res.stdout, err_path.read_text()
+
+
+def test_under_systemd_failures_reach_the_journal_at_priority_err(mounts, sim, tmp_path):
+    sim.seed([{"id": SVC, "name": "svc", "shares": [
+        {"id": WWW, "name": "a", "snapshots": []},
+        {"id": SHARE2, "name": "b", "snapshots": []}]}])
+    mnt = mounts()
+    sim.fault(method="POST", path=r"/share/%s/snapshot$" % WWW, action="status", status=403,
+              times=-1)
+    rc, out, err = auto_journal(tmp_path, "--label", "hourly", "--keep", "1", mnt / "svc")
+    assert rc == 1
+    # "<3>": systemd files the line at priority 3 (err); the actions stay info.
+    assert err.splitlines() and all(l.startswith("<3>ovhsnapfs-auto: svc/a: cannot create auto-")
+                                    for l in err.splitlines()), err
+    assert any(l.startswith("created svc/b auto-hourly-") for l in out.splitlines()), out
+    rc, out, err = auto_journal(tmp_path, "--label", "hourly", "--keep", "1", tmp_path)
+    assert rc == 2 and err.startswith("<3>ovhsnapfs-auto: "), err
+    # Not the journal (another file than JOURNAL_STREAM names): no prefix.
+    env = {"PATH": "/usr/bin:/bin", "JOURNAL_STREAM": "1:1"}
+    env.update(sanitizer_env())
+    res = run([str(AUTO), "--label", "hourly", "--keep", "1", str(tmp_path)], timeout=60, env=env)
+    assert res.returncode == 2 and res.stderr.startswith("ovhsnapfs-auto: "), res.stderr
+
+
 def test_names_are_escaped_one_line_each(mounts, sim):
     sim.seed(one_share([], share_name="we\nird\\"))
     mnt = mounts()
