@@ -87,7 +87,7 @@ static void test_what_a_hook_leaves_running_is_killed_at_its_limit(void **state)
 	/* The shell exits 0 at once; its background child, in its group, would stay 300 s. */
 	snprintf(cmd, sizeof(cmd), "(sleep 300 >&2 & echo $! >%s); true", path);
 	assert_int_equal(hook_run(cmd, NULL, 1, NULL, &res), 0); /* not after 300 s */
-	assert_true(hook_ok(&res)); /* the shell's own status */
+	assert_true(hook_ok(&res));				 /* the shell's own status */
 	assert_false(res.timed_out);
 	int pid = read_pid(path);
 	assert_int_equal(kill(pid, 0), -1);
