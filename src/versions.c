@@ -34,7 +34,7 @@
 #define TIME_TEXT_SIZE 32
 
 struct options {
-	bool all, json, overwrite;
+	bool all, json, overwrite, verbose, quiet;
 	const char *restore, *diff, *to, *mount;
 	unsigned threads;
 };
@@ -64,6 +64,8 @@ static void usage(FILE *f)
 		"    -d, --diff SNAP      what changed under DIR since SNAP: +, - or M, a tab, a "
 		"path\n"
 		"    -t, --to SNAP2       with --diff: up to SNAP2 instead of now\n"
+		"    -v, --verbose        say how the run is confined (Landlock)\n"
+		"    -q, --quiet          no progress line\n"
 		"    -h, --help           this help\n"
 		"    -V, --version        the version\n"
 		"\n"
@@ -85,8 +87,9 @@ static void parse(int argc, char **argv, struct options *o)
 		{"mount", required_argument, NULL, 'm'}, {"restore", required_argument, NULL, 'r'},
 		{"overwrite", no_argument, NULL, 'o'},	 {"diff", required_argument, NULL, 'd'},
 		{"to", required_argument, NULL, 't'},	 {"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},	 {NULL, 0, NULL, 0}};
-	for (int c; (c = getopt_long(argc, argv, "ajm:r:od:t:hV", longs, NULL)) != -1;) {
+		{"version", no_argument, NULL, 'V'},	 {"verbose", no_argument, NULL, 'v'},
+		{"quiet", no_argument, NULL, 'q'},	 {NULL, 0, NULL, 0}};
+	for (int c; (c = getopt_long(argc, argv, "ajm:r:od:t:hVvq", longs, NULL)) != -1;) {
 		switch (c) {
 		case 'a':
 			o->all = true;
@@ -108,6 +111,12 @@ static void parse(int argc, char **argv, struct options *o)
 			break;
 		case 't':
 			o->to = optarg;
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
+		case 'q':
+			o->quiet = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -336,22 +345,24 @@ static int restore(const char *path, const struct options *o)
 	struct vplace p;
 	int code = place(path, o, false, &p);
 	const struct vsnap *s = code ? NULL : snapshot_named(&p, o->restore, o);
-	char *src = s ? vmeta_path_in(&p, s) : NULL;
-	struct stat st;
 	if (!code && !s)
 		code = EXIT_NOTFOUND;
 	else if (s && !*p.rel) {
 		fprintf(stderr, "%s: %s is the share's mount point: restore what is in it\n", PROG,
 			p.live);
 		code = EXIT_USAGE;
-	} else if (s && (!src || lstat(src, &st) < 0)) {
-		fprintf(stderr, "%s: %s is not in snapshot %s\n", PROG, p.live, s->name);
-		code = EXIT_NOTFOUND;
 	} else if (s) {
-		int rc = vrestore_run(src, p.live, s->name, o->overwrite, stdout);
+		struct vrestore_args a = {.snap_dir = s->dir,
+					  .mount = p.mount,
+					  .rel = p.rel,
+					  .live = p.live,
+					  .snapshot = s->name,
+					  .overwrite = o->overwrite,
+					  .confine = true,
+					  .verbose = o->verbose};
+		int rc = vrestore_run(&a, stdout);
 		code = rc == 0 ? 0 : EXIT_NOTFOUND;
 	}
-	free(src);
 	vmeta_free(&p);
 	return code;
 }
