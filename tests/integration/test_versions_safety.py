@@ -1,0 +1,217 @@
+"""ovhsnapfs-versions as root in directories other users write, and snapshots that hold links.
+
+The guarantee (SECURITY.md): reads never leave the snapshot's directory, writes never leave the
+destination's directory, whatever its other users do meanwhile; Landlock confines the run on top.
+The NFS mount is test_versions.py's tmpfs stand-in (its export fixture); run this file the same
+way (in a private mount namespace, as root).
+"""
+
+import os
+import stat
+import subprocess
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from test_versions import T1, T2, errlines, export, lines, put, snapshot, versions  # noqa: F401
+
+NOBODY = 65534
+
+
+def owned(path, uid=NOBODY, mode=0o755):
+    path.mkdir(parents=True, exist_ok=True)
+    os.chown(path, uid, uid)
+    os.chmod(path, mode)
+
+
+def tree_files(root):
+    return sorted(str(p.relative_to(root)) for p in Path(root).rglob("*"))
+
+
+def test_landlock_is_enforced_and_a_restore_still_works(export):
+    put(snapshot(export, "s1") / "etc/app.conf", b"old\n", T1)
+    put(export / "etc/app.conf", b"new\n", T2)
+    res = versions("-v", "--restore", "s1", export / "etc/app.conf")
+    assert res.returncode == 0, res.stderr
+    assert [line for line in errlines(res) if "landlock" in line] == [
+        line for line in errlines(res) if line.startswith("ovhsnapfs-versions: landlock: enforced (ABI ")]
+    assert len([line for line in errlines(res) if "landlock" in line]) == 1
+    assert (export / "etc/app.conf.s1").read_bytes() == b"old\n"
+    for args in (["--diff", "s1", export / "etc"], [export / "etc/app.conf"]):
+        res = versions("-v", *args)
+        assert res.returncode == 0, res.stderr
+        assert any(line.startswith("ovhsnapfs-versions: landlock: enforced (ABI ")
+                   for line in errlines(res))
+    # without -v: not a word about it
+    res = versions("--diff", "s1", export / "etc")
+    assert res.returncode == 0 and res.stderr == b""
+
+
+def links_snapshot(export):
+    """s1's etc is a link to the host's /etc, and data/x leads out of the snapshot."""
+    snap = snapshot(export, "s1")
+    snap.mkdir(parents=True)
+    os.symlink("/etc", snap / "etc")
+    put(snap / "data/file", b"in the snapshot\n", T1)
+    os.symlink("../../..", snap / "data/x")
+    os.symlink("/etc", snap / "data/etc")
+    put(export / "etc/hostname", b"live host name\n", T2)
+    (export / "data/etc").mkdir(parents=True)
+    (export / "data/x").mkdir()
+    put(export / "data/file", b"in the snapshot\n", T1)
+    return snap
+
+
+def test_a_link_in_a_snapshot_is_never_followed_by_the_listing_restore_or_diff(export):
+    snap = links_snapshot(export)
+    res = versions("--json", "--all", export / "etc/hostname")
+    assert res.returncode == 0, res.stderr
+    assert [v["path"] for v in __import__("json").loads(res.stdout)] == [
+        str(export / "etc/hostname")]  # not the host's /etc/hostname through s1/etc
+    res = versions("--restore", "s1", export / "etc/hostname")
+    assert res.returncode == 1 and res.stdout == b""
+    assert "not followed" in errlines(res)[0]
+    assert sorted(os.listdir(export / "etc")) == ["hostname"]
+    # the directory that holds the links: copied as links, with their targets
+    res = versions("--restore", "s1", export / "data")
+    assert res.returncode == 0, res.stderr
+    out = export / "data.s1"
+    assert os.readlink(out / "x") == "../../.." and os.readlink(out / "etc") == "/etc"
+    assert tree_files(out) == ["etc", "file", "x"]
+    # diff: a link where the live tree has a directory is one change; nothing under it is walked
+    res = versions("--diff", "s1", export / "data")
+    assert res.returncode == 0, res.stderr
+    assert lines(res) == ["M\t%s/etc" % (export / "data"), "M\t%s/x" % (export / "data")]
+    # the snapshot's own root, a link: refused rather than followed
+    res = versions("--diff", "s1", export / "etc")
+    assert res.returncode == 1
+    assert os.path.exists(snap / "etc/hostname")  # (the host's /etc is there, untouched)
+
+
+def test_hard_links_stay_hard_links_and_capabilities_survive(export):
+    if not shutil.which("setcap") or not shutil.which("getcap"):
+        pytest.skip("setcap/getcap (libcap2-bin) not installed")
+    d = snapshot(export, "s1") / "tools"
+    put(d / "ping", b"\x7fELF not really\n", T1, 0o755)
+    os.link(d / "ping", d / "ping-again")
+    os.mkdir(d / "sub")
+    os.link(d / "ping", d / "sub/third")
+    os.chown(d / "ping", 1000, 1000)  # a chown after the xattrs would clear the capability
+    assert subprocess.run(["setcap", "cap_net_raw+ep", str(d / "ping")]).returncode == 0
+    os.mkdir(export / "tools")
+    res = versions("--restore", "s1", export / "tools")
+    assert res.returncode == 0, res.stderr
+    out = export / "tools.s1"
+    inodes = {os.stat(out / n).st_ino for n in ("ping", "ping-again", "sub/third")}
+    assert len(inodes) == 1 and os.stat(out / "ping").st_nlink == 3
+    st = os.stat(out / "ping")
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (1000, 1000, 0o755)
+    cap = subprocess.run(["getcap", str(out / "ping")], capture_output=True, text=True).stdout
+    assert "cap_net_raw" in cap and "ep" in cap.split()[-1]
+
+
+@pytest.mark.parametrize("live_is_dir", [False, True])
+def test_overwrite_a_file_with_a_directory_and_the_reverse(export, live_is_dir):
+    snap = snapshot(export, "s1")
+    live = export / "thing"
+    if live_is_dir:
+        put(snap / "thing", b"a file in s1\n", T1)
+        put(live / "inside", b"live inside\n", T2)
+    else:
+        put(snap / "thing/inside", b"s1 inside\n", T1)
+        put(live, b"a live file\n", T2)
+    res = versions("--restore", "s1", "--overwrite", live)
+    assert res.returncode == 0, res.stderr
+    out = lines(res)
+    assert out[0] == str(live) and len(out) == 2
+    kept = Path(out[1])
+    assert kept.name.startswith("thing.live-")
+    if live_is_dir:
+        assert live.read_bytes() == b"a file in s1\n"
+        assert (kept / "inside").read_bytes() == b"live inside\n"
+    else:
+        assert (live / "inside").read_bytes() == b"s1 inside\n"
+        assert kept.read_bytes() == b"a live file\n"
+    assert sorted(os.listdir(export)) == sorted([".snapshot", "thing", kept.name])
+
+
+def test_restore_prints_paths_escaped_as_the_listing_does(export):
+    name = "a b\nc"
+    put(snapshot(export, "s1") / name, b"x", T1)
+    (export / name).write_bytes(b"y")
+    res = versions("--restore", "s1", export / name)
+    assert res.returncode == 0, res.stderr
+    assert lines(res) == ["%s/a b\\0012c.s1" % export]
+    assert (export / (name + ".s1")).read_bytes() == b"x"
+
+
+RACER = r"""
+import os, sys, time
+parent, victim, stop = sys.argv[1], sys.argv[2], sys.argv[3]
+n = 0
+while not os.path.exists(stop):
+    try:
+        names = os.listdir(parent)
+    except OSError:
+        continue
+    for name in names:
+        p = os.path.join(parent, name)
+        targets = [p]
+        if name.startswith("data.") or ".ovhsnapfs-versions-" in name:
+            try:
+                targets += [os.path.join(p, s) for s in os.listdir(p)]
+            except OSError:
+                pass
+        for t in targets:
+            if os.path.basename(t) in ("data", ".snapshot"):
+                continue
+            try:
+                os.rename(t, t + ".moved%d" % n)
+                os.symlink(victim, t)
+                n += 1
+            except OSError:
+                pass
+print(n)
+"""
+
+
+def test_a_user_swapping_the_temporary_directory_for_links_writes_nothing_outside(export):
+    """As root, restore a tree into a directory a user writes while that user races."""
+    home = export / "home"
+    owned(home)
+    snap = snapshot(export, "s1") / "home/data"
+    for i in range(6):
+        put(snap / ("d%d" % i) / "ld.so.preload", b"/tmp/evil.so\n", T1)
+        put(snap / ("d%d" % i) / "e" / "f", b"deep\n", T1)
+    for p in [snap] + list(snap.rglob("*")):
+        os.lchown(p, NOBODY, NOBODY)  # restored subdirectories end up the user's
+    (home / "data").mkdir()
+    os.chown(home / "data", NOBODY, NOBODY)
+    victim = Path(tempfile.mkdtemp(prefix="ovhsnapfs-victim-"))  # root's, 0700
+    stop = home.parent / "stop-racing"
+    racer = subprocess.Popen(["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY,
+                              "--clear-groups", sys.executable, "-c", RACER, str(home),
+                              str(victim), str(stop)], stdout=subprocess.PIPE, text=True)
+    try:
+        for _ in range(40):
+            versions("--restore", "s1", home / "data")
+            for p in list(home.iterdir()):
+                if p.name != "data":
+                    try:
+                        if p.is_symlink() or not p.is_dir():
+                            p.unlink()
+                        else:
+                            shutil.rmtree(p)
+                    except OSError:
+                        pass
+            assert os.listdir(victim) == []
+    finally:
+        stop.touch()
+        swaps = racer.communicate(timeout=30)[0]
+        stop.unlink()
+    assert int(swaps) > 0  # the race did run
+    assert os.listdir(victim) == []
+    victim.rmdir()
