@@ -89,6 +89,10 @@ static int walk_open(int dirfd, const char *rel, int flags, mode_t mode)
 		int fd = last ? openat(at, name, flags, mode)
 			      : openat(at, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		int err = fd < 0 ? neg_errno() : 0;
+		struct stat st;
+		if (err == -ENOTDIR && fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISLNK(st.st_mode))
+			err = -ELOOP; /* as openat2 says of a link on the way */
 		if (cur >= 0)
 			close(cur);
 		if (fd < 0)
