@@ -6,6 +6,7 @@ The NFS mount is test_versions.py's tmpfs stand-in (its export fixture); run thi
 way (in a private mount namespace, as root).
 """
 
+import json
 import os
 import stat
 import subprocess
@@ -16,7 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from test_versions import T1, T2, errlines, export, lines, put, snapshot, versions  # noqa: F401
+import test_versions
+from test_versions import T1, T2, errlines, lines, put, snapshot, versions
+
+export = test_versions.export  # the same tmpfs stand-in for the NFS mount (a fixture)
 
 NOBODY = 65534
 
@@ -69,7 +73,7 @@ def test_a_link_in_a_snapshot_is_never_followed_by_the_listing_restore_or_diff(e
     snap = links_snapshot(export)
     res = versions("--json", "--all", export / "etc/hostname")
     assert res.returncode == 0, res.stderr
-    assert [v["path"] for v in __import__("json").loads(res.stdout)] == [
+    assert [v["path"] for v in json.loads(res.stdout)] == [
         str(export / "etc/hostname")]  # not the host's /etc/hostname through s1/etc
     res = versions("--restore", "s1", export / "etc/hostname")
     assert res.returncode == 1 and res.stdout == b""
