@@ -20,11 +20,16 @@
 
 #define NAME_MAX_LEN 255
 
-static atomic_bool no_openat2;
+static atomic_bool no_openat2, no_noreplace;
 
 void safetree_set_openat2(bool use)
 {
 	atomic_store(&no_openat2, !use);
+}
+
+void safetree_set_noreplace(bool use)
+{
+	atomic_store(&no_noreplace, !use);
 }
 
 static int neg_errno(void)
@@ -307,10 +312,12 @@ static int place_dir(int fromfd, const char *from, int tofd, const char *to)
 
 int safetree_place(int fromfd, const char *from, int tofd, const char *to)
 {
-	if (renameat2(fromfd, from, tofd, to, RENAME_NOREPLACE) == 0)
-		return 0;
-	if (!unsupported(errno))
-		return neg_errno();
+	if (!atomic_load(&no_noreplace)) {
+		if (renameat2(fromfd, from, tofd, to, RENAME_NOREPLACE) == 0)
+			return 0;
+		if (!unsupported(errno))
+			return neg_errno();
+	}
 	struct stat st;
 	if (fstatat(fromfd, from, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return neg_errno();

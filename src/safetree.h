@@ -88,5 +88,7 @@ bool safetree_is(int dirfd, const char *name, const struct stat *st);
 
 /* For tests and for kernels without it: resolve by the component walk only. */
 void safetree_set_openat2(bool use);
+/* For tests: place as on a file system without RENAME_NOREPLACE (NFS). */
+void safetree_set_noreplace(bool use);
 
 #endif

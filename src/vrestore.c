@@ -67,18 +67,23 @@ static void sync_parent(const struct run *r)
 	fsync(r->pfd);
 }
 
-/* Copy the version to a fresh temporary name beside the live path. */
-static int copy_to_temp(struct run *r, int spfd, const char *sbase)
+/* A fresh temporary name beside the live path in name: 0 or -EEXIST. */
+static int temp_name(const struct run *r, char *name, size_t len)
 {
 	struct stat st;
 	for (int i = 0; i < TEMP_TRIES; i++) {
-		snprintf(r->tmp, sizeof(r->tmp), ".%.200s.ovhsnapfs-versions-%06ld", r->base,
+		snprintf(name, len, ".%.200s.ovhsnapfs-versions-%06ld", r->base,
 			 random() % 1000000);
-		if (fstatat(r->pfd, r->tmp, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
-			break;
-		r->tmp[0] = '\0';
+		if (fstatat(r->pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
+			return 0;
 	}
-	if (!r->tmp[0])
+	return -EEXIST;
+}
+
+/* Copy the version to a fresh temporary name beside the live path. */
+static int copy_to_temp(struct run *r, int spfd, const char *sbase)
+{
+	if (temp_name(r, r->tmp, sizeof(r->tmp)) < 0)
 		return fail(r->a->live, EEXIST);
 	/* messages name the source as SNAPSHOT_DIR/REL... */
 	char *root = NULL;
@@ -127,7 +132,30 @@ static int beside(struct run *r, const char *dst)
 	return rc;
 }
 
-/* The live file kept under a fresh kept name as a hard link: 0, or -errno. */
+static int move_kept(struct run *r, const char *name, char *kept, size_t len);
+
+/* Where the file system refuses a hard link: a synced copy of the live file, put at kept. */
+static int copy_kept(struct run *r, char *kept, size_t len)
+{
+	char tmp[NAME_BUF];
+	struct stat made;
+	size_t dir_len = strlen(r->a->live) - strlen(r->base);
+	char *dir = strndup(r->a->live, dir_len ? dir_len - 1 : 0);
+	struct vcopy *c = dir ? vcopy_new(dir) : NULL;
+	free(dir);
+	int rc = !c ? -ENOMEM : temp_name(r, tmp, sizeof(tmp));
+	if (rc == 0) {
+		rc = vcopy_entry(c, r->pfd, r->base, r->pfd, tmp, &made);
+		if (rc == 0)
+			rc = move_kept(r, tmp, kept, len);
+		if (rc < 0 && made.st_ino)
+			safetree_remove(r->pfd, tmp, &made);
+	}
+	vcopy_free(c);
+	return rc;
+}
+
+/* The live file kept under a fresh kept name as a hard link (else a copy): 0, or -errno. */
 static int link_kept(struct run *r, char *kept, size_t len)
 {
 	time_t now = time(NULL);
@@ -137,6 +165,8 @@ static int link_kept(struct run *r, char *kept, size_t len)
 			return rc;
 		if (linkat(r->pfd, r->base, r->pfd, kept, 0) == 0)
 			return 0;
+		if (errno == EPERM || errno == EMLINK || errno == ENOTSUP || errno == EOPNOTSUPP)
+			return copy_kept(r, kept, len);
 		if (errno != EEXIST)
 			return -errno;
 	}

@@ -122,6 +122,33 @@ static void test_a_private_directory_and_a_place_that_never_replaces(void **stat
 	close(d);
 }
 
+/* NFS has no RENAME_NOREPLACE: a file is linked, a directory replaces only our placeholder. */
+static void test_without_noreplace_nothing_is_replaced_either(void **state)
+{
+	struct fixture *f = *state;
+	struct stat st;
+	safetree_set_noreplace(false);
+	int d = safetree_mkdir(f->fd, "newdir");
+	assert_true(d >= 0);
+	close(d);
+	assert_int_equal(mkdirat(f->fd, "empty", 0755), 0); /* made in between by someone */
+	assert_int_equal(safetree_place(f->fd, "newdir", f->fd, "empty"), -EEXIST);
+	assert_int_equal(fstatat(f->fd, "newdir", &st, 0), 0); /* nothing moved */
+	assert_int_equal(safetree_place(f->fd, "newdir", f->fd, "placed"), 0);
+	assert_int_equal(fstatat(f->fd, "placed", &st, 0), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(fstatat(f->fd, "newdir", &st, 0), -1);
+	int fd = openat(f->fd, "newfile", O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(safetree_place(f->fd, "newfile", f->fd, "empty"), -EEXIST);
+	assert_int_equal(safetree_place(f->fd, "newfile", f->fd, "filed"), 0);
+	assert_int_equal(fstatat(f->fd, "newfile", &st, 0), -1);
+	assert_int_equal(fstatat(f->fd, "empty", &st, 0), 0);
+	assert_true(S_ISDIR(st.st_mode)); /* still the empty directory made in between */
+	safetree_set_noreplace(true);
+}
+
 static void test_remove_goes_through_descriptors_and_never_follows(void **state)
 {
 	struct fixture *f = *state;
@@ -150,6 +177,8 @@ int main(void)
 			test_a_private_directory_and_a_place_that_never_replaces, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_remove_goes_through_descriptors_and_never_follows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_without_noreplace_nothing_is_replaced_either,
+						setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
