@@ -242,3 +242,24 @@ def test_a_user_swapping_the_temporary_directory_for_links_writes_nothing_outsid
     assert int(swaps) > 0  # the race did run
     assert os.listdir(victim) == []
     victim.rmdir()
+
+
+@pytest.mark.skipif(bool(os.environ.get("ASAN_OPTIONS") or os.environ.get("TSAN_OPTIONS")),
+                    reason="a sanitizer's shadow memory does not fit an address-space limit")
+def test_diff_short_of_memory_says_so_and_never_prints_part_of_the_changes(export):
+    (snapshot(export, "s1") / "d").mkdir(parents=True)
+    (export / "d").mkdir()
+    n = 30000
+    for i in range(n):
+        (export / "d" / ("f%06d_%s" % (i, "x" * 150))).touch()
+    short = 0
+    for mib in (400, 200, 150, 120, 100, 80, 60):
+        res = subprocess.run(["prlimit", "--as=%d" % (mib << 20), str(test_versions.VERSIONS),
+                              "--diff", "s1", str(export / "d")], capture_output=True,
+                             timeout=120)
+        if res.returncode == 0:
+            assert len(lines(res)) == n and res.stderr == b""
+        else:
+            assert res.stdout == b""  # all or nothing
+            short += b"out of memory" in res.stderr
+    assert short > 0
