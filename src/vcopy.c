@@ -12,6 +12,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "progress.h"
 #include "safetree.h"
 
 #define PROG	  "ovhsnapfs-versions"
@@ -31,6 +32,7 @@ struct vcopy {
 	size_t n_links;
 	unsigned long long files, bytes;
 	char *xattr_value;
+	struct progress *progress; /* or NULL */
 };
 
 struct vcopy *vcopy_new(const char *shown_root)
@@ -56,6 +58,11 @@ void vcopy_free(struct vcopy *c)
 		close(c->links[i].fd);
 	free(c->xattr_value);
 	free(c);
+}
+
+void vcopy_set_progress(struct vcopy *c, struct progress *p)
+{
+	c->progress = p;
 }
 
 void vcopy_done(const struct vcopy *c, unsigned long long *files, unsigned long long *bytes)
@@ -139,6 +146,7 @@ static int copy_data(struct vcopy *c, int sfd, int dfd)
 			w += m > 0 ? m : 0;
 		}
 		c->bytes += (unsigned long long)n;
+		progress_update(c->progress, c->files, c->bytes);
 	}
 }
 
@@ -180,6 +188,7 @@ static int copy_file(struct vcopy *c, int sdir, const char *name, const struct s
 		rc = fail(c, errno);
 	close(sfd);
 	c->files++;
+	progress_update(c->progress, c->files, c->bytes);
 	if (rc == 0 && st->st_nlink > 1 && c->n_links < MAX_LINKS) {
 		c->links[c->n_links++] = (struct link){st->st_dev, st->st_ino, dfd};
 		return 0;

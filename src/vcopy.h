@@ -33,6 +33,10 @@ void vcopy_free(struct vcopy *c);
 int vcopy_entry(struct vcopy *c, int sdir, const char *name, int ddir, const char *dname,
 		struct stat *made);
 
+/* Report files and bytes copied on p (a progress line; NULL: none). */
+struct progress;
+void vcopy_set_progress(struct vcopy *c, struct progress *p);
+
 void vcopy_done(const struct vcopy *c, unsigned long long *files, unsigned long long *bytes);
 
 #endif

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "progress.h"
 #include "safetree.h"
 #include "vcore.h"
 
@@ -27,6 +28,7 @@ struct change {
 struct changes {
 	struct change *items;
 	size_t n, cap;
+	size_t seen; /* entries compared */
 };
 
 struct job {
@@ -44,6 +46,8 @@ struct walk {
 	size_t pending; /* queued or running */
 	struct changes all;
 	bool unreadable, nomem;
+	struct progress *progress; /* or NULL */
+	unsigned long long seen;
 	const char *skip; /* a path under the roots not to compare, or NULL */
 };
 
@@ -234,6 +238,7 @@ static void one_side(struct walk *w, const struct job *j, struct changes *ch)
 	drop_skipped(w, j->rel, &names);
 	for (size_t i = 0; i < names.n; i++) {
 		struct stat st;
+		ch->seen++;
 		added(w, ch, c, j->rel, names.items[i]);
 		if (fstatat(fd, names.items[i], &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    S_ISDIR(st.st_mode))
@@ -267,6 +272,7 @@ static void compare(struct walk *w, const struct job *j, int fds[2], const char 
 {
 	struct stat st[2];
 	bool present[2];
+	ch->seen++;
 	for (int s = 0; s < 2; s++)
 		present[s] = fstatat(fds[s], name, &st[s], AT_SYMLINK_NOFOLLOW) == 0;
 	if (!present[0] || !present[1]) {
@@ -348,6 +354,8 @@ static void *worker(void *arg)
 		pthread_mutex_lock(&w->lock);
 		if (!move_all(&w->all, &ch))
 			w->nomem = true;
+		w->seen += ch.seen;
+		progress_update(w->progress, w->seen, 0);
 		if (--w->pending == 0)
 			pthread_cond_broadcast(&w->cond);
 		pthread_mutex_unlock(&w->lock);
@@ -389,10 +397,11 @@ static bool print(const struct walk *w, const char *shown, bool json, FILE *out)
 }
 
 int vdiff_run(const int roots[2], const char *const names[2], const char *shown_root,
-	      const char *skip, bool json, unsigned threads, FILE *out)
+	      const char *skip, bool json, unsigned threads, bool quiet, FILE *out)
 {
 	struct walk w = {
 		.roots = {roots[0], roots[1]}, .names = {names[0], names[1]}, .skip = skip};
+	w.progress = progress_new("comparing", "entries", quiet);
 	pthread_t tids[MAX_THREADS];
 	size_t started = 0;
 	pthread_mutex_init(&w.lock, NULL);
@@ -405,6 +414,7 @@ int vdiff_run(const int roots[2], const char *const names[2], const char *shown_
 		worker(&w);
 	for (size_t i = 0; i < started; i++)
 		pthread_join(tids[i], NULL);
+	progress_end(w.progress);
 	if (w.all.n > 1)
 		qsort(w.all.items, w.all.n, sizeof(*w.all.items), by_path);
 	if (!w.nomem && !print(&w, shown_root, json, out))

@@ -22,10 +22,11 @@
  * safetree (a symbolic link is an entry, never followed). 0 when every
  * directory could be read, 1 when some could not (told on stderr), -ENOMEM
  * when memory ran out (nothing printed: a diff with changes left out would
- * mislead). skip: a path relative to the roots left out on both sides (the
- * mount's .snapshot when the roots are the mount point itself), or NULL.
+ * mislead). A progress line on a terminal's stderr unless quiet. skip: a path relative to the roots
+ * left out on both sides (the mount's .snapshot when the roots are the mount point itself), or
+ * NULL.
  */
 int vdiff_run(const int roots[2], const char *const names[2], const char *shown_root,
-	      const char *skip, bool json, unsigned threads, FILE *out);
+	      const char *skip, bool json, unsigned threads, bool quiet, FILE *out);
 
 #endif

@@ -368,7 +368,8 @@ static int restore(const char *path, const struct options *o)
 					  .snapshot = s->name,
 					  .overwrite = o->overwrite,
 					  .confine = true,
-					  .verbose = o->verbose};
+					  .verbose = o->verbose,
+					  .quiet = o->quiet};
 		int rc = vrestore_run(&a, stdout);
 		code = rc == 0 ? 0 : EXIT_NOTFOUND;
 	}
@@ -394,7 +395,7 @@ static int diff_roots(const struct vplace *p, const struct vsnap *from, const st
 	const char *skip = *p->rel ? NULL : ".snapshot"; /* NetApp hides it; a stand-in may not */
 	if (rc == 0)
 		rc = vdiff_run(roots, (const char *const *)names, p->live, skip, o->json,
-			       o->threads, stdout);
+			       o->threads, o->quiet, stdout);
 	for (int s = 0; s < 2; s++) {
 		free(names[s]);
 		if (roots[s] >= 0)

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "confine.h"
+#include "progress.h"
 #include "safetree.h"
 #include "vcopy.h"
 #include "vcore.h"
@@ -95,7 +96,10 @@ static int copy_to_temp(struct run *r, int spfd, const char *sbase)
 	free(root);
 	if (!c)
 		return fail(r->a->live, ENOMEM);
+	struct progress *p = progress_new("restoring", "files", r->a->quiet);
+	vcopy_set_progress(c, p);
 	int rc = vcopy_entry(c, spfd, sbase, r->pfd, r->tmp, &r->made);
+	progress_end(p);
 	r->tmp_ours = r->made.st_ino != 0;
 	vcopy_free(c);
 	if (rc == 0)

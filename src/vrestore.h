@@ -35,6 +35,7 @@ struct vrestore_args {
 	bool overwrite;
 	bool confine; /* Landlock: read beneath mount and snap_dir, write beneath PATH's parent */
 	bool verbose;
+	bool quiet; /* no progress line (there is one only on a terminal's stderr) */
 };
 
 /*

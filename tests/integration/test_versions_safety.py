@@ -8,6 +8,7 @@ way (in a private mount namespace, as root).
 
 import json
 import os
+import pty
 import stat
 import subprocess
 import shutil
@@ -263,3 +264,47 @@ def test_diff_short_of_memory_says_so_and_never_prints_part_of_the_changes(expor
             assert res.stdout == b""  # all or nothing
             short += b"out of memory" in res.stderr
     assert short > 0
+
+
+def on_a_terminal(*args):
+    """The tool with stderr on a pseudo-terminal: (exit code, stdout, what the terminal got)."""
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.Popen([str(test_versions.VERSIONS)] + [str(a) for a in args],
+                             stdout=subprocess.PIPE, stderr=slave)
+        os.close(slave)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the terminal's last user is gone
+                break
+            if not chunk:
+                break
+            seen += chunk
+        out = p.stdout.read()
+        return p.wait(timeout=60), out, seen
+    finally:
+        os.close(master)
+
+
+def test_a_progress_line_on_a_terminal_only_and_not_with_quiet(export):
+    snap = snapshot(export, "s1") / "tree"
+    for i in range(50):
+        put(snap / ("f%02d" % i), b"x" * 100000, T1)
+    (export / "tree").mkdir()
+    rc, out, seen = on_a_terminal("--restore", "s1", export / "tree")
+    assert rc == 0 and out == b"%s\n" % bytes(export / "tree.s1")
+    assert b"\rrestoring: " in seen and b" files, " in seen and b"/s" in seen
+    assert seen.endswith(b"\r\x1b[K")  # erased at the end: nothing stays on the terminal
+    rc, out, seen = on_a_terminal("--diff", "s1", export / "tree")
+    assert rc == 0 and len(out.splitlines()) == 50
+    assert b"\rcomparing: " in seen and b" entries, " in seen and seen.endswith(b"\r\x1b[K")
+    shutil.rmtree(export / "tree.s1")
+    rc, out, seen = on_a_terminal("-q", "--restore", "s1", export / "tree")
+    assert rc == 0 and seen == b""
+    rc, out, seen = on_a_terminal("--quiet", "--diff", "s1", export / "tree")
+    assert rc == 0 and seen == b""
+    # not a terminal: not a byte of it (the other tests check stderr is empty)
+    res = versions("--diff", "s1", export / "tree")
+    assert res.returncode == 0 and res.stderr == b""
