@@ -77,7 +77,8 @@ static int apply(int abi, const int *read_fds, size_t nr, const int *write_fds, 
 int confine_paths(const int *read_fds, size_t nr, const int *write_fds, size_t nw, bool verbose)
 {
 	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
-	if (abi < 0 && (errno == ENOSYS || errno == EOPNOTSUPP)) {
+	/* EPERM: a seccomp filter (a container's) that does not know the call */
+	if (abi < 0 && (errno == ENOSYS || errno == EOPNOTSUPP || errno == EPERM)) {
 		if (verbose)
 			fprintf(stderr, "%s: landlock: not available (%s): running unconfined\n",
 				PROG, strerror(errno));

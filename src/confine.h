@@ -19,8 +19,9 @@
  * Confine this process: reads only beneath read_fds[0..nr) (or anywhere
  * when read_fds is NULL), writes only beneath write_fds[0..nw) (open
  * directory descriptors, O_PATH will do). The Landlock ABI version (> 0)
- * when enforced; 0 when this kernel has no Landlock (ENOSYS, EOPNOTSUPP:
- * the caller runs unconfined); -errno when a rule could not be added.
+ * when enforced; 0 when this kernel has no Landlock (ENOSYS, EOPNOTSUPP, or
+ * EPERM from a container's seccomp filter: the caller runs unconfined);
+ * -errno (told on stderr) when a rule could not be added or applied.
  * verbose: one line on stderr saying which.
  */
 int confine_paths(const int *read_fds, size_t nr, const int *write_fds, size_t nw, bool verbose);
