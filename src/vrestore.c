@@ -34,7 +34,12 @@ struct run {
 
 static int fail(const char *what, int err)
 {
-	fprintf(stderr, "%s: %s: %s\n", PROG, what, strerror(err));
+	if (err == ESTALE)
+		fprintf(stderr,
+			"%s: %s: the temporary copy was renamed meanwhile: nothing put in place\n",
+			PROG, what);
+	else
+		fprintf(stderr, "%s: %s: %s\n", PROG, what, strerror(err));
 	return -err;
 }
 
