@@ -216,16 +216,21 @@ static int remove_one(int dirfd, const char *name, void *arg)
 static int empty_on(int dirfd, dev_t dev)
 {
 	struct empty_ctx c = {.dev = dev};
-	/* entries vanish while the directory is read: read it again until it stays empty */
+	/*
+	 * Entries may come and go while the directory is read (someone renaming
+	 * in it): read it again, errors or not, until it stays empty.
+	 */
 	for (int pass = 0; pass < 8; pass++) {
 		c.first_err = 0;
 		int rc = safetree_each(dirfd, remove_one, &c);
 		if (rc < 0)
 			return rc;
-		if (c.first_err < 0 || is_empty(dirfd))
-			return c.first_err;
+		if (is_empty(dirfd))
+			return 0;
+		if (c.first_err == -EXDEV)
+			return c.first_err; /* another device: it stays */
 	}
-	return -ENOTEMPTY;
+	return c.first_err < 0 ? c.first_err : -ENOTEMPTY;
 }
 
 static bool same(const struct stat *a, const struct stat *b)

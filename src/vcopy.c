@@ -33,6 +33,8 @@ struct vcopy {
 	unsigned long long files, bytes;
 	char *xattr_value;
 	struct progress *progress; /* or NULL */
+	unsigned depth;		   /* of the entry being copied: 1 for the first */
+	int top_fd;		   /* the first entry's directory, when it is one, or -1 */
 };
 
 struct vcopy *vcopy_new(const char *shown_root)
@@ -45,6 +47,7 @@ struct vcopy *vcopy_new(const char *shown_root)
 		free(c);
 		return NULL;
 	}
+	c->top_fd = -1;
 	snprintf(c->shown, sizeof(c->shown), "%s", shown_root);
 	c->shown_len = strlen(c->shown);
 	return c;
@@ -56,8 +59,17 @@ void vcopy_free(struct vcopy *c)
 		return;
 	for (size_t i = 0; i < c->n_links; i++)
 		close(c->links[i].fd);
+	if (c->top_fd >= 0)
+		close(c->top_fd);
 	free(c->xattr_value);
 	free(c);
+}
+
+int vcopy_take_top(struct vcopy *c)
+{
+	int fd = c->top_fd;
+	c->top_fd = -1;
+	return fd;
 }
 
 void vcopy_set_progress(struct vcopy *c, struct progress *p)
@@ -218,6 +230,8 @@ static int copy_dir(struct vcopy *c, int sdir, const char *name, const struct st
 		return fail(c, errno);
 	int dfd = safetree_mkdir(ddir, dname);
 	int rc = dfd < 0 ? fail(c, -dfd) : fstat(dfd, made) < 0 ? fail(c, errno) : 0;
+	if (rc == 0 && c->depth == 1)
+		c->top_fd = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
 	if (rc == 0) {
 		struct dir_walk w = {c, dfd};
 		rc = safetree_each(sfd, copy_child, &w);
@@ -283,6 +297,7 @@ int vcopy_entry(struct vcopy *c, int sdir, const char *name, int ddir, const cha
 	struct stat st;
 	size_t old = push_name(c, name);
 	memset(made, 0, sizeof(*made)); /* st_ino 0: nothing made yet */
+	c->depth++;
 	int rc = 0;
 	if (fstatat(sdir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		rc = fail(c, errno);
@@ -296,6 +311,7 @@ int vcopy_entry(struct vcopy *c, int sdir, const char *name, int ddir, const cha
 		rc = fail(c, errno);
 	else
 		rc = meta_by_path(c, ddir, dname, &st, made);
+	c->depth--;
 	pop_name(c, old);
 	return rc;
 }

@@ -33,6 +33,12 @@ void vcopy_free(struct vcopy *c);
 int vcopy_entry(struct vcopy *c, int sdir, const char *name, int ddir, const char *dname,
 		struct stat *made);
 
+/*
+ * The directory the first vcopy_entry made, still open (the caller owns
+ * it, and may empty it through it whatever its name has become), or -1.
+ */
+int vcopy_take_top(struct vcopy *c);
+
 /* Report files and bytes copied on p (a progress line; NULL: none). */
 struct progress;
 void vcopy_set_progress(struct vcopy *c, struct progress *p);

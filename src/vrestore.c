@@ -29,6 +29,7 @@ struct run {
 	const char *base; /* the live path's name in it */
 	char tmp[NAME_BUF];
 	struct stat made; /* what tmp names while it is ours (st_ino 0: nothing) */
+	int tfd;	  /* the temporary directory, open, or -1 (a file, or none) */
 	bool tmp_ours;	  /* tmp still holds the copy (not the old live path) */
 };
 
@@ -106,16 +107,27 @@ static int copy_to_temp(struct run *r, int spfd, const char *sbase)
 	int rc = vcopy_entry(c, spfd, sbase, r->pfd, r->tmp, &r->made);
 	progress_end(p);
 	r->tmp_ours = r->made.st_ino != 0;
+	r->tfd = vcopy_take_top(c);
 	vcopy_free(c);
 	if (rc == 0)
 		sync_parent(r);
 	return rc;
 }
 
+/*
+ * Remove the copy while it is ours: by its name when that still holds it,
+ * else (renamed by someone) emptied through its descriptor, which nobody
+ * can redirect, leaving one empty directory wherever they put it.
+ */
 static void cleanup(struct run *r)
 {
-	if (r->tmp_ours && r->made.st_ino)
-		safetree_remove(r->pfd, r->tmp, &r->made);
+	if (!r->tmp_ours || !r->made.st_ino)
+		return;
+	if (safetree_is(r->pfd, r->tmp, &r->made) &&
+	    safetree_remove(r->pfd, r->tmp, &r->made) != -ESTALE)
+		return;
+	if (r->tfd >= 0)
+		safetree_empty(r->tfd);
 }
 
 /* tmp to the new name to, when tmp is still ours: 0, -EEXIST, -errno. */
@@ -325,7 +337,7 @@ static int restore(struct run *r, int spfd, const char *sbase, const struct stat
 
 int vrestore_run(const struct vrestore_args *a, FILE *out)
 {
-	struct run r = {.a = a, .out = out, .pfd = -1};
+	struct run r = {.a = a, .out = out, .pfd = -1, .tfd = -1};
 	struct stat st;
 	const char *sbase;
 	int sroot = -1, mfd = open(a->mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -339,6 +351,7 @@ int vrestore_run(const struct vrestore_args *a, FILE *out)
 	}
 	if (rc == 0)
 		rc = restore(&r, spfd, sbase, &st);
+	CLOSE(r.tfd);
 	CLOSE(r.pfd);
 	CLOSE(spfd);
 	CLOSE(sroot);

@@ -240,6 +240,11 @@ def test_a_user_swapping_the_temporary_directory_for_links_writes_nothing_outsid
             res = versions("--restore", "s1", home / "data")
             # a restore the user disturbed fails or succeeds; it never writes elsewhere
             assert res.returncode in (0, 1), res.stderr
+            # what the user renamed away was emptied through its descriptor: no copy stays
+            # (only links the user may still have planted in it since)
+            for moved in home.glob(".data.ovhsnapfs-versions-*.moved"):
+                assert moved.is_symlink() or all((moved / n).is_symlink()
+                                                 for n in os.listdir(moved))
             for p in list(home.iterdir()):
                 if p.name != "data":
                     try:
