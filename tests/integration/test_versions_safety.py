@@ -14,12 +14,14 @@ import subprocess
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
 
 import test_versions
-from test_versions import T1, T2, errlines, lines, put, snapshot, versions
+from conftest import BINARY, sanitizer_env, write_config
+from test_versions import ID, T1, T2, errlines, lines, put, snapshot, versions
 
 export = test_versions.export  # the same tmpfs stand-in for the NFS mount (a fixture)
 
@@ -326,3 +328,43 @@ def test_a_progress_line_on_a_terminal_only_and_not_with_quiet(export):
     # not a terminal: not a byte of it (the other tests check stderr is empty)
     res = versions("--diff", "s1", export / "tree")
     assert res.returncode == 0 and res.stderr == b""
+
+
+def test_another_users_ovhsnapfs_mount_never_names_the_snapshots(sim, export, tmp_path):
+    """Its user_id= is not root's: its names, ids and dates could point --restore anywhere."""
+    put(snapshot(export, "daily-2026-11-25") / "etc/app.conf", b"old\n", T1)
+    put(export / "etc/app.conf", b"new\n", T2)
+    config = write_config(tmp_path / "ovh.conf", sim.url)
+    mnt = tmp_path / "users-mount"
+    mnt.mkdir()
+    log = open(tmp_path / "users-mount.log", "w")
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path)}
+    env.update(sanitizer_env())
+    # a user's mount: real uid nobody, so libfuse writes user_id=65534 as fusermount3 would;
+    # allow_other (user_allow_other in fuse.conf), so that root may read it at all
+    proc = subprocess.Popen(["setpriv", "--ruid=%d" % NOBODY, str(BINARY), str(mnt), "-f", "-o",
+                             "config=%s,allow_other" % config], stdout=log,
+                            stderr=subprocess.STDOUT, env=env)
+    try:
+        for _ in range(300):
+            if test_versions.is_mount_point(mnt) or proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert test_versions.is_mount_point(mnt), (tmp_path / "users-mount.log").read_text()
+        with open("/proc/self/mountinfo") as f:
+            assert any(str(mnt) in line and "user_id=%d" % NOBODY in line for line in f)
+        res = versions("--json", export / "etc/app.conf", keep=mnt)
+        assert res.returncode == 0, res.stderr
+        assert [(v["snapshot"], v["id"], v["created"]) for v in json.loads(res.stdout)] == [
+            ("daily-2026-11-25", None, None), (None, None, None)]
+        res = versions("--restore", ID % 2, export / "etc/app.conf", keep=mnt)  # by its id
+        assert res.returncode == 1 and "no snapshot %s" % (ID % 2) in errlines(res)[0]
+        res = versions("--json", "--mount", mnt, export / "etc/app.conf", keep=mnt)
+        assert errlines(res) == ["ovhsnapfs-versions: %s: another user's mount: its names and "
+                                 "dates are not used" % mnt]
+        assert [v["id"] for v in json.loads(res.stdout)] == [None, None]
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True, timeout=20)
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()
