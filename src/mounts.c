@@ -43,6 +43,21 @@ static bool untrusted(const char *fstype, const char *mount_opts, const char *su
 	       has_option(mount_opts, "user") || has_option(super_opts, "user");
 }
 
+/* The value of user_id= in opts (set by the kernel from who mounted a FUSE filesystem), or -1. */
+static long user_id_of(const char *opts)
+{
+	for (const char *p = opts; p;) {
+		if (strncmp(p, "user_id=", 8) == 0) {
+			char *end;
+			long v = strtol(p + 8, &end, 10);
+			return end != p + 8 && (*end == ',' || !*end) && v >= 0 ? v : -1;
+		}
+		p = strchr(p, ',');
+		p = p ? p + 1 : NULL;
+	}
+	return -1;
+}
+
 /* One mountinfo line: 0 with *e filled, 1 to skip it, -ENOMEM. all: keep any mount. */
 static int parse_line(char *line, size_t len, struct mount_entry *e, bool all)
 {
@@ -54,6 +69,7 @@ static int parse_line(char *line, size_t len, struct mount_entry *e, bool all)
 	if (!e->trusted && !all)
 		return 1; /* never follow it, whatever its source says */
 	e->nfs = strcmp(m.fstype, "nfs") == 0 || strcmp(m.fstype, "nfs4") == 0;
+	e->user_id = user_id_of(m.super_opts);
 	e->point = strdup(m.point);
 	e->source = strdup(m.source);
 	e->fstype = strdup(m.fstype);

@@ -25,6 +25,7 @@ struct mount_entry {
 	char *fstype; /* as mounted ("nfs", "fuse.ovhsnapfs"...) */
 	bool nfs;     /* type nfs or nfs4: ranked above any other */
 	bool trusted; /* a filesystem's root, not FUSE, not made by a user */
+	long user_id; /* user_id= of the super options (FUSE: who mounted it), -1 when none */
 };
 
 struct mount_table {

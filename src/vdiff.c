@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "progress.h"
+#include "safetree.h"
 #include "vcore.h"
 
 #define PROG	    "ovhsnapfs-versions"
@@ -26,6 +28,7 @@ struct change {
 struct changes {
 	struct change *items;
 	size_t n, cap;
+	size_t seen; /* entries compared */
 };
 
 struct job {
@@ -43,6 +46,8 @@ struct walk {
 	size_t pending; /* queued or running */
 	struct changes all;
 	bool unreadable, nomem;
+	struct progress *progress; /* or NULL */
+	unsigned long long seen;
 	const char *skip; /* a path under the roots not to compare, or NULL */
 };
 
@@ -107,6 +112,20 @@ static void unreadable(struct walk *w, int side, const char *rel, int err)
 	pthread_mutex_unlock(&w->lock);
 }
 
+/* An allocation failed: the diff would be incomplete, so it is reported, not printed. */
+static void out_of_memory(struct walk *w)
+{
+	pthread_mutex_lock(&w->lock);
+	w->nomem = true;
+	pthread_mutex_unlock(&w->lock);
+}
+
+static void added(struct walk *w, struct changes *ch, char c, const char *rel, const char *name)
+{
+	if (!add(ch, c, rel, name))
+		out_of_memory(w);
+}
+
 static void push(struct walk *w, const char *rel, const char *name, enum side side)
 {
 	struct job *j = calloc(1, sizeof(*j));
@@ -132,12 +151,13 @@ static int by_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The sorted names in dfd (which stays open). 0 or -errno. */
+/* The sorted names in dfd (which stays open). 0 or -errno (-ENOMEM: some left out). */
 static int read_names(int dfd, struct names *out)
 {
 	int fd = dup(dfd);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	size_t cap = 0;
+	int rc = 0;
 	memset(out, 0, sizeof(*out));
 	if (!d) {
 		int err = errno;
@@ -151,18 +171,22 @@ static int read_names(int dfd, struct names *out)
 		if (out->n == cap) {
 			cap = cap ? cap * 2 : 32;
 			char **more = realloc(out->items, cap * sizeof(*more));
-			if (!more)
+			if (!more) {
+				rc = -ENOMEM;
 				break;
+			}
 			out->items = more;
 		}
-		if (!(out->items[out->n] = strdup(e->d_name)))
+		if (!(out->items[out->n] = strdup(e->d_name))) {
+			rc = -ENOMEM;
 			break;
+		}
 		out->n++;
 	}
 	closedir(d);
 	if (out->n > 1)
 		qsort(out->items, out->n, sizeof(*out->items), by_name);
-	return 0;
+	return rc;
 }
 
 /* Drop the entry of names in rel that is w->skip. */
@@ -191,10 +215,9 @@ static void free_names(struct names *n)
 
 static int open_dir(struct walk *w, int side, const char *rel)
 {
-	int fd = openat(w->roots[side], *rel ? rel : ".",
-			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = safetree_open(w->roots[side], rel, O_RDONLY | O_DIRECTORY, 0);
 	if (fd < 0)
-		unreadable(w, side, rel, errno);
+		unreadable(w, side, rel, -fd);
 	return fd;
 }
 
@@ -208,12 +231,15 @@ static void one_side(struct walk *w, const struct job *j, struct changes *ch)
 	if (fd < 0)
 		return;
 	int rc = read_names(fd, &names);
-	if (rc < 0)
+	if (rc == -ENOMEM)
+		out_of_memory(w);
+	else if (rc < 0)
 		unreadable(w, side, j->rel, -rc);
 	drop_skipped(w, j->rel, &names);
 	for (size_t i = 0; i < names.n; i++) {
 		struct stat st;
-		add(ch, c, j->rel, names.items[i]);
+		ch->seen++;
+		added(w, ch, c, j->rel, names.items[i]);
 		if (fstatat(fd, names.items[i], &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    S_ISDIR(st.st_mode))
 			push(w, j->rel, names.items[i], j->side);
@@ -246,12 +272,13 @@ static void compare(struct walk *w, const struct job *j, int fds[2], const char 
 {
 	struct stat st[2];
 	bool present[2];
+	ch->seen++;
 	for (int s = 0; s < 2; s++)
 		present[s] = fstatat(fds[s], name, &st[s], AT_SYMLINK_NOFOLLOW) == 0;
 	if (!present[0] || !present[1]) {
 		if (present[0] || present[1]) {
 			int s = present[0] ? 0 : 1;
-			add(ch, s == 0 ? '-' : '+', j->rel, name);
+			added(w, ch, s == 0 ? '-' : '+', j->rel, name);
 			if (S_ISDIR(st[s].st_mode))
 				push(w, j->rel, name, s == 0 ? OLD_ONLY : NEW_ONLY);
 		}
@@ -259,8 +286,10 @@ static void compare(struct walk *w, const struct job *j, int fds[2], const char 
 	}
 	bool dirs[2] = {S_ISDIR(st[0].st_mode), S_ISDIR(st[1].st_mode)};
 	char *links[2] = {link_of(fds[0], name, &st[0]), link_of(fds[1], name, &st[1])};
+	if ((S_ISLNK(st[0].st_mode) && !links[0]) || (S_ISLNK(st[1].st_mode) && !links[1]))
+		out_of_memory(w);
 	if (vcore_modified(&st[0], &st[1], links[0], links[1]))
-		add(ch, 'M', j->rel, name);
+		added(w, ch, 'M', j->rel, name);
 	free(links[0]);
 	free(links[1]);
 	if (dirs[0] && dirs[1])
@@ -279,7 +308,9 @@ static void both_sides(struct walk *w, const struct job *j, struct changes *ch)
 			    same_dir(&st[0], &st[1]);
 		for (int s = same ? 1 : 0; s < 2; s++) {
 			int rc = read_names(fds[s], &names[s]);
-			if (rc < 0)
+			if (rc == -ENOMEM)
+				out_of_memory(w);
+			else if (rc < 0)
 				unreadable(w, s, j->rel, -rc);
 			drop_skipped(w, j->rel, &names[s]);
 		}
@@ -323,6 +354,8 @@ static void *worker(void *arg)
 		pthread_mutex_lock(&w->lock);
 		if (!move_all(&w->all, &ch))
 			w->nomem = true;
+		w->seen += ch.seen;
+		progress_update(w->progress, w->seen, 0);
 		if (--w->pending == 0)
 			pthread_cond_broadcast(&w->cond);
 		pthread_mutex_unlock(&w->lock);
@@ -339,7 +372,8 @@ static int by_path(const void *a, const void *b)
 	return strcmp(((const struct change *)a)->rel, ((const struct change *)b)->rel);
 }
 
-static void print(const struct walk *w, const char *shown, bool json, FILE *out)
+/* false when memory ran out (the output is then incomplete). */
+static bool print(const struct walk *w, const char *shown, bool json, FILE *out)
 {
 	const char *root = strcmp(shown, "/") == 0 ? "" : shown;
 	if (json)
@@ -347,7 +381,7 @@ static void print(const struct walk *w, const char *shown, bool json, FILE *out)
 	for (size_t i = 0; i < w->all.n; i++) {
 		char *path = NULL;
 		if (asprintf(&path, "%s/%s", root, w->all.items[i].rel) < 0)
-			continue;
+			return false;
 		if (json) {
 			fprintf(out, "  {\"change\": \"%c\", \"path\": ", w->all.items[i].c);
 			vcore_put_json_string(out, path);
@@ -359,24 +393,17 @@ static void print(const struct walk *w, const char *shown, bool json, FILE *out)
 		}
 		free(path);
 	}
+	return true;
 }
 
-int vdiff_run(const char *old_root, const char *new_root, const char *shown_root, const char *skip,
-	      bool json, unsigned threads, FILE *out)
+int vdiff_run(const int roots[2], const char *const names[2], const char *shown_root,
+	      const char *skip, bool json, unsigned threads, bool quiet, FILE *out)
 {
-	struct walk w = {.names = {old_root, new_root}, .skip = skip};
+	struct walk w = {
+		.roots = {roots[0], roots[1]}, .names = {names[0], names[1]}, .skip = skip};
+	w.progress = progress_new("comparing", "entries", quiet);
 	pthread_t tids[MAX_THREADS];
 	size_t started = 0;
-	for (int s = 0; s < 2; s++) {
-		w.roots[s] = open(w.names[s], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (w.roots[s] < 0) {
-			int err = errno;
-			fprintf(stderr, "%s: %s: %s\n", PROG, w.names[s], strerror(err));
-			if (s == 1)
-				close(w.roots[0]);
-			return -err;
-		}
-	}
 	pthread_mutex_init(&w.lock, NULL);
 	pthread_cond_init(&w.cond, NULL);
 	push(&w, "", "", BOTH);
@@ -387,15 +414,14 @@ int vdiff_run(const char *old_root, const char *new_root, const char *shown_root
 		worker(&w);
 	for (size_t i = 0; i < started; i++)
 		pthread_join(tids[i], NULL);
+	progress_end(w.progress);
 	if (w.all.n > 1)
 		qsort(w.all.items, w.all.n, sizeof(*w.all.items), by_path);
-	if (!w.nomem)
-		print(&w, shown_root, json, out);
+	if (!w.nomem && !print(&w, shown_root, json, out))
+		w.nomem = true;
 	for (size_t i = 0; i < w.all.n; i++)
 		free(w.all.items[i].rel);
 	free(w.all.items);
-	close(w.roots[0]);
-	close(w.roots[1]);
 	pthread_mutex_destroy(&w.lock);
 	pthread_cond_destroy(&w.cond);
 	if (w.nomem)

@@ -16,13 +16,17 @@
 #include <stdio.h>
 
 /*
- * Compare old_root with new_root, naming paths under shown_root. 0 when
- * every directory could be read, 1 when some could not (told on stderr),
- * -errno when a root cannot be opened or memory runs out. skip: a path
- * relative to the roots left out on both sides (the mount's .snapshot when
- * the roots are the mount point itself), or NULL.
+ * Compare the open directories roots[0] (old) and roots[1] (new; both stay
+ * open), named names[0] and names[1] in messages, printing paths under
+ * shown_root. Every directory below is opened beneath its root through
+ * safetree (a symbolic link is an entry, never followed). 0 when every
+ * directory could be read, 1 when some could not (told on stderr), -ENOMEM
+ * when memory ran out (nothing printed: a diff with changes left out would
+ * mislead). A progress line on a terminal's stderr unless quiet. skip: a path relative to the roots
+ * left out on both sides (the mount's .snapshot when the roots are the mount point itself), or
+ * NULL.
  */
-int vdiff_run(const char *old_root, const char *new_root, const char *shown_root, const char *skip,
-	      bool json, unsigned threads, FILE *out);
+int vdiff_run(const int roots[2], const char *const names[2], const char *shown_root,
+	      const char *skip, bool json, unsigned threads, bool quiet, FILE *out);
 
 #endif

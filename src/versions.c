@@ -10,6 +10,7 @@
  * 2 bad usage, a path outside any NFS-style mount, or no .snapshot there.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "build_config.h"
+#include "confine.h"
 #include "vcore.h"
 #include "vdiff.h"
 #include "vmeta.h"
@@ -34,7 +36,7 @@
 #define TIME_TEXT_SIZE 32
 
 struct options {
-	bool all, json, overwrite;
+	bool all, json, overwrite, verbose, quiet;
 	const char *restore, *diff, *to, *mount;
 	unsigned threads;
 };
@@ -64,6 +66,8 @@ static void usage(FILE *f)
 		"    -d, --diff SNAP      what changed under DIR since SNAP: +, - or M, a tab, a "
 		"path\n"
 		"    -t, --to SNAP2       with --diff: up to SNAP2 instead of now\n"
+		"    -v, --verbose        say how the run is confined (Landlock)\n"
+		"    -q, --quiet          no progress line\n"
 		"    -h, --help           this help\n"
 		"    -V, --version        the version\n"
 		"\n"
@@ -85,8 +89,9 @@ static void parse(int argc, char **argv, struct options *o)
 		{"mount", required_argument, NULL, 'm'}, {"restore", required_argument, NULL, 'r'},
 		{"overwrite", no_argument, NULL, 'o'},	 {"diff", required_argument, NULL, 'd'},
 		{"to", required_argument, NULL, 't'},	 {"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},	 {NULL, 0, NULL, 0}};
-	for (int c; (c = getopt_long(argc, argv, "ajm:r:od:t:hV", longs, NULL)) != -1;) {
+		{"version", no_argument, NULL, 'V'},	 {"verbose", no_argument, NULL, 'v'},
+		{"quiet", no_argument, NULL, 'q'},	 {NULL, 0, NULL, 0}};
+	for (int c; (c = getopt_long(argc, argv, "ajm:r:od:t:hVvq", longs, NULL)) != -1;) {
 		switch (c) {
 		case 'a':
 			o->all = true;
@@ -108,6 +113,12 @@ static void parse(int argc, char **argv, struct options *o)
 			break;
 		case 't':
 			o->to = optarg;
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
+		case 'q':
+			o->quiet = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -242,16 +253,21 @@ static void print_json(const struct version *v, size_t n, bool *first)
 	}
 }
 
-/* Stat path into v[*n] (owning path): 0 found, 1 absent, -1 unreadable (told). */
-static int take(struct version *v, size_t *n, const struct vsnap *s, char *path)
+/*
+ * Stat p's path in s (NULL: live) into v[*n], named path (owned): 0 found,
+ * 1 absent (a symbolic link on the way in a snapshot is not followed: the
+ * file is not there), -1 unreadable (told).
+ */
+static int take(const struct vplace *p, struct version *v, size_t *n, const struct vsnap *s,
+		char *path)
 {
-	if (path && lstat(path, &v[*n].st) == 0) {
+	int err = path ? -vmeta_stat_in(p, s, &v[*n].st) : ENOMEM;
+	if (err == 0) {
 		v[*n].snap = s;
 		v[(*n)++].path = path;
 		return 0;
 	}
-	int err = path ? errno : ENOMEM;
-	if (err == ENOENT || err == ENOTDIR) {
+	if (err == ENOENT || err == ENOTDIR || err == ELOOP || err == EXDEV) {
 		free(path);
 		return 1;
 	}
@@ -265,7 +281,7 @@ static int collect(const struct vplace *p, bool all, struct version *v, size_t *
 {
 	int code = 0;
 	for (size_t i = 0; i < p->n; i++)
-		if (take(v, n, &p->snaps[i], vmeta_path_in(p, &p->snaps[i])) < 0)
+		if (take(p, v, n, &p->snaps[i], vmeta_path_in(p, &p->snaps[i])) < 0)
 			code = EXIT_NOTFOUND;
 	struct stat *st = malloc((*n + 1) * sizeof(*st));
 	bool *keep = malloc((*n + 1) * sizeof(*keep));
@@ -284,7 +300,7 @@ static int collect(const struct vplace *p, bool all, struct version *v, size_t *
 	}
 	free(st);
 	free(keep);
-	if (take(v, n, NULL, strdup(p->live)) < 0)
+	if (take(p, v, n, NULL, strdup(p->live)) < 0)
 		code = EXIT_NOTFOUND;
 	return code;
 }
@@ -320,6 +336,8 @@ static int list(int argc, char **argv, const struct options *o)
 {
 	int code = 0;
 	bool first = true;
+	if (confine_paths(NULL, 0, NULL, 0, o->verbose) < 0) /* a listing writes nothing */
+		return EXIT_NOTFOUND;
 	for (int i = optind; i < argc; i++) {
 		int rc = list_one(argv[i], o, &first);
 		code = rc > code ? rc : code;
@@ -336,24 +354,54 @@ static int restore(const char *path, const struct options *o)
 	struct vplace p;
 	int code = place(path, o, false, &p);
 	const struct vsnap *s = code ? NULL : snapshot_named(&p, o->restore, o);
-	char *src = s ? vmeta_path_in(&p, s) : NULL;
-	struct stat st;
 	if (!code && !s)
 		code = EXIT_NOTFOUND;
 	else if (s && !*p.rel) {
 		fprintf(stderr, "%s: %s is the share's mount point: restore what is in it\n", PROG,
 			p.live);
 		code = EXIT_USAGE;
-	} else if (s && (!src || lstat(src, &st) < 0)) {
-		fprintf(stderr, "%s: %s is not in snapshot %s\n", PROG, p.live, s->name);
-		code = EXIT_NOTFOUND;
 	} else if (s) {
-		int rc = vrestore_run(src, p.live, s->name, o->overwrite, stdout);
+		struct vrestore_args a = {.snap_dir = s->dir,
+					  .mount = p.mount,
+					  .rel = p.rel,
+					  .live = p.live,
+					  .snapshot = s->name,
+					  .overwrite = o->overwrite,
+					  .confine = true,
+					  .verbose = o->verbose,
+					  .quiet = o->quiet};
+		int rc = vrestore_run(&a, stdout);
 		code = rc == 0 ? 0 : EXIT_NOTFOUND;
 	}
-	free(src);
 	vmeta_free(&p);
 	return code;
+}
+
+/* The trees compared: opened beneath their snapshot (or the mount), then confined to them. */
+static int diff_roots(const struct vplace *p, const struct vsnap *from, const struct vsnap *to,
+		      const struct options *o)
+{
+	char *names[2] = {vmeta_path_in(p, from), to ? vmeta_path_in(p, to) : strdup(p->live)};
+	int roots[2] = {-1, -1}, rc = names[0] && names[1] ? 0 : -ENOMEM;
+	for (int s = 0; rc == 0 && s < 2; s++) {
+		roots[s] = vmeta_open_in(p, s == 0 ? from : to, O_RDONLY | O_DIRECTORY);
+		if (roots[s] < 0) {
+			rc = roots[s];
+			fprintf(stderr, "%s: %s: %s\n", PROG, names[s], strerror(-rc));
+		}
+	}
+	if (rc == 0 && confine_paths(roots, 2, NULL, 0, o->verbose) < 0)
+		rc = -EPERM;
+	const char *skip = *p->rel ? NULL : ".snapshot"; /* NetApp hides it; a stand-in may not */
+	if (rc == 0)
+		rc = vdiff_run(roots, (const char *const *)names, p->live, skip, o->json,
+			       o->threads, o->quiet, stdout);
+	for (int s = 0; s < 2; s++) {
+		free(names[s]);
+		if (roots[s] >= 0)
+			close(roots[s]);
+	}
+	return rc == 0 ? 0 : EXIT_NOTFOUND;
 }
 
 static int diff(const char *dir, const struct options *o)
@@ -367,18 +415,8 @@ static int diff(const char *dir, const struct options *o)
 	free(from_name);
 	if (!code && (!from || (o->to && !to)))
 		code = EXIT_NOTFOUND;
-	if (!code) {
-		char *old_root = vmeta_path_in(&p, from);
-		char *new_root = to ? vmeta_path_in(&p, to) : strdup(p.live);
-		const char *skip =
-			*p.rel ? NULL : ".snapshot"; /* NetApp hides it; a stand-in may not */
-		int rc = old_root && new_root ? vdiff_run(old_root, new_root, p.live, skip, o->json,
-							  o->threads, stdout)
-					      : -ENOMEM;
-		code = rc == 0 ? 0 : EXIT_NOTFOUND;
-		free(old_root);
-		free(new_root);
-	}
+	if (!code)
+		code = diff_roots(&p, from, to, o);
 	vmeta_free(&p);
 	return code;
 }

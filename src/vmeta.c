@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 
 #include "efs.h"
 #include "mounts.h"
+#include "safetree.h"
 #include "vcore.h"
 
 #define SNAPDIR	    ".snapshot"
@@ -346,15 +348,48 @@ static void names_from(struct vplace *p, const char *ovh_mount)
 	free(share);
 }
 
+/*
+ * An ovhsnapfs mount whose names, ids and dates may pick what --restore
+ * copies: one root mounted (user_id=0 in its super options, which the
+ * kernel takes from fusermount3, who sets the real uid of whoever mounts),
+ * or one of the user running this tool. Another user's mount could name
+ * any snapshot anything.
+ */
+static bool trusted_ovh(const struct mount_entry *e)
+{
+	return strcmp(e->fstype, OVH_FSTYPE) == 0 &&
+	       (e->user_id == 0 || e->user_id == (long)geteuid());
+}
+
 static void names_from_any(struct vplace *p)
 {
 	struct mount_table t;
 	if (mounts_load_all(&t) < 0)
 		return;
 	for (size_t i = 0; i < t.n && !p->ovh; i++)
-		if (strcmp(t.items[i].fstype, OVH_FSTYPE) == 0)
+		if (trusted_ovh(&t.items[i]))
 			names_from(p, t.items[i].point);
 	mounts_table_free(&t);
+}
+
+/* ovh_mount, given by --mount, unless the mount table shows it as another user's ovhsnapfs. */
+static bool given_is_trusted(const char *ovh_mount)
+{
+	struct mount_table t;
+	bool trusted = true;
+	if (mounts_load_all(&t) < 0)
+		return false;
+	for (size_t i = 0; i < t.n; i++)
+		if (strcmp(t.items[i].point, ovh_mount) == 0)
+			trusted = strncmp(t.items[i].fstype, "fuse", 4) != 0 ||
+				  trusted_ovh(&t.items[i]);
+	mounts_table_free(&t);
+	if (!trusted)
+		fprintf(stderr,
+			"ovhsnapfs-versions: %s: another user's mount: its names and dates are "
+			"not used\n",
+			ovh_mount);
+	return trusted;
 }
 
 static int by_date(const void *a, const void *b)
@@ -373,9 +408,10 @@ int vmeta_snapshots(struct vplace *p)
 
 void vmeta_names(struct vplace *p, const char *ovh_mount)
 {
-	if (ovh_mount)
-		names_from(p, ovh_mount);
-	else
+	if (ovh_mount) {
+		if (given_is_trusted(ovh_mount))
+			names_from(p, ovh_mount);
+	} else
 		names_from_any(p);
 	if (p->n > 1)
 		qsort(p->snaps, p->n, sizeof(*p->snaps), by_date);
@@ -398,6 +434,28 @@ char *vmeta_path_in(const struct vplace *p, const struct vsnap *s)
 	if (asprintf(&out, "%s%s%s", s->dir, *p->rel ? "/" : "", p->rel) < 0)
 		return NULL;
 	return out;
+}
+
+int vmeta_open_in(const struct vplace *p, const struct vsnap *s, int flags)
+{
+	int root = open(s ? s->dir : p->mount,
+			O_RDONLY | O_DIRECTORY | O_CLOEXEC | (s ? O_NOFOLLOW : 0));
+	if (root < 0)
+		return -errno;
+	int fd = safetree_open(root, p->rel, flags, 0);
+	close(root);
+	return fd;
+}
+
+int vmeta_stat_in(const struct vplace *p, const struct vsnap *s, struct stat *st)
+{
+	int root = open(s ? s->dir : p->mount,
+			O_PATH | O_DIRECTORY | O_CLOEXEC | (s ? O_NOFOLLOW : 0));
+	if (root < 0)
+		return -errno;
+	int rc = *p->rel ? safetree_stat(root, p->rel, st) : fstat(root, st) < 0 ? -errno : 0;
+	close(root);
+	return rc;
 }
 
 void vmeta_free(struct vplace *p)

@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <time.h>
 
 struct vsnap {
@@ -51,6 +52,14 @@ void vmeta_names(struct vplace *out, const char *ovh_mount);
 const struct vsnap *vmeta_find(const struct vplace *p, const char *name);
 /* SNAP/REL: the path of p's file in snapshot s (malloc'd), or NULL. */
 char *vmeta_path_in(const struct vplace *p, const struct vsnap *s);
+/*
+ * REL opened beneath snapshot s's directory (s NULL: beneath the mount, the
+ * live one) through safetree, flags as openat: a symbolic link anywhere on
+ * the way is not followed (-ELOOP). A descriptor or -errno.
+ */
+int vmeta_open_in(const struct vplace *p, const struct vsnap *s, int flags);
+/* lstat of REL beneath s's directory (NULL: the mount) the same way: 0 or -errno. */
+int vmeta_stat_in(const struct vplace *p, const struct vsnap *s, struct stat *st);
 void vmeta_free(struct vplace *p);
 
 #endif

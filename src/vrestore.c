@@ -1,373 +1,360 @@
 /* vrestore: a version copied back beside or over the live path (see vrestore.h). */
 #include "vrestore.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
-#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "confine.h"
+#include "progress.h"
+#include "safetree.h"
+#include "vcopy.h"
 #include "vcore.h"
 
-#define PROG	  "ovhsnapfs-versions"
-#define XATTR_MAX (64 * 1024)
+#define PROG	   "ovhsnapfs-versions"
+#define NAME_BUF   256
+#define TEMP_TRIES 100
+#define KEEP_TRIES 1000
+#define CLOSE(fd)  ((fd) >= 0 ? close(fd) : 0)
 
-static int fail(const char *path, int err)
+struct run {
+	const struct vrestore_args *a;
+	FILE *out;
+	int pfd;	  /* the live path's directory, resolved once */
+	const char *base; /* the live path's name in it */
+	char tmp[NAME_BUF];
+	struct stat made; /* what tmp names while it is ours (st_ino 0: nothing) */
+	int tfd;	  /* the temporary directory, open, or -1 (a file, or none) */
+	bool tmp_ours;	  /* tmp still holds the copy (not the old live path) */
+};
+
+static int fail(const char *what, int err)
 {
-	fprintf(stderr, "%s: %s: %s\n", PROG, path, strerror(err));
+	if (err == ESTALE)
+		fprintf(stderr,
+			"%s: %s: the temporary copy was renamed meanwhile: nothing put in place\n",
+			PROG, what);
+	else
+		fprintf(stderr, "%s: %s: %s\n", PROG, what, strerror(err));
 	return -err;
 }
 
-/* Extended attributes of sfd onto dfd; one the destination refuses is left out. */
-static int copy_xattrs(int sfd, int dfd, const char *src)
+/* The live path's directory/name on f, escaped as the listing escapes a path. */
+static void put_path(const struct run *r, FILE *f, const char *name)
 {
-	char names[XATTR_MAX], *value = malloc(XATTR_MAX);
-	ssize_t len = flistxattr(sfd, names, sizeof(names));
-	if (!value)
-		return -ENOMEM;
-	if (len < 0 && errno != ENOTSUP) {
-		free(value);
-		return fail(src, errno);
-	}
-	for (ssize_t off = 0; off < len; off += (ssize_t)strlen(names + off) + 1) {
-		ssize_t n = fgetxattr(sfd, names + off, value, XATTR_MAX);
-		if (n < 0) {
-			int err = errno;
-			free(value);
-			return fail(src, err);
-		}
-		if (fsetxattr(dfd, names + off, value, (size_t)n, 0) < 0 && errno != ENOTSUP &&
-		    errno != EPERM && errno != EACCES) {
-			int err = errno;
-			free(value);
-			return fail(src, err);
-		}
-	}
-	free(value);
-	return 0;
+	size_t dir_len = strlen(r->a->live) - strlen(r->base);
+	char *dir = strndup(r->a->live, dir_len);
+	char *path = NULL;
+	if (dir && asprintf(&path, "%s%s", dir, name) >= 0)
+		vcore_put_escaped(f, path, true);
+	free(path);
+	free(dir);
 }
 
-/* Owner (where permitted), mode and times of st onto dfd. */
-static int copy_meta(int dfd, const struct stat *st, const char *dst)
+static void print_path(const struct run *r, const char *name)
 {
-	if (fchown(dfd, st->st_uid, st->st_gid) < 0 && errno != EPERM && errno != EINVAL)
-		return fail(dst, errno);
-	struct timespec times[2] = {st->st_atim, st->st_mtim};
-	if (fchmod(dfd, st->st_mode & 07777) < 0 || futimens(dfd, times) < 0)
-		return fail(dst, errno);
-	return 0;
+	put_path(r, r->out, name);
+	fputc('\n', r->out);
 }
 
-static int copy_data(int sfd, int dfd, const char *src)
+static void told_exists(const struct run *r, const char *name)
 {
-	char buf[1 << 16];
-	for (;;) {
-		ssize_t n = read(sfd, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return fail(src, errno);
-		if (n == 0)
+	fprintf(stderr, "%s: ", PROG);
+	put_path(r, stderr, name);
+	fputs(" exists: nothing restored\n", stderr);
+}
+
+static void sync_parent(const struct run *r)
+{
+	fsync(r->pfd);
+}
+
+/* A fresh temporary name beside the live path in name: 0 or -EEXIST. */
+static int temp_name(const struct run *r, char *name, size_t len)
+{
+	struct stat st;
+	for (int i = 0; i < TEMP_TRIES; i++) {
+		snprintf(name, len, ".%.200s.ovhsnapfs-versions-%06ld", r->base,
+			 random() % 1000000);
+		if (fstatat(r->pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
 			return 0;
-		for (ssize_t w = 0; w < n;) {
-			ssize_t m = write(dfd, buf + w, (size_t)(n - w));
-			if (m < 0 && errno != EINTR)
-				return fail("write", errno);
-			w += m > 0 ? m : 0;
-		}
 	}
+	return -EEXIST;
 }
 
-/* src (a regular file) into the open dfd, then its metadata; fsync'd. */
-static int copy_file_fd(const char *src, int dfd, const char *dst)
+/* Copy the version to a fresh temporary name beside the live path. */
+static int copy_to_temp(struct run *r, int spfd, const char *sbase)
 {
-	int sfd = open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	struct stat st;
-	if (sfd < 0)
-		return fail(src, errno);
-	int rc = fstat(sfd, &st) < 0 ? fail(src, errno) : copy_data(sfd, dfd, src);
+	if (temp_name(r, r->tmp, sizeof(r->tmp)) < 0)
+		return fail(r->a->live, EEXIST);
+	/* messages name the source as SNAPSHOT_DIR/REL... */
+	char *root = NULL;
+	int dir_len = (int)(sbase - r->a->rel);
+	struct vcopy *c = NULL;
+	if (asprintf(&root, "%s%s%.*s", r->a->snap_dir, dir_len ? "/" : "",
+		     dir_len ? dir_len - 1 : 0, r->a->rel) >= 0)
+		c = vcopy_new(root);
+	free(root);
+	if (!c)
+		return fail(r->a->live, ENOMEM);
+	struct progress *p = progress_new("restoring", "files", r->a->quiet);
+	vcopy_set_progress(c, p);
+	int rc = vcopy_entry(c, spfd, sbase, r->pfd, r->tmp, &r->made);
+	progress_end(p);
+	r->tmp_ours = r->made.st_ino != 0;
+	r->tfd = vcopy_take_top(c);
+	vcopy_free(c);
 	if (rc == 0)
-		rc = copy_xattrs(sfd, dfd, src);
-	if (rc == 0)
-		rc = copy_meta(dfd, &st, dst);
-	if (rc == 0 && fsync(dfd) < 0)
-		rc = fail(dst, errno);
-	close(sfd);
+		sync_parent(r);
 	return rc;
-}
-
-static int copy_tree(const char *src, const char *dst);
-
-static int copy_entries(const char *src, const char *dst)
-{
-	DIR *d = opendir(src);
-	int rc = 0;
-	if (!d)
-		return fail(src, errno);
-	for (struct dirent *e; rc == 0 && (e = readdir(d));) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		char *s = NULL, *t = NULL;
-		if (asprintf(&s, "%s/%s", src, e->d_name) < 0 ||
-		    asprintf(&t, "%s/%s", dst, e->d_name) < 0)
-			rc = -ENOMEM;
-		else
-			rc = copy_tree(s, t);
-		free(s);
-		free(t);
-	}
-	closedir(d);
-	return rc;
-}
-
-static int copy_dir(const char *src, const char *dst, const struct stat *st)
-{
-	if (mkdir(dst, 0700) < 0)
-		return fail(dst, errno);
-	int rc = copy_entries(src, dst);
-	int sfd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int dfd = open(dst, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (rc == 0 && (sfd < 0 || dfd < 0))
-		rc = fail(sfd < 0 ? src : dst, errno);
-	if (rc == 0)
-		rc = copy_xattrs(sfd, dfd, src);
-	if (rc == 0)
-		rc = copy_meta(dfd, st, dst);
-	if (rc == 0 && fsync(dfd) < 0)
-		rc = fail(dst, errno);
-	if (sfd >= 0)
-		close(sfd);
-	if (dfd >= 0)
-		close(dfd);
-	return rc;
-}
-
-static int copy_link(const char *src, const char *dst, const struct stat *st)
-{
-	char target[PATH_MAX];
-	ssize_t n = readlink(src, target, sizeof(target) - 1);
-	if (n < 0)
-		return fail(src, errno);
-	target[n] = '\0';
-	if (symlink(target, dst) < 0)
-		return fail(dst, errno);
-	struct timespec times[2] = {st->st_atim, st->st_mtim};
-	if (lchown(dst, st->st_uid, st->st_gid) < 0 && errno != EPERM)
-		return fail(dst, errno);
-	if (utimensat(AT_FDCWD, dst, times, AT_SYMLINK_NOFOLLOW) < 0)
-		return fail(dst, errno);
-	return 0;
-}
-
-/* src, of any type, to the new name dst, as cp -a would. */
-static int copy_tree(const char *src, const char *dst)
-{
-	struct stat st;
-	if (lstat(src, &st) < 0)
-		return fail(src, errno);
-	if (S_ISDIR(st.st_mode))
-		return copy_dir(src, dst, &st);
-	if (S_ISLNK(st.st_mode))
-		return copy_link(src, dst, &st);
-	if (!S_ISREG(st.st_mode)) {
-		if (mknod(dst, st.st_mode, st.st_rdev) < 0)
-			return fail(dst, errno);
-		return 0;
-	}
-	int dfd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (dfd < 0)
-		return fail(dst, errno);
-	int rc = copy_file_fd(src, dfd, dst);
-	if (close(dfd) < 0 && rc == 0)
-		rc = fail(dst, errno);
-	return rc;
-}
-
-/* ---- putting it in place ---- */
-
-static int remove_tree(const char *path)
-{
-	struct stat st;
-	if (lstat(path, &st) < 0)
-		return 0;
-	if (S_ISDIR(st.st_mode)) {
-		DIR *d = opendir(path);
-		for (struct dirent *e; d && (e = readdir(d));) {
-			char *p = NULL;
-			if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
-			    asprintf(&p, "%s/%s", path, e->d_name) >= 0)
-				remove_tree(p);
-			free(p);
-		}
-		if (d)
-			closedir(d);
-		return rmdir(path);
-	}
-	return unlink(path);
-}
-
-static void sync_dir_of(const char *path)
-{
-	char *copy = strdup(path);
-	int fd = copy ? open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-	free(copy);
-}
-
-/* A fresh temporary name in the directory of live: ".BASE.ovhsnapfs-versions-XXXXXX". */
-static char *temp_name(const char *live)
-{
-	char *copy = strdup(live), *dir = NULL, *out = NULL;
-	if (!copy)
-		return NULL;
-	const char *base = strrchr(live, '/') + 1;
-	dir = dirname(copy);
-	for (int i = 0; i < 100 && !out; i++) {
-		struct stat st;
-		if (asprintf(&out, "%s/.%s.ovhsnapfs-versions-%06ld", strcmp(dir, "/") ? dir : "",
-			     base, random() % 1000000) < 0)
-			out = NULL;
-		else if (lstat(out, &st) == 0 || errno != ENOENT) {
-			free(out);
-			out = NULL;
-		}
-	}
-	free(copy);
-	return out;
-}
-
-/* Move from to the new name to, never replacing anything: 0, -EEXIST or -errno. */
-static int place(const char *from, const char *to, bool is_dir)
-{
-	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
-		return 0;
-	if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
-		return -errno;
-	struct stat st;
-	if (!is_dir) { /* a file system without RENAME_NOREPLACE: link refuses to replace */
-		if (link(from, to) < 0)
-			return -errno;
-		unlink(from);
-		return 0;
-	}
-	if (lstat(to, &st) == 0)
-		return -EEXIST;
-	return rename(from, to) < 0 ? -errno : 0;
 }
 
 /*
- * Keep the file live under kept: a hard link (the old file stays as it
- * is), or where the file system refuses one, a synced copy put in place.
+ * Remove the copy while it is ours: by its name when that still holds it,
+ * else (renamed by someone) emptied through its descriptor, which nobody
+ * can redirect, leaving one empty directory wherever they put it.
  */
-static int keep_file(const char *live, const char *kept)
+static void cleanup(struct run *r)
 {
-	if (link(live, kept) == 0)
-		return 0;
-	if (errno == EEXIST)
-		return -EEXIST;
-	char *tmp = temp_name(live);
-	int rc = tmp ? copy_tree(live, tmp) : -ENOMEM;
-	if (rc == 0)
-		rc = place(tmp, kept, false);
-	if (rc < 0 && tmp)
-		remove_tree(tmp);
-	free(tmp);
+	if (!r->tmp_ours || !r->made.st_ino)
+		return;
+	if (safetree_is(r->pfd, r->tmp, &r->made) &&
+	    safetree_remove(r->pfd, r->tmp, &r->made) != -ESTALE)
+		return;
+	if (r->tfd >= 0)
+		safetree_empty(r->tfd);
+}
+
+/* tmp to the new name to, when tmp is still ours: 0, -EEXIST, -errno. */
+static int place_temp(struct run *r, const char *to)
+{
+	if (!safetree_is(r->pfd, r->tmp, &r->made))
+		return -ESTALE; /* renamed by someone else: never put another entry in place */
+	return safetree_place(r->pfd, r->tmp, r->pfd, to);
+}
+
+/* Beside the live path, never over anything. */
+static int beside(struct run *r, const char *dst)
+{
+	int rc = place_temp(r, dst);
+	if (rc == -EEXIST)
+		told_exists(r, dst);
+	else if (rc < 0)
+		return fail(r->a->live, -rc);
+	if (rc == 0) {
+		r->tmp_ours = false;
+		print_path(r, dst);
+	}
 	return rc;
 }
 
-/* Keep live (of type mode) under a new name starting with its own: the name in kept. */
-static int keep_current(const char *live, mode_t mode, char *kept, size_t len)
+static int move_kept(struct run *r, const char *name, char *kept, size_t len);
+
+/* Where the file system refuses a hard link: a synced copy of the live file, put at kept. */
+static int copy_kept(struct run *r, char *kept, size_t len)
 {
-	time_t now = time(NULL);
-	for (unsigned attempt = 1; attempt < 1000; attempt++) {
-		int rc = vcore_kept_name(live, now, attempt, kept, len);
-		if (rc < 0)
-			return fail(live, -rc);
-		rc = S_ISDIR(mode) ? place(live, kept, true) : keep_file(live, kept);
-		if (rc == 0) {
-			sync_dir_of(kept);
-			return 0;
-		}
-		if (rc != -EEXIST)
-			return fail(kept, -rc);
+	char tmp[NAME_BUF];
+	struct stat made;
+	size_t dir_len = strlen(r->a->live) - strlen(r->base);
+	char *dir = strndup(r->a->live, dir_len ? dir_len - 1 : 0);
+	struct vcopy *c = dir ? vcopy_new(dir) : NULL;
+	free(dir);
+	int rc = !c ? -ENOMEM : temp_name(r, tmp, sizeof(tmp));
+	if (rc == 0) {
+		rc = vcopy_entry(c, r->pfd, r->base, r->pfd, tmp, &made);
+		if (rc == 0)
+			rc = move_kept(r, tmp, kept, len);
+		if (rc < 0 && made.st_ino)
+			safetree_remove(r->pfd, tmp, &made);
 	}
-	return fail(live, EEXIST);
+	vcopy_free(c);
+	return rc;
 }
 
-static int overwrite(const char *tmp, const char *live, bool src_dir, FILE *out)
+/* The live file kept under a fresh kept name as a hard link (else a copy): 0, or -errno. */
+static int link_kept(struct run *r, char *kept, size_t len)
 {
-	char kept[PATH_MAX];
-	struct stat st;
-	bool exists = lstat(live, &st) == 0;
-	int rc = exists ? keep_current(live, st.st_mode, kept, sizeof(kept)) : 0;
+	time_t now = time(NULL);
+	for (unsigned attempt = 1; attempt < KEEP_TRIES; attempt++) {
+		int rc = vcore_kept_name(r->base, now, attempt, kept, len);
+		if (rc < 0)
+			return rc;
+		if (linkat(r->pfd, r->base, r->pfd, kept, 0) == 0)
+			return 0;
+		if (errno == EPERM || errno == EMLINK || errno == ENOTSUP || errno == EOPNOTSUPP)
+			return copy_kept(r, kept, len);
+		if (errno != EEXIST)
+			return -errno;
+	}
+	return -EEXIST;
+}
+
+/* Move name (of the old live path) to a fresh kept name: 0, or -errno. */
+static int move_kept(struct run *r, const char *name, char *kept, size_t len)
+{
+	time_t now = time(NULL);
+	for (unsigned attempt = 1; attempt < KEEP_TRIES; attempt++) {
+		int rc = vcore_kept_name(r->base, now, attempt, kept, len);
+		if (rc < 0)
+			return rc;
+		rc = safetree_place(r->pfd, name, r->pfd, kept);
+		if (rc != -EEXIST)
+			return rc;
+	}
+	return -EEXIST;
+}
+
+/* Both files: link the old one to kept, then rename over it (old or new at every instant). */
+static int over_file(struct run *r, char *kept, size_t len)
+{
+	int rc = link_kept(r, kept, len);
 	if (rc < 0)
 		return rc;
-	if (exists && !S_ISDIR(st.st_mode) && !src_dir)
-		rc = rename(tmp, live) < 0 ? -errno : 0; /* atomic: old or new */
-	else
-		rc = place(tmp, live, src_dir); /* a directory was moved away just before */
+	if (!safetree_is(r->pfd, r->tmp, &r->made))
+		rc = -ESTALE;
+	else if (renameat(r->pfd, r->tmp, r->pfd, r->base) < 0)
+		rc = -errno;
 	if (rc < 0)
-		return fail(live, -rc);
-	sync_dir_of(live);
-	fprintf(out, "%s\n", live);
+		unlinkat(r->pfd, kept, 0); /* a second name of the live file: nothing lost */
+	return rc;
+}
+
+/*
+ * A directory for a file or the reverse: exchange them (the live path is
+ * the old or the new one at every instant), then move the old one to kept;
+ * where exchange is unsupported, move the old one to kept first. On failure
+ * everything is put back as it was.
+ */
+static int over_other(struct run *r, char *kept, size_t len)
+{
+	if (!safetree_is(r->pfd, r->tmp, &r->made))
+		return -ESTALE;
+	int rc = safetree_exchange(r->pfd, r->tmp, r->base);
+	if (rc == 0) {
+		r->tmp_ours = false; /* tmp now holds the old live path */
+		rc = move_kept(r, r->tmp, kept, len);
+		if (rc < 0 && safetree_exchange(r->pfd, r->tmp, r->base) == 0)
+			r->tmp_ours = true;
+		return rc;
+	}
+	if (rc != -EINVAL)
+		return rc;
+	rc = move_kept(r, r->base, kept, len);
+	if (rc < 0)
+		return rc;
+	rc = place_temp(r, r->base);
+	if (rc < 0)
+		safetree_place(r->pfd, kept, r->pfd, r->base);
+	return rc;
+}
+
+static int overwrite(struct run *r, bool src_dir)
+{
+	char kept[NAME_BUF];
+	struct stat st;
+	bool exists = fstatat(r->pfd, r->base, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	int rc;
+	if (!exists)
+		rc = place_temp(r, r->base);
+	else if (!S_ISDIR(st.st_mode) && !src_dir)
+		rc = over_file(r, kept, sizeof(kept));
+	else
+		rc = over_other(r, kept, sizeof(kept));
+	if (rc < 0)
+		return fail(r->a->live, -rc);
+	r->tmp_ours = false;
+	sync_parent(r);
+	print_path(r, r->base);
 	if (exists)
-		fprintf(out, "%s\n", kept);
+		print_path(r, kept);
 	return 0;
 }
 
-int vrestore_run(const char *src, const char *live, const char *snapshot, bool overwrite_live,
-		 FILE *out)
+/* Where the version is: its directory in the snapshot (beneath root), or -errno after a line. */
+static int open_source(const struct vrestore_args *a, int *sroot, const char **sbase,
+		       struct stat *st)
 {
-	char dst[PATH_MAX];
-	struct stat st, there;
-	if (lstat(src, &st) < 0)
-		return fail(src, errno);
-	int rc = vcore_restore_name(live, snapshot, dst, sizeof(dst));
+	*sroot = open(a->snap_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (*sroot < 0)
+		return fail(a->snap_dir, errno);
+	int spfd = safetree_open_parent(*sroot, a->rel, sbase);
+	int rc = spfd < 0 ? spfd : fstatat(spfd, *sbase, st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+	if (rc == -ELOOP || rc == -EXDEV)
+		fprintf(stderr, "%s: %s: a symbolic link on its way in snapshot %s: not followed\n",
+			PROG, a->live, a->snapshot);
+	else if (rc < 0)
+		fprintf(stderr, "%s: %s is not in snapshot %s\n", PROG, a->live, a->snapshot);
+	if (rc < 0) {
+		CLOSE(spfd);
+		return rc == -ENOTDIR ? -ENOENT : rc;
+	}
+	return spfd;
+}
+
+/* The live path's directory, beneath the mount: a descriptor or -errno after a line. */
+static int open_dest(const struct vrestore_args *a, int mfd, const char **base)
+{
+	int pfd = safetree_open_parent(mfd, a->rel, base);
+	if (pfd == -ENOENT || pfd == -ENOTDIR) {
+		size_t len = strlen(a->live) - strlen(*base);
+		char *dir = strndup(a->live, len > 1 ? len - 1 : len);
+		fprintf(stderr, "%s: %s does not exist: restore the directory that held %s first\n",
+			PROG, dir ? dir : a->live, a->live);
+		free(dir);
+		return -ENOENT;
+	}
+	if (pfd == -ELOOP || pfd == -EXDEV)
+		fprintf(stderr, "%s: %s: a symbolic link on its way: not followed\n", PROG,
+			a->live);
+	else if (pfd < 0)
+		fail(a->live, -pfd);
+	return pfd;
+}
+
+static int restore(struct run *r, int spfd, const char *sbase, const struct stat *st)
+{
+	char dst[NAME_BUF];
+	struct stat there;
+	int rc = vcore_restore_name(r->base, r->a->snapshot, dst, sizeof(dst));
 	if (rc < 0)
-		return fail(live, -rc);
-	if (!overwrite_live && lstat(dst, &there) == 0) {
-		fprintf(stderr, "%s: %s exists: nothing restored\n", PROG, dst);
+		return fail(r->a->live, -rc);
+	if (!r->a->overwrite && fstatat(r->pfd, dst, &there, AT_SYMLINK_NOFOLLOW) == 0) {
+		told_exists(r, dst);
 		return -EEXIST;
 	}
-	char *parent = strdup(live);
-	bool no_parent = parent && stat(dirname(parent), &there) < 0 && errno == ENOENT;
-	if (no_parent)
-		fprintf(stderr, "%s: %s does not exist: restore the directory that held %s first\n",
-			PROG, parent, live);
-	free(parent);
-	if (no_parent)
-		return -ENOENT;
-	char *tmp = temp_name(live);
-	if (!tmp)
-		return fail(live, ENOMEM);
-	rc = copy_tree(src, tmp);
+	rc = copy_to_temp(r, spfd, sbase);
 	if (rc == 0)
-		sync_dir_of(tmp);
-	if (rc == 0 && overwrite_live) {
-		rc = overwrite(tmp, live, S_ISDIR(st.st_mode), out);
-	} else if (rc == 0) {
-		rc = place(tmp, dst, S_ISDIR(st.st_mode));
-		if (rc == -EEXIST)
-			fprintf(stderr, "%s: %s exists: nothing restored\n", PROG, dst);
-		else if (rc < 0)
-			fail(dst, -rc);
-		else
-			fprintf(out, "%s\n", dst);
-	}
+		rc = r->a->overwrite ? overwrite(r, S_ISDIR(st->st_mode)) : beside(r, dst);
 	if (rc < 0)
-		remove_tree(tmp);
-	else
-		sync_dir_of(dst);
-	free(tmp);
+		cleanup(r);
+	return rc;
+}
+
+int vrestore_run(const struct vrestore_args *a, FILE *out)
+{
+	struct run r = {.a = a, .out = out, .pfd = -1, .tfd = -1};
+	struct stat st;
+	const char *sbase;
+	int sroot = -1, mfd = open(a->mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int spfd = mfd < 0 ? fail(a->mount, errno) : open_source(a, &sroot, &sbase, &st);
+	r.pfd = spfd < 0 ? spfd : open_dest(a, mfd, &r.base);
+	int rc = r.pfd < 0 ? r.pfd : 0;
+	if (rc == 0 && a->confine) {
+		int reads[] = {mfd, sroot}, writes[] = {r.pfd};
+		rc = confine_paths(reads, 2, writes, 1, a->verbose);
+		rc = rc < 0 ? rc : 0;
+	}
+	if (rc == 0)
+		rc = restore(&r, spfd, sbase, &st);
+	CLOSE(r.tfd);
+	CLOSE(r.pfd);
+	CLOSE(spfd);
+	CLOSE(sroot);
+	CLOSE(mfd);
 	return rc;
 }

@@ -470,6 +470,8 @@ def test_bash_completion_offers_options_and_the_snapshots_of_the_paths_mount(exp
 
     assert complete("--re") == ["--restore"]
     assert complete("--o") == ["--overwrite"]
+    assert complete("--ve") == ["--verbose", "--version"]
+    assert complete("--q") == ["--quiet"]
     live = export / "etc/app.conf"
     assert complete("--restore", "", live, at=1) == ["before-upgrade", "daily-2026-11-24",
                                                "daily-2026-11-25", "dup"]

@@ -254,6 +254,26 @@ static void test_a_root_mount_after_a_fuse_one_is_followed(void **state)
 	mounts_table_free(&t);
 }
 
+/* user_id= of the super options tells who mounted a FUSE filesystem (versions trusts root's). */
+static void test_user_id_is_who_mounted_it(void **state)
+{
+	(void)state;
+	static const char text[] = "70 27 0:60 / /home/eve/a rw - fuse.ovhsnapfs ovhsnapfs"
+				   " rw,user_id=1000,group_id=1000\n"
+				   "71 27 0:61 / /mnt/efs rw - fuse.ovhsnapfs ovhsnapfs"
+				   " rw,user_id=0,group_id=0,allow_other\n"
+				   "72 27 0:62 / /srv/standin rw - tmpfs " EXPORT " rw\n"
+				   "73 27 0:63 / /x rw - fuse.ovhsnapfs ovhsnapfs rw,user_id=x1\n";
+	struct mount_table t;
+	assert_int_equal(mounts_parse_all(text, strlen(text), &t), 0);
+	assert_int_equal(t.n, 4);
+	assert_int_equal(t.items[0].user_id, 1000);
+	assert_int_equal(t.items[1].user_id, 0);
+	assert_int_equal(t.items[2].user_id, -1);
+	assert_int_equal(t.items[3].user_id, -1);
+	mounts_table_free(&t);
+}
+
 /* A real NFS mount of the export wins over any other type, wherever it comes. */
 static void test_nfs_wins_over_other_types(void **state)
 {
@@ -375,6 +395,7 @@ int main(void)
 		cmocka_unit_test(test_a_fuse_or_user_mount_is_never_followed),
 		cmocka_unit_test(test_a_root_mount_after_a_fuse_one_is_followed),
 		cmocka_unit_test(test_nfs_wins_over_other_types),
+		cmocka_unit_test(test_user_id_is_who_mounted_it),
 		cmocka_unit_test(test_the_earliest_path_wins_among_mounts_of_one_rank),
 		cmocka_unit_test(test_the_live_table_is_this_process_mounts),
 		cmocka_unit_test(test_a_mount_point_covers_itself_and_below_only),
