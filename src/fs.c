@@ -16,6 +16,7 @@
 #include "log.h"
 #include "names.h"
 #include "op.h"
+#include "treewalk.h"
 #include "xattr.h"
 
 /* Bytes of one open info.json, fixed at open so every read agrees. */
@@ -333,6 +334,8 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 	default:
 		rc = -ENOTDIR;
 	}
+	if (rc == 0)
+		treewalk_listed(&fs->tree, &n); /* a walk starts with a listing */
 	tree_node_release(&n);
 	return rc;
 }
