@@ -45,7 +45,7 @@ NAGLE = False  # --sim-nagle: run tests/sim/ovhsim.py exactly as it is
 # Trees (services x shares x snapshots).
 TREE_CALLS = (5, 4, 20)       # figures 1, 2 and 5
 TREE_FIND = (10, 8, 10)       # figure 3
-TREE_RSS = (100, 10, 200)     # figure 4
+TREE_RSS = (10, 10, 200)      # figure 4 (issue 26: 20,000 snapshots)
 TREE_BIG = 20000              # figure 7: snapshots in one share
 LATENCY = 0.02                # figure 3
 CACHE_TTL = 60                # ovhsnapfs's default, hence its default kernel timeouts

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -717,6 +718,11 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
 	struct ovhsnapfs *fs = fuse_get_context()->private_data;
 	(void)conn;
+#ifdef M_ARENA_MAX
+	/* Listings are built on many threads: an arena each keeps what one load freed from
+	 * the next, a quarter more peak RSS (bench figure 4). */
+	mallopt(M_ARENA_MAX, 2);
+#endif
 	cfg->nullpath_ok = 0;
 	/*
 	 * The kernel's FUSE_INTERRUPT reaches fuse_interrupted() only with intr
