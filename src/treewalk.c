@@ -42,23 +42,32 @@ static size_t index_of(const struct listing *l, const struct entry *e)
 	return (size_t)(e - l->entries);
 }
 
+/*
+ * Going into a subdirectory is what counts, not looking at it (ls -l, stat,
+ * getfattr): a path through one of a service's shares (it needed the
+ * service's share listing), into a share's .snapshots (its snapshot listing).
+ */
 void treewalk_visited(struct tree *t, const struct node *n)
 {
 	char key[400];
 	if (!t->walk || !n->service || !n->held[0])
 		return;
-	walk_visited(t->walk, "S", n->held[0], index_of(n->held[0], n->service));
-	if (n->share && n->held[1]) {
+	if (n->share)
+		walk_visited(t->walk, "S", n->held[0], index_of(n->held[0], n->service));
+	if (n->share && n->held[1] && (n->kind == NODE_SNAPDIR || n->snapshot)) {
 		tree_key(key, sizeof(key), EFS_SHARE, n->service->obj.id, NULL);
 		walk_visited(t->walk, key, n->held[1], index_of(n->held[1], n->share));
 	}
 }
 
+/* Listing a service goes into it (a visit of the root), and may start a walk of its own. */
 void treewalk_listed(struct tree *t, const struct node *dir)
 {
 	char key[400];
 	if (!t->walk || (dir->kind != NODE_ROOT && dir->kind != NODE_SERVICE))
 		return;
+	if (dir->kind == NODE_SERVICE && dir->held[0])
+		walk_visited(t->walk, "S", dir->held[0], index_of(dir->held[0], dir->service));
 	if (dir->kind == NODE_ROOT)
 		tree_key(key, sizeof(key), EFS_SERVICE, NULL, NULL);
 	else

@@ -14,7 +14,7 @@
 #include "tree.h"
 
 struct walk *treewalk_new(struct tree *tree, cache_loader_fn loader, int max_window);
-/* A user's call resolved n: the directories it went through. */
+/* A user's call resolved n: the subdirectories it went into. */
 void treewalk_visited(struct tree *tree, const struct node *n);
 /* A user's readdir listed dir. */
 void treewalk_listed(struct tree *tree, const struct node *dir);

@@ -3,7 +3,8 @@
  *
  * Owns the recognition of a walk (find, du, rsync -n) and the background
  * loads it earns. A user's readdir of a directory, followed within WALK_GAP
- * seconds by calls reaching two or more of its subdirectories, is a walk:
+ * seconds by calls going into two or more of its subdirectories (what goes
+ * into one is the caller's to say: treewalk.h), is a walk:
  * only then are the listings of its next subdirectories loaded in parallel,
  * a window of 2 that doubles each time one of them is used by a user's call
  * (up to the maximum, -o prefetch=N), and that never has more loads unused

@@ -108,8 +108,8 @@ def test_cold_find_of_a_wide_service_makes_no_call_it_does_not_use(mounts, sim):
 
 def test_ls_l_of_a_service_then_of_a_share_wastes_at_most_the_first_window(mounts, sim):
     # Kernel timeouts 0: every lstat of ls -l reaches the daemon, the worst case. The
-    # lstats of 8 shares look like a walk's first steps, but none of the listings loaded
-    # ahead is used: the window stays at 2.
+    # lstats of 8 shares look at them without going into them: no walk, and were one seen,
+    # no more than its first window (2) would be loaded ahead unused.
     sim.seed(wide_seed())
     opts = ["entry_timeout=0", "attr_timeout=0", "cache_ttl=2"]
     off = mounts(opts + ["prefetch=0"])
