@@ -201,14 +201,28 @@ static void sweep(struct walk *w, double now)
 	}
 }
 
+/* A walked directory's window: its own, or the walk's above it if that grew wider. */
+static unsigned window_of(struct walk *w, const struct dir *d, double now)
+{
+	unsigned window = d->window;
+	const struct dir *up = d;
+	for (int depth = 0; window && up && up->parent && depth < 8; depth++) {
+		up = dir_find(w, up->parent, now);
+		if (up && up->window > window)
+			window = up->window;
+	}
+	return window;
+}
+
 /* Queue loads for d's next subdirectories while it has fewer unused than its window. */
 static void top_up(struct walk *w, struct dir *d)
 {
 	char key[400];
-	if (!d->window || !d->l)
+	unsigned window = window_of(w, d, d->last);
+	if (!window || !d->l)
 		return;
 	size_t i = d->pos != NONE && d->pos > d->next ? d->pos : d->next;
-	for (; i < d->l->n && d->pending < d->window; i++) {
+	for (; i < d->l->n && d->pending < window; i++) {
 		if (!w->hooks.child_key(d->key, &d->l->entries[i], key, sizeof(key)))
 			return;
 		if (record_find(w, key) || cache_is_fresh(w->cache, key))
@@ -233,9 +247,11 @@ static void grow(struct walk *w, struct dir *d, double now)
 	for (int depth = 0; d && depth < 8; depth++) {
 		if (d->window && d->window < window)
 			d->window = window;
-		top_up(w, d);
 		d = d->parent ? dir_find(w, d->parent, now) : NULL;
 	}
+	for (int i = 0; i < DIRS; i++) /* the walk's every directory, as wide */
+		if (w->dirs[i].key && w->dirs[i].window && now - w->dirs[i].last <= WALK_GAP)
+			top_up(w, &w->dirs[i]);
 }
 
 /*
