@@ -322,12 +322,13 @@ void walk_used(struct walk *w, const char *key)
 	struct record *r = record_find(w, key);
 	if (r) {
 		struct dir *d = owner_of(w, r);
-		if (r->state == LOADED && now - r->at > cache_ttl(w->cache))
+		bool late = r->state == LOADED && now - r->at > cache_ttl(w->cache);
+		if (late)
 			w->stats.waste++;
 		else if (r->state != QUEUED) /* queued: the user's call came first */
 			w->stats.hits++;
 		record_drop(w, r);
-		if (d) {
+		if (d && !late) {
 			d->last = now;
 			grow(w, d, now);
 		}
