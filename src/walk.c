@@ -244,14 +244,23 @@ static void top_up(struct walk *w, struct dir *d)
 static void grow(struct walk *w, struct dir *d, double now)
 {
 	unsigned window = d->window * 2 > w->max_window ? w->max_window : d->window * 2;
+	struct dir *top = d;
 	for (int depth = 0; d && depth < 8; depth++) {
 		if (d->window && d->window < window)
 			d->window = window;
+		top = d;
 		d = d->parent ? dir_find(w, d->parent, now) : NULL;
 	}
-	for (int i = 0; i < DIRS; i++) /* the walk's every directory, as wide */
-		if (w->dirs[i].key && w->dirs[i].window && now - w->dirs[i].last <= WALK_GAP)
-			top_up(w, &w->dirs[i]);
+	for (int i = 0; i < DIRS; i++) { /* the walk's every directory, as wide */
+		struct dir *c = &w->dirs[i];
+		if (!c->key || !c->window || now - c->last > WALK_GAP)
+			continue;
+		const struct dir *up = c;
+		for (int depth = 0; up && up != top && depth < 8; depth++)
+			up = up->parent ? dir_find(w, up->parent, now) : NULL;
+		if (up == top)
+			top_up(w, c);
+	}
 }
 
 /*
