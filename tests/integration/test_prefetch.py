@@ -14,8 +14,12 @@ WWW_LIST = "/storage/netapp/%s/share/%s/snapshot?detail=true" % (SVC, WWW)
 SETTLE = 0.5  # a background load, had one been queued, would have been sent by then
 
 
+def status(m):
+    return json.loads(fscall("read", m / ".ovhsnapfs").decode())
+
+
 def prefetch(m):
-    return json.loads(fscall("read", m / ".ovhsnapfs").decode())["prefetch"]
+    return status(m)["prefetch"]
 
 
 def listings(calls):
@@ -35,11 +39,14 @@ def wide_seed(shares=8, snapshots=2):
 
 
 def test_ls_of_a_service_makes_its_one_call(mnt, sim):
+    before = status(mnt)["api"]["calls"]
     sim.clear_log()
     assert "www" in ls(mnt / "efs-prod")
     time.sleep(SETTLE)
     assert sim.calls() == [("GET", SHARES)]
-    assert prefetch(mnt)["loads"] == 0
+    after = status(mnt)
+    assert after["api"]["calls"] == before + 1  # what the status file shows a user
+    assert after["prefetch"]["loads"] == 0
 
 
 def test_ls_of_one_snapshots_directory_makes_its_calls_only(mnt, sim):
