@@ -8,9 +8,11 @@
  * only then are the listings of its next subdirectories loaded in parallel,
  * a window of 2 that doubles each time one of them is used by a user's call
  * (up to the maximum, -o prefetch=N), and that never has more loads unused
- * than its size. A subdirectory loaded for a walk, or listed while its
- * parent is walked, is walked too (the walk goes on down). A single ls,
- * stat, mkdir or rmdir never makes a background load.
+ * than its size. The walk spreads: a subdirectory loaded for it, or listed
+ * while its parent is walked, is walked too, as wide as the walk above it;
+ * and a walk seen in a subdirectory the user went into from a listing walks
+ * that listing too. A single ls, stat, mkdir or rmdir never makes a
+ * background load.
  *
  * Owns its worker threads, the state of the directories looked at lately
  * and the loads made for them: loads, hits (used by a user's call within
