@@ -23,7 +23,7 @@ struct dir {
 	double last;	   /* its latest activity */
 	size_t pos;	   /* the entry last visited (NONE: none yet) */
 	size_t next;	   /* the first entry not yet considered for a load */
-	unsigned changes;  /* visits that went to another entry than the last */
+	unsigned changes;  /* visits that went forward to another entry, in a row */
 	unsigned window;   /* 0: not walked */
 	unsigned pending;  /* its loads queued or made and not used yet */
 };
@@ -311,8 +311,8 @@ void walk_visited(struct walk *w, const char *dir_key, struct listing *l, size_t
 	if (d) { /* a directory nobody listed is not walked */
 		d->last = now;
 		dir_set_listing(d, l);
-		if (index != d->pos) {
-			d->changes += d->pos != NONE;
+		if (index != d->pos) { /* a walk goes forward, as readdir gave them */
+			d->changes = d->pos != NONE && index > d->pos ? d->changes + 1 : 0;
 			d->pos = index;
 		}
 		if (!d->window && d->changes > 0)

@@ -1,10 +1,11 @@
 /*
  * walk: adaptive prefetch, the readahead of directory listings.
  *
- * Owns the recognition of a walk (find, du, rsync -n) and the background
+ * Owns the recognition of a walk (find, du) and the background
  * loads it earns. A user's readdir of a directory, followed within WALK_GAP
- * seconds by calls going into two or more of its subdirectories (what goes
- * into one is the caller's to say: treewalk.h), is a walk:
+ * seconds by calls going into two or more of its subdirectories, forward in
+ * the listing's order (what goes into one is the caller's to say:
+ * treewalk.h), is a walk:
  * only then are the listings of its next subdirectories loaded in parallel,
  * a window of 2 that doubles each time one of them is used by a user's call
  * (up to the maximum, -o prefetch=N), and that never has more loads unused

@@ -137,6 +137,20 @@ static void a_listing_and_one_subdirectory_load_nothing_ahead(void **state)
 	teardown(f);
 }
 
+static void going_back_is_no_walk(void **state)
+{
+	(void)state;
+	struct fixture *f = setup_ttl(60);
+	walk_listed(f->walk, DIR_KEY, NULL, f->dir);
+	walk_visited(f->walk, DIR_KEY, f->dir, 5); /* a script's picks, not readdir's order */
+	walk_visited(f->walk, DIR_KEY, f->dir, 2);
+	walk_visited(f->walk, DIR_KEY, f->dir, 0);
+	assert_int_equal(stats(f).loads, 0);
+	walk_visited(f->walk, DIR_KEY, f->dir, 1); /* forward from 0: a walk */
+	assert_int_equal(stats_after(f, 2).loads, 2);
+	teardown(f);
+}
+
 static void no_listing_no_walk(void **state)
 {
 	(void)state;
@@ -230,6 +244,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(a_listing_and_one_subdirectory_load_nothing_ahead),
 		cmocka_unit_test(no_listing_no_walk),
+		cmocka_unit_test(going_back_is_no_walk),
 		cmocka_unit_test(two_subdirectories_load_a_window_of_two_that_doubles_with_use),
 		cmocka_unit_test(a_walk_that_goes_on_loads_each_subdirectory_once),
 		cmocka_unit_test(background_yields_when_it_may_not_load),
