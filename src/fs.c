@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "log.h"
 #include "names.h"
 #include "op.h"
+#include "treewalk.h"
 #include "xattr.h"
 
 /* Bytes of one open info.json, fixed at open so every read agrees. */
@@ -333,6 +335,8 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 	default:
 		rc = -ENOTDIR;
 	}
+	if (rc == 0)
+		treewalk_listed(&fs->tree, &n); /* a walk starts with a listing */
 	tree_node_release(&n);
 	return rc;
 }
@@ -714,6 +718,11 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
 	struct ovhsnapfs *fs = fuse_get_context()->private_data;
 	(void)conn;
+#ifdef M_ARENA_MAX
+	/* Listings are built on many threads: an arena each keeps what one load freed from
+	 * the next, a quarter more peak RSS (bench figure 4). */
+	mallopt(M_ARENA_MAX, 2);
+#endif
 	cfg->nullpath_ok = 0;
 	/*
 	 * The kernel's FUSE_INTERRUPT reaches fuse_interrupted() only with intr

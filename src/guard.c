@@ -62,6 +62,17 @@ void ratelimit_stats(struct ratelimit *r, unsigned long *waits, double *waited)
 	pthread_mutex_unlock(&r->lock);
 }
 
+bool ratelimit_spare(struct ratelimit *r)
+{
+	if (r->interval <= 0)
+		return true;
+	pthread_mutex_lock(&r->lock);
+	double now = clock_now(), tat = r->tat < now ? now : r->tat;
+	double room = r->burst - (tat - now) / r->interval; /* requests that may go now */
+	pthread_mutex_unlock(&r->lock);
+	return room >= 1 + r->burst / 4;
+}
+
 void breaker_init(struct breaker *b)
 {
 	pthread_mutex_init(&b->lock, NULL);

@@ -38,6 +38,12 @@ int ratelimit_wait(struct ratelimit *limit, const struct op *op, double max_wait
 /* Counters for the status file: the waits so far and the seconds they took. */
 void ratelimit_stats(struct ratelimit *limit, unsigned long *waits, double *waited);
 
+/*
+ * Whether a background request may go now: without waiting, and leaving a
+ * quarter of the burst to users' calls.
+ */
+bool ratelimit_spare(struct ratelimit *limit);
+
 #define BREAKER_THRESHOLD 3
 
 struct breaker {

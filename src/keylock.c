@@ -74,3 +74,11 @@ void keylock_give(struct keylock *kl, const char *key)
 	pthread_mutex_unlock(&kl->lock);
 	free(gone);
 }
+
+bool keylock_busy(struct keylock *kl, const char *key)
+{
+	pthread_mutex_lock(&kl->lock);
+	bool held = is_held(kl, key);
+	pthread_mutex_unlock(&kl->lock);
+	return held;
+}

@@ -12,6 +12,7 @@
 #define OVHSNAPFS_KEYLOCK_H
 
 #include <pthread.h>
+#include <stdbool.h>
 
 #include "op.h"
 
@@ -30,5 +31,7 @@ void keylock_destroy(struct keylock *kl);
 int keylock_take(struct keylock *kl, const struct op *op, const char *key);
 /* Let go of a key keylock_take gave. */
 void keylock_give(struct keylock *kl, const char *key);
+/* Whether key is held now (a background reader keeps off it). */
+bool keylock_busy(struct keylock *kl, const char *key);
 
 #endif

@@ -190,8 +190,9 @@ static void show_help(const char *progname)
 	       "    -o rate=N              at most N API requests per second sustained\n"
 	       "                           (default 1: OVH's fair use, 60 a minute; 0: no limit)\n"
 	       "    -o burst=N             requests at once before rate= applies (default 60)\n"
-	       "    -o prefetch=N          listing a directory loads up to N of its\n"
-	       "                           subdirectories in parallel (default 0: off)\n"
+	       "    -o prefetch=N          a walk (find, du) seen loads up to N of the\n"
+	       "                           next subdirectories in parallel (default 16;\n"
+	       "                           0: off; a single ls or stat never does)\n"
 	       "    -o cache_max=SIZE      cache listings of at most SIZE bytes (K, M, G, T:\n"
 	       "                           powers of 1024; a plain number N: N objects), least\n"
 	       "                           recently used dropped first (default 1G)\n"
@@ -593,6 +594,7 @@ static int parse_args(struct fuse_args *args, struct options *o)
 			      .rate = OVH_DEFAULT_RATE,
 			      .burst = OVH_DEFAULT_BURST,
 			      .retries = 4,
+			      .prefetch = 16,
 			      .cache_max_bytes = CACHE_DEFAULT_MAX_BYTES,
 			      .umask = 022};
 	if (fuse_opt_parse(args, o, option_spec, opt_proc) != 0)

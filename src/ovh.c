@@ -603,6 +603,11 @@ static json_t *counts_json(atomic_ulong *counts, size_t n, const char *const *na
 	return o;
 }
 
+bool ovh_rate_spare(struct ovh_client *c)
+{
+	return ratelimit_spare(&c->ratelimit);
+}
+
 json_t *ovh_status_json(struct ovh_client *c)
 {
 	struct counters *k = &c->counters;

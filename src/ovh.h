@@ -66,6 +66,8 @@ void ovh_client_free(struct ovh_client *client);
 /* Fetch GET /auth/time and store the delta used for signatures. */
 int ovh_sync_time(struct ovh_client *client, unsigned flags);
 long ovh_time_delta(const struct ovh_client *client);
+/* Whether a background request may go now (ratelimit_spare): it never waits for rate=. */
+bool ovh_rate_spare(struct ovh_client *client);
 const char *ovh_base_url(const struct ovh_client *client);
 
 /*

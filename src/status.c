@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "names.h"
 #include "tree.h"
+#include "walk.h"
 
 struct status {
 	char *endpoint, *base_url;
@@ -82,6 +83,15 @@ static json_t *cache_json(struct cache *cache)
 			 (json_int_t)cs.loads);
 }
 
+/* Background loads made for walks (walk.h): what prefetch costs and what it saves. */
+static json_t *prefetch_json(struct status *st)
+{
+	struct walk_stats ws;
+	walk_stats(st->tree ? st->tree->walk : NULL, &ws);
+	return json_pack("{s:I, s:I, s:I}", "loads", (json_int_t)ws.loads, "hits",
+			 (json_int_t)ws.hits, "waste", (json_int_t)ws.waste);
+}
+
 /* The snapshot types every share shows, 0 when it has none of one. */
 static const char *const snapshot_types[] = {"automatic", "manual", "system"};
 
@@ -149,12 +159,14 @@ json_t *status_collect(struct status *st)
 	json_object_del(api, "breaker");
 	json_object_del(api, "rate");
 	/* "o" steals the references, including on failure. */
-	return json_pack("{s:s, s:s, s:s, s:{s:s, s:s}, s:I, s:I, s:o?, s:o?, s:o?, s:o?, s:o?}",
+	return json_pack("{s:s, s:s, s:s, s:{s:s, s:s}, s:I, s:I, s:o?, s:o?, s:o?, s:o?, s:o?, "
+			 "s:o?}",
 			 "version", PACKAGE_VERSION, "endpoint", st->endpoint, "base_url",
 			 st->base_url, "auth", "method", st->auth, "key_prefix", st->key_prefix,
 			 "time_delta", (json_int_t)ovh_time_delta(st->api), "uptime_seconds",
 			 (json_int_t)(clock_now() - st->started), "api", api, "breaker", breaker,
-			 "rate", rate, "cache", cache_json(st->cache), "shares", shares_json(st));
+			 "rate", rate, "cache", cache_json(st->cache), "prefetch",
+			 prefetch_json(st), "shares", shares_json(st));
 }
 
 char *status_file(struct status *st, size_t *len)
@@ -204,6 +216,12 @@ static const struct metric {
 	{"cache", "misses", "cache_misses_total", "counter",
 	 "Lookups that loaded a listing or waited for one."},
 	{"cache", "loads", "cache_loads_total", "counter", "Listings loaded from the API."},
+	{"prefetch", "loads", "prefetch_loads_total", "counter",
+	 "Listings loaded in the background ahead of a walk."},
+	{"prefetch", "hits", "prefetch_hits_total", "counter",
+	 "Background loads used by a later call within cache_ttl."},
+	{"prefetch", "waste", "prefetch_waste_total", "counter",
+	 "Background loads not used within cache_ttl."},
 };
 
 static void header(FILE *f, const char *name, const char *type, const char *help)

@@ -12,6 +12,8 @@
 #include "names.h"
 #include "op.h"
 #include "prefetch.h"
+#include "treewalk.h"
+#include "walk.h"
 
 #define MAX_DEPTH 5
 
@@ -493,23 +495,6 @@ void tree_forget_all(struct tree *t)
 	paths_send(t, &p);
 }
 
-/* -o prefetch: a listing of services or shares warms its children's. */
-static void prefetch_children(struct tree *t, enum efs_kind kind, const char *svc,
-			      const struct listing *l)
-{
-	char key[400];
-	if (!t->prefetch_children || kind == EFS_SNAPSHOT || kind == EFS_ACCESS_PATH ||
-	    kind == EFS_POLICY)
-		return;
-	for (size_t i = 0; i < l->n; i++) {
-		if (kind == EFS_SERVICE)
-			key_of(key, sizeof(key), EFS_SHARE, l->entries[i].obj.id, NULL);
-		else
-			key_of(key, sizeof(key), EFS_SNAPSHOT, svc, l->entries[i].obj.id);
-		prefetch_key(t->prefetch, key);
-	}
-}
-
 /* ---- loading ---- */
 
 /* A share's reserve or policy as a listing of one entry (none: no policy). */
@@ -574,15 +559,15 @@ static int loader(void *ctx, const char *key, const struct listing *previous, st
 	if (!*out)
 		return -ENOMEM;
 	tree_notify_changes(t, kind, svc, share, previous, *out);
-	prefetch_children(t, kind, svc, *out);
 	return 0;
 }
 
 int tree_enable_prefetch(struct tree *t, int workers)
 {
-	t->prefetch_children = workers > 0;
-	t->prefetch = prefetch_new(t->cache, loader, t, workers > 0 ? workers : 1);
-	return t->prefetch ? 0 : -ENOMEM;
+	t->prefetch = prefetch_new(t->cache, loader, t, 1);
+	if (workers > 0 && cache_ttl(t->cache) > 0)
+		t->walk = treewalk_new(t, loader, workers);
+	return t->prefetch && (workers <= 0 || cache_ttl(t->cache) <= 0 || t->walk) ? 0 : -ENOMEM;
 }
 
 int tree_start_threads(struct tree *t, mounts_changed_fn on_mounts)
@@ -591,12 +576,17 @@ int tree_start_threads(struct tree *t, mounts_changed_fn on_mounts)
 	if (rc)
 		log_error("cannot watch the mount table (%s): content links may go stale",
 			  strerror(-rc));
+	rc = walk_start(t->walk);
+	if (rc)
+		return rc;
 	return t->prefetch ? prefetch_start(t->prefetch) : 0;
 }
 
 void tree_stop_threads(struct tree *t)
 {
 	mounts_stop(t->mounts);
+	walk_free(t->walk);
+	t->walk = NULL;
 	prefetch_free(t->prefetch);
 	t->prefetch = NULL;
 }
@@ -606,6 +596,8 @@ static int load(struct tree *t, const struct op *op, enum efs_kind kind, const c
 {
 	char key[400];
 	key_of(key, sizeof(key), kind, svc, share);
+	if (op)
+		walk_used(t->walk, key);
 	return cache_get(t->cache, op, key, loader, t, out);
 }
 
@@ -827,6 +819,8 @@ int tree_resolve(struct tree *t, const struct op *op, const char *path, struct n
 	}
 	if (rc)
 		tree_node_release(out);
+	else if (op)
+		treewalk_visited(t, out);
 	return rc;
 }
 

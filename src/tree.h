@@ -32,9 +32,9 @@ struct tree {
 	time_t started;	 /* mtime of what has no date of its own */
 	/* Changes to one share are serialized (snapops): a lock per share id. */
 	struct keylock changes;
-	struct prefetch *prefetch; /* loads ahead and refreshes (prefetch.h) */
+	struct prefetch *prefetch; /* refreshes what users saw (prefetch.h) */
+	struct walk *walk;	   /* loads ahead of a walk (walk.h; NULL: prefetch=0) */
 	struct mounts *mounts;	   /* this host's mounts, for content links (content.h) */
-	bool prefetch_children;	   /* -o prefetch=N, N > 0 */
 	/*
 	 * Told, from any thread, of a path whose kernel entry or attributes a
 	 * new listing made stale (NULL: nobody listens).
@@ -49,7 +49,8 @@ void tree_init(struct tree *tree, struct ovh_client *api, struct cache *cache, c
 void tree_destroy(struct tree *tree);
 /*
  * The background loads: refreshing expired listings a user saw, and with
- * -o prefetch=N (workers > 0) loading the subdirectories of each listing.
+ * -o prefetch=N (workers > 0) loading ahead of a walk (treewalk.h), a
+ * window of at most N listings at once.
  */
 int tree_enable_prefetch(struct tree *tree, int workers);
 /*

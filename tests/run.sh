@@ -172,7 +172,7 @@ if want asan; then
 fi
 
 if want tsan; then
-	say "ThreadSanitizer build: unit, stress, interrupt, versions, freshness, locks and settings tests"
+	say "ThreadSanitizer build: unit, stress, interrupt, versions, freshness, locks, settings and prefetch tests"
 	tsan_logs="$results/tsan"
 	mkdir -p "$tsan_logs"
 	chmod 1777 "$tsan_logs"
@@ -209,7 +209,8 @@ if want tsan; then
 		OVHSNAPFS_BUILD="$top/build-tsan" OVHSNAPFS_STRESS_OPS=60 run_pytest integration-tsan \
 			tests/integration/test_stress.py tests/integration/test_interrupts.py \
 			tests/integration/test_versions.py tests/integration/test_freshness.py \
-			tests/integration/test_settings.py "${locks[@]/#/tests/integration/}"
+			tests/integration/test_settings.py tests/integration/test_prefetch.py \
+			"${locks[@]/#/tests/integration/}"
 		wrap=()
 	fi
 	unset TSAN_OPTIONS

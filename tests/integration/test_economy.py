@@ -68,17 +68,24 @@ def test_a_new_snapshot_elsewhere_shows_in_a_kernel_cached_listing(mounts, sim):
 
 
 def test_prefetch_loads_subdirectories_before_they_are_asked_for(mounts, sim):
-    # The services listing made at mount starts the share listings, which start the
-    # snapshot listings: all before the user asks for any of them.
+    # A listing, then two of its subdirectories gone into: a walk. The next snapshot
+    # listings are loaded before the user asks for them (and not before: the mount and the
+    # first step load nothing ahead).
     m = mounts(["prefetch=4"])
-    wanted = {("GET", "/storage/netapp/%s/share/%s/snapshot?detail=true" % (SVC, h))
-              for h in (WWW, DB)}
+    logs = ("GET", "/storage/netapp/%s/share/%s/snapshot?detail=true"
+            % (SVC, "7e4b2d90-3a1c-4f58-b6e2-0c9d8a7b0103"))
+    ls(m / "efs-prod")
+    ls(m / "efs-prod/www/.snapshots")
+    time.sleep(0.3)
+    assert [c for c in sim.calls() if c[1].endswith("/snapshot?detail=true")] == [
+        ("GET", WWW_LIST)]
+    ls(m / "efs-prod/db/.snapshots")
     deadline = time.time() + 10
-    while not wanted <= set(sim.calls()):
+    while logs not in sim.calls():
         assert time.time() < deadline, sim.calls()
         time.sleep(0.1)
     before = len(sim.log())
-    assert "before-upgrade" in ls(m / "efs-prod/www/.snapshots")
+    assert "daily-2026-11-25" in ls(m / "efs-prod/logs/.snapshots")
     assert len(sim.log()) == before  # already there
     # Nothing is asked twice.
     calls = sim.calls()
