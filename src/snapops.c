@@ -223,6 +223,26 @@ static int status_now(struct tree *t, const struct op *op, const char *svc, cons
 	return rc;
 }
 
+/* Seconds a typed name keeps leading to its renamed snapshot: the kernel's cache_ttl, or more. */
+#define ALIAS_MIN_TTL 10.0
+
+/*
+ * Another host renamed the new snapshot while we waited: the name typed
+ * goes on leading to it (libfuse looks it up as mkdir returns), and the
+ * snapshot shows its current name.
+ */
+static void keep_typed_name(struct tree *t, const char *svc, const char *share, const char *name,
+			    const struct efs_object *now)
+{
+	if (!name || (now->name && strcmp(now->name, name) == 0))
+		return;
+	double ttl = cache_ttl(t->cache);
+	log_info("mkdir %s: snapshot %s was renamed to %s meanwhile; %s leads to it for %.0f s",
+		 name, now->id, now->name ? now->name : "(none)", name,
+		 ttl > ALIAS_MIN_TTL ? ttl : ALIAS_MIN_TTL);
+	alias_add(&t->aliases, svc, share, name, now->id, ttl > ALIAS_MIN_TTL ? ttl : ALIAS_MIN_TTL);
+}
+
 /*
  * After a POST that made a snapshot (mkdir, hold): refuse a failure status,
  * then wait (wait=) while it is creating. verb names the call in logs.
@@ -262,6 +282,8 @@ static int finish_create(struct tree *t, const struct snapops_opts *opts, const 
 	if (rc)
 		return rc;
 	cache_apply(t, svc, share, CHANGE_REPLACE, &last);
+	if (strcmp(verb, "mkdir") == 0)
+		keep_typed_name(t, svc, share, name, &last);
 	if (last.status != EFS_ST_AVAILABLE) {
 		log_error("%s %s: snapshot %s ended in status %s", verb, name, obj->id,
 			  efs_status_text(&last, text, sizeof(text)));
