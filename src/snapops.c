@@ -236,11 +236,10 @@ static void keep_typed_name(struct tree *t, const char *svc, const char *share, 
 {
 	if (!name || (now->name && strcmp(now->name, name) == 0))
 		return;
-	double ttl = cache_ttl(t->cache);
+	double ttl = cache_ttl(t->cache) > ALIAS_MIN_TTL ? cache_ttl(t->cache) : ALIAS_MIN_TTL;
 	log_info("mkdir %s: snapshot %s was renamed to %s meanwhile; %s leads to it for %.0f s",
-		 name, now->id, now->name ? now->name : "(none)", name,
-		 ttl > ALIAS_MIN_TTL ? ttl : ALIAS_MIN_TTL);
-	alias_add(&t->aliases, svc, share, name, now->id, ttl > ALIAS_MIN_TTL ? ttl : ALIAS_MIN_TTL);
+		 name, now->id, now->name ? now->name : "(none)", name, ttl);
+	alias_add(&t->aliases, svc, share, name, now->id, ttl);
 }
 
 /*
