@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "clock.h"
@@ -20,7 +21,8 @@ static bool name_taken(const struct listing *l, const char *name, const char *ex
 		const struct efs_object *o = &l->entries[i].obj;
 		if (except_id && strcmp(o->id, except_id) == 0)
 			continue;
-		if (strcmp(o->id, name) == 0 || (o->name && strcmp(o->name, name) == 0))
+		/* ids are UUIDs, which the API matches in any case */
+		if (strcasecmp(o->id, name) == 0 || (o->name && strcmp(o->name, name) == 0))
 			return true;
 	}
 	return false;

@@ -279,3 +279,15 @@ def test_mkdir_of_a_snapshot_renamed_by_another_host_before_it_returns_succeeds(
     assert info["id"] == renamed[0] and info["name"] == "renamed"
     listing = ls(m / WWW_DIR)
     assert "renamed" in listing and "racy" not in listing
+
+
+def test_mkdir_of_an_existing_id_in_upper_case_is_eexist_and_names_it(mnt, sim):
+    """Ids are UUIDs, which the API matches in any case (tests/sim: ids case-insensitive): an
+    existing id typed in upper case names that snapshot, so mkdir makes none of that name."""
+    snap = [s for s in sim.snapshots() if s["name"] == "before-upgrade"][0]
+    upper = snap["id"].upper()
+    sim.clear_log()
+    assert fsop("mkdir", mnt / WWW_DIR / upper) == "EEXIST"
+    assert posts(sim) == []
+    info = json.loads((mnt / WWW_DIR / upper / "info.json").read_text())
+    assert info["id"] == snap["id"]
