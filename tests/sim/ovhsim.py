@@ -462,7 +462,13 @@ def _reject_constant(name):
 def parse_json(raw):
     """Parse a request body strictly (no NaN/Infinity); raise ValueError when invalid."""
     text = raw.decode("utf-8")
-    return json.loads(text, parse_constant=_reject_constant)
+    value = json.loads(text, parse_constant=_reject_constant)
+    try:
+        # A lone surrogate ("\ud800") is no Unicode text: strict parsers refuse it.
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("invalid JSON: a lone surrogate in a string") from None
+    return value
 
 
 def status_class(status):
