@@ -425,6 +425,76 @@ static bool no_object(const struct ovh_response *resp)
 	return n == 0 || (n == 4 && memcmp(b, "null", 4) == 0);
 }
 
+/* Whether the snapshot now holds every field of the PUT body (its change is made). */
+static bool holds_fields(const struct efs_object *now, const char *body)
+{
+	json_t *root = now->json ? json_loadb(now->json, now->json_len, 0, NULL) : NULL;
+	json_t *fields = json_loads(body, 0, NULL), *value;
+	const char *key;
+	bool holds = json_is_object(root) && json_is_object(fields);
+	json_object_foreach(holds ? fields : NULL, key, value)
+	{
+		json_t *has = json_object_get(root, key);
+		holds = holds && (has ? json_equal(has, value) : json_is_null(value));
+	}
+	json_decref(root);
+	json_decref(fields);
+	return holds;
+}
+
+/* PUT tries whose written request got no answer and is confirmed by a GET before the next. */
+#define PUT_CONFIRMED_TRIES 3
+/* GETs, a second apart, that look for the change of a PUT whose answer was lost. */
+#define PUT_CONFIRM_GETS 3
+
+/* 1: the change shows (in *now), 0: it does not after PUT_CONFIRM_GETS, -errno: a GET failed. */
+static int change_shows(struct ovh_client *api, const struct op *op, const char *svc,
+			const char *share, const char *id, const char *body, struct efs_object *now)
+{
+	for (int i = 0; i < PUT_CONFIRM_GETS; i++) {
+		int rc = (i ? op_sleep(op, 1.0) : 0);
+		if (rc == 0)
+			rc = efs_get_snapshot(api, op, svc, share, id, now);
+		if (rc)
+			return rc;
+		if (holds_fields(now, body))
+			return 1;
+		efs_object_free(now);
+	}
+	return 0;
+}
+
+/*
+ * One PUT, never sent again once written without a confirmation: a copy
+ * carried out late by the API would land after the user's next change. So a
+ * lost answer is followed by a GET: the change shows (done), or the PUT goes
+ * again; a GET that fails leaves the outcome unknown (resp says so).
+ */
+static int put_confirmed(struct ovh_client *api, const struct op *op, const char *svc,
+			 const char *share, const struct efs_object *cur, const char *path,
+			 const char *body, struct ovh_response *resp, struct efs_object *out)
+{
+	int rc = ovh_call_ex(api, op, "PUT", path, body, OVH_CONFIRM, resp);
+	for (int i = 1; rc != 0 && resp->outcome_unknown && i < PUT_CONFIRMED_TRIES; i++) {
+		struct efs_object now;
+		int shows = change_shows(api, op, svc, share, cur->id, body, &now);
+		if (shows < 0)
+			break;
+		if (shows) {
+			log_warn("PUT %s: its answer was lost; a GET shows the change made", path);
+			ovh_response_free(resp);
+			memset(resp, 0, sizeof(*resp));
+			*out = now;
+			return 1;
+		}
+		log_warn("PUT %s: its answer was lost; GETs show the change not made: sent again",
+			 path);
+		ovh_response_free(resp);
+		rc = ovh_call_ex(api, op, "PUT", path, body, OVH_CONFIRM, resp);
+	}
+	return rc;
+}
+
 static int update_snapshot(struct ovh_client *api, const struct op *op, const char *svc,
 			   const char *share, const struct efs_object *cur, const char *body,
 			   struct efs_object *out)
@@ -432,7 +502,9 @@ static int update_snapshot(struct ovh_client *api, const struct op *op, const ch
 	char path[512];
 	struct ovh_response resp;
 	snapshot_path(path, sizeof(path), svc, share, cur->id);
-	int rc = ovh_call(api, op, "PUT", path, body, &resp);
+	int rc = put_confirmed(api, op, svc, share, cur, path, body, &resp, out);
+	if (rc == 1) /* confirmed by a GET: out is what it read */
+		return 0;
 	if (rc == 0 && no_object(&resp)) {
 		log_debug("PUT %s: answered without the object; applying the change locally", path);
 		rc = updated_locally(cur, body, out);

@@ -62,6 +62,8 @@ void ovh_client_free(struct ovh_client *client);
 #define OVH_QUIET      1u /* do not log a failure: the caller reports it */
 #define OVH_ONCE       2u /* no retries (start-up checks fail fast) */
 #define OVH_IDEMPOTENT 4u /* a POST that may be sent twice (token requests) */
+/* A PUT that is not sent again once written: the caller confirms its outcome (a GET) first. */
+#define OVH_CONFIRM 8u
 
 /* Fetch GET /auth/time and store the delta used for signatures. */
 int ovh_sync_time(struct ovh_client *client, unsigned flags);
