@@ -1295,3 +1295,19 @@ def test_ids_are_matched_in_any_case_as_uuids_are(api):
                  .replace("/SHARE/", "/share/").replace("/SNAPSHOT", "/snapshot") +
                  "/" + WWW_SNAP.upper())
     assert r.status == 200 and r.json()["id"] == WWW_SNAP
+
+
+def test_changes_records_every_change_with_who_what_and_when(api):
+    api.config(create_delay=0)
+    made = api.ok("POST", SNAPS, {"name": "rec"})
+    api.ok("PUT", SNAPS + "/" + made["id"], {"description": "d"})
+    api.call("DELETE", SNAPS + "/" + WWW_SNAP)
+    changes = api.admin("GET", "/_sim/changes")[1]["changes"]
+    assert [(c["action"], c["id"]) for c in changes] == [
+        ("create", made["id"]), ("update", made["id"]), ("delete", WWW_SNAP)]
+    assert changes[1]["before"]["description"] is None
+    assert changes[1]["after"]["description"] == "d"
+    assert changes[2]["before"]["name"] == "before-upgrade" and changes[2]["after"] is None
+    assert changes[0]["ready_at"] >= changes[0]["t"]
+    assert api.admin("POST", "/_sim/reset") == (200, {"ok": True})
+    assert api.admin("GET", "/_sim/changes")[1]["changes"] == []
