@@ -1407,7 +1407,7 @@ class ChangeLog:
                 "who": (req.headers.get("User-Agent") or "").split(" ")[0],
                 "action": action, "service": svc, "share": share,
                 "id": (after or before)["id"], "before": before, "after": after,
-                "ready_at": time.time() + ready_in if ready_in else None})
+                "ready_at": time.time() + ready_in if action == "create" else None})
 
     def entries(self):
         with self._lock:
