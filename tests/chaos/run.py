@@ -455,12 +455,10 @@ class Chaos:
             self.rec.bad("open fds reached %d" % max(self.fds))
 
     def unmount(self):
-        """fusermount3 -u; with a file held open in it on odd seeds (then a lazy unmount)."""
+        """fusermount3 -u; with a process's working directory in it on odd seeds."""
         holder = None
-        info = self.dir_of(self.shares[0]) / ("base-%s-1" % self.shares[0][3]) / "info.json"
-        if self.seed % 2 and info.exists():
-            with open(info, "rb") as f:
-                holder = subprocess.Popen(["sleep", "60"], stdin=f)
+        if self.seed % 2:  # a shell left in the mount: the unmount is then a lazy one
+            holder = subprocess.Popen(["sleep", "60"], cwd=str(self.dir_of(self.shares[0])))
         t0 = time.time()
         res = subprocess.run(["fusermount3", "-u", str(self.mount.path)], capture_output=True)
         if res.returncode != 0 and is_mounted(self.mount.path):
