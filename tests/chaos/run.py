@@ -14,10 +14,10 @@ Afterwards it checks against the simulator's own record of what it carried out
 available when mkdir returned; a failed one made none, or answered an errno that README says
 may leave it made (EIO, ETIMEDOUT, EINTR); every rmdir, mv and setfattr that answered 0 acted
 on the snapshot its name meant then; after quiet for cache_ttl, listings and descriptions
-equal the API's (the circuit breaker may keep serving cached listings for up to 60 s
-after an outage, by design: the run waits for it); no call outlived its bound; SIGINT ends a waiting mkdir within a second;
-the daemon exits within a few seconds of its unmount (a gdb stack dump first if it does
-not); its RSS and open fds stay bounded.
+equal the API's (the circuit breaker may keep serving cached listings for up to 60 s after
+an outage, by design: the run waits for it); no call outlived its bound; SIGINT ends a
+waiting mkdir within a second; the daemon exits within a few seconds of its unmount (a gdb
+stack dump first if it does not); its RSS and open fds stay bounded.
 
   /usr/bin/python3 tests/chaos/run.py --seed N --seconds S [--workers W] [--ops MAX]
 
