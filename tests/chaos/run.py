@@ -215,7 +215,13 @@ class Chaos:
         if p.poll() is None:
             sent = time.time()
             p.send_signal(signal.SIGINT)
+        stack = ""
         try:
+            if sent is not None:
+                try:
+                    p.wait(SIGNAL_BOUND)
+                except subprocess.TimeoutExpired:
+                    stack = self.kernel_stack(p.pid)
             p.wait(OP_BOUND)
         except subprocess.TimeoutExpired:
             p.kill()
@@ -226,10 +232,19 @@ class Chaos:
             self.signal_latencies.append(took)
             self.rec.check("SIGINT ends a waiting mkdir within %.1f s" % SIGNAL_BOUND)
             if took > SIGNAL_BOUND:
-                self.rec.bad("SIGINT to mkdir %s ended it only after %.2f s" % (rec["name"], took))
+                self.rec.bad("SIGINT to mkdir %s ended it only after %.2f s; its kernel stack "
+                             "then: %s" % (rec["name"], took, stack))
         err = p.stderr.read()
         rec.update(t_end=time.time(), rc=p.returncode, hung=rec.get("hung", False),
                    errno="0" if p.returncode == 0 else ("EINTR" if sent else errno_of(err)))
+
+    @staticmethod
+    def kernel_stack(pid):
+        try:
+            with open("/proc/%d/stack" % pid) as f:
+                return " < ".join(line.split()[-1].split("+")[0] for line in f)
+        except OSError as exc:
+            return "(%s)" % exc
 
     def worker(self, w):
         rnd = random.Random(self.seed * 1000 + w)
