@@ -442,7 +442,7 @@ static bool holds_fields(const struct efs_object *now, const char *body)
 	return holds;
 }
 
-/* PUT tries whose written request got no answer and is confirmed by a GET before the next. */
+/* PUT tries (retries= may allow fewer) whose lost answer is confirmed by GETs before the next. */
 #define PUT_CONFIRMED_TRIES 3
 /* GETs, a second apart, that look for the change of a PUT whose answer was lost. */
 #define PUT_CONFIRM_GETS 3
@@ -475,7 +475,8 @@ static int put_confirmed(struct ovh_client *api, const struct op *op, const char
 			 const char *body, struct ovh_response *resp, struct efs_object *out)
 {
 	int rc = ovh_call_ex(api, op, "PUT", path, body, OVH_CONFIRM, resp);
-	for (int i = 1; rc != 0 && resp->outcome_unknown && i < PUT_CONFIRMED_TRIES; i++) {
+	int tries = ovh_tries(api) < PUT_CONFIRMED_TRIES ? ovh_tries(api) : PUT_CONFIRMED_TRIES;
+	for (int i = 1; rc != 0 && resp->outcome_unknown && i < tries; i++) {
 		struct efs_object now;
 		int shows = change_shows(api, op, svc, share, cur->id, body, &now);
 		if (shows < 0)

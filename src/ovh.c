@@ -516,6 +516,11 @@ const char *ovh_base_url(const struct ovh_client *c)
 	return c->base_url;
 }
 
+int ovh_tries(const struct ovh_client *c)
+{
+	return c->retries > 0 ? c->retries : 1;
+}
+
 bool ovh_uses_oauth2(const struct ovh_client *c)
 {
 	return auth_uses_oauth2(c->auth);

@@ -69,6 +69,8 @@ void ovh_client_free(struct ovh_client *client);
 int ovh_sync_time(struct ovh_client *client, unsigned flags);
 long ovh_time_delta(const struct ovh_client *client);
 const char *ovh_base_url(const struct ovh_client *client);
+/* The tries a request may take in all (retries=, at least 1). */
+int ovh_tries(const struct ovh_client *client);
 
 /*
  * One API call on behalf of op (NULL: a background call; op.h): method,
