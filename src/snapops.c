@@ -229,19 +229,16 @@ static int status_now(struct tree *t, const struct op *op, const char *svc, cons
 #define ALIAS_MIN_TTL 10.0
 
 /*
- * Another host renamed the new snapshot while we waited: the name typed
- * goes on leading to it (libfuse looks it up as mkdir returns), and the
+ * Another host may rename the new snapshot while we wait, or once it is
+ * available, before a listing loaded meanwhile lands: the name typed goes
+ * on leading to it (libfuse looks it up as mkdir returns), and the
  * snapshot shows its current name.
  */
 static void keep_typed_name(struct tree *t, const char *svc, const char *share, const char *name,
-			    const struct efs_object *now)
+			    const char *id)
 {
-	if (!name || (now->name && strcmp(now->name, name) == 0))
-		return;
 	double ttl = cache_ttl(t->cache) > ALIAS_MIN_TTL ? cache_ttl(t->cache) : ALIAS_MIN_TTL;
-	log_info("mkdir %s: snapshot %s was renamed to %s meanwhile; %s leads to it for %.0f s",
-		 name, now->id, now->name ? now->name : "(none)", name, ttl);
-	alias_add(&t->aliases, svc, share, name, now->id, ttl);
+	alias_add(&t->aliases, svc, share, name, id, ttl);
 }
 
 /*
@@ -283,8 +280,9 @@ static int finish_create(struct tree *t, const struct snapops_opts *opts, const 
 	if (rc)
 		return rc;
 	cache_apply(t, svc, share, CHANGE_REPLACE, &last);
-	if (strcmp(verb, "mkdir") == 0)
-		keep_typed_name(t, svc, share, name, &last);
+	if (name && last.name && strcmp(last.name, name) != 0)
+		log_info("%s %s: snapshot %s was renamed to %s meanwhile", verb, name, last.id,
+			 last.name);
 	if (last.status != EFS_ST_AVAILABLE) {
 		log_error("%s %s: snapshot %s ended in status %s", verb, name, obj->id,
 			  efs_status_text(&last, text, sizeof(text)));
@@ -425,6 +423,8 @@ int snapops_create(struct tree *t, const struct snapops_opts *opts, const struct
 	if (rc == 0) {
 		log_info("mkdir %s: created snapshot %s", name, obj.id);
 		rc = finish_create(t, opts, op, svc, share, "mkdir", name, &obj);
+		if (rc == 0)
+			keep_typed_name(t, svc, share, name, obj.id);
 	}
 	efs_object_free(&obj);
 	return rc;
