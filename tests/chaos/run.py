@@ -431,6 +431,8 @@ class Chaos:
     def check_ops(self):
         self.changes = self.sim.admin("GET", "changes")["changes"]
         mine = [c for c in self.changes if c["who"].startswith("ovhsnapfs")]
+        self.deleted_by_other = {c["id"]: c["t"] for c in self.changes if c["action"] == "delete"
+                                 and not c["who"].startswith("ovhsnapfs")}
         names = self.history()
         creates = {}
         for c in mine:
@@ -456,6 +458,10 @@ class Chaos:
                 self.rec.bad("%s returned before its snapshot was available" % what)
         else:
             self.rec.check("a failed mkdir made none, or answered EIO/ETIMEDOUT/EINTR")
+            gone = made and self.deleted_by_other.get(made[0]["id"], 1e18) <= op["t_end"]
+            if op["errno"] == "ENOENT" and len(made) == 1 and gone:
+                self.rec.check("(a mkdir whose snapshot another host deleted at once: ENOENT)")
+                return
             if len(made) > 1 or (made and op["errno"] not in MAY_HAVE_CREATED | {"KILLED"}):
                 self.rec.bad("%s made %d snapshots" % (what, len(made)))
 
