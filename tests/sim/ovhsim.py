@@ -86,6 +86,9 @@ Admin (no auth, not logged):
                                      connection closes; clearing faults first cancels it}
   GET  /_sim/faults, POST /_sim/faults/clear
 
+Request bodies are parsed as a strict JSON parser does: NaN, Infinity or a lone surrogate
+("\\ud800") are 400. Ids in paths are UUIDs, matched in any case.
+
 Seeded statuses never change by themselves; only snapshots created, held or deleted through
 the API move (creating -> available after create_delay, manage_starting -> available after
 hold_delay, deleting -> gone after delete_delay). A snapshot on its way somewhere (creating,
@@ -465,7 +468,8 @@ def _reject_constant(name):
 
 
 def parse_json(raw):
-    """Parse a request body strictly (no NaN/Infinity); raise ValueError when invalid."""
+    """Parse a request body strictly (no NaN/Infinity, no lone surrogate); raise ValueError
+    when invalid."""
     text = raw.decode("utf-8")
     value = json.loads(text, parse_constant=_reject_constant)
     try:
