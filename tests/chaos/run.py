@@ -209,7 +209,7 @@ class Chaos:
     def interrupted(self, rec, argv):
         p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         deadline = time.time() + 3
-        while p.poll() is None and not in_fuse_request(p.pid) and time.time() < deadline:
+        while p.poll() is None and not self.waits_on_mkdir(p.pid) and time.time() < deadline:
             time.sleep(0.01)
         sent = None
         if p.poll() is None:
@@ -237,6 +237,14 @@ class Chaos:
         err = p.stderr.read()
         rec.update(t_end=time.time(), rc=p.returncode, hung=rec.get("hung", False),
                    errno="0" if p.returncode == 0 else ("EINTR" if sent else errno_of(err)))
+
+    def waits_on_mkdir(self, pid):
+        """In its own FUSE mkdir request: a wait the daemon owns. (Another mkdir in the
+        same directory holds the VFS's directory lock, which no signal interrupts.)"""
+        stack = self.kernel_stack(pid)
+        if stack.startswith("("):
+            return in_fuse_request(pid)  # no /proc/PID/stack here
+        return "fuse_mkdir" in stack and "request_wait_answer" in stack
 
     @staticmethod
     def kernel_stack(pid):
