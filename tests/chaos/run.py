@@ -229,11 +229,20 @@ class Chaos:
             rec.update(hung=True)
         if sent is not None and p.returncode != 0:
             took = time.time() - sent
+            if took > SIGNAL_BOUND and stack and "fuse" not in stack:
+                # Past its FUSE request, held by the kernel on the directory's lock (another
+                # mkdir there waits for the API): no signal interrupts that, whatever the daemon.
+                self.rec.check("(SIGINT to a mkdir held on the directory lock, not the daemon)")
+                return self.finish_interrupted(rec, p, sent)
             self.signal_latencies.append(took)
             self.rec.check("SIGINT ends a waiting mkdir within %.1f s" % SIGNAL_BOUND)
             if took > SIGNAL_BOUND:
                 self.rec.bad("SIGINT to mkdir %s ended it only after %.2f s; its kernel stack "
                              "then: %s" % (rec["name"], took, stack))
+        self.finish_interrupted(rec, p, sent)
+
+    @staticmethod
+    def finish_interrupted(rec, p, sent):
         err = p.stderr.read()
         rec.update(t_end=time.time(), rc=p.returncode, hung=rec.get("hung", False),
                    errno="0" if p.returncode == 0 else ("EINTR" if sent else errno_of(err)))
