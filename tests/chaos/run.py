@@ -26,9 +26,6 @@ Exit status 0 when every invariant held. OVHSNAPFS_BUILD names the build directo
 
 import argparse
 import errno
-import hashlib
-import http.client
-import json
 import os
 import pathlib
 import random
@@ -42,7 +39,9 @@ import time
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "integration"))
-from conftest import AK, AS, CK, Mount, Sim, in_fuse_request, is_mounted  # noqa: E402
+sys.path.insert(0, str(HERE))
+from actors import AK, AS, CK, fault_spec, signed_call  # noqa: E402
+from conftest import Mount, Sim, in_fuse_request, is_mounted  # noqa: E402
 
 PYTHON = "/usr/bin/python3"
 CACHE_TTL = 2
@@ -57,8 +56,6 @@ FDS_BOUND = 96
 # README: a mkdir that fails with these may still have made its snapshot.
 MAY_HAVE_CREATED = {"EIO", "ETIMEDOUT", "EINTR"}
 STRERROR = {os.strerror(n): errno.errorcode[n] for n in errno.errorcode}
-FAULT_ACTIONS = ("500", "502", "503", "429", "drop", "rst", "hang", "lost_reply", "late",
-                 "malformed", "html", "delay")
 
 
 def errno_of(stderr):
@@ -273,25 +270,7 @@ class Chaos:
     # ---- another host ----
 
     def api(self, method, path, body=None):
-        target = "/1.0" + path
-        raw = b"" if body is None else json.dumps(body).encode()
-        ts = str(int(time.time()))
-        url = "http://127.0.0.1:%d%s" % (self.sim.port, target)
-        sig = "$1$" + hashlib.sha1("+".join([AS, CK, method, url, raw.decode(), ts])
-                                   .encode()).hexdigest()
-        headers = {"X-Ovh-Application": AK, "X-Ovh-Consumer": CK, "X-Ovh-Timestamp": ts,
-                   "X-Ovh-Signature": sig, "User-Agent": "chaos-other-host/1",
-                   "Content-Type": "application/json"}
-        conn = http.client.HTTPConnection("127.0.0.1", self.sim.port, timeout=5)
-        try:
-            conn.request(method, target, body=raw or None, headers=headers)
-            r = conn.getresponse()
-            data = r.read()
-            return r.status, (json.loads(data) if data and r.status < 300 else None)
-        except (OSError, http.client.HTTPException, ValueError):
-            return 0, None
-        finally:
-            conn.close()
+        return signed_call(self.sim.port, method, path, body)
 
     def other_host(self):
         rnd = random.Random(self.seed * 1000 + 99)
@@ -317,33 +296,12 @@ class Chaos:
 
     # ---- faults ----
 
-    def fault_spec(self, rnd):
-        action = rnd.choice(FAULT_ACTIONS)
-        spec = {"method": rnd.choice(["GET", "GET", "POST", "PUT", "DELETE"]),
-                "path": rnd.choice([r"/snapshot$", r"/snapshot/[^/]+$", r"/share$", r".*"]),
-                "times": rnd.randint(1, 3)}
-        if action in ("500", "502", "503"):
-            spec.update(action="status", status=int(action))
-        elif action == "429":
-            spec.update(action="status", status=429, retry_after=1)
-        elif action == "rst":
-            spec.update(action="drop", rst=True)
-        elif action in ("hang", "late", "delay"):
-            spec.update(action=action, seconds=round(rnd.uniform(0.3, 4.0), 2))
-        else:
-            spec.update(action=action)
-        if action in ("malformed", "html") and spec["method"] in ("PUT", "DELETE"):
-            # The simulator answers these 200 without acting; an API's 200 has acted.
-            spec["method"] = "GET"
-        if self.oauth and rnd.random() < 0.15:
-            spec.update(method="POST", path="/auth/oauth2/token")
-        return spec
 
     def fault_thread(self):
         rnd = random.Random(self.seed * 1000 + 98)
         while not self.stop.wait(rnd.uniform(0.2, 1.2)):
             try:
-                self.sim.fault(**self.fault_spec(rnd))
+                self.sim.fault(**fault_spec(rnd, self.oauth))
                 self.faults += 1
             except OSError:
                 pass
