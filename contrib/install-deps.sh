@@ -11,7 +11,7 @@ packages=(build-essential autoconf automake pkgconf
           ca-certificates python3)
 if [ "${1:-}" = "--tests" ]; then
 	packages+=(libcmocka-dev python3-pytest valgrind clang clang-format libclang-rt-dev
-		   util-linux procps attr)
+		   util-linux procps attr gdb)
 fi
 # tests/package.sh, the test suite's Debian package stage (promtool: the alerting rules);
 # tests/boot.sh, its boot stage (debootstrap, systemd-nspawn).

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "clock.h"
 #include "log.h"
@@ -164,12 +165,15 @@ static const struct entry *at(const struct listing *l, size_t pos)
 const struct entry *listing_find_id(const struct listing *l, const char *id)
 {
 	const struct listing_index *x = l ? index_of(l) : NULL;
-	if (x)
-		return at(l, strindex_find(x->ids, id));
-	for (size_t i = 0; l && i < l->n; i++)
+	const struct entry *e = x ? at(l, strindex_find(x->ids, id)) : NULL;
+	for (size_t i = 0; l && !x && !e && i < l->n; i++)
 		if (strcmp(l->entries[i].obj.id, id) == 0)
-			return &l->entries[i];
-	return NULL;
+			e = &l->entries[i];
+	/* Ids are UUIDs, which the API matches in any case: so do lookups (a rare miss scans). */
+	for (size_t i = 0; l && !e && strlen(id) == 36 /* a UUID's text */ && i < l->n; i++)
+		if (strcasecmp(l->entries[i].obj.id, id) == 0)
+			e = &l->entries[i];
+	return e;
 }
 
 const struct entry *listing_find(const struct listing *l, const char *name)

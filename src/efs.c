@@ -258,8 +258,7 @@ static void list_path(char *buf, size_t len, enum efs_kind kind, const char *svc
 	}
 }
 
-static void snapshot_path(char *buf, size_t len, const char *svc, const char *share,
-			  const char *snap)
+void efs_snapshot_path(char *buf, size_t len, const char *svc, const char *share, const char *snap)
 {
 	snprintf(buf, len, "/storage/netapp/%s/share/%s/snapshot%s%s", svc, share, snap ? "/" : "",
 		 snap ? snap : "");
@@ -326,7 +325,7 @@ int efs_get_snapshot(struct ovh_client *api, const struct op *op, const char *sv
 		     const char *share, const char *snap, struct efs_object *out)
 {
 	char path[512];
-	snapshot_path(path, sizeof(path), svc, share, snap);
+	efs_snapshot_path(path, sizeof(path), svc, share, snap);
 	return snapshot_call(api, op, "GET", path, NULL, out);
 }
 
@@ -349,113 +348,8 @@ int efs_create_snapshot(struct ovh_client *api, const struct op *op, const char 
 	char *body = snapshot_body(name, description);
 	if (!body)
 		return -EINVAL; /* not UTF-8: jansson refuses it */
-	snapshot_path(path, sizeof(path), svc, share, NULL);
+	efs_snapshot_path(path, sizeof(path), svc, share, NULL);
 	int rc = snapshot_call(api, op, "POST", path, body, out);
-	free(body);
-	return rc;
-}
-
-/*
- * The body of a PUT: both fields of the schema's NetAppShareSnapshotUpdate,
- * each a string or null, so that an API that reads a missing field as null
- * clears nothing (Terraform's provider sends both too). NULL when a text is
- * not UTF-8 (jansson refuses it) or no memory.
- */
-static char *update_body(const char *name, const char *description)
-{
-	json_t *obj = json_object();
-	json_t *n = name ? json_string(name) : json_null();
-	json_t *d = description ? json_string(description) : json_null();
-	char *text = NULL;
-	if (obj && n && d && json_object_set_new(obj, "name", n) == 0 &&
-	    json_object_set_new(obj, "description", d) == 0)
-		text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	else {
-		json_decref(n);
-		json_decref(d);
-	}
-	json_decref(obj);
-	return text;
-}
-
-/* The description of a snapshot as the API gave it (in its JSON), malloc'ed; NULL: none. */
-static char *current_description(const struct efs_object *cur)
-{
-	json_t *doc = cur->json ? json_loadb(cur->json, cur->json_len, 0, NULL) : NULL;
-	const char *d = json_string_value(json_object_get(doc, "description"));
-	char *copy = d ? strdup(d) : NULL;
-	json_decref(doc);
-	return copy;
-}
-
-/*
- * The snapshot as a PUT the API carried out left it: cur with the fields of
- * body. For an answer without the object (null, empty: the API may send
- * that; Terraform's provider never reads it): the change was made, and
- * another GET would cost a call and could fail it. The cache's TTL reads
- * the rest (status, new fields) again in its time.
- */
-static int updated_locally(const struct efs_object *cur, const char *body, struct efs_object *out)
-{
-	json_t *root = cur->json ? json_loadb(cur->json, cur->json_len, 0, NULL) : NULL;
-	json_t *fields = json_loads(body, 0, NULL);
-	char *text = NULL;
-	if (json_is_object(root) && json_is_object(fields) && json_object_update(root, fields) == 0)
-		text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(root);
-	json_decref(fields);
-	if (!text)
-		return -ENOMEM;
-	int rc = efs_decode_object(text, strlen(text), out);
-	free(text);
-	return rc;
-}
-
-/* A reply that carries no object: empty, or JSON null. */
-static bool no_object(const struct ovh_response *resp)
-{
-	size_t n = resp->len;
-	const char *b = resp->body ? resp->body : "";
-	while (n && strchr(" \t\r\n", b[n - 1]))
-		n--;
-	while (n && strchr(" \t\r\n", *b)) {
-		b++;
-		n--;
-	}
-	return n == 0 || (n == 4 && memcmp(b, "null", 4) == 0);
-}
-
-static int update_snapshot(struct ovh_client *api, const struct op *op, const char *svc,
-			   const char *share, const struct efs_object *cur, const char *body,
-			   struct efs_object *out)
-{
-	char path[512];
-	struct ovh_response resp;
-	snapshot_path(path, sizeof(path), svc, share, cur->id);
-	int rc = ovh_call(api, op, "PUT", path, body, &resp);
-	if (rc == 0 && no_object(&resp)) {
-		log_debug("PUT %s: answered without the object; applying the change locally", path);
-		rc = updated_locally(cur, body, out);
-	} else if (rc == 0 && efs_decode_object(resp.body, resp.len, out) != 0) {
-		log_warn("PUT %s: carried out, but its answer is unusable; applying the change "
-			 "locally",
-			 path);
-		rc = updated_locally(cur, body, out);
-	}
-	ovh_response_free(&resp);
-	return rc;
-}
-
-int efs_rename_snapshot(struct ovh_client *api, const struct op *op, const char *svc,
-			const char *share, const struct efs_object *cur, const char *new_name,
-			struct efs_object *out)
-{
-	char *description = current_description(cur);
-	char *body = update_body(new_name, description);
-	free(description);
-	if (!body)
-		return -EINVAL;
-	int rc = update_snapshot(api, op, svc, share, cur, body, out);
 	free(body);
 	return rc;
 }
@@ -465,21 +359,9 @@ int efs_delete_snapshot(struct ovh_client *api, const struct op *op, const char 
 {
 	char path[512];
 	struct ovh_response resp;
-	snapshot_path(path, sizeof(path), svc, share, snap);
+	efs_snapshot_path(path, sizeof(path), svc, share, snap);
 	int rc = ovh_call(api, op, "DELETE", path, NULL, &resp);
 	ovh_response_free(&resp);
-	return rc;
-}
-
-int efs_set_description(struct ovh_client *api, const struct op *op, const char *svc,
-			const char *share, const struct efs_object *cur, const char *description,
-			struct efs_object *out)
-{
-	char *body = update_body(cur->name, description);
-	if (!body)
-		return -EILSEQ;
-	int rc = update_snapshot(api, op, svc, share, cur, body, out);
-	free(body);
 	return rc;
 }
 
@@ -487,7 +369,7 @@ int efs_hold_snapshot(struct ovh_client *api, const struct op *op, const char *s
 		      const char *share, const char *snap, struct efs_object *out)
 {
 	char path[600];
-	snapshot_path(path, sizeof(path), svc, share, snap);
+	efs_snapshot_path(path, sizeof(path), svc, share, snap);
 	strncat(path, "/hold", sizeof(path) - strlen(path) - 1);
 	return snapshot_call(api, op, "POST", path, NULL, out);
 }

@@ -93,6 +93,8 @@ int efs_change_refusal(enum efs_kind kind, const struct efs_object *obj);
 int efs_list(struct ovh_client *api, const struct op *op, enum efs_kind kind,
 	     const char *service_id, const char *share_id, struct efs_list *out);
 
+/* The path of a share's snapshots (snap NULL) or of one (efs.c; efs_update.c uses it too). */
+void efs_snapshot_path(char *buf, size_t len, const char *svc, const char *share, const char *snap);
 int efs_get_snapshot(struct ovh_client *api, const struct op *op, const char *service_id,
 		     const char *share_id, const char *snapshot_id, struct efs_object *out);
 /*

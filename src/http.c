@@ -372,10 +372,14 @@ static bool before_write(CURL *h, CURLcode cc, const char *url)
 		break;
 	}
 	/*
-	 * A timeout or an abort: nothing was written if the connection (TLS
-	 * handshake included) was never up. libcurl records these times only
-	 * once reached.
+	 * A timeout or an abort: written if libcurl counts bytes of the request
+	 * (a reused connection has a connect time of 0 µs: not proof of
+	 * anything); else nothing was written if the connection (TLS handshake
+	 * included) was never up. libcurl records these times only once reached.
 	 */
+	long written = 0;
+	if (curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &written) == CURLE_OK && written > 0)
+		return false;
 	curl_off_t t = 0;
 	bool https = strncasecmp(url, "https:", 6) == 0;
 	if (curl_easy_getinfo(h, https ? CURLINFO_APPCONNECT_TIME_T : CURLINFO_CONNECT_TIME_T,

@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <signal.h>
 #include <stddef.h>
@@ -156,6 +158,8 @@ static const struct fuse_opt option_spec[] = {
 
 /* For the signal handlers only: signals cannot carry a context. */
 static struct ovhsnapfs *signal_fs;
+/* The thread in libfuse's loop: on_detached interrupts its wait. */
+static pthread_t main_thread;
 /* libfuse's own SIGINT and SIGTERM handlers, which ours call after op_shutdown. */
 static void (*fuse_handler[NSIG])(int);
 
@@ -509,13 +513,24 @@ static void unchain_stop(int sig)
 
 /*
  * umount -l while a mkdir waits: the kernel ends the session only once that
- * call returns, so end every wait now (the calls answer EINTR).
+ * call returns, and a file left open or a working directory in the detached
+ * mount keeps it for as long as it stays: the daemon would outlive its
+ * unmount (a mount unit that never stops). So end every wait (the calls
+ * answer EINTR) and the session: libfuse's loop sees it once the main
+ * thread's wait is interrupted (FS_INTR_SIGNAL's handler does nothing, but
+ * without SA_RESTART). mountwatch calls this again every 100 ms, in case the
+ * signal came just before that wait began.
  */
 static void on_detached(void *ctx)
 {
-	(void)ctx;
-	log_info("the mount is gone (unmounted, lazily if calls wait): ending every wait");
+	struct ovhsnapfs *fs = ctx;
+	static atomic_bool said;
+	if (!atomic_exchange(&said, true))
+		log_info("the mount is gone (unmounted, lazily if calls wait): ending every wait "
+			 "and the session");
 	op_shutdown();
+	fuse_session_exit(fs->session);
+	pthread_kill(main_thread, FS_INTR_SIGNAL);
 }
 
 static int serve(struct fuse *fuse, struct ovhsnapfs *fs, const struct fuse_cmdline_opts *c)
@@ -536,6 +551,7 @@ static int serve(struct fuse *fuse, struct ovhsnapfs *fs, const struct fuse_cmdl
 	chain_stop(SIGINT);
 	chain_stop(SIGTERM);
 	fs->session = se;
+	main_thread = pthread_self();
 	watch = mountwatch_start(c->mountpoint, on_detached, fs);
 	log_info("mounted on %s", c->mountpoint);
 	if (c->singlethread) {

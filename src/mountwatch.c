@@ -15,6 +15,8 @@
 #include "log.h"
 #include "mountinfo.h"
 
+#define GONE_REPEAT_MS 100
+
 struct mountwatch {
 	char dev[32]; /* the FUSE connection's major:minor, as mountinfo lists it */
 	void (*gone)(void *ctx);
@@ -107,6 +109,15 @@ static bool still_mounted(const char *dev)
 	return listed;
 }
 
+/* Once gone: gone() again every GONE_REPEAT_MS until stopped (a wake-up can be lost to a race). */
+static void repeat_gone(struct mountwatch *w)
+{
+	struct pollfd stop = {.fd = w->stop_fd[0], .events = POLLIN};
+	int n;
+	while ((n = poll(&stop, 1, GONE_REPEAT_MS)) == 0 || (n < 0 && errno == EINTR))
+		w->gone(w->ctx);
+}
+
 static void *watch_main(void *arg)
 {
 	struct mountwatch *w = arg;
@@ -119,6 +130,7 @@ static void *watch_main(void *arg)
 			break;
 		if ((fds[0].revents & (POLLPRI | POLLERR)) && !still_mounted(w->dev)) {
 			w->gone(w->ctx);
+			repeat_gone(w);
 			break;
 		}
 	}

@@ -8,8 +8,9 @@
  * in flight.) Owns one thread, which sleeps in poll() on
  * /proc/self/mountinfo (the kernel wakes it on every mount change) and calls
  * gone() once no mount of this process's FUSE connection is listed: neither
- * the one it made nor a bind mount of it. Start it after the daemon forks;
- * thread-safe.
+ * the one it made nor a bind mount of it; then again every 100 ms until
+ * mountwatch_stop, so that a wake-up lost to a race is sent again. Start it
+ * after the daemon forks; thread-safe.
  */
 #ifndef OVHSNAPFS_MOUNTWATCH_H
 #define OVHSNAPFS_MOUNTWATCH_H

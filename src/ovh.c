@@ -405,7 +405,8 @@ static int call(struct ovh_client *c, const struct request *rq, struct ovh_respo
 		.tries = rq->flags & OVH_ONCE ? 1
 			 : c->retries > 0     ? c->retries
 					      : 1,
-		.unsafe = strcmp(rq->method, "POST") == 0 && !(rq->flags & OVH_IDEMPOTENT),
+		.unsafe = (strcmp(rq->method, "POST") == 0 && !(rq->flags & OVH_IDEMPOTENT)) ||
+			  (rq->flags & OVH_CONFIRM),
 		.is_delete = strcmp(rq->method, "DELETE") == 0,
 	};
 	if (breaker_is_open(&c->breaker)) {
@@ -513,6 +514,11 @@ long ovh_time_delta(const struct ovh_client *c)
 const char *ovh_base_url(const struct ovh_client *c)
 {
 	return c->base_url;
+}
+
+int ovh_tries(const struct ovh_client *c)
+{
+	return c->retries > 0 ? c->retries : 1;
 }
 
 bool ovh_uses_oauth2(const struct ovh_client *c)

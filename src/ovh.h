@@ -62,6 +62,8 @@ void ovh_client_free(struct ovh_client *client);
 #define OVH_QUIET      1u /* do not log a failure: the caller reports it */
 #define OVH_ONCE       2u /* no retries (start-up checks fail fast) */
 #define OVH_IDEMPOTENT 4u /* a POST that may be sent twice (token requests) */
+/* A PUT that is not sent again once written: the caller confirms its outcome (a GET) first. */
+#define OVH_CONFIRM 8u
 
 /* Fetch GET /auth/time and store the delta used for signatures. */
 int ovh_sync_time(struct ovh_client *client, unsigned flags);
@@ -69,6 +71,8 @@ long ovh_time_delta(const struct ovh_client *client);
 /* Whether a background request may go now (ratelimit_spare): it never waits for rate=. */
 bool ovh_rate_spare(struct ovh_client *client);
 const char *ovh_base_url(const struct ovh_client *client);
+/* The tries a request may take in all (retries=, at least 1). */
+int ovh_tries(const struct ovh_client *client);
 
 /*
  * One API call on behalf of op (NULL: a background call; op.h): method,

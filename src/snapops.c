@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "clock.h"
@@ -20,7 +21,8 @@ static bool name_taken(const struct listing *l, const char *name, const char *ex
 		const struct efs_object *o = &l->entries[i].obj;
 		if (except_id && strcmp(o->id, except_id) == 0)
 			continue;
-		if (strcmp(o->id, name) == 0 || (o->name && strcmp(o->name, name) == 0))
+		/* ids are UUIDs, which the API matches in any case */
+		if (strcasecmp(o->id, name) == 0 || (o->name && strcmp(o->name, name) == 0))
 			return true;
 	}
 	return false;
@@ -223,6 +225,22 @@ static int status_now(struct tree *t, const struct op *op, const char *svc, cons
 	return rc;
 }
 
+/* Seconds a typed name keeps leading to its renamed snapshot: the kernel's cache_ttl, or more. */
+#define ALIAS_MIN_TTL 10.0
+
+/*
+ * Another host may rename the new snapshot while we wait, or once it is
+ * available, before a listing loaded meanwhile lands: the name typed goes
+ * on leading to it (libfuse looks it up as mkdir returns), and the
+ * snapshot shows its current name.
+ */
+static void keep_typed_name(struct tree *t, const char *svc, const char *share, const char *name,
+			    const char *id)
+{
+	double ttl = cache_ttl(t->cache) > ALIAS_MIN_TTL ? cache_ttl(t->cache) : ALIAS_MIN_TTL;
+	alias_add(&t->aliases, svc, share, name, id, ttl);
+}
+
 /*
  * After a POST that made a snapshot (mkdir, hold): refuse a failure status,
  * then wait (wait=) while it is creating. verb names the call in logs.
@@ -262,6 +280,9 @@ static int finish_create(struct tree *t, const struct snapops_opts *opts, const 
 	if (rc)
 		return rc;
 	cache_apply(t, svc, share, CHANGE_REPLACE, &last);
+	if (name && last.name && strcmp(last.name, name) != 0)
+		log_info("%s %s: snapshot %s was renamed to %s meanwhile", verb, name, last.id,
+			 last.name);
 	if (last.status != EFS_ST_AVAILABLE) {
 		log_error("%s %s: snapshot %s ended in status %s", verb, name, obj->id,
 			  efs_status_text(&last, text, sizeof(text)));
@@ -402,6 +423,8 @@ int snapops_create(struct tree *t, const struct snapops_opts *opts, const struct
 	if (rc == 0) {
 		log_info("mkdir %s: created snapshot %s", name, obj.id);
 		rc = finish_create(t, opts, op, svc, share, "mkdir", name, &obj);
+		if (rc == 0)
+			keep_typed_name(t, svc, share, name, obj.id);
 	}
 	efs_object_free(&obj);
 	return rc;

@@ -244,6 +244,7 @@ void tree_init(struct tree *t, struct ovh_client *api, struct cache *cache, char
 	t->started = time(NULL);
 	t->mounts = mounts_new();
 	keylock_init(&t->changes);
+	alias_init(&t->aliases);
 }
 
 void tree_destroy(struct tree *t)
@@ -252,6 +253,7 @@ void tree_destroy(struct tree *t)
 	mounts_free(t->mounts);
 	t->mounts = NULL;
 	keylock_destroy(&t->changes);
+	alias_destroy(&t->aliases);
 	for (char **s = t->services; s && *s; s++)
 		free(*s);
 	free(t->services);
@@ -788,6 +790,10 @@ static int step(struct tree *t, const struct op *op, struct node *n, int level, 
 		return rc;
 	n->held[level] = l;
 	const struct entry *e = listing_find(l, name);
+	char id[128];
+	if (!e && n->kind == NODE_SNAPDIR &&
+	    alias_find(&t->aliases, n->service->obj.id, n->share->obj.id, name, id, sizeof(id)))
+		e = listing_find_id(l, id); /* a mkdir's name for a snapshot renamed since */
 	if (!e)
 		return -ENOENT; /* the cached listing answers: no API call */
 	if (n->kind == NODE_ROOT) {

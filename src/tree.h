@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <time.h>
 
+#include "alias.h"
 #include "cache.h"
 #include "efs.h"
 #include "keylock.h"
@@ -32,6 +33,8 @@ struct tree {
 	time_t started;	 /* mtime of what has no date of its own */
 	/* Changes to one share are serialized (snapops): a lock per share id. */
 	struct keylock changes;
+	/* Names a mkdir typed for snapshots renamed meanwhile (alias.h). */
+	struct aliases aliases;
 	struct prefetch *prefetch; /* refreshes what users saw (prefetch.h) */
 	struct walk *walk;	   /* loads ahead of a walk (walk.h; NULL: prefetch=0) */
 	struct mounts *mounts;	   /* this host's mounts, for content links (content.h) */

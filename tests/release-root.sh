@@ -6,9 +6,10 @@
 # checkout's tracked files into /root/project there, binds /dev, /proc and /sys, and runs
 # in it, exactly as a new user would, the README's test command with the stages a release
 # needs proved: contrib/install-deps.sh --tests, the -Werror build, the format check, the
-# unit tests, the simulator and integration tests (normal build, interrupts included) and
-# the Debian package stage; then that stage's .deb is booted under systemd in the same root
-# (tests/boot.sh; OVHSNAPFS_RELEASE_NO_BOOT=1 skips it). The sanitizer, fuzzing and distcheck stages run on the host.
+# unit tests, the simulator and integration tests (normal build, interrupts included), the
+# chaos runs and the Debian package stage; then that stage's .deb is booted under systemd in
+# the same root (tests/boot.sh; OVHSNAPFS_RELEASE_NO_BOOT=1 skips it). The sanitizer, fuzzing
+# and distcheck stages run on the host.
 #
 # The root is a chroot: the tests inside never leave it (no setns). At the end, whatever
 # happened, every process whose root is in it is killed by its PID, everything mounted
@@ -20,7 +21,7 @@
 set -uo pipefail
 
 suite=${1:?usage: tests/release-root.sh SUITE}
-stages=${OVHSNAPFS_RELEASE_STAGES:-format unit integration package}
+stages=${OVHSNAPFS_RELEASE_STAGES:-format unit integration chaos package}
 top=$(cd "$(dirname "$0")/.." && pwd)
 name=debian-$suite
 

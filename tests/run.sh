@@ -10,14 +10,14 @@
 # Ends with the line "N passed, M failed"; exits non-zero when anything failed.
 #
 # OVHSNAPFS_STAGES chooses stages (default: all but releases): format unit integration
-# asan tsan fuzz distcheck package boot releases. OVHSNAPFS_RELEASES (e.g. "trixie"; CI sets
+# chaos asan tsan fuzz distcheck package boot releases. OVHSNAPFS_RELEASES (e.g. "trixie"; CI sets
 # it) adds the releases stage: each release's suite in a pristine root of its own
 # (tests/release-root.sh).
 set -uo pipefail
 
 # Root is needed (apt, FUSE mounts, the package stage): go through sudo where it exists.
 if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null; then
-	exec sudo --preserve-env=OVHSNAPFS_SKIP_APT,OVHSNAPFS_FUZZ_SECONDS,OVHSNAPFS_STAGES,OVHSNAPFS_RELEASES -- bash "$0" "$@"
+	exec sudo --preserve-env=OVHSNAPFS_SKIP_APT,OVHSNAPFS_FUZZ_SECONDS,OVHSNAPFS_CHAOS_SECONDS,OVHSNAPFS_CHAOS_SEEDS,OVHSNAPFS_STAGES,OVHSNAPFS_RELEASES -- bash "$0" "$@"
 fi
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -41,7 +41,7 @@ say() {
 	stage_t0=$SECONDS
 	printf '\n=== %s\n' "$*"
 }
-stages=${OVHSNAPFS_STAGES:-format unit integration asan tsan fuzz distcheck package boot}
+stages=${OVHSNAPFS_STAGES:-format unit integration chaos asan tsan fuzz distcheck package boot}
 [ -n "${OVHSNAPFS_RELEASES:-}" ] && [ -z "${OVHSNAPFS_STAGES:-}" ] && stages+=" releases"
 want() { [[ " ${stages//,/ } " == *" $1 "* ]]; }
 fail_stage() { echo "FAILED: $1"; failed=$((failed + 1)); }
@@ -152,6 +152,12 @@ if build build; then
 	if want integration; then
 		say "simulator and integration tests"
 		OVHSNAPFS_BUILD="$top/build" run_pytest integration tests/sim tests/integration
+	fi
+	if want chaos; then
+		# A few seeds of tests/chaos/run.py; a soak: OVHSNAPFS_CHAOS_SECONDS=600.
+		say "chaos runs (seeds ${OVHSNAPFS_CHAOS_SEEDS:-1-3}, ${OVHSNAPFS_CHAOS_SECONDS:-35} s each)"
+		OVHSNAPFS_BUILD="$top/build" OVHSNAPFS_CHAOS_SECONDS=${OVHSNAPFS_CHAOS_SECONDS:-35} \
+			run_pytest chaos -s tests/chaos/test_chaos.py # -s: each seed's report
 	fi
 fi
 

@@ -316,3 +316,57 @@ def test_mkdir_in_one_share_never_waits_for_a_slow_post_in_another(mounts, sim):
         if slow.poll() is None:
             slow.kill()
             slow.wait()
+
+
+def rename_once_available(sim, name, new, done):
+    """Another host: renames the new snapshot as soon as the API says it is available."""
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        services = sim.state()
+        for svc in services:
+            for share in svc["shares"]:
+                for snap in share["snapshots"]:
+                    if snap["name"] == name and snap["status"] == "available":
+                        snap["name"] = new
+                        sim.seed(services)
+                        done.append(snap["id"])
+                        return
+        time.sleep(0.02)
+
+
+def test_mkdir_of_a_snapshot_renamed_by_another_host_before_it_returns_succeeds(mounts, sim):
+    """The snapshot became available and another host renamed it before the mount's next
+    poll: mkdir made it, so it answers 0 (not ENOENT from libfuse's lookup of the typed
+    name, which a retrying script would answer with a second snapshot). The typed name
+    leads to the snapshot for a while, which shows its current name."""
+    import threading
+    sim.config(create_delay=1)
+    m = mounts()
+    ls(m / WWW_DIR)
+    sim.fault(method="GET", path=r"/snapshot/[^/]+$", action="delay", seconds=1.5, times=-1)  # past create_delay
+    renamed = []
+    other = threading.Thread(target=rename_once_available, args=(sim, "racy", "renamed", renamed))
+    other.start()
+    try:
+        assert fsop("mkdir", m / WWW_DIR / "racy") == "0"
+    finally:
+        other.join()
+    assert renamed, "the other host never saw the snapshot available"
+    assert [s["id"] for s in sim.snapshots() if s["name"] == "renamed"] == renamed
+    assert len(posts(sim)) == 1
+    info = json.loads((m / WWW_DIR / "racy/info.json").read_text())
+    assert info["id"] == renamed[0] and info["name"] == "renamed"
+    listing = ls(m / WWW_DIR)
+    assert "renamed" in listing and "racy" not in listing
+
+
+def test_mkdir_of_an_existing_id_in_upper_case_is_eexist_and_names_it(mnt, sim):
+    """Ids are UUIDs, which the API matches in any case (tests/sim: ids case-insensitive): an
+    existing id typed in upper case names that snapshot, so mkdir makes none of that name."""
+    snap = [s for s in sim.snapshots() if s["name"] == "before-upgrade"][0]
+    upper = snap["id"].upper()
+    sim.clear_log()
+    assert fsop("mkdir", mnt / WWW_DIR / upper) == "EEXIST"
+    assert posts(sim) == []
+    info = json.loads((mnt / WWW_DIR / upper / "info.json").read_text())
+    assert info["id"] == snap["id"]

@@ -6,6 +6,7 @@ wait the way a user would and checks what the user sees: the process gone at onc
 listing, the daemon's state, and the exact API calls (one POST, one DELETE, nothing after).
 """
 
+import errno
 import os
 import random
 import signal
@@ -247,6 +248,35 @@ def test_unmount_is_refused_while_a_call_waits_and_a_lazy_one_ends_it(mounts, sl
     mkdir.wait(3)
     assert "Interrupted system call" in mkdir.stderr.read().decode()
     assert len(posts(slow_sim)) == 1
+
+
+@pytest.mark.parametrize("holder", ["open-file", "cwd"])
+def test_daemon_ends_at_a_lazy_unmount_while_the_mount_is_still_used(mounts, sim, tmp_path,
+                                                                     holder):
+    """A file left open or a working directory in a lazily detached mount keeps the kernel's
+    session alive: the daemon ends it itself (a mount unit stops), and the holder then gets
+    ENOTCONN instead of a daemon that outlives its unmount."""
+    m = mounts(["rate=0"])
+    snap = m / WWW_DIR / "before-upgrade"
+    code = ("import os, sys\n"
+            "f = open(sys.argv[1] + '/info.json', 'rb') if sys.argv[2] == 'open-file' "
+            "else os.chdir(sys.argv[1])\n"
+            "print('ready', flush=True)\nsys.stdin.readline()\n"
+            "try:\n    os.listdir('.') if f is None else f.read()\n    print('0')\n"
+            "except OSError as e:\n    print(e.errno)\n")
+    user = subprocess.Popen(["/usr/bin/python3", "-c", code, str(snap), holder],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert user.stdout.readline() == "ready\n"
+        assert run(["fusermount3", "-u", str(m.path)], timeout=5).returncode != 0  # busy
+        assert run(["umount", "-l", str(m.path)], timeout=5).returncode == 0
+        assert_daemon_gone(m, 5)
+        out, _ = user.communicate("go\n", timeout=10)
+        assert out.strip() == str(errno.ENOTCONN)
+    finally:
+        if user.poll() is None:
+            user.kill()
+            user.wait()
 
 
 def test_a_bind_mount_of_the_mount_stays_served_after_the_first_is_unmounted(mounts, sim,

@@ -92,3 +92,23 @@ def test_ctrl_c_ends_a_reconcile_at_once_and_nothing_is_sent_again(mounts, sim):
     assert len(sim.calls("POST")) == 1
     assert named(sim, "stopped") == []
     assert fsop("mkdir", m / WWW_DIR / "later") == "0"  # the daemon is fine
+
+
+def test_a_put_carried_out_late_is_confirmed_by_a_get_not_sent_again(mounts, sim):
+    """timeout=1: the PUT is cut at 1 s; the API carries it out at 2 s. Sent again at once,
+    it could land after the user's next change: ovhsnapfs reads the snapshot instead until
+    the change shows, and one PUT is all the API gets."""
+    m = mounts(["timeout=1"])
+    snap = m / WWW_DIR / "before-upgrade"
+    ls(m / WWW_DIR)
+    sim.clear_log()
+    sim.fault(method="PUT", path=r"/snapshot/[^/]+$", action="late", seconds=2)
+    res = run(["setfattr", "-n", "user.ovh.description", "-v", "first", str(snap)], timeout=20)
+    assert res.returncode == 0, res.stderr
+    assert len(sim.calls("PUT")) == 1, m.log()
+    assert named(sim, "before-upgrade")[0]["description"] == "first"
+    res = run(["setfattr", "-n", "user.ovh.description", "-v", "second", str(snap)], timeout=20)
+    assert res.returncode == 0, res.stderr
+    time.sleep(2.5)  # past any late copy of the first
+    assert named(sim, "before-upgrade")[0]["description"] == "second"
+    assert len(sim.calls("PUT")) == 2

@@ -48,6 +48,11 @@ Admin (no auth, not logged):
   GET  /_sim/log                    {"requests": [{seq, t, conn, method, path, query, body,
                                      status, query_id, fault, headers}]}; status 0 = no reply
   POST /_sim/log/reset
+  GET  /_sim/changes                {"changes": [{seq, t, who (User-Agent's first word),
+                                     action: create|update|hold|delete, service, share, id,
+                                     before, after (the snapshot; null for none), ready_at
+                                     (create: epoch when it turns available)}]}: every change
+                                     carried out, late ones included; emptied by /_sim/reset
   GET  /_sim/state                  {"services": [{..., "shares": [{..., "snapshots": [...],
                                      "accessPaths": [...]}]}]}
   GET  /_sim/settings               {"services": [{id, snapshotPolicies, "shares": [{id,
@@ -80,6 +85,9 @@ Admin (no auth, not logged):
                                      client with a shorter timeout gave up, then the
                                      connection closes; clearing faults first cancels it}
   GET  /_sim/faults, POST /_sim/faults/clear
+
+Request bodies are parsed as a strict JSON parser does: NaN, Infinity or a lone surrogate
+("\\ud800") are 400. Ids in paths are UUIDs, matched in any case.
 
 Seeded statuses never change by themselves; only snapshots created, held or deleted through
 the API move (creating -> available after create_delay, manage_starting -> available after
@@ -460,9 +468,16 @@ def _reject_constant(name):
 
 
 def parse_json(raw):
-    """Parse a request body strictly (no NaN/Infinity); raise ValueError when invalid."""
+    """Parse a request body strictly (no NaN/Infinity, no lone surrogate); raise ValueError
+    when invalid."""
     text = raw.decode("utf-8")
-    return json.loads(text, parse_constant=_reject_constant)
+    value = json.loads(text, parse_constant=_reject_constant)
+    try:
+        # A lone surrogate ("\ud800") is no Unicode text: strict parsers refuse it.
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("invalid JSON: a lone surrogate in a string") from None
+    return value
 
 
 def status_class(status):
@@ -1381,6 +1396,32 @@ class RequestLog:
             self._entries = []
 
 
+class ChangeLog:
+    """Every change the API carried out to a snapshot: who (the client's User-Agent), what,
+    when (epoch seconds), and the snapshot before and after; what a late request did too."""
+
+    def __init__(self, lock):
+        self._lock = lock
+        self._entries = []
+
+    def record(self, req, action, svc, share, before, after, ready_in=0.0):
+        with self._lock:
+            self._entries.append({
+                "seq": len(self._entries) + 1, "t": time.time(),
+                "who": (req.headers.get("User-Agent") or "").split(" ")[0],
+                "action": action, "service": svc, "share": share,
+                "id": (after or before)["id"], "before": before, "after": after,
+                "ready_at": time.time() + ready_in if action == "create" else None})
+
+    def entries(self):
+        with self._lock:
+            return copy.deepcopy(self._entries)
+
+    def reset(self):
+        with self._lock:
+            self._entries = []
+
+
 # --------------------------------------------------------------------------------------
 # The API routes
 # --------------------------------------------------------------------------------------
@@ -1465,11 +1506,21 @@ ROUTES = [
 class Api:
     """Routes an authenticated request to the State and shapes OVH's replies."""
 
-    def __init__(self, state, auth, config):
+    def __init__(self, state, auth, config, changes=None):
         self._state = state
         self._auth = auth
         self._config = config
         self._oauth = TokenEndpoint(config)
+        self._changes = changes or ChangeLog(threading.RLock())
+
+    def _changing(self, req, action, svc, share, snap, change):
+        """Carry out change() (the new snapshot, or None) and record it with the one before."""
+        with self._state._lock:
+            before = self._state.snapshot(svc, share, snap) if snap else None
+            after = change()
+            ready_in = self._config.get("create_delay") if action == "create" else 0.0
+            self._changes.record(req, action, svc, share, before, after, ready_in)
+            return after
 
     def handle(self, req):
         try:
@@ -1560,23 +1611,29 @@ class Api:
 
     def _create_snapshot(self, req, svc, share):
         fields = self._snapshot_fields(req, "storage.NetAppShareSnapshot")
-        return Reply.json(200, self._state.create_snapshot(svc, share, fields))
+        return Reply.json(200, self._changing(
+            req, "create", svc, share, None,
+            lambda: self._state.create_snapshot(svc, share, fields)))
 
     def _get_snapshot(self, req, svc, share, snap):
         return Reply.json(200, self._state.snapshot(svc, share, snap))
 
     def _update_snapshot(self, req, svc, share, snap):
         fields = self._snapshot_fields(req, "storage.NetAppShareSnapshotUpdate")
-        done = self._state.update_snapshot(svc, share, snap, fields)
+        done = self._changing(req, "update", svc, share, snap,
+                              lambda: self._state.update_snapshot(svc, share, snap, fields))
         return Reply.json(200, None if self._config.get("put_reply_null") else done)
 
     def _hold_snapshot(self, req, svc, share, snap):
         if req.body.strip() not in (b"", b"{}"):
             raise ovh_error(400, "This call takes no body")
-        return Reply.json(200, self._state.hold_snapshot(svc, share, snap))
+        return Reply.json(200, self._changing(
+            req, "hold", svc, share, snap,
+            lambda: self._state.hold_snapshot(svc, share, snap)))
 
     def _delete_snapshot(self, req, svc, share, snap):
-        self._state.delete_snapshot(svc, share, snap)
+        self._changing(req, "delete", svc, share, snap,
+                       lambda: self._state.delete_snapshot(svc, share, snap))
         return Reply(200, b"")
 
     def _list_access_paths(self, req, svc, share):
@@ -1754,6 +1811,7 @@ class Admin:
             ("GET", "/_sim/health"): lambda body: {"ok": True},
             ("GET", "/_sim/log"): lambda body: {"requests": sim.log.entries()},
             ("POST", "/_sim/log/reset"): self._reset_log,
+            ("GET", "/_sim/changes"): lambda body: {"changes": sim.changes.entries()},
             ("GET", "/_sim/state"): lambda body: sim.state.dump(),
             ("GET", "/_sim/settings"): lambda body: sim.state.settings(),
             ("POST", "/_sim/seed"): self._seed,
@@ -2025,7 +2083,8 @@ class Simulator:
         self._seed = copy.deepcopy(seed)
         self.state.load(seed)  # raises SeedError on a bad seed
         self.auth = Auth(self.config)
-        self.api = Api(self.state, self.auth, self.config)
+        self.changes = ChangeLog(self.lock)
+        self.api = Api(self.state, self.auth, self.config, self.changes)
         self.faults = Faults(self.lock)
         self.log = RequestLog(self.lock)
         self.admin = Admin(self)
@@ -2054,6 +2113,7 @@ class Simulator:
         self.state.load(self._seed)
         self.faults.clear()
         self.log.reset()
+        self.changes.reset()
 
     def serve(self):
         thread = threading.Thread(target=self.server.serve_forever, args=(0.1,), daemon=True)

@@ -1277,3 +1277,37 @@ def test_settings_come_from_the_seed_and_show_in_the_admin_view_only(api):
     assert "snapshotPolicies" not in state and "snapshotReserve" not in state["shares"][0]
     bad = {"services": [{"id": SVC, "shares": [{"id": WWW, "snapshotPolicyID": MISSING}]}]}
     assert api.admin("POST", "/_sim/seed", bad)[0] == 400
+
+
+def test_a_lone_surrogate_in_a_body_is_refused_400_and_nothing_is_stored(api):
+    """"\ud800" is valid JSON syntax but no Unicode text: a strict parser (OVH's) refuses it,
+    rather than store a name that no reply could then carry."""
+    before = len(api.ok("GET", SNAPS))
+    for method, path in (("POST", SNAPS), ("PUT", SNAPS + "/" + WWW_SNAP)):
+        r = api.call(method, path, b'{"name": "x\\ud800y"}')
+        assert r.status == 400, (method, r.status, r.data)
+    assert len(api.ok("GET", SNAPS)) == before
+    assert api.ok("GET", SNAPS + "/" + WWW_SNAP)["name"] == "before-upgrade"
+
+
+def test_ids_are_matched_in_any_case_as_uuids_are(api):
+    r = api.call("GET", SNAPS.upper().replace("/STORAGE/NETAPP/", "/storage/netapp/")
+                 .replace("/SHARE/", "/share/").replace("/SNAPSHOT", "/snapshot") +
+                 "/" + WWW_SNAP.upper())
+    assert r.status == 200 and r.json()["id"] == WWW_SNAP
+
+
+def test_changes_records_every_change_with_who_what_and_when(api):
+    api.config(create_delay=0)
+    made = api.ok("POST", SNAPS, {"name": "rec"})
+    api.ok("PUT", SNAPS + "/" + made["id"], {"description": "d"})
+    api.call("DELETE", SNAPS + "/" + WWW_SNAP)
+    changes = api.admin("GET", "/_sim/changes")[1]["changes"]
+    assert [(c["action"], c["id"]) for c in changes] == [
+        ("create", made["id"]), ("update", made["id"]), ("delete", WWW_SNAP)]
+    assert changes[1]["before"]["description"] is None
+    assert changes[1]["after"]["description"] == "d"
+    assert changes[2]["before"]["name"] == "before-upgrade" and changes[2]["after"] is None
+    assert changes[0]["ready_at"] >= changes[0]["t"]
+    assert api.admin("POST", "/_sim/reset") == (200, {"ok": True})
+    assert api.admin("GET", "/_sim/changes")[1]["changes"] == []
