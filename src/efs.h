@@ -3,8 +3,9 @@
  *
  * Owns the OVH JSON models (services, shares, snapshots, a share's access
  * paths, snapshot policies, a share's snapshot reserve and policy) and their decoding
- * into compact C objects, and which route serves which operation. Only this
- * module knows the JSON field names. Calls go through ovh; thread-safe.
+ * into compact C objects (efs_model.c), and which route serves which
+ * operation (efs.c). Only this module knows the JSON field names. Calls go
+ * through ovh; thread-safe.
  */
 #ifndef OVHSNAPFS_EFS_H
 #define OVHSNAPFS_EFS_H

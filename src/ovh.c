@@ -1,12 +1,10 @@
-/* ovh: the OVH API client: one call, its tries, and what they tell. */
+/* ovh: the OVH API client: one call and its tries (what they tell: ovh_report.c). */
 #include "ovh.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,49 +16,8 @@
 #include "guard.h"
 #include "http.h"
 #include "log.h"
+#include "ovh_report.h"
 #include "retry.h"
-
-/* The latest failure, as the status file shows it. */
-struct failure {
-	time_t time; /* 0: none yet */
-	char method[16];
-	char path[256];
-	long status;
-	char error_class[96];
-	char message[256];
-	char query_id[128];
-};
-
-#define N_STATUS 600 /* by_status counts 0 (no reply) and 100..599 */
-static const char *const counted_methods[] = {"GET", "POST", "PUT", "DELETE", "other"};
-#define N_METHODS (sizeof(counted_methods) / sizeof(counted_methods[0]))
-
-/* What the status file counts; updated without a lock. */
-struct counters {
-	atomic_ulong calls; /* HTTP requests sent, /auth/time and tokens included */
-	atomic_ulong by_method[N_METHODS];
-	atomic_ulong by_status[N_STATUS];
-	atomic_ulong retries; /* requests sent again */
-	atomic_ulong errors;  /* failures reported (a 404 is not one) */
-};
-
-struct ovh_client {
-	char *base_url;
-	double timeout;
-	double try_timeout; /* request_timeout=, at most timeout= */
-	int retries;
-	struct http *http;
-	struct auth *auth;
-
-	_Atomic int quiet;	  /* start-up checks report failures themselves */
-	pthread_mutex_t err_lock; /* guards last_error and failure */
-	char last_error[512];
-	struct failure failure; /* the same, field by field, for the status file */
-	struct counters counters;
-
-	struct breaker breaker;	    /* fails fast while the API is down */
-	struct ratelimit ratelimit; /* rate=, burst= */
-};
 
 /* One HTTP request as ovh.c sends it. */
 struct request {
@@ -75,157 +32,6 @@ struct request {
 	const struct op *op; /* whose deadline and interrupts bound it; NULL: background */
 };
 
-/* ---- errors ---- */
-
-int ovh_status_to_errno(long status)
-{
-	if (status >= 200 && status < 300)
-		return 0;
-	switch (status) {
-	case 400:
-		return -EINVAL;
-	case 401:
-	case 403:
-		return -EACCES;
-	case 404:
-		return -ENOENT;
-	case 409:
-		return -EBUSY;
-	case 0:
-	case 408:
-	case 504:
-		return -ETIMEDOUT;
-	default:
-		return -EIO;
-	}
-}
-
-/*
- * src into dst[len], cut before a UTF-8 sequence that would not fit whole:
- * the API's text is UTF-8 and stays so (the status file's JSON needs it).
- */
-static void copy_text(char *dst, size_t len, const char *src)
-{
-	size_t n = strlen(src);
-	if (!len)
-		return;
-	if (n >= len) {
-		n = len - 1;
-		while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
-			n--; /* src[n] continues a sequence: cut before its lead byte */
-	}
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
-static void copy_json_string(json_t *obj, const char *key, char *dst, size_t len)
-{
-	const char *s = json_string_value(json_object_get(obj, key));
-	if (s)
-		copy_text(dst, len, s);
-}
-
-int ovh_parse_error(const char *body, size_t len, char *cls, size_t cls_len, char *msg,
-		    size_t msg_len)
-{
-	json_t *root = body ? json_loadb(body, len, 0, NULL) : NULL;
-	int rc = -EINVAL;
-
-	if (cls_len)
-		cls[0] = '\0';
-	if (msg_len)
-		msg[0] = '\0';
-	if (json_is_object(root) && json_is_string(json_object_get(root, "message"))) {
-		copy_json_string(root, "message", msg, msg_len);
-		if (json_is_string(json_object_get(root, "class")))
-			copy_json_string(root, "class", cls, cls_len);
-		else
-			copy_json_string(root, "errorCode", cls, cls_len);
-		rc = 0;
-	}
-	json_decref(root);
-	return rc;
-}
-
-/* Non-JSON error pages (an HTML proxy error, say): keep a printable prefix. */
-static void fill_error_fields(struct ovh_response *resp)
-{
-	if (resp->status >= 200 && resp->status < 300)
-		return;
-	if (ovh_parse_error(resp->body, resp->len, resp->error_class, sizeof(resp->error_class),
-			    resp->error_message, sizeof(resp->error_message)) == 0)
-		return;
-	size_t n = 0;
-	for (size_t i = 0; resp->body && i < resp->len && n + 1 < 80; i++) {
-		unsigned char ch = (unsigned char)resp->body[i];
-		resp->error_message[n++] = (char)(isprint(ch) ? ch : ' ');
-	}
-	resp->error_message[n] = '\0';
-}
-
-static void record_error(struct ovh_client *c, const char *method, const char *path,
-			 const struct ovh_response *resp, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
-
-/*
- * Keep the last failure (of method path, with what resp says of it) for
- * start-up reports and the status file, and log it unless quiet.
- */
-static void record_error(struct ovh_client *c, const char *method, const char *path,
-			 const struct ovh_response *resp, const char *fmt, ...)
-{
-	struct failure *f = &c->failure;
-	va_list ap;
-	atomic_fetch_add(&c->counters.errors, 1);
-	pthread_mutex_lock(&c->err_lock);
-	va_start(ap, fmt);
-	vsnprintf(c->last_error, sizeof(c->last_error), fmt, ap);
-	va_end(ap);
-	f->time = time(NULL);
-	snprintf(f->method, sizeof(f->method), "%s", method);
-	copy_text(f->path, sizeof(f->path), path);
-	f->status = resp->status;
-	copy_text(f->error_class, sizeof(f->error_class), resp->error_class);
-	copy_text(f->message, sizeof(f->message), resp->error_message);
-	snprintf(f->query_id, sizeof(f->query_id), "%s", resp->query_id);
-	if (!c->quiet)
-		log_error("%s", c->last_error);
-	pthread_mutex_unlock(&c->err_lock);
-}
-
-void ovh_set_quiet(struct ovh_client *c, bool quiet)
-{
-	c->quiet = quiet;
-}
-
-void ovh_last_error(struct ovh_client *c, char *buf, size_t len)
-{
-	pthread_mutex_lock(&c->err_lock);
-	snprintf(buf, len, "%s", c->last_error);
-	pthread_mutex_unlock(&c->err_lock);
-}
-
-/*
- * A try's requests: each one written is a call (libcurl's own re-send of a
- * GET on a dead reused connection too, also a retry); the last one got
- * status (0: no reply), the earlier ones got no reply.
- */
-static void count_requests(struct ovh_client *c, const char *method, long status, int n)
-{
-	size_t m = 0;
-	if (n <= 0)
-		return; /* nothing was written: refused, or never connected */
-	while (m + 1 < N_METHODS && strcmp(counted_methods[m], method) != 0)
-		m++;
-	atomic_fetch_add(&c->counters.calls, (unsigned long)n);
-	atomic_fetch_add(&c->counters.by_method[m], (unsigned long)n);
-	atomic_fetch_add(&c->counters.retries, (unsigned long)(n - 1));
-	atomic_fetch_add(&c->counters.by_status[0], (unsigned long)(n - 1));
-	if (status > 0 && (status < 100 || status >= N_STATUS))
-		status = 0; /* not HTTP: counted as no reply */
-	atomic_fetch_add(&c->counters.by_status[status], 1);
-}
-
 /* ---- one try ---- */
 
 static void response_reset(struct ovh_response *resp, bool secret)
@@ -239,7 +45,7 @@ static void try_failed(struct ovh_client *c, const struct request *rq, struct ov
 {
 	snprintf(resp->error_class, sizeof(resp->error_class), "%s", cls);
 	snprintf(resp->error_message, sizeof(resp->error_message), "%s", why);
-	record_error(c, rq->method, rq->path, resp, "%s %s: %s", rq->method, rq->path, why);
+	ovh_record_error(c, rq->method, rq->path, resp, "%s %s: %s", rq->method, rq->path, why);
 }
 
 /* The caller gave up (Ctrl-C, kill, unmount): worth an info line, not an error. */
@@ -306,7 +112,7 @@ static int try_once(struct ovh_client *c, const struct request *rq, const struct
 	hr.headers = lines->line;
 	double t0 = clock_now();
 	int rc = http_perform(c->http, &hr, resp, o, why, why_len);
-	count_requests(c, rq->method, resp->status, o->requests);
+	ovh_count_requests(c, rq->method, resp->status, o->requests);
 	log_debug("%s %s %ld %.0fms %s", rq->method, rq->path, resp->status,
 		  (clock_now() - t0) * 1000, resp->query_id);
 	return rc;
@@ -350,9 +156,9 @@ static void api_failure(struct ovh_client *c, const struct request *rq,
 			 resp->error_class, sep, resp->error_message, qid);
 		return;
 	}
-	record_error(c, rq->method, rq->path, resp,
-		     "%s %s: HTTP %ld %s%s\"%s\" (X-Ovh-QueryID: %s)", rq->method, rq->path,
-		     resp->status, resp->error_class, sep, resp->error_message, qid);
+	ovh_record_error(c, rq->method, rq->path, resp,
+			 "%s %s: HTTP %ld %s%s\"%s\" (X-Ovh-QueryID: %s)", rq->method, rq->path,
+			 resp->status, resp->error_class, sep, resp->error_message, qid);
 }
 
 /* How the call ends after its last try: 0, or negative errno with one line. */
@@ -427,7 +233,7 @@ static int call(struct ovh_client *c, const struct request *rq, struct ovh_respo
 		auth_lines_wipe(&lines);
 		fresh = o.sent != TRY_REPLY;
 		if (rc == 0) {
-			fill_error_fields(resp);
+			ovh_fill_error_fields(resp);
 			o.curable = curable(c, rq, resp);
 		}
 		struct retry_decision d = retry_decide(&st, &o, op_left(rq->op), jitter());
@@ -526,18 +332,12 @@ bool ovh_uses_oauth2(const struct ovh_client *c)
 	return auth_uses_oauth2(c->auth);
 }
 
-/* ---- OAuth2: auth.c asks for a token, this sends the request ---- */
-
-static void token_refused(struct ovh_client *c, const char *url, struct ovh_response *resp)
+bool ovh_rate_spare(struct ovh_client *c)
 {
-	json_t *root = json_loadb(resp->body ? resp->body : "", resp->len, 0, NULL);
-	copy_json_string(root, "error", resp->error_class, sizeof(resp->error_class));
-	copy_json_string(root, "error_description", resp->error_message,
-			 sizeof(resp->error_message));
-	json_decref(root);
-	record_error(c, "POST", url, resp, "OAuth2 token refused by %s: HTTP %ld %s: \"%s\"", url,
-		     resp->status, resp->error_class, resp->error_message);
+	return ratelimit_spare(&c->ratelimit);
 }
+
+/* ---- OAuth2: auth.c asks for a token, this sends the request ---- */
 
 static int fetch_token(void *ctx, const struct op *op, unsigned flags, const char *form,
 		       char **token, double *lifetime)
@@ -565,71 +365,11 @@ static int fetch_token(void *ctx, const struct op *op, unsigned flags, const cha
 		if (rc)
 			try_failed(c, &rq, &resp, "token", why);
 	} else if (resp.status) {
-		token_refused(c, url, &resp);
+		ovh_token_refused(c, url, &resp);
 		rc = resp.status == 400 || resp.status == 401 ? -EACCES : rc;
 	}
 	response_reset(&resp, true);
 	return rc;
-}
-/* ---- status ---- */
-
-static json_t *failure_json(struct ovh_client *c)
-{
-	const struct failure *f = &c->failure;
-	char when[32];
-	struct tm tm;
-	pthread_mutex_lock(&c->err_lock);
-	if (!f->time) {
-		pthread_mutex_unlock(&c->err_lock);
-		return json_null();
-	}
-	gmtime_r(&f->time, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s}", "time", when, "method",
-			      f->method, "path", f->path, "status", (json_int_t)f->status, "class",
-			      f->error_class, "message", f->message, "query_id", f->query_id);
-	pthread_mutex_unlock(&c->err_lock);
-	return o ? o : json_null();
-}
-
-static json_t *counts_json(atomic_ulong *counts, size_t n, const char *const *names)
-{
-	json_t *o = json_object();
-	for (size_t i = 0; o && i < n; i++) {
-		unsigned long v = atomic_load(&counts[i]);
-		char key[16];
-		if (!v)
-			continue;
-		if (names)
-			snprintf(key, sizeof(key), "%s", names[i]);
-		else
-			snprintf(key, sizeof(key), "%zu", i);
-		json_object_set_new(o, key, json_integer((json_int_t)v));
-	}
-	return o;
-}
-
-bool ovh_rate_spare(struct ovh_client *c)
-{
-	return ratelimit_spare(&c->ratelimit);
-}
-
-json_t *ovh_status_json(struct ovh_client *c)
-{
-	struct counters *k = &c->counters;
-	unsigned long waits;
-	double waited;
-	ratelimit_stats(&c->ratelimit, &waits, &waited);
-	return json_pack("{s:I, s:o, s:o, s:I, s:I, s:o, s:{s:s, s:I}, s:{s:f, s:f, s:I, s:f}}",
-			 "calls", (json_int_t)atomic_load(&k->calls), "by_method",
-			 counts_json(k->by_method, N_METHODS, counted_methods), "by_status",
-			 counts_json(k->by_status, N_STATUS, NULL), "retries",
-			 (json_int_t)atomic_load(&k->retries), "errors",
-			 (json_int_t)atomic_load(&k->errors), "last_error", failure_json(c),
-			 "breaker", "state", breaker_is_open(&c->breaker) ? "open" : "closed",
-			 "opened", (json_int_t)breaker_opened(&c->breaker), "rate", "limit",
-			 c->ratelimit.rate, "burst", c->ratelimit.burst, "waits", (json_int_t)waits,
-			 "waited_seconds", waited);
 }
 
 /* ---- life cycle ---- */

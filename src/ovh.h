@@ -6,7 +6,8 @@
  * identity (auth.c: signature or OAuth2 token), sends it (http.c: libcurl),
  * asks retry.c whether to send it again, and keeps the circuit breaker
  * (guard.c) and the status counters; then translates the result into
- * negative errno with one log line. Every wait obeys the call's op.
+ * negative errno with one log line (the errno, error bodies, the latest
+ * failure and the counters: ovh_report.c). Every wait obeys the call's op.
  * Knows nothing of the EFS models. Thread-safe.
  */
 #ifndef OVHSNAPFS_OVH_H

@@ -28,8 +28,8 @@ cd "$root" || exit 2
 # target -> the src/*.c it needs (never main.c or fs.c).
 targets=(efs_decode ovh_error config names mounts)
 declare -A sources=(
-	[efs_decode]="src/efs.c src/efs_time.c src/calendar.c src/names.c src/strindex.c src/utf8.c src/ovh.c src/http.c src/auth.c src/retry.c src/guard.c src/op.c src/clock.c src/log.c"
-	[ovh_error]="src/ovh.c src/http.c src/auth.c src/retry.c src/guard.c src/op.c src/clock.c src/log.c src/utf8.c"
+	[efs_decode]="src/efs.c src/efs_model.c src/efs_time.c src/calendar.c src/names.c src/strindex.c src/utf8.c src/ovh.c src/ovh_report.c src/http.c src/auth.c src/retry.c src/guard.c src/op.c src/clock.c src/log.c"
+	[ovh_error]="src/ovh.c src/ovh_report.c src/http.c src/auth.c src/retry.c src/guard.c src/op.c src/clock.c src/log.c src/utf8.c"
 	[config]="src/config.c"
 	[names]="src/names.c src/strindex.c src/utf8.c"
 	[mounts]="src/mounts.c src/mountinfo.c src/log.c src/utf8.c"
