@@ -12,8 +12,8 @@ from conftest import BINARY, fscall, fsop, is_mounted, ls, run, write_config
 WWW_DIR = "efs-prod/www/.snapshots"
 SNAP_LIST = r"/share/[^/]+/snapshot$"
 DB_LIST = r"/share/7e4b2d90-3a1c-4f58-b6e2-0c9d8a7b0102/snapshot$"
-KEYS = {"version", "endpoint", "auth", "time_delta", "uptime_seconds", "api", "breaker", "rate",
-        "cache"}
+KEYS = {"version", "endpoint", "auth", "time_delta", "uptime_seconds", "pid", "api", "breaker",
+        "rate", "cache"}
 
 
 def status(m):
