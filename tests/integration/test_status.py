@@ -28,6 +28,7 @@ def test_status_file_is_readable_by_name_never_listed_and_costs_no_call(mnt, sim
     doc = status(mnt)
     assert KEYS <= set(doc)
     assert doc["endpoint"] == sim.url
+    assert doc["pid"] == mnt.proc.pid  # the daemon, for umount.fuse.ovhsnapfs
     assert doc["cache"]["listings"] == 3 and doc["cache"]["objects"] == 2 + 3 + 6
     assert ".ovhsnapfs" not in run(["ls", "-a", str(mnt.path)]).stdout
     found = run(["find", str(mnt.path), "-maxdepth", "1"]).stdout
