@@ -200,7 +200,14 @@ int main(int argc, char **argv)
 {
 	int flags = 0, c;
 	bool verbose = false;
-	const char *ns = NULL;
+	const char *ns = NULL, *dir = NULL;
+	if (argc > 1 &&
+	    argv[1][0] != '-') { /* umount(8) puts DIR first: even with POSIXLY_CORRECT */
+		dir = argv[1];
+		argv[1] = argv[0];
+		argv++;
+		argc--;
+	}
 	while ((c = getopt(argc, argv, "nlfvrt:N:h")) != -1) {
 		switch (c) {
 		case 'l':
@@ -223,9 +230,10 @@ int main(int argc, char **argv)
 			return usage();
 		}
 	}
-	if (optind != argc - 1)
+	if (!dir && optind < argc)
+		dir = argv[optind++];
+	if (!dir || optind != argc)
 		return usage();
-	const char *dir = argv[optind];
 	if (ns) {
 		int fd = open(ns, O_RDONLY | O_CLOEXEC);
 		if (fd < 0 || setns(fd, CLONE_NEWNS) < 0) {
