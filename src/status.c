@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "build_config.h"
 #include "clock.h"
@@ -159,14 +160,16 @@ json_t *status_collect(struct status *st)
 	json_object_del(api, "breaker");
 	json_object_del(api, "rate");
 	/* "o" steals the references, including on failure. */
-	return json_pack("{s:s, s:s, s:s, s:{s:s, s:s}, s:I, s:I, s:o?, s:o?, s:o?, s:o?, s:o?, "
-			 "s:o?}",
+	/* pid: the process that serves the mount (umount.fuse.ovhsnapfs waits for it). */
+	return json_pack("{s:s, s:s, s:s, s:{s:s, s:s}, s:I, s:I, s:I, s:o?, s:o?, s:o?, s:o?, "
+			 "s:o?, s:o?}",
 			 "version", PACKAGE_VERSION, "endpoint", st->endpoint, "base_url",
 			 st->base_url, "auth", "method", st->auth, "key_prefix", st->key_prefix,
 			 "time_delta", (json_int_t)ovh_time_delta(st->api), "uptime_seconds",
-			 (json_int_t)(clock_now() - st->started), "api", api, "breaker", breaker,
-			 "rate", rate, "cache", cache_json(st->cache), "prefetch",
-			 prefetch_json(st), "shares", shares_json(st));
+			 (json_int_t)(clock_now() - st->started), "pid", (json_int_t)getpid(),
+			 "api", api, "breaker", breaker, "rate", rate, "cache",
+			 cache_json(st->cache), "prefetch", prefetch_json(st), "shares",
+			 shares_json(st));
 }
 
 char *status_file(struct status *st, size_t *len)

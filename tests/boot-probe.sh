@@ -147,10 +147,20 @@ fi
 rm -f /run/ovhsnapfs-boot-slow
 
 # The mount unit stopped and started again, three times: each stop must find the daemon gone
-# (no "remains running after unit stopped" in the journal, which tests/boot.sh reads).
+# (no "remains running after unit stopped" in the journal, which tests/boot.sh reads): umount
+# runs the package's helper, which waits for the daemon (its pid in the status file) to exit.
+[ -x /sbin/umount.fuse.ovhsnapfs ] && ok "umount finds the helper: /sbin/umount.fuse.ovhsnapfs" ||
+	fail "no /sbin/umount.fuse.ovhsnapfs"
+exited=0
 for i in 1 2 3; do
+	pid=$(sed -n 's/^ *"pid": \([0-9]*\),$/\1/p' $mnt/.ovhsnapfs)
 	timeout 60 systemctl stop mnt-efs.mount || fail "systemctl stop mnt-efs.mount ($i)"
+	state=$(awk '/^State:/ { print $2 }' /proc/"${pid:-none}"/status 2>/dev/null)
+	[ -n "$pid" ] && { [ -z "$state" ] || [ "$state" = Z ]; } && exited=$((exited + 1)) ||
+		note "stop $i: daemon ${pid:-unknown} still there (${state:-?})"
 	timeout 60 systemctl start mnt-efs.mount || fail "systemctl start mnt-efs.mount ($i)"
 done
+[ $exited -eq 3 ] && ok "systemctl stop mnt-efs.mount returned after the daemon had exited, 3 times of 3" ||
+	fail "systemctl stop mnt-efs.mount: the daemon had exited $exited times of 3"
 timeout 60 ls $mnt >/dev/null && ok "mnt-efs.mount stopped and started 3 times: ls works" || fail "ls $mnt after the restarts"
 finish

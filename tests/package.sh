@@ -60,6 +60,7 @@ for f in /usr/bin/ovhsnapfs /usr/share/man/man1/ovhsnapfs.1.gz \
 	/usr/bin/ovhsnapfs-auto /usr/share/man/man1/ovhsnapfs-auto.1.gz \
 	/usr/bin/ovhsnapfs-versions /usr/share/man/man1/ovhsnapfs-versions.1.gz \
 	/usr/share/man/man7/ovhsnapfs.7.gz \
+	/usr/sbin/umount.fuse.ovhsnapfs /usr/share/man/man8/umount.fuse.ovhsnapfs.8.gz \
 	/usr/share/bash-completion/completions/ovhsnapfs \
 	/usr/share/bash-completion/completions/ovhsnapfs-auto \
 	/usr/share/bash-completion/completions/ovhsnapfs-versions \

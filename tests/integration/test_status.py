@@ -12,8 +12,8 @@ from conftest import BINARY, fscall, fsop, is_mounted, ls, run, write_config
 WWW_DIR = "efs-prod/www/.snapshots"
 SNAP_LIST = r"/share/[^/]+/snapshot$"
 DB_LIST = r"/share/7e4b2d90-3a1c-4f58-b6e2-0c9d8a7b0102/snapshot$"
-KEYS = {"version", "endpoint", "auth", "time_delta", "uptime_seconds", "api", "breaker", "rate",
-        "cache"}
+KEYS = {"version", "endpoint", "auth", "time_delta", "uptime_seconds", "pid", "api", "breaker",
+        "rate", "cache"}
 
 
 def status(m):
@@ -28,6 +28,7 @@ def test_status_file_is_readable_by_name_never_listed_and_costs_no_call(mnt, sim
     doc = status(mnt)
     assert KEYS <= set(doc)
     assert doc["endpoint"] == sim.url
+    assert doc["pid"] == mnt.proc.pid  # the daemon, for umount.fuse.ovhsnapfs
     assert doc["cache"]["listings"] == 3 and doc["cache"]["objects"] == 2 + 3 + 6
     assert ".ovhsnapfs" not in run(["ls", "-a", str(mnt.path)]).stdout
     found = run(["find", str(mnt.path), "-maxdepth", "1"]).stdout

@@ -188,6 +188,101 @@ def test_fstab_line_mounts_with_mount_and_unmounts_with_umount(tmp_path, sim):
     assert AS not in out
 
 
+# ---- umount.fuse.ovhsnapfs: umount(8) returns once the daemon has exited ----
+
+HELPER = BINARY.parent / "umount.fuse.ovhsnapfs"
+
+# umount(8) finds the helper as /sbin/umount.fuse.ovhsnapfs: in this private mount namespace
+# only, a read-only overlay puts the build's helper over /usr/sbin (/sbin on merged /usr).
+# Everything mounted here goes with the namespace, whatever happens.
+UMOUNT_SETUP = r"""
+set -u
+mount --make-rprivate /
+mount --bind "$BINDIR" /usr/local/bin
+mount -t overlay overlay -o lowerdir="$SBINDIR":/usr/sbin /usr/sbin || { echo no-overlay; exit 1; }
+[ -x /sbin/umount.fuse.ovhsnapfs ] || { echo no-helper; exit 1; }
+daemon_pid() { sed -n 's/^ *"pid": \([0-9]*\),$/\1/p' "$MNT/.ovhsnapfs"; }
+# Gone, or a zombie (exited, not yet reaped by init): "exited"; else its state.
+state() { s=$(awk '/^State:/ { print $2 }' /proc/$1/status 2>/dev/null); [ -z "$s" ] || [ "$s" = Z ] && echo exited || echo "running($s)"; }
+"""
+
+UMOUNT_CYCLES = UMOUNT_SETUP + r"""
+for i in $(seq 10); do
+    mount -T "$FSTAB" "$MNT" || { echo "mount $i failed"; break; }
+    pid=$(daemon_pid)
+    umount $UMOUNT_OPTS "$MNT"; rc=$?
+    echo "cycle $i: umount=$rc pid=$pid $(state "$pid")"
+done
+pkill -KILL -f "ovhsnapfs .*$MNT"
+echo done
+"""
+
+
+def fstab_env(tmp_path, sim, **extra):
+    conf = write_config(tmp_path / "ovh.conf", sim.url)
+    mnt = tmp_path / "efs"
+    mnt.mkdir()
+    bindir, sbindir = tmp_path / "bin", tmp_path / "sbin"
+    bindir.mkdir()
+    sbindir.mkdir()
+    shutil.copy(BINARY, bindir / "ovhsnapfs")
+    shutil.copy(HELPER, sbindir / "umount.fuse.ovhsnapfs")
+    fstab = tmp_path / "fstab"
+    fstab.write_text("%s %s fuse.ovhsnapfs _netdev,nofail,config=%s 0 0\n" % (sim.url, mnt, conf))
+    env = {"BINDIR": str(bindir), "SBINDIR": str(sbindir), "FSTAB": str(fstab), "MNT": str(mnt),
+           "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+    env.update(extra)
+    return env, mnt
+
+
+@pytest.mark.parametrize("opts", ["-c", "-l"])
+def test_umount_returns_after_the_daemon_exited(tmp_path, sim, opts):
+    # "-c" as systemd runs it for a .mount unit's stop; "-l" lazy.
+    env, mnt = fstab_env(tmp_path, sim, UMOUNT_OPTS=opts)
+    res = run(["unshare", "--mount", "bash", "-c", UMOUNT_CYCLES], env=env, timeout=120)
+    out = res.stdout
+    assert "done" in out, out + res.stderr
+    cycles = [line for line in out.splitlines() if line.startswith("cycle ")]
+    assert len(cycles) == 10, out + res.stderr
+    for line in cycles:
+        assert "umount=0 pid=" in line and line.endswith(" exited"), out + res.stderr
+    assert "still runs" not in res.stderr
+    assert not is_mounted(mnt)
+
+
+UMOUNT_HUNG = UMOUNT_SETUP + r"""
+mount -T "$FSTAB" "$MNT" || { echo mount-failed; exit 1; }
+pid=$(daemon_pid)
+kill -STOP "$pid"
+timeout -s KILL 60 umount -c "$MNT"; echo "hung: umount=$?"
+grep -q " $MNT " /proc/self/mounts && echo still-mounted
+kill -CONT "$pid"
+mount -T "$FSTAB" "$MNT" || { echo mount-failed; exit 1; }
+pid=$(daemon_pid)
+exec 3<"$MNT/efs-prod"
+timeout -s KILL 60 umount -l "$MNT"; echo "busy: umount=$? $(state "$pid")"
+exec 3<&-
+for _ in $(seq 100); do [ "$(state "$pid")" = exited ] && break; sleep 0.1; done
+echo "closed: $(state "$pid")"
+pkill -KILL -f "ovhsnapfs .*$MNT"
+echo done
+"""
+
+
+def test_umount_of_a_hung_or_busy_mount_returns_within_the_helpers_bound(tmp_path, sim):
+    # A stopped daemon never answers the helper's read of MOUNT/.ovhsnapfs: unmounted anyway.
+    # A lazy unmount of a mount in use: the daemon serves on; the helper says so and returns.
+    env, mnt = fstab_env(tmp_path, sim)
+    res = run(["unshare", "--mount", "bash", "-c", UMOUNT_HUNG], env=env, timeout=120)
+    out = res.stdout
+    assert "done" in out, out + res.stderr
+    assert "hung: umount=0" in out and "still-mounted" not in out, out + res.stderr
+    assert "busy: umount=0 running" in out, out + res.stderr
+    assert "unmounted; its daemon still runs after 10 s" in res.stderr
+    assert "closed: exited" in out
+    assert not is_mounted(mnt)
+
+
 # ---- daemon ----
 
 def test_background_daemon_logs_to_syslog_and_sigterm_unmounts(tmp_path, sim):
