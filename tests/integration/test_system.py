@@ -271,14 +271,15 @@ echo done
 
 def test_umount_of_a_hung_or_busy_mount_returns_within_the_helpers_bound(tmp_path, sim):
     # A stopped daemon never answers the helper's read of MOUNT/.ovhsnapfs: unmounted anyway.
-    # A lazy unmount of a mount in use: the daemon serves on; the helper says so and returns.
+    # A lazy unmount of a mount in use: the daemon ends all the same (the detached mount then
+    # answers ENOTCONN), so the helper sees it exit, with nothing to say.
     env, mnt = fstab_env(tmp_path, sim)
     res = run(["unshare", "--mount", "bash", "-c", UMOUNT_HUNG], env=env, timeout=120)
     out = res.stdout
     assert "done" in out, out + res.stderr
     assert "hung: umount=0" in out and "still-mounted" not in out, out + res.stderr
-    assert "busy: umount=0 running" in out, out + res.stderr
-    assert "unmounted; its daemon still runs after 10 s" in res.stderr
+    assert "busy: umount=0 exited" in out, out + res.stderr
+    assert "still runs after" not in res.stderr
     assert "closed: exited" in out
     assert not is_mounted(mnt)
 
