@@ -1,4 +1,4 @@
-/* cache: listings by key, with TTL and shared loads. */
+/* cache: the slot table, LRU and caps, shared loads, forgetting. */
 #include "cache.h"
 
 #include <ctype.h>
@@ -8,235 +8,14 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
+#include "cacheslot.h"
 #include "clock.h"
 #include "log.h"
-#include "strindex.h"
-
-#define N_BUCKETS 1024
-
-struct slot {
-	char *key;
-	struct listing *listing;
-	bool loading;
-	bool updating; /* a cache_update builds the next listing: others wait their turn */
-	unsigned long loads_done; /* bumped when a load ends */
-	unsigned long changes;	  /* bumped by our own changes: a load under way predates them */
-	int last_error;
-	struct slot *older, *newer; /* the LRU list: slots holding a listing */
-	bool touched;		    /* served to a user since it was loaded */
-	bool forgotten;		    /* cache_forget during a load: its result may predate it */
-	struct slot *next;
-};
-
-struct cache {
-	double ttl;
-	bool serving_stale;		   /* an outage is under way: logged once */
-	size_t max_entries;		   /* 0: no cap */
-	size_t max_bytes;		   /* 0: no cap */
-	size_t entries;			   /* objects in all listings held */
-	size_t bytes;			   /* bytes of all listings held (listing_bytes) */
-	size_t listings;		   /* listings held */
-	struct slot *oldest, *newest;	   /* least and most recently used listings */
-	int loaders;			   /* load threads running (spawn_load) */
-	unsigned long hits, misses, loads; /* cache_stats */
-	unsigned long generation;	   /* bumped by cache_drop_all: older loads are not kept */
-	pthread_mutex_t lock;
-	pthread_cond_t loaded;
-	struct slot *buckets[N_BUCKETS];
-};
 
 double cache_now(void)
 {
 	return clock_now();
-}
-
-struct listing *listing_new(size_t n)
-{
-	struct listing *l = calloc(1, sizeof(*l));
-	if (!l)
-		return NULL;
-	l->entries = n ? calloc(n, sizeof(*l->entries)) : NULL;
-	if (n && !l->entries) {
-		free(l);
-		return NULL;
-	}
-	l->refs = 1;
-	return l;
-}
-
-struct listing *listing_ref(struct listing *l)
-{
-	if (l)
-		__atomic_add_fetch(&l->refs, 1, __ATOMIC_RELAXED);
-	return l;
-}
-
-struct listing_index {
-	struct strindex *names, *ids;
-};
-
-static void index_free(struct listing_index *x)
-{
-	if (x) {
-		strindex_free(x->names);
-		strindex_free(x->ids);
-	}
-	free(x);
-}
-
-static void listing_free(struct listing *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		efs_object_free(&l->entries[i].obj);
-	index_free(l->index);
-	free(l->entries);
-	free(l);
-}
-
-void listing_unref(struct listing *l)
-{
-	if (l && __atomic_sub_fetch(&l->refs, 1, __ATOMIC_ACQ_REL) == 0)
-		listing_free(l);
-}
-
-/*
- * Drop a reference with the cache's lock held: a listing that goes with it
- * is freed by release_all after the lock (20,000 objects take a while).
- */
-static void bury(struct listing **grave, struct listing *l)
-{
-	if (l && __atomic_sub_fetch(&l->refs, 1, __ATOMIC_ACQ_REL) == 0) {
-		l->next_free = *grave;
-		*grave = l;
-	}
-}
-
-static void release_all(struct listing *grave)
-{
-	for (struct listing *next; grave; grave = next) {
-		next = grave->next_free;
-		listing_free(grave);
-	}
-}
-
-/* Listings this small are searched entry by entry. */
-#define INDEX_MIN 8
-
-static struct listing_index *index_build(const struct listing *l)
-{
-	struct listing_index *x = calloc(1, sizeof(*x));
-	if (!x || !(x->names = strindex_new(l->n)) || !(x->ids = strindex_new(l->n))) {
-		index_free(x);
-		return NULL;
-	}
-	for (size_t i = 0; i < l->n; i++) {
-		strindex_add(x->names, l->entries[i].name, i);
-		strindex_add(x->ids, l->entries[i].obj.id, i);
-	}
-	return x;
-}
-
-/*
- * The listing's index, built by the first lookup that needs it (listings
- * are immutable once shared: only this field is set later, atomically).
- * NULL for small listings or without memory: the caller scans.
- */
-static const struct listing_index *index_of(const struct listing *l)
-{
-	struct listing *w = (struct listing *)l; /* the index is a lazily computed cache */
-	struct listing_index *x = __atomic_load_n(&w->index, __ATOMIC_ACQUIRE), *none = NULL;
-	if (x || l->n < INDEX_MIN || !(x = index_build(l)))
-		return x;
-	if (!__atomic_compare_exchange_n(&w->index, &none, x, false, __ATOMIC_ACQ_REL,
-					 __ATOMIC_ACQUIRE)) {
-		index_free(x); /* another thread built it first */
-		x = none;
-	}
-	return x;
-}
-
-static const struct entry *at(const struct listing *l, size_t pos)
-{
-	return pos < l->n ? &l->entries[pos] : NULL;
-}
-
-const struct entry *listing_find_id(const struct listing *l, const char *id)
-{
-	const struct listing_index *x = l ? index_of(l) : NULL;
-	const struct entry *e = x ? at(l, strindex_find(x->ids, id)) : NULL;
-	for (size_t i = 0; l && !x && !e && i < l->n; i++)
-		if (strcmp(l->entries[i].obj.id, id) == 0)
-			e = &l->entries[i];
-	/* Ids are UUIDs, which the API matches in any case: so do lookups (a rare miss scans). */
-	for (size_t i = 0; l && !e && strlen(id) == 36 /* a UUID's text */ && i < l->n; i++)
-		if (strcasecmp(l->entries[i].obj.id, id) == 0)
-			e = &l->entries[i];
-	return e;
-}
-
-const struct entry *listing_find(const struct listing *l, const char *name)
-{
-	/* Names win over ids, so an object named like another's id stays reachable. */
-	const struct listing_index *x = index_of(l);
-	const struct entry *e = x ? at(l, strindex_find(x->names, name)) : NULL;
-	for (size_t i = 0; !x && !e && i < l->n; i++)
-		if (strcmp(l->entries[i].name, name) == 0)
-			e = &l->entries[i];
-	return e ? e : listing_find_id(l, name);
-}
-
-/* Whether o is one of the objects a change concerns. */
-static bool concerned(const struct efs_object *o, enum listing_change what, const char *id,
-		      const struct efs_object *obj)
-{
-	return (what != LISTING_ADD && strcmp(o->id, id) == 0) ||
-	       (what != LISTING_REMOVE && strcmp(o->id, obj->id) == 0);
-}
-
-int listing_objects_changed(const struct listing *l, enum listing_change what, const char *id,
-			    const struct efs_object *obj, struct efs_list *out)
-{
-	bool placed = what == LISTING_REMOVE; /* obj is put once, or never */
-	out->n = 0;
-	out->items = calloc(l->n + 1, sizeof(*out->items));
-	if (!out->items)
-		return -ENOMEM;
-	for (size_t i = 0; i <= l->n; i++) {
-		const struct efs_object *o = i < l->n ? &l->entries[i].obj : NULL, *src = o;
-		if (o ? concerned(o, what, id, obj) : what == LISTING_ADD && !placed) {
-			src = placed ? NULL : obj; /* where the first concerned one was, or last */
-			placed = true;
-		}
-		if (src && efs_object_copy(src, &out->items[out->n]) != 0) {
-			efs_list_free(out);
-			return -ENOMEM;
-		}
-		out->n += src != NULL;
-	}
-	return 0;
-}
-
-/* What a listing costs in memory, its index included (counted for -o cache_max). */
-static size_t listing_bytes(const struct listing *l)
-{
-	size_t b = sizeof(*l) + l->n * sizeof(*l->entries);
-	for (size_t i = 0; i < l->n; i++) {
-		const struct efs_object *o = &l->entries[i].obj;
-		b += strlen(o->id) + 1 + (o->name ? strlen(o->name) + 1 : 0) + o->path_len +
-		     (o->path ? 1 : 0) + o->json_len + (o->json ? 1 : 0);
-	}
-	if (l->n >= INDEX_MIN) /* two indexes, at most half full */
-		b += 2 * 2 * l->n * 3 * sizeof(size_t);
-	return b;
-}
-
-/* Count a listing's bytes before it is installed, outside the lock. */
-static void account(struct listing *l)
-{
-	if (l && l->bytes == 0)
-		l->bytes = listing_bytes(l);
 }
 
 struct cache *cache_new(double ttl, size_t max_entries, size_t max_bytes)
@@ -266,7 +45,7 @@ static size_t hash_key(const char *key)
 }
 
 /* Called with the lock held. */
-static struct slot *slot_get(struct cache *c, const char *key, bool create)
+struct slot *cache_slot_get(struct cache *c, const char *key, bool create)
 {
 	size_t b = hash_key(key);
 	for (struct slot *s = c->buckets[b]; s; s = s->next)
@@ -292,7 +71,7 @@ static bool is_fresh(const struct cache *c, const struct listing *l)
 bool cache_is_fresh(struct cache *c, const char *key)
 {
 	pthread_mutex_lock(&c->lock);
-	struct slot *s = slot_get(c, key, false);
+	struct slot *s = cache_slot_get(c, key, false);
 	bool fresh = s && is_fresh(c, s->listing);
 	pthread_mutex_unlock(&c->lock);
 	return fresh;
@@ -347,7 +126,7 @@ static void slot_clear(struct cache *c, struct slot *s, struct listing **grave)
 	c->bytes -= s->listing->bytes;
 	c->listings--;
 	lru_unlink(c, s);
-	bury(grave, s->listing);
+	listing_bury(grave, s->listing);
 	s->listing = NULL;
 }
 
@@ -355,7 +134,7 @@ static void slot_clear(struct cache *c, struct slot *s, struct listing **grave)
  * Install l (accounted) as s's listing (lock held), and drop the least
  * recently used listings past the caps. What goes is left in grave.
  */
-static void slot_set(struct cache *c, struct slot *s, struct listing *l, struct listing **grave)
+void cache_slot_set(struct cache *c, struct slot *s, struct listing *l, struct listing **grave)
 {
 	slot_clear(c, s, grave);
 	s->listing = l;
@@ -408,7 +187,7 @@ static void load_slot(struct cache *c, struct slot *s, cache_loader_fn loader, v
 	int rc = loader(ctx, s->key, previous, &fresh);
 	listing_unref(previous);
 	if (rc == 0)
-		account(fresh);
+		listing_account(fresh);
 	pthread_mutex_lock(&c->lock);
 
 	s->loading = false;
@@ -418,9 +197,9 @@ static void load_slot(struct cache *c, struct slot *s, cache_loader_fn loader, v
 	s->forgotten = false;
 	if (rc == 0 && (forgotten || (s->changes != changes_before && s->listing))) {
 		/* Forgotten, or our own change landed meanwhile: the load may predate it. */
-		bury(grave, fresh);
+		listing_bury(grave, fresh);
 	} else if (rc == 0) {
-		slot_set(c, s, fresh, grave);
+		cache_slot_set(c, s, fresh, grave);
 	}
 	note_outage(c, rc, s);
 	pthread_cond_broadcast(&c->loaded);
@@ -444,7 +223,7 @@ static void *load_main(void *arg)
 	c->loaders--;
 	pthread_cond_broadcast(&c->loaded);
 	pthread_mutex_unlock(&c->lock);
-	release_all(grave);
+	listing_release_all(grave);
 	free(job);
 	return NULL;
 }
@@ -504,7 +283,7 @@ static int get(struct cache *c, const struct op *op, const char *key, cache_load
 
 	*out = NULL;
 	pthread_mutex_lock(&c->lock);
-	struct slot *s = slot_get(c, key, true);
+	struct slot *s = cache_slot_get(c, key, true);
 	if (!s) {
 		pthread_mutex_unlock(&c->lock);
 		return -ENOMEM;
@@ -544,7 +323,7 @@ static int get(struct cache *c, const struct op *op, const char *key, cache_load
 	else if (touch)
 		c->misses++;
 	pthread_mutex_unlock(&c->lock);
-	release_all(grave);
+	listing_release_all(grave);
 	return rc;
 }
 
@@ -605,101 +384,17 @@ void cache_stats(struct cache *c, struct cache_stats *out)
 struct listing *cache_peek(struct cache *c, const char *key)
 {
 	pthread_mutex_lock(&c->lock);
-	struct slot *s = slot_get(c, key, false);
+	struct slot *s = cache_slot_get(c, key, false);
 	struct listing *l = s ? listing_ref(s->listing) : NULL;
 	pthread_mutex_unlock(&c->lock);
 	return l;
-}
-
-/* Tries of cache_update before it gives up on a listing that keeps changing. */
-#define UPDATE_TRIES 8
-
-/* Install next in place of cur, unless s moved on meanwhile (lock held). */
-static bool swap_in(struct cache *c, struct slot *s, struct listing *cur, unsigned long changes,
-		    struct listing *next, struct listing **grave)
-{
-	if (s->listing != cur || s->changes != changes)
-		return false;
-	slot_set(c, s, listing_ref(next), grave);
-	s->changes++; /* a load under way may predate this change: it is dropped */
-	return true;
-}
-
-/* Take key's turn to update (lock held): updates of one key build one after another. */
-static struct slot *update_begin(struct cache *c, const char *key)
-{
-	struct slot *s = slot_get(c, key, false);
-	while (s && s->updating)
-		pthread_cond_wait(&c->loaded, &c->lock); /* a build takes no I/O: short */
-	if (s)
-		s->updating = true;
-	return s;
-}
-
-static void update_end(struct cache *c, struct slot *s)
-{
-	pthread_mutex_lock(&c->lock);
-	s->updating = false;
-	pthread_cond_broadcast(&c->loaded);
-	pthread_mutex_unlock(&c->lock);
-}
-
-/* Build from s's listing and install the result unless a load landed meanwhile. */
-static struct listing *update_once(struct cache *c, struct slot *s, cache_update_fn fn, void *ctx,
-				   struct listing **was, bool *again)
-{
-	struct listing *grave = NULL, *next = NULL;
-	pthread_mutex_lock(&c->lock);
-	unsigned long changes = s->changes;
-	struct listing *cur = listing_ref(s->listing);
-	pthread_mutex_unlock(&c->lock);
-	if (cur)
-		next = fn(ctx, cur); /* built without the lock */
-	*again = false;
-	if (!next) {
-		listing_unref(cur);
-		return NULL;
-	}
-	next->fetched = cache_now(); /* newer than any load that could land now */
-	account(next);
-	pthread_mutex_lock(&c->lock);
-	bool done = swap_in(c, s, cur, changes, next, &grave);
-	pthread_mutex_unlock(&c->lock);
-	release_all(grave);
-	if (done) {
-		*was = cur;
-		return next;
-	}
-	*again = true; /* a load or a forget landed: build on what is there now */
-	listing_unref(cur);
-	listing_unref(next);
-	return NULL;
-}
-
-struct listing *cache_update(struct cache *c, const char *key, cache_update_fn fn, void *ctx,
-			     struct listing **was)
-{
-	struct listing *next = NULL;
-	bool again = true;
-	*was = NULL;
-	pthread_mutex_lock(&c->lock);
-	struct slot *s = update_begin(c, key);
-	pthread_mutex_unlock(&c->lock);
-	if (!s)
-		return NULL;
-	for (int try = 0; try < UPDATE_TRIES && again; try++)
-		next = update_once(c, s, fn, ctx, was, &again);
-	update_end(c, s);
-	if (again)
-		cache_forget(c, key); /* it kept changing: the next access asks the API */
-	return next;
 }
 
 void cache_forget(struct cache *c, const char *key)
 {
 	struct listing *grave = NULL;
 	pthread_mutex_lock(&c->lock);
-	struct slot *s = slot_get(c, key, false);
+	struct slot *s = cache_slot_get(c, key, false);
 	if (s) {
 		slot_clear(c, s, &grave);
 		s->touched = false;
@@ -707,7 +402,7 @@ void cache_forget(struct cache *c, const char *key)
 		s->forgotten = s->loading;
 	}
 	pthread_mutex_unlock(&c->lock);
-	release_all(grave);
+	listing_release_all(grave);
 }
 
 static void drop_slots(struct cache *c, bool free_slots, struct listing **grave)
@@ -735,7 +430,7 @@ void cache_drop_all(struct cache *c)
 	drop_slots(c, false, &grave);
 	c->generation++;
 	pthread_mutex_unlock(&c->lock);
-	release_all(grave);
+	listing_release_all(grave);
 }
 
 size_t cache_keys(struct cache *c, char ***out)
@@ -763,7 +458,7 @@ void cache_free(struct cache *c)
 	struct listing *grave = NULL;
 	cache_stop_loads(c);
 	drop_slots(c, true, &grave);
-	release_all(grave);
+	listing_release_all(grave);
 	pthread_cond_destroy(&c->loaded);
 	pthread_mutex_destroy(&c->lock);
 	free(c);

@@ -1,10 +1,9 @@
 /*
  * cache: directory listings trusted for cache_ttl seconds.
  *
- * Owns listings (immutable, reference-counted: readers hold a reference
- * while they use one) and the table that maps a directory key to its
- * current listing. Concurrent misses on one key share one load. Changes
- * made by the filesystem itself replace a listing at once, atomically
+ * Owns the table that maps a directory key to its current listing
+ * (listing.h), the LRU list and caps (cacheslot.h), and the loads. Concurrent misses on one key
+ * share one load. Changes made by the filesystem itself replace a listing at once, atomically
  * (cache_update).
  * When the API cannot answer (EIO, ETIMEDOUT, EAGAIN), the last listing is
  * served, stale, with one log line per outage. Thread-safe.
@@ -17,27 +16,8 @@
 #include <time.h>
 
 #include "efs.h"
+#include "listing.h"
 #include "op.h"
-
-struct entry {
-	const char *name; /* display name: points into obj.name or obj.id */
-	struct efs_object obj;
-};
-
-struct listing_index;
-
-struct listing {
-	int refs;	/* atomic */
-	double fetched; /* monotonic seconds when the API answered (or we changed it) */
-	time_t mtime;	/* the directory's mtime: changes only with its content */
-	int kernel_has; /* the kernel was allowed to cache this one (atomic) */
-	size_t n;
-	struct entry *entries;
-	/* Owned by the cache: */
-	size_t bytes;		     /* its memory, counted when it is installed */
-	struct listing_index *index; /* by name and by id, built by the first lookup */
-	struct listing *next_free;   /* freed after the cache's lock is let go */
-};
 
 struct cache;
 
@@ -135,27 +115,6 @@ struct cache_stats {
 };
 void cache_stats(struct cache *cache, struct cache_stats *out);
 
-/* Listings. */
-struct listing *listing_new(size_t n);
-struct listing *listing_ref(struct listing *listing);
-void listing_unref(struct listing *listing);
-/* By display name, else by id; one hash probe each (a scan for small listings). */
-const struct entry *listing_find(const struct listing *listing, const char *name);
-/* By id only (NULL listing: NULL). */
-const struct entry *listing_find_id(const struct listing *listing, const char *id);
-enum listing_change {
-	LISTING_ADD,	 /* obj, in place of an object of its id if there is one, else last */
-	LISTING_REMOVE,	 /* the object whose id is id */
-	LISTING_REPLACE, /* id's object by obj (a hold: id is the old id), if it is there */
-};
-/*
- * The objects of listing as they are after a change of ours, copied into
- * out. Every object of the ids concerned goes (id, obj's id) and obj takes
- * the place of the first, so an id is listed once whatever the listing held
- * (a load may have brought a held copy in already). 0 or -ENOMEM.
- */
-int listing_objects_changed(const struct listing *listing, enum listing_change what, const char *id,
-			    const struct efs_object *obj, struct efs_list *out);
 double cache_now(void);
 
 #endif

@@ -2,13 +2,13 @@
  * tree: paths <-> EFS objects.
  *
  * Owns the shape of the mount (SERVICE/SHARE/.snapshots/SNAPSHOT/info.json,
- * SERVICE/.policies/NAME.json, and the status file at the root),
- * the cache keys of its directories and how a listing is built from an API
- * list (naming rule, hidden snapshots, directory mtime, the one log line of
- * a path that could leave its mount, the access paths kept when a load
- * fails), and which kernel entries a new listing makes stale, content
- * links included. Resolving a path loads at most one listing per level,
- * through the cache. Knows nothing of content.h (which calls it). Thread-safe.
+ * SERVICE/.policies/NAME.json, and the status file at the root), the cache
+ * keys of its directories, their loads (the loader the cache calls, the
+ * access paths kept when a load fails, the background threads) and path
+ * resolution: resolving a path loads at most one listing per level, through
+ * the cache. How a listing is built is treebuild.h's, which kernel entries
+ * it makes stale treestale.h's (both included here). Knows nothing of
+ * content.h (which calls it). Thread-safe.
  */
 #ifndef OVHSNAPFS_TREE_H
 #define OVHSNAPFS_TREE_H
@@ -23,6 +23,8 @@
 #include "keylock.h"
 #include "mounts.h"
 #include "names.h"
+#include "treebuild.h"
+#include "treestale.h"
 
 struct ovh_client;
 
@@ -146,42 +148,10 @@ struct listing *tree_cached(struct tree *tree, enum efs_kind kind, const char *s
 /* The cache key of the listing of kind (service_id, share_id as that kind needs). */
 void tree_key(char *buf, size_t len, enum efs_kind kind, const char *service_id,
 	      const char *share_id);
-/* The mount path of the directory a listing of kind fills ("" for the root). */
-void tree_listing_dir(struct tree *tree, enum efs_kind kind, const char *service_id,
-		      const char *share_id, char *buf, size_t len);
-
 /*
- * Build a listing from an API list (its objects are moved out of list).
- * previous (may be NULL) keeps the directory mtime when nothing changed.
+ * A cache key's kind, service id and share id (svc and share: 160 bytes
+ * each; a share's settings, 'R' and 'P', read as EFS_SNAPSHOT: key[0] says).
  */
-struct listing *tree_build_listing(struct tree *tree, enum efs_kind kind, struct efs_list *list,
-				   const struct listing *previous);
-/*
- * Report what changed from old to new (a listing of kind) to tree->changed:
- * entries, info.json files and content links (a snapshot's path, a share's
- * access paths).
- */
-void tree_notify_changes(struct tree *tree, enum efs_kind kind, const char *service_id,
-			 const char *share_id, const struct listing *old,
-			 const struct listing *new_listing);
-/*
- * Forget key's listing (cache_forget), or every listing (SIGHUP), and tell
- * tree->changed every path the kernel may hold from them, so that it asks
- * again too instead of showing what it cached for up to cache_ttl.
- */
-void tree_forget(struct tree *tree, const char *key);
-void tree_forget_all(struct tree *tree);
-/*
- * Publish a share's snapshots as they are after a change of ours, so that it
- * shows at once (listing_objects_changed says how what, id and obj apply),
- * and report what changed. Built outside the cache's lock; nothing when the
- * listing is not cached.
- */
-void tree_change_snapshots(struct tree *tree, const char *service_id, const char *share_id,
-			   enum listing_change what, const char *id, const struct efs_object *obj);
-/* Report the share's content link and each cached snapshot's (their targets may have moved). */
-void tree_report_links(struct tree *tree, const char *service_id, const char *share_id);
-/* Copy a listing's objects into list, for building a changed listing. */
-int tree_listing_objects(const struct listing *listing, struct efs_list *list);
+enum efs_kind tree_key_parts(const char *key, char *svc, char *share);
 
 #endif
