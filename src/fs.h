@@ -2,8 +2,11 @@
  * fs: the FUSE operations.
  *
  * Owns the one filesystem context (struct ovhsnapfs, reached through
- * fuse_get_context()->private_data) and turns each FUSE call into tree
- * lookups and snapops changes. The only module that knows libfuse.
+ * fuse_get_context()->private_data), its start (init) and stop, the table of
+ * operations and the refusals (write, chmod, ...). The operations that do
+ * something are fsread's, fschange's and fsxattr's, which turn each FUSE call
+ * into tree lookups and snapops changes; with main, the only modules that
+ * know libfuse.
  */
 #ifndef OVHSNAPFS_FS_H
 #define OVHSNAPFS_FS_H
@@ -60,5 +63,20 @@ const struct fuse_operations *fs_operations(void);
 void fs_stop(struct ovhsnapfs *fs);
 /* Async-signal-safe: ask for every cache to be dropped before the next call. */
 void fs_request_cache_drop(struct ovhsnapfs *fs);
+
+/* ---- for the operations (fsread.c, fschange.c, fsxattr.c) ---- */
+
+enum fs_call {
+	FS_READ,  /* bounded by timeout= */
+	FS_CHANGE /* mkdir, rmdir, rename, setxattr, removexattr: also wait= */
+};
+/*
+ * The calling FUSE call's context, its SIGHUP cache drop done, and its op
+ * (op.h) started: it ends when the caller is interrupted or the session ends.
+ */
+struct ovhsnapfs *fs_call(struct op *op, enum fs_call kind);
+/* fs_call, then path resolved into *n (tree_node_release it when 0). */
+int fs_resolve(const char *path, enum fs_call kind, struct ovhsnapfs **fs, struct op *op,
+	       struct node *n);
 
 #endif

@@ -1,434 +1,15 @@
-/* snapops: mkdir/rmdir/rename on .snapshots, as API calls. */
+/* snapops: rmdir, mv, description and hold of snapshots, as API calls. */
 #include "snapops.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
 
-#include "clock.h"
 #include "log.h"
 #include "names.h"
 #include "op.h"
-
-/* A visible snapshot already called name (by name or by id). */
-static bool name_taken(const struct listing *l, const char *name, const char *except_id)
-{
-	for (size_t i = 0; i < l->n; i++) {
-		const struct efs_object *o = &l->entries[i].obj;
-		if (except_id && strcmp(o->id, except_id) == 0)
-			continue;
-		/* ids are UUIDs, which the API matches in any case */
-		if (strcasecmp(o->id, name) == 0 || (o->name && strcmp(o->name, name) == 0))
-			return true;
-	}
-	return false;
-}
-
-enum change { CHANGE_ADD, CHANGE_REMOVE, CHANGE_REPLACE };
-
-/* Publish the listing as it is after our change, so it shows at once. */
-static void cache_apply(struct tree *t, const char *svc, const char *share, enum change what,
-			const struct efs_object *obj)
-{
-	static const enum listing_change as[] = {
-		[CHANGE_ADD] = LISTING_ADD,
-		[CHANGE_REMOVE] = LISTING_REMOVE,
-		[CHANGE_REPLACE] = LISTING_REPLACE,
-	};
-	tree_change_snapshots(t, svc, share, as[what], obj->id, obj);
-}
-
-/* Polls an API that lags may answer as if our change had not reached it yet. */
-#define LAG_POLLS 3
-
-/* What a wait waits for: a new snapshot to settle (create, hold), or a deleted one to go. */
-enum wait_for { UNTIL_SETTLED, UNTIL_GONE };
-
-/* The answer of an API that has not caught up: no snapshot after the POST, still available after
- * the DELETE. */
-static bool lags(int rc, const struct efs_object *got, enum wait_for until)
-{
-	if (until == UNTIL_SETTLED)
-		return rc == -ENOENT;
-	return rc == 0 && got->status == EFS_ST_AVAILABLE;
-}
-
-/* Still on the way: a transitional status (creating, manage_starting, ...), or deleting. */
-static bool pending(const struct efs_object *got, enum wait_for until)
-{
-	if (until == UNTIL_SETTLED)
-		return efs_status_is_transitional(got->status);
-	return got->status == EFS_ST_DELETING;
-}
-
-/*
- * A status poll that failed (the API down for a moment, a 5xx after its
- * retries, an open breaker, a cut request) says nothing of the change the
- * API accepted: poll on while wait and the op allow. Not a failure: an
- * answer (0, -ENOENT), or the op's own end (interrupt, deadline).
- */
-static bool poll_failed(int rc, const struct op *op)
-{
-	if (rc == 0 || rc == -ENOENT || rc == -ENOMEM || op_check(op) != 0)
-		return false;
-	return rc == -EIO || rc == -ETIMEDOUT || rc == -EAGAIN || rc == -EBUSY ||
-	       rc == -ECONNREFUSED || rc == -EHOSTUNREACH || rc == -ENETUNREACH;
-}
-
-/*
- * Poll the snapshot while its status is pending() (backoff 0.5 s to 5 s),
- * for at most wait seconds and as long as op lets it; up to LAG_POLLS
- * lagging answers (lags()) before the first pending one are not taken for
- * the end, and failed polls (poll_failed) are polled past. 0 with *last
- * filled, -ENOENT once it is gone, -ETIMEDOUT after wait, op's -EINTR or
- * -ETIMEDOUT.
- */
-static int wait_while(struct tree *t, const struct op *op, const char *svc, const char *share,
-		      const char *id, enum wait_for until, double wait, struct efs_object *last)
-{
-	double deadline = clock_now() + wait, delay = 0.5;
-	int lagging = 0;
-	bool seen = false; /* an answer that showed our change */
-	for (;;) {
-		double left = deadline - clock_now();
-		if (left <= 0)
-			return -ETIMEDOUT;
-		int rc = op_sleep(op, delay < left ? delay : left);
-		if (rc == 0)
-			rc = efs_get_snapshot(t->api, op, svc, share, id, last);
-		if (!seen && lagging < LAG_POLLS && lags(rc, last, until)) {
-			lagging++;
-			log_info("snapshot %s: the API does not show the change yet (poll %d)", id,
-				 lagging);
-			if (rc == 0)
-				efs_object_free(last);
-			continue;
-		}
-		if (poll_failed(rc, op)) {
-			log_info("snapshot %s: a status poll failed (%s); polling on", id,
-				 strerror(-rc));
-			delay = delay * 1.5 > 5 ? 5 : delay * 1.5;
-			continue;
-		}
-		if (rc)
-			return rc;
-		if (!pending(last, until))
-			return 0;
-		seen = true;
-		efs_object_free(last);
-		delay = delay * 1.5 > 5 ? 5 : delay * 1.5;
-	}
-}
-
-/*
- * After a POST whose fate is unknown: did it create a snapshot called name?
- * -ENOENT only when a listing came and lacks it; any failure to list (a 404
- * included) is not an answer.
- */
-static int find_created(struct tree *t, const struct op *op, const char *svc, const char *share,
-			const char *name, const struct listing *before, struct efs_object *out)
-{
-	struct efs_list now;
-	int rc = efs_list(t->api, op, EFS_SNAPSHOT, svc, share, &now);
-	if (rc)
-		return rc == -ENOENT ? -EIO : rc;
-	rc = -ENOENT;
-	for (size_t i = 0; i < now.n && rc == -ENOENT; i++) {
-		const struct efs_object *o = &now.items[i];
-		if (!o->name || strcmp(o->name, name) != 0 || o->status == EFS_ST_DELETING)
-			continue;
-		bool known = false;
-		for (size_t j = 0; j < before->n; j++)
-			known = known || strcmp(before->entries[j].obj.id, o->id) == 0;
-		if (!known)
-			rc = efs_object_copy(o, out);
-	}
-	efs_list_free(&now);
-	return rc;
-}
-
-/*
- * The API may carry the POST out late (a slow backend, a queueing proxy):
- * read the listing again, backing off from 0.5 s to 5 s, until the snapshot
- * shows or opts->reconcile seconds pass. Never POST again: 0 with out
- * filled, -EIO (it may still appear), or -EINTR when the caller gave up.
- */
-static int reconcile(struct tree *t, const struct op *op, const struct snapops_opts *opts,
-		     const char *svc, const char *share, const char *name,
-		     const struct listing *before, struct efs_object *out)
-{
-	double until = clock_now() + opts->reconcile, delay = 0.5;
-	int rc;
-	for (;;) {
-		rc = find_created(t, op, svc, share, name, before, out);
-		if (rc == 0 || rc == -ENOMEM)
-			return rc;
-		double left = until - clock_now();
-		if (left <= 0 || op_check(op) || op_sleep(op, delay < left ? delay : left))
-			break; /* the bound, or the op's end (its deadline, an interrupt) */
-		delay = delay * 1.5 > 5 ? 5 : delay * 1.5;
-	}
-	if (op_check(op) == -EINTR)
-		return -EINTR;
-	log_error("mkdir %s: the API's answer to the POST was lost and no snapshot of that name "
-		  "showed within %.0f s; it may still appear (list .snapshots before trying again)",
-		  name, opts->reconcile);
-	return -EIO;
-}
-
-/*
- * One snapshot, never two: the POST is sent once (ovh.c alone re-sends it,
- * when the API certainly did not act on it). *unknown: whether it did stays
- * unknown.
- */
-static int post_once(struct tree *t, const struct op *op, const struct snapops_opts *opts,
-		     const char *svc, const char *share, const char *name,
-		     const struct listing *before, struct efs_object *out, bool *unknown)
-{
-	int rc = op_check(op); /* a caller gone: not sent */
-	if (rc == 0)
-		rc = efs_create_snapshot(t->api, op, svc, share, name, opts->description, out);
-	*unknown = rc == -EINPROGRESS;
-	if (!*unknown)
-		return rc;
-	log_warn("mkdir %s: the API's answer to the POST was lost; reading the listing until the "
-		 "snapshot shows (at most %.0f s)",
-		 name, opts->reconcile);
-	rc = reconcile(t, op, opts, svc, share, name, before, out);
-	*unknown = rc != 0;
-	if (rc == 0)
-		log_warn("mkdir %s: the snapshot exists (%s)", name, out->id);
-	return rc;
-}
-
-static void forget_snapshots(struct tree *t, const char *svc, const char *share)
-{
-	char key[400];
-	tree_snapshots_key(key, sizeof(key), svc, share);
-	tree_forget(t, key); /* the kernel is told too */
-}
-
-/* Replace obj by what the API says of it now. */
-static int status_now(struct tree *t, const struct op *op, const char *svc, const char *share,
-		      struct efs_object *obj)
-{
-	struct efs_object now;
-	int rc = efs_get_snapshot(t->api, op, svc, share, obj->id, &now);
-	if (rc == 0) {
-		efs_object_free(obj);
-		*obj = now;
-	}
-	return rc;
-}
-
-/* Seconds a typed name keeps leading to its renamed snapshot: the kernel's cache_ttl, or more. */
-#define ALIAS_MIN_TTL 10.0
-
-/*
- * Another host may rename the new snapshot while we wait, or once it is
- * available, before a listing loaded meanwhile lands: the name typed goes
- * on leading to it (libfuse looks it up as mkdir returns), and the
- * snapshot shows its current name.
- */
-static void keep_typed_name(struct tree *t, const char *svc, const char *share, const char *name,
-			    const char *id)
-{
-	double ttl = cache_ttl(t->cache) > ALIAS_MIN_TTL ? cache_ttl(t->cache) : ALIAS_MIN_TTL;
-	alias_add(&t->aliases, svc, share, name, id, ttl);
-}
-
-/*
- * After a POST that made a snapshot (mkdir, hold): refuse a failure status,
- * then wait (wait=) while it is creating. verb names the call in logs.
- */
-static int finish_create(struct tree *t, const struct snapops_opts *opts, const struct op *op,
-			 const char *svc, const char *share, const char *verb, const char *name,
-			 struct efs_object *obj)
-{
-	struct efs_object last;
-	char text[64];
-	if (opts->wait > 0 && obj->status == EFS_ST_NONE && status_now(t, op, svc, share, obj) == 0)
-		cache_apply(t, svc, share, CHANGE_REPLACE, obj); /* the POST's answer had none */
-	if (obj->status != EFS_ST_AVAILABLE && obj->status != EFS_ST_NONE &&
-	    !efs_status_is_transitional(obj->status)) {
-		log_error("%s %s: the API answered with snapshot %s in status %s", verb, name,
-			  obj->id, efs_status_text(obj, text, sizeof(text)));
-		return -EIO;
-	}
-	if (opts->wait <= 0 || !efs_status_is_transitional(obj->status))
-		return 0;
-	int rc = wait_while(t, op, svc, share, obj->id, UNTIL_SETTLED, opts->wait, &last);
-	if (rc == -EINTR) {
-		log_info("%s %s: interrupted; snapshot %s goes on being created", verb, name,
-			 obj->id);
-		return rc;
-	}
-	if (rc == -ETIMEDOUT) {
-		log_error("%s %s: snapshot %s still not available after wait=%.0f s", verb, name,
-			  obj->id, opts->wait);
-		return rc;
-	}
-	if (rc == -ENOENT) {
-		log_error("%s %s: snapshot %s vanished while being created", verb, name, obj->id);
-		cache_apply(t, svc, share, CHANGE_REMOVE, obj);
-		return -EIO;
-	}
-	if (rc)
-		return rc;
-	cache_apply(t, svc, share, CHANGE_REPLACE, &last);
-	if (name && last.name && strcmp(last.name, name) != 0)
-		log_info("%s %s: snapshot %s was renamed to %s meanwhile", verb, name, last.id,
-			 last.name);
-	if (last.status != EFS_ST_AVAILABLE) {
-		log_error("%s %s: snapshot %s ended in status %s", verb, name, obj->id,
-			  efs_status_text(&last, text, sizeof(text)));
-		rc = -EIO;
-	}
-	efs_object_free(&last);
-	return rc;
-}
-
-/*
- * A create refused 409 (Conflict): an API that keeps names unique says so for
- * a name this share's cached listing lacks (another host made it). One fresh
- * listing decides: -EEXIST when the name is there now, else -EBUSY.
- */
-static int create_conflict(struct tree *t, const struct op *op, const char *svc, const char *share,
-			   const char *name)
-{
-	struct listing *l;
-	forget_snapshots(t, svc, share);
-	if (tree_snapshots(t, op, svc, share, &l) != 0)
-		return -EBUSY;
-	int rc = name_taken(l, name, NULL) ? -EEXIST : -EBUSY;
-	listing_unref(l);
-	return rc;
-}
-
-/*
- * Snapshots the API holds in one share, as it counts them: deleting ones
- * too, which listings hide. 0 when it cannot say.
- */
-static size_t api_count(struct tree *t, const struct op *op, const char *svc, const char *share)
-{
-	struct efs_list now;
-	if (efs_list(t->api, op, EFS_SNAPSHOT, svc, share, &now) != 0)
-		return 0;
-	size_t n = now.n;
-	efs_list_free(&now);
-	return n;
-}
-
-/* ... and in all the shares of the service (their list as cached). */
-static size_t service_count(struct tree *t, const struct op *op, const struct node *dir)
-{
-	struct node svc = {.kind = NODE_SERVICE, .service = dir->service};
-	struct listing *shares;
-	size_t total = 0;
-	if (tree_children(t, op, &svc, &shares) != 0)
-		return 0;
-	for (size_t i = 0; i < shares->n && op_check(op) == 0; i++)
-		total += api_count(t, op, dir->service->obj.id, shares->entries[i].obj.id);
-	listing_unref(shares);
-	return total;
-}
-
-/*
- * A create refused 400 or 403 in words this version does not look for (the
- * API's are undocumented): at the documented limit, 200 snapshots in the
- * share or in the service, it is the limit's refusal whatever it says, so
- * -EDQUOT; otherwise failed stands. The API's listings count.
- */
-static int create_refused(struct tree *t, const struct op *op, const struct node *dir,
-			  const char *name, int failed)
-{
-	const char *where = "share";
-	size_t n = api_count(t, op, dir->service->obj.id, dir->share->obj.id);
-	if (n < EFS_MAX_SNAPSHOTS) {
-		n = service_count(t, op, dir);
-		where = "service";
-	}
-	if (n < EFS_MAX_SNAPSHOTS)
-		return failed;
-	log_error("mkdir %s: refused with %zu snapshots in the %s, the API's documented limit",
-		  name, n, where);
-	return -EDQUOT;
-}
-
-/*
- * A service or share whose status makes a change of its snapshots impossible
- * (efs_change_refusal): -EBUSY or -EROFS at once, with no API call.
- */
-static int change_possible(const struct node *node, const char *verb, const char *name)
-{
-	const struct entry *e = node->service;
-	int rc = efs_change_refusal(EFS_SERVICE, &e->obj);
-	if (rc == 0 && node->share) {
-		e = node->share;
-		rc = efs_change_refusal(EFS_SHARE, &e->obj);
-	}
-	if (rc) {
-		char text[64];
-		log_error("%s %s: %s %s is %s: %s", verb, name,
-			  e == node->service ? "service" : "share", e->name,
-			  efs_status_text(&e->obj, text, sizeof(text)),
-			  rc == -EBUSY ? "try again when it is done"
-				       : "its snapshots cannot change");
-	}
-	return rc;
-}
-
-int snapops_create(struct tree *t, const struct snapops_opts *opts, const struct op *op,
-		   const struct node *dir, const char *name)
-{
-	const char *svc = dir->service->obj.id, *share = dir->share->obj.id;
-	struct efs_object obj = {0};
-	struct listing *l;
-
-	int rc = names_check_new(name);
-	if (rc == 0)
-		rc = change_possible(dir, "mkdir", name);
-	if (rc)
-		return rc;
-	bool unknown = false;
-	int lock_rc = keylock_take(&t->changes, op, share); /* the caller may leave meanwhile */
-	if (lock_rc)
-		return lock_rc;
-	rc = tree_snapshots(t, op, svc, share, &l);
-	if (rc == 0) {
-		if (name_taken(l, name, NULL)) {
-			rc = -EEXIST;
-		} else if (l->n >= EFS_MAX_SNAPSHOTS) {
-			log_error("mkdir %s: the share already has %zu snapshots, the API's limit",
-				  name, l->n);
-			rc = -EDQUOT;
-		} else {
-			rc = post_once(t, op, opts, svc, share, name, l, &obj, &unknown);
-			if (rc == -EBUSY)
-				rc = create_conflict(t, op, svc, share, name);
-			else if (rc == -EINVAL || rc == -EACCES)
-				rc = create_refused(t, op, dir, name, rc);
-		}
-		listing_unref(l);
-	}
-	if (rc == 0)
-		cache_apply(t, svc, share, CHANGE_ADD, &obj);
-	if (unknown)
-		forget_snapshots(t, svc, share); /* the user's retry decides from the API */
-	keylock_give(&t->changes, share);
-	if (rc == 0) {
-		log_info("mkdir %s: created snapshot %s", name, obj.id);
-		rc = finish_create(t, opts, op, svc, share, "mkdir", name, &obj);
-		if (rc == 0)
-			keep_typed_name(t, svc, share, name, obj.id);
-	}
-	efs_object_free(&obj);
-	return rc;
-}
+#include "snapstep.h"
 
 static bool same_text(const char *a, const char *b)
 {
@@ -466,7 +47,7 @@ int snapops_confirm(struct tree *t, const struct op *op, const char *svc, const 
 	if (rc && rc != -ENOENT)
 		return rc; /* what the GET met (-EINTR, -ETIMEDOUT, -EIO...), never a guess */
 	if (rc == 0 && (by_id || same_text(now->name, e->name))) {
-		cache_apply(t, svc, share, CHANGE_REPLACE, now);
+		snapstep_cache_apply(t, svc, share, CHANGE_REPLACE, now);
 		if (!is_busy(now->status))
 			return 0;
 		efs_object_free(now);
@@ -478,7 +59,7 @@ int snapops_confirm(struct tree *t, const struct op *op, const char *svc, const 
 		efs_object_free(now);
 	}
 	if (by_id) { /* the id is gone, and ids never come back */
-		cache_apply(t, svc, share, CHANGE_REMOVE, &e->obj);
+		snapstep_cache_apply(t, svc, share, CHANGE_REMOVE, &e->obj);
 		return -ENOENT;
 	}
 	return resolve_again(t, op, svc, share, e->name, now);
@@ -539,9 +120,9 @@ static int send_delete(struct tree *t, const struct op *op, const struct node *n
 	if (rc && rc != -ENOENT && rc != -ENOMEM && !may_have_acted(rc) && op_check(op) == 0)
 		rc = deletion_under_way(t, op, svc, share, obj->id, rc);
 	if (rc == 0 || rc == -ENOENT)
-		cache_apply(t, svc, share, CHANGE_REMOVE, obj);
+		snapstep_cache_apply(t, svc, share, CHANGE_REMOVE, obj);
 	else if (may_have_acted(rc))
-		forget_snapshots(t, svc, share); /* the next ls asks the API what it did */
+		snapstep_forget(t, svc, share); /* the next ls asks the API what it did */
 	if (rc)
 		efs_object_free(obj);
 	return rc;
@@ -555,7 +136,7 @@ static int wait_deleted(struct tree *t, const struct snapops_opts *opts, const s
 	struct efs_object last;
 	char text[64];
 	log_info("rmdir %s: deleting snapshot %s", node->snapshot->name, obj->id);
-	int rc = wait_while(t, op, svc, share, obj->id, UNTIL_GONE, opts->wait, &last);
+	int rc = snapstep_wait_while(t, op, svc, share, obj->id, UNTIL_GONE, opts->wait, &last);
 	if (rc == -ENOENT)
 		return 0; /* gone: done */
 	if (rc == -EINTR) {
@@ -566,7 +147,7 @@ static int wait_deleted(struct tree *t, const struct snapops_opts *opts, const s
 	if (rc == 0) {
 		log_error("rmdir %s: snapshot %s ended in status %s", node->snapshot->name, obj->id,
 			  efs_status_text(&last, text, sizeof(text)));
-		cache_apply(t, svc, share, CHANGE_ADD, &last);
+		snapstep_cache_apply(t, svc, share, CHANGE_ADD, &last);
 		efs_object_free(&last);
 		return -EIO;
 	}
@@ -580,7 +161,7 @@ int snapops_delete(struct tree *t, const struct snapops_opts *opts, const struct
 		   const struct node *node)
 {
 	struct efs_object obj;
-	int rc = change_possible(node, "rmdir", node->snapshot->name);
+	int rc = snapstep_change_possible(node, "rmdir", node->snapshot->name);
 	if (rc)
 		return rc;
 	rc = keylock_take(&t->changes, op, node->share->obj.id); /* the caller may leave */
@@ -603,7 +184,7 @@ static int new_name_taken(struct tree *t, const struct op *op, const char *svc, 
 	struct listing *l;
 	int rc = tree_snapshots(t, op, svc, share, &l);
 	if (rc == 0) {
-		rc = name_taken(l, name, except_id) ? -EEXIST : 0;
+		rc = snapstep_name_taken(l, name, except_id) ? -EEXIST : 0;
 		listing_unref(l);
 	}
 	return rc;
@@ -635,10 +216,10 @@ static int send_update(struct tree *t, const struct op *op, const struct node *n
 			     : efs_set_description(t->api, op, svc, share, &obj, value, &now);
 	efs_object_free(&obj);
 	if (rc == 0) {
-		cache_apply(t, svc, share, CHANGE_REPLACE, &now);
+		snapstep_cache_apply(t, svc, share, CHANGE_REPLACE, &now);
 		efs_object_free(&now);
 	} else if (may_have_acted(rc)) {
-		forget_snapshots(t, svc, share); /* the next look shows what the API has */
+		snapstep_forget(t, svc, share); /* the next look shows what the API has */
 	}
 	return rc;
 }
@@ -660,7 +241,7 @@ int snapops_rename(struct tree *t, const struct op *op, const struct node *from,
 		return rc;
 	if (strcmp(from->snapshot->name, new_name) == 0)
 		return 0;
-	rc = change_possible(from, "rename", from->snapshot->name);
+	rc = snapstep_change_possible(from, "rename", from->snapshot->name);
 	if (rc)
 		return rc;
 	rc = keylock_take(&t->changes, op, share); /* the caller may leave meanwhile */
@@ -746,7 +327,7 @@ static int send_hold(struct tree *t, const struct op *op, const struct node *nod
 				  "whether it was held; not sending it again",
 				  node->snapshot->name);
 		if (rc)
-			forget_snapshots(t, svc, share); /* the next look asks the API */
+			snapstep_forget(t, svc, share); /* the next look asks the API */
 	}
 	if (rc == 0) {
 		cache_swap(t, svc, share, obj.id, held);
@@ -764,7 +345,7 @@ int snapops_hold(struct tree *t, const struct snapops_opts *opts, const struct o
 
 	if (!efs_is_automatic(&node->snapshot->obj))
 		return -EINVAL; /* the API holds only what a policy made */
-	int rc = change_possible(node, "hold", node->snapshot->name);
+	int rc = snapstep_change_possible(node, "hold", node->snapshot->name);
 	if (rc)
 		return rc;
 	rc = keylock_take(&t->changes, op, share); /* the caller may leave meanwhile */
@@ -773,7 +354,8 @@ int snapops_hold(struct tree *t, const struct snapops_opts *opts, const struct o
 	rc = send_hold(t, op, node, &held);
 	keylock_give(&t->changes, share);
 	if (rc == 0)
-		rc = finish_create(t, opts, op, svc, share, "hold", node->snapshot->name, &held);
+		rc = snapstep_finish_create(t, opts, op, svc, share, "hold", node->snapshot->name,
+					    &held);
 	efs_object_free(&held);
 	return rc;
 }

@@ -11,6 +11,8 @@
  * waiting for creating/deleting to end) and updates the cached listing as
  * soon as the API has accepted a change. Thread-safe: changes within one
  * share are serialized so two mkdirs of one name cannot both create.
+ * snapops.c has rmdir, mv, description and hold; snapcreate.c mkdir;
+ * snapstep.c the steps they share.
  */
 #ifndef OVHSNAPFS_SNAPOPS_H
 #define OVHSNAPFS_SNAPOPS_H
@@ -32,7 +34,7 @@ struct snapops_opts {
  * snapshot being created and listed, an interrupted rmdir leaves it being
  * deleted and unlisted.
  */
-/* dir is a NODE_SNAPDIR. */
+/* dir is a NODE_SNAPDIR. In snapcreate.c. */
 int snapops_create(struct tree *tree, const struct snapops_opts *opts, const struct op *op,
 		   const struct node *dir, const char *name);
 /* node is a NODE_SNAPSHOT. */

@@ -28,19 +28,26 @@ static const struct attr {
 };
 #define N_ATTRS (sizeof(attrs) / sizeof(attrs[0]))
 
-/* The object a directory stands for; NULL for those without attributes. */
-static const struct efs_object *object_of(const struct node *n)
+const struct efs_object *xattr_object(const struct node *n, enum node_kind kind)
 {
-	switch (n->kind) {
+	switch (kind) {
 	case NODE_SERVICE:
 		return &n->service->obj;
 	case NODE_SHARE:
 		return &n->share->obj;
 	case NODE_SNAPSHOT:
 		return &n->snapshot->obj;
+	case NODE_POLICIES:
+		return &n->policy->obj;
 	default:
 		return NULL;
 	}
+}
+
+/* The object a directory stands for; NULL for those without attributes. */
+static const struct efs_object *object_of(const struct node *n)
+{
+	return n->kind == NODE_POLICIES ? NULL : xattr_object(n, n->kind);
 }
 
 /* a's value on n, malloc'ed; NULL when it has none. */

@@ -16,6 +16,12 @@
 #define XATTR_DESCRIPTION "user.ovh.description"
 #define XATTR_HOLD	  "user.ovh.hold"
 
+/*
+ * The cached object behind n taken as kind's: a service's, share's or
+ * snapshot's, the policy's (n->policy) for NODE_POLICIES; NULL for any other
+ * kind. fs reads an info.json's from it (kind: n->info_of).
+ */
+const struct efs_object *xattr_object(const struct node *n, enum node_kind kind);
 /* name's value on n, malloc'ed in *value (*len bytes); -ENODATA when n has none. */
 int xattr_get(const struct node *n, const char *name, char **value, size_t *len);
 /*
