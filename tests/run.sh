@@ -73,9 +73,9 @@ wrap=() # a command run_pytest runs pytest under (setarch for TSan)
 # Count cmocka's "[  PASSED  ] N test(s)." / "[  FAILED  ] N test(s)" lines.
 count_unit() {
 	local dir=$1 p f
-	p=$(cat "$dir"/tests/unit/*.log 2>/dev/null | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' |
+	p=$(cat "$dir"/tests/unit/*/*.log 2>/dev/null | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' |
 		awk '{s+=$1} END {print s+0}')
-	f=$(cat "$dir"/tests/unit/*.log 2>/dev/null | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' |
+	f=$(cat "$dir"/tests/unit/*/*.log 2>/dev/null | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' |
 		awk '{s+=$1} END {print s+0}')
 	passed=$((passed + p))
 	failed=$((failed + f))
@@ -143,6 +143,14 @@ if build build; then
 		else
 			head -40 "$results/format.out"
 			fail_stage "clang-format (run: make format)"
+		fi
+		# src/'s folders call only down (ARCHITECTURE.md, "Layers").
+		if bash tests/layers.sh >"$results/layers.out" 2>&1; then
+			tail -1 "$results/layers.out"
+			passed=$((passed + 1))
+		else
+			cat "$results/layers.out"
+			fail_stage "an include that climbs (tests/layers.sh)"
 		fi
 	fi
 	if want unit; then

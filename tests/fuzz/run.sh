@@ -28,11 +28,11 @@ cd "$root" || exit 2
 # target -> the src/*.c it needs (never main.c or fs.c).
 targets=(efs_decode ovh_error config names mounts)
 declare -A sources=(
-	[efs_decode]="src/efs.c src/efs_model.c src/efs_time.c src/calendar.c src/names.c src/strindex.c src/utf8.c src/ovh.c src/ovh_report.c src/http.c src/auth.c src/retry.c src/guard.c src/op.c src/clock.c src/log.c"
-	[ovh_error]="src/ovh.c src/ovh_report.c src/http.c src/auth.c src/retry.c src/guard.c src/op.c src/clock.c src/log.c src/utf8.c"
-	[config]="src/config.c"
-	[names]="src/names.c src/strindex.c src/utf8.c"
-	[mounts]="src/mounts.c src/mountinfo.c src/log.c src/utf8.c"
+	[efs_decode]="src/api/efs.c src/api/efs_model.c src/common/efs_time.c src/common/calendar.c src/common/names.c src/common/strindex.c src/common/utf8.c src/api/ovh.c src/api/ovh_report.c src/api/http.c src/api/auth.c src/api/retry.c src/api/guard.c src/common/op.c src/common/clock.c src/common/log.c"
+	[ovh_error]="src/api/ovh.c src/api/ovh_report.c src/api/http.c src/api/auth.c src/api/retry.c src/api/guard.c src/common/op.c src/common/clock.c src/common/log.c src/common/utf8.c"
+	[config]="src/api/config.c"
+	[names]="src/common/names.c src/common/strindex.c src/common/utf8.c"
+	[mounts]="src/common/mounts.c src/common/mountinfo.c src/common/log.c src/common/utf8.c"
 )
 
 cc=${FUZZ_CC:-clang}
@@ -45,11 +45,11 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 mkdir -p "$work/include" "$work/bin" "$work/corpus" "$work/artifacts" "$work/log" "$work/tmp"
-# src/http.c includes autotools' generated header.
+# src/api/http.c includes autotools' generated header.
 printf '#define PACKAGE_VERSION "fuzz"\n' >"$work/include/build_config.h"
 
 cflags=(-g -O1 "-fsanitize=fuzzer,address,undefined" -fno-sanitize-recover=undefined
-	-D_GNU_SOURCE -std=c11 -Isrc -I"$work/include" -pthread)
+	-D_GNU_SOURCE -std=c11 -Isrc/common -Isrc/api -Isrc/fs -Isrc/auto -Isrc/versions -I"$work/include" -pthread)
 pkg_ok=1
 if ! pkgflags=$(pkg-config --cflags --libs jansson libcurl libcrypto inih 2>"$work/log/pkg-config"); then
 	pkg_ok=0

@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl
 SCHEMA_FILE = Path(__file__).resolve().parent / "ovh-storage-schema.json"
 RFC3339_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
-# Every route ovhsnapfs calls (src/efs.c: list_path, snapshot_path), as the schema spells it.
+# Every route ovhsnapfs calls (src/api/efs.c: list_path, snapshot_path), as the schema spells it.
 CLIENT_ROUTES = [
     ("GET", "/storage/netapp"),
     ("GET", "/storage/netapp/{serviceName}/share"),
@@ -28,7 +28,7 @@ CLIENT_ROUTES = [
     ("POST", "/storage/netapp/{serviceName}/share/{shareId}/snapshot/{snapshotId}/hold"),
 ]
 
-# The share's settings (src/efs.c, src/settings.c: user.ovh.snapshot_reserve, snapshot_policy,
+# The share's settings (src/api/efs.c, src/fs/settings.c: user.ovh.snapshot_reserve, snapshot_policy,
 # revert and SERVICE/.policies).
 SETTINGS_ROUTES = [
     ("GET", "/storage/netapp/{serviceName}/share/{shareId}/snapshotReserve"),

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "auto.h"
-#include "efs.h"
+#include "efs_time.h"
 
 static int by_name(const void *a, const void *b)
 {

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "auto.h"
-#include "efs.h"
+#include "efs_time.h"
 #include "hook.h"
 
 /* mkdir the new snapshot: 0 (made, or found made), or -errno (not reported). */

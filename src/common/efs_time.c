@@ -1,8 +1,8 @@
 /*
- * efs_time: the API's dates (RFC 3339), declared in efs.h. Apart from efs.c
- * so that ovhsnapfs-auto reads info.json dates without the API client.
+ * efs_time: the API's dates (RFC 3339). Apart from efs.c so that
+ * ovhsnapfs-auto and ovhsnapfs-versions read dates without the API client.
  */
-#include "efs.h"
+#include "efs_time.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "efs.h"
+#include "efs_time.h"
 #include "mounts.h"
 #include "safetree.h"
 #include "vcore.h"

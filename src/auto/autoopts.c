@@ -8,7 +8,7 @@
 
 #include "build_config.h"
 #include "auto.h"
-#include "efs.h"
+#include "efs_time.h"
 
 void usage_error(const char *fmt, ...)
 {

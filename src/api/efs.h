@@ -14,14 +14,13 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "efs_time.h"
+
 struct ovh_client;
 struct op;
 
 /* EFS_POLICY: a service's snapshot policies (storage.NetAppSnapshotPolicy, with rules). */
 enum efs_kind { EFS_SERVICE, EFS_SHARE, EFS_SNAPSHOT, EFS_ACCESS_PATH, EFS_POLICY };
-
-/* "A volume can't have more than 200 snapshots" (OVH's EFS documentation). */
-#define EFS_MAX_SNAPSHOTS 200
 
 /*
  * Snapshot life cycle: the ten values of storage.NetAppSnapshotStatusEnum
@@ -176,8 +175,6 @@ bool efs_is_preferred(const struct efs_object *obj);
 /* Decoding, exposed for the unit tests and fuzzers. -EIO on a bad reply. */
 int efs_decode_list(const char *body, size_t len, struct efs_list *out);
 int efs_decode_object(const char *body, size_t len, struct efs_object *out);
-/* RFC 3339 -> time_t; -EINVAL when it is not one. In efs_time.c: needs only libc. */
-int efs_parse_time(const char *text, time_t *out);
 const char *efs_status_name(enum efs_status status);
 
 int efs_object_copy(const struct efs_object *src, struct efs_object *dst);

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "auto.h"
-#include "efs.h"
+#include "efs_time.h"
 
 /*
  * The plugin's text ends at its first '|' (the performance data follow);
