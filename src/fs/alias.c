@@ -68,6 +68,18 @@ void alias_add(struct aliases *a, const char *svc, const char *share, const char
 	pthread_mutex_unlock(&a->lock);
 }
 
+void alias_forget_id(struct aliases *a, const char *id)
+{
+	pthread_mutex_lock(&a->lock);
+	for (size_t i = 0; i < ALIAS_MAX; i++) {
+		if (a->slots[i] && strcmp(a->slots[i]->id, id) == 0) {
+			entry_free(a->slots[i]);
+			a->slots[i] = NULL;
+		}
+	}
+	pthread_mutex_unlock(&a->lock);
+}
+
 bool alias_find(struct aliases *a, const char *svc, const char *share, const char *name, char *id,
 		size_t id_len)
 {

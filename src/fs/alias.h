@@ -33,6 +33,11 @@ void alias_destroy(struct aliases *a);
 /* name in share (svc, share ids) leads to snapshot id for ttl seconds. */
 void alias_add(struct aliases *a, const char *svc, const char *share, const char *name,
 	       const char *id, double ttl);
+/*
+ * Drop every alias leading to id: this mount renamed or deleted that
+ * snapshot, so the name a mkdir typed for it is free again.
+ */
+void alias_forget_id(struct aliases *a, const char *id);
 /* The id name leads to in share, copied into id (id_len bytes); false when none or expired. */
 bool alias_find(struct aliases *a, const char *svc, const char *share, const char *name, char *id,
 		size_t id_len);

@@ -119,6 +119,8 @@ static int send_delete(struct tree *t, const struct op *op, const struct node *n
 		rc = efs_delete_snapshot(t->api, op, svc, share, obj->id);
 	if (rc && rc != -ENOENT && rc != -ENOMEM && !may_have_acted(rc) && op_check(op) == 0)
 		rc = deletion_under_way(t, op, svc, share, obj->id, rc);
+	if (rc == 0 || rc == -ENOENT || may_have_acted(rc))
+		alias_forget_id(&t->aliases, obj->id); /* its typed name is free again */
 	if (rc == 0 || rc == -ENOENT)
 		snapstep_cache_apply(t, svc, share, CHANGE_REMOVE, obj);
 	else if (may_have_acted(rc))
@@ -214,6 +216,8 @@ static int send_update(struct tree *t, const struct op *op, const struct node *n
 		rc = field == UPDATE_NAME
 			     ? efs_rename_snapshot(t->api, op, svc, share, &obj, value, &now)
 			     : efs_set_description(t->api, op, svc, share, &obj, value, &now);
+	if (field == UPDATE_NAME && (rc == 0 || may_have_acted(rc)))
+		alias_forget_id(&t->aliases, obj.id); /* our own rename: the typed name is free */
 	efs_object_free(&obj);
 	if (rc == 0) {
 		snapstep_cache_apply(t, svc, share, CHANGE_REPLACE, &now);

@@ -360,6 +360,23 @@ def test_mkdir_of_a_snapshot_renamed_by_another_host_before_it_returns_succeeds(
     assert "renamed" in listing and "racy" not in listing
 
 
+def test_a_name_this_mount_renamed_or_deleted_away_is_free_for_mkdir_at_once(mnt, sim):
+    """The typed name a mkdir keeps leading to its snapshot is for another host's rename only:
+    once this mount renames the snapshot (mv) or deletes it (rmdir), the name is free again,
+    and a mkdir of it makes a new snapshot instead of answering EEXIST."""
+    d = mnt / WWW_DIR
+    assert fsop("mkdir", d / "nightly") == "0"
+    assert fsop("rename", d / "nightly", d / "kept") == "0"
+    sim.clear_log()
+    assert fsop("mkdir", d / "nightly") == "0"
+    assert len(posts(sim)) == 1
+    kept, nightly = (json.loads((d / n / "info.json").read_text()) for n in ("kept", "nightly"))
+    assert kept["id"] != nightly["id"] and nightly["name"] == "nightly"
+    assert fsop("rmdir", d / "nightly") == "0"
+    assert fsop("mkdir", d / "nightly") == "0"
+    assert sorted(n for n in ls(d) if n in ("kept", "nightly")) == ["kept", "nightly"]
+
+
 def test_mkdir_of_an_existing_id_in_upper_case_is_eexist_and_names_it(mnt, sim):
     """Ids are UUIDs, which the API matches in any case (tests/sim: ids case-insensitive): an
     existing id typed in upper case names that snapshot, so mkdir makes none of that name."""
