@@ -98,12 +98,21 @@ static int snapshot_call(struct ovh_client *api, const struct op *op, const char
 	return rc;
 }
 
+/* snapshot_call on snapshot snap's path followed by tail ("" or "/hold"). */
+static int snapshot_at(struct ovh_client *api, const struct op *op, const char *method,
+		       const char *svc, const char *share, const char *snap, const char *tail,
+		       struct efs_object *out)
+{
+	char path[600];
+	efs_snapshot_path(path, sizeof(path), svc, share, snap);
+	strncat(path, tail, sizeof(path) - strlen(path) - 1);
+	return snapshot_call(api, op, method, path, NULL, out);
+}
+
 int efs_get_snapshot(struct ovh_client *api, const struct op *op, const char *svc,
 		     const char *share, const char *snap, struct efs_object *out)
 {
-	char path[512];
-	efs_snapshot_path(path, sizeof(path), svc, share, snap);
-	return snapshot_call(api, op, "GET", path, NULL, out);
+	return snapshot_at(api, op, "GET", svc, share, snap, "", out);
 }
 
 static char *snapshot_body(const char *name, const char *description)
@@ -145,10 +154,7 @@ int efs_delete_snapshot(struct ovh_client *api, const struct op *op, const char 
 int efs_hold_snapshot(struct ovh_client *api, const struct op *op, const char *svc,
 		      const char *share, const char *snap, struct efs_object *out)
 {
-	char path[600];
-	efs_snapshot_path(path, sizeof(path), svc, share, snap);
-	strncat(path, "/hold", sizeof(path) - strlen(path) - 1);
-	return snapshot_call(api, op, "POST", path, NULL, out);
+	return snapshot_at(api, op, "POST", svc, share, snap, "/hold", out);
 }
 
 /* ---- a share's snapshot settings and revert ---- */

@@ -409,12 +409,11 @@ int ovh_client_new(const struct ovh_client_opts *opts, struct ovh_client **out)
 		rc = auth_new(opts->cfg, fetch_token, c, &c->auth);
 	if (rc == 0)
 		rc = http_new(opts->cafile, &c->http);
-	if (rc) {
+	if (rc == 0)
+		*out = c;
+	else
 		ovh_client_free(c);
-		return rc;
-	}
-	*out = c;
-	return 0;
+	return rc;
 }
 
 void ovh_client_free(struct ovh_client *c)

@@ -24,6 +24,7 @@
 #include "hook.h"
 #include "log.h"
 #include "mountinfo.h"
+#include "progress.h"
 #include "utf8.h"
 
 bool check_mode;
@@ -72,50 +73,28 @@ void put_text(FILE *f, const char *s, const char *also)
 	}
 }
 
-/*
- * The progress line: on a terminal (stderr a TTY, no --quiet), which share
- * the run is on, on one line that each share rewrites; cleared before any
- * other output and drawn again after it.
- */
-static struct {
-	bool on;	   /* stderr is a terminal, and no --quiet */
-	bool shown;	   /* drawn, not cleared */
-	size_t n;	   /* shares started */
-	const char *label; /* the share it is on, or NULL */
-} progress;
+struct progress *auto_progress;
 
-void progress_clear(void)
-{
-	if (!progress.shown)
-		return;
-	fputs("\r\033[K", stderr);
-	fflush(stderr);
-	progress.shown = false;
-}
-
-void progress_draw(void)
-{
-	if (!progress.on || !progress.label)
-		return;
-	fflush(stdout);
-	fprintf(stderr, "\r\033[K" PROG ": share %zu: ", progress.n);
-	put_escaped(stderr, progress.label);
-	fflush(stderr);
-	progress.shown = true;
-}
-
+/* The progress line says the run is on share label, the run's n-th. */
 static void progress_share(const char *label)
 {
-	progress.n++;
-	progress.label = label;
-	progress_draw();
+	static size_t n;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = auto_progress ? open_memstream(&text, &len) : NULL;
+	if (!f)
+		return;
+	fprintf(f, "share %zu: ", ++n);
+	put_escaped(f, label);
+	if (fclose(f) == 0)
+		progress_text(auto_progress, text);
+	free(text);
 }
 
 /* "VERB SERVICE/SHARE WHAT" on stdout, flushed so that lines keep their order in a log. */
 void say(const char *verb, const char *share, const char *what)
 {
-	bool shown = progress.shown;
-	progress_clear();
+	bool shown = progress_hide(auto_progress);
 	fputs(verb, stdout);
 	putchar(' ');
 	put_escaped(stdout, share);
@@ -124,7 +103,7 @@ void say(const char *verb, const char *share, const char *what)
 	putchar('\n');
 	fflush(stdout);
 	if (shown)
-		progress_draw();
+		progress_show(auto_progress);
 }
 
 /* "<3>" when stderr is the journal (a systemd service): failures show at priority err. */
@@ -141,8 +120,7 @@ void fail(struct run *r, const char *where, const char *what, const char *name, 
 {
 	char *line = NULL;
 	size_t len = 0;
-	bool shown = progress.shown;
-	progress_clear();
+	bool shown = progress_hide(auto_progress);
 	FILE *f = open_memstream(&line, &len);
 	if (!f) {
 		f = stderr; /* the line, without being kept for --check */
@@ -167,7 +145,7 @@ void fail(struct run *r, const char *where, const char *what, const char *name, 
 	fputc('\n', stderr);
 	r->failed = true;
 	if (shown)
-		progress_draw();
+		progress_show(auto_progress);
 }
 
 /* ---- where a directory is ---- */
@@ -376,13 +354,14 @@ int main(int argc, char **argv)
 	rc = (r.o.pre || r.o.post) && !r.o.dry_run ? hook_init() : 0;
 	if (rc)
 		fail(&r, PROG, "cannot reap the hooks' children", NULL, strerror(-rc));
-	progress.on = !r.o.check && !r.o.quiet && isatty(STDERR_FILENO);
+	auto_progress = progress_new(PROG, "shares", r.o.check || r.o.quiet);
 	if (!r.o.check && autosig_init() != 0)
 		fail(&r, PROG, "cannot catch SIGTERM", NULL, strerror(errno));
 
 	walk_dirs(&r, argv + first, (size_t)(argc - first));
 	int status = r.o.check ? report(&r) : r.failed ? 1 : 0;
-	progress_clear();
+	progress_end(auto_progress);
+	auto_progress = NULL;
 	free_run(&r);
 	if (auto_stop)
 		autosig_exit();

@@ -82,9 +82,9 @@ const char *err_priority(void);
 void say(const char *verb, const char *share, const char *what);
 /* "ovhsnapfs-auto: WHERE: WHAT [NAME][: reason]" on stderr; the run has failed. */
 void fail(struct run *r, const char *where, const char *what, const char *name, const char *reason);
-/* The progress line on a terminal: cleared (before other output), drawn again. */
-void progress_clear(void);
-void progress_draw(void);
+/* The progress line on a terminal (progress.h), "share N: NAME"; NULL when off. */
+struct progress;
+extern struct progress *auto_progress;
 /* Bad usage: the message, then exit 2 (--check: UNKNOWN, 3). */
 void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 

@@ -15,6 +15,7 @@
 #include "auto.h"
 #include "efs_time.h"
 #include "hook.h"
+#include "progress.h"
 
 /* mkdir the new snapshot: 0 (made, or found made), or -errno (not reported). */
 static int create(struct run *r, const struct share *s)
@@ -159,10 +160,10 @@ static bool run_hook(struct run *r, const struct share *s, const char *which, co
 	char what[32], why[64];
 	int rc = -ENOMEM;
 
-	progress_clear(); /* the hook's output may go to the terminal */
+	progress_hide(auto_progress); /* the hook's output may go to the terminal */
 	if (env[0] && env[1] && env[2] && env[3] && (!result || env[4]))
 		rc = hook_run(cmd, env, r->o.hook_timeout, result ? NULL : &auto_stop, &res);
-	progress_draw();
+	progress_show(auto_progress);
 	for (size_t i = 0; i < 5; i++)
 		free(env[i]);
 	snprintf(what, sizeof(what), "%s hook failed for", which);

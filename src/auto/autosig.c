@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "auto.h"
+#include "progress.h"
 
 volatile sig_atomic_t auto_stop;
 
@@ -99,7 +100,7 @@ void autosig_exit(void)
 {
 	int sig = auto_stop;
 	sigset_t set;
-	progress_clear();
+	progress_hide(auto_progress);
 	fprintf(stderr, PROG ": stopped by %s\n", autosig_name(sig));
 	fflush(stdout);
 	fflush(stderr);

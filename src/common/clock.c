@@ -39,3 +39,35 @@ int clock_cond_wait(pthread_cond_t *cond, pthread_mutex_t *lock, double s)
 	until.tv_nsec = ns % 1000000000L;
 	return pthread_cond_timedwait(cond, lock, &until);
 }
+
+void clock_stop_init(struct clock_stop *s)
+{
+	pthread_mutex_init(&s->lock, NULL);
+	clock_cond_init(&s->cond);
+	s->stopping = false;
+}
+
+bool clock_stop_sleep(struct clock_stop *s, double seconds)
+{
+	double until = clock_now() + seconds;
+	pthread_mutex_lock(&s->lock);
+	for (double left = seconds; !s->stopping && left > 0; left = until - clock_now())
+		clock_cond_wait(&s->cond, &s->lock, left);
+	bool go_on = !s->stopping;
+	pthread_mutex_unlock(&s->lock);
+	return go_on;
+}
+
+void clock_stop_ask(struct clock_stop *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->stopping = true;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void clock_stop_destroy(struct clock_stop *s)
+{
+	pthread_cond_destroy(&s->cond);
+	pthread_mutex_destroy(&s->lock);
+}

@@ -13,6 +13,7 @@ struct progress {
 	char what[64], unit[16];
 	long long start_ns, last_ns; /* last_ns < 0: nothing shown yet */
 	bool shown;
+	char *text; /* progress_text's, or NULL */
 };
 
 static long long now_ns(void)
@@ -71,13 +72,39 @@ void progress_update(struct progress *p, unsigned long long items, unsigned long
 	p->shown = true;
 }
 
-void progress_end(struct progress *p)
+void progress_text(struct progress *p, const char *text)
 {
 	if (!p)
 		return;
-	if (p->shown) {
-		fputs("\r\033[K", stderr);
-		fflush(stderr);
-	}
+	free(p->text);
+	p->text = strdup(text);
+	progress_show(p);
+}
+
+bool progress_hide(struct progress *p)
+{
+	if (!p || !p->shown)
+		return false;
+	fputs("\r\033[K", stderr);
+	fflush(stderr);
+	p->shown = false;
+	return true;
+}
+
+void progress_show(struct progress *p)
+{
+	if (!p || !p->text)
+		return;
+	fflush(stdout); /* what was said before it, first */
+	fprintf(stderr, "\r\033[K%s: %s", p->what, p->text);
+	fflush(stderr);
+	p->shown = true;
+}
+
+void progress_end(struct progress *p)
+{
+	progress_hide(p);
+	if (p)
+		free(p->text);
 	free(p);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 
 #define MIN_TICK 1.0
@@ -16,9 +17,7 @@
 struct freshness {
 	struct tree *tree;
 	double period;
-	pthread_mutex_t lock;
-	pthread_cond_t wake; /* CLOCK_MONOTONIC */
-	bool stopping;
+	struct clock_stop stop;
 	pthread_t thread;
 };
 
@@ -74,30 +73,12 @@ static double tick(const struct freshness *f, size_t listings)
 	return t < MIN_TICK ? MIN_TICK : t > MAX_TICK ? MAX_TICK : t;
 }
 
-static bool sleep_for(struct freshness *f, double seconds)
-{
-	struct timespec at;
-	clock_gettime(CLOCK_MONOTONIC, &at);
-	at.tv_sec += (time_t)seconds;
-	at.tv_nsec += (long)((seconds - (double)(time_t)seconds) * 1e9);
-	if (at.tv_nsec >= 1000000000L) {
-		at.tv_sec++;
-		at.tv_nsec -= 1000000000L;
-	}
-	pthread_mutex_lock(&f->lock);
-	while (!f->stopping && pthread_cond_timedwait(&f->wake, &f->lock, &at) != ETIMEDOUT)
-		;
-	bool stop = f->stopping;
-	pthread_mutex_unlock(&f->lock);
-	return !stop;
-}
-
 static void *run(void *arg)
 {
 	struct freshness *f = arg;
 	struct pick p;
 	double next = MIN_TICK;
-	while (sleep_for(f, next)) {
+	while (clock_stop_sleep(&f->stop, next)) {
 		pick_next(f, &p);
 		/* what was never loaded is loaded one a second; the rest spread over the period */
 		next = p.key[0] && p.fetched < 0 ? MIN_TICK : tick(f, p.listings);
@@ -112,35 +93,24 @@ static void *run(void *arg)
 struct freshness *freshness_start(struct tree *tree, double period)
 {
 	struct freshness *f = calloc(1, sizeof(*f));
-	pthread_condattr_t attr;
 	if (!f)
 		return NULL;
 	f->tree = tree;
 	f->period = period;
-	pthread_mutex_init(&f->lock, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&f->wake, &attr);
-	pthread_condattr_destroy(&attr);
-	if (pthread_create(&f->thread, NULL, run, f) != 0) {
-		pthread_cond_destroy(&f->wake);
-		pthread_mutex_destroy(&f->lock);
-		free(f);
-		return NULL;
-	}
-	return f;
+	clock_stop_init(&f->stop);
+	if (pthread_create(&f->thread, NULL, run, f) == 0)
+		return f;
+	clock_stop_destroy(&f->stop);
+	free(f);
+	return NULL;
 }
 
 void freshness_stop(struct freshness *f)
 {
 	if (!f)
 		return;
-	pthread_mutex_lock(&f->lock);
-	f->stopping = true;
-	pthread_cond_signal(&f->wake);
-	pthread_mutex_unlock(&f->lock);
+	clock_stop_ask(&f->stop);
 	pthread_join(f->thread, NULL);
-	pthread_cond_destroy(&f->wake);
-	pthread_mutex_destroy(&f->lock);
+	clock_stop_destroy(&f->stop);
 	free(f);
 }

@@ -52,6 +52,20 @@ int fs_resolve(const char *path, enum fs_call kind, struct ovhsnapfs **fs, struc
 	return tree_resolve(&(*fs)->tree, op, path, n);
 }
 
+int fs_begin(const char *path, enum fs_call kind, struct fs_req *r)
+{
+	int rc = fs_resolve(path, kind, &r->fs, &r->op, &r->n);
+	if (rc == 0 && kind == FS_CHANGE && r->fs->read_only)
+		rc = fs_end(r, -EROFS);
+	return rc;
+}
+
+int fs_end(struct fs_req *r, int rc)
+{
+	tree_node_release(&r->n);
+	return rc;
+}
+
 /* The refusal for a change this filesystem never makes. */
 static int refuse(const struct ovhsnapfs *fs)
 {

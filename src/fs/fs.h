@@ -70,6 +70,19 @@ enum fs_call {
 	FS_READ,  /* bounded by timeout= */
 	FS_CHANGE /* mkdir, rmdir, rename, setxattr, removexattr: also wait= */
 };
+/* One FUSE call on one node: fs_begin fills it, fs_end ends it. */
+struct fs_req {
+	struct ovhsnapfs *fs;
+	struct op op;
+	struct node n;
+};
+/*
+ * fs_resolve path into r; an FS_CHANGE on a read-only mount is then refused
+ * (-EROFS). When 0, end with fs_end.
+ */
+int fs_begin(const char *path, enum fs_call kind, struct fs_req *r);
+/* Releases r's node and returns rc. */
+int fs_end(struct fs_req *r, int rc);
 /*
  * The calling FUSE call's context, its SIGHUP cache drop done, and its op
  * (op.h) started: it ends when the caller is interrupted or the session ends.

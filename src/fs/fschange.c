@@ -45,22 +45,15 @@ int fschange_mkdir(const char *path, mode_t mode)
 
 int fschange_rmdir(const char *path)
 {
-	struct ovhsnapfs *fs;
-	struct node n;
-	struct op op;
-	int rc = fs_resolve(path, FS_CHANGE, &fs, &op, &n);
+	struct fs_req r;
+	int rc = fs_begin(path, FS_CHANGE, &r);
 	if (rc)
 		return rc;
-	if (fs->read_only)
-		rc = -EROFS;
-	else if (n.kind == NODE_INFO || n.kind == NODE_STATUS)
-		rc = -ENOTDIR;
-	else if (n.kind != NODE_SNAPSHOT)
-		rc = -EPERM;
+	if (r.n.kind == NODE_SNAPSHOT)
+		rc = snapops_delete(&r.fs->tree, &r.fs->change, &r.op, &r.n);
 	else
-		rc = snapops_delete(&fs->tree, &fs->change, &op, &n);
-	tree_node_release(&n);
-	return rc;
+		rc = r.n.kind == NODE_INFO || r.n.kind == NODE_STATUS ? -ENOTDIR : -EPERM;
+	return fs_end(&r, rc);
 }
 
 int fschange_rename(const char *from, const char *to, unsigned int flags)

@@ -142,20 +142,17 @@ static int fill_stat(struct ovhsnapfs *fs, const struct op *op, const struct nod
 
 int fsread_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
-	struct ovhsnapfs *fs;
-	struct node n;
-	struct op op;
-	int rc = fs_resolve(path, FS_READ, &fs, &op, &n);
+	struct fs_req r;
+	int rc = fs_begin(path, FS_READ, &r);
 	if (rc)
 		return rc;
-	rc = fill_stat(fs, &op, &n, st);
-	if (rc == 0 && n.kind == NODE_STATUS && fi && fi->fh) { /* fstat: the text it reads */
+	rc = fill_stat(r.fs, &r.op, &r.n, st);
+	if (rc == 0 && r.n.kind == NODE_STATUS && fi && fi->fh) { /* fstat: the text it reads */
 		size_t len = ((const struct open_file *)(uintptr_t)fi->fh)->len;
 		st->st_size = (off_t)len;
 		st->st_blocks = (blkcnt_t)((len + 511) / 512);
 	}
-	tree_node_release(&n);
-	return rc;
+	return fs_end(&r, rc);
 }
 
 /* A child node of dir for entry e, for readdir's attributes. */
@@ -247,43 +244,40 @@ static int list_policies(struct ovhsnapfs *fs, const struct op *op, const struct
 int fsread_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
 		   struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
-	struct ovhsnapfs *fs;
-	struct node n;
-	struct op op;
+	struct fs_req r;
 	(void)off, (void)fi, (void)flags;
-	int rc = fs_resolve(path, FS_READ, &fs, &op, &n);
+	int rc = fs_begin(path, FS_READ, &r);
 	if (rc)
 		return rc;
 	filler(buf, ".", NULL, 0, 0);
 	filler(buf, "..", NULL, 0, 0);
-	switch (n.kind) {
+	switch (r.n.kind) {
 	case NODE_ROOT:
 	case NODE_SNAPDIR:
-		rc = list_entries(fs, &op, &n, buf, filler);
+		rc = list_entries(r.fs, &r.op, &r.n, buf, filler);
 		break;
 	case NODE_SERVICE:
-		add_info(fs, &op, &n, buf, filler);
-		rc = list_entries(fs, &op, &n, buf, filler);
+		add_info(r.fs, &r.op, &r.n, buf, filler);
+		rc = list_entries(r.fs, &r.op, &r.n, buf, filler);
 		break;
 	case NODE_SHARE:
-		add_info(fs, &op, &n, buf, filler);
+		add_info(r.fs, &r.op, &r.n, buf, filler);
 		filler(buf, SNAPSHOT_DIR, NULL, 0, 0);
-		add_content(fs, &op, &n, buf, filler);
+		add_content(r.fs, &r.op, &r.n, buf, filler);
 		break;
 	case NODE_SNAPSHOT:
-		add_info(fs, &op, &n, buf, filler);
-		add_content(fs, &op, &n, buf, filler);
+		add_info(r.fs, &r.op, &r.n, buf, filler);
+		add_content(r.fs, &r.op, &r.n, buf, filler);
 		break;
 	case NODE_POLICIES:
-		rc = list_policies(fs, &op, &n, buf, filler);
+		rc = list_policies(r.fs, &r.op, &r.n, buf, filler);
 		break;
 	default:
 		rc = -ENOTDIR;
 	}
 	if (rc == 0)
-		treewalk_listed(&fs->tree, &n); /* a walk starts with a listing */
-	tree_node_release(&n);
-	return rc;
+		treewalk_listed(&r.fs->tree, &r.n); /* a walk starts with a listing */
+	return fs_end(&r, rc);
 }
 
 /* The status file's text, rendered at open and fixed for it like info.json's. */
@@ -307,37 +301,33 @@ static int open_status(struct ovhsnapfs *fs, struct fuse_file_info *fi)
 
 int fsread_readlink(const char *path, char *buf, size_t size)
 {
-	struct ovhsnapfs *fs;
-	struct node n;
-	struct op op;
+	struct fs_req r;
 	char target[PATH_MAX];
-	int rc = fs_resolve(path, FS_READ, &fs, &op, &n);
+	int rc = fs_begin(path, FS_READ, &r);
 	if (rc)
 		return rc;
-	rc = n.kind == NODE_CONTENT ? content_target(&fs->tree, &op, &n, target, sizeof(target))
-				    : -EINVAL;
+	rc = r.n.kind == NODE_CONTENT
+		     ? content_target(&r.fs->tree, &r.op, &r.n, target, sizeof(target))
+		     : -EINVAL;
 	if (rc == 0 && size > 0)
 		snprintf(buf, size, "%s", target); /* truncated as readlink(2) does */
-	tree_node_release(&n);
-	return rc;
+	return fs_end(&r, rc);
 }
 
 int fsread_open(const char *path, struct fuse_file_info *fi)
 {
-	struct ovhsnapfs *fs;
-	struct node n;
-	struct op op;
-	int rc = fs_resolve(path, FS_READ, &fs, &op, &n);
+	struct fs_req r;
+	int rc = fs_begin(path, FS_READ, &r);
 	if (rc)
 		return rc;
-	if (n.kind != NODE_INFO && n.kind != NODE_STATUS) {
+	if (r.n.kind != NODE_INFO && r.n.kind != NODE_STATUS) {
 		rc = -EISDIR;
 	} else if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
-		rc = fs->read_only ? -EROFS : -EACCES;
-	} else if (n.kind == NODE_STATUS) {
-		rc = open_status(fs, fi);
+		rc = r.fs->read_only ? -EROFS : -EACCES;
+	} else if (r.n.kind == NODE_STATUS) {
+		rc = open_status(r.fs, fi);
 	} else {
-		const struct efs_object *o = info_object(&n);
+		const struct efs_object *o = info_object(&r.n);
 		struct open_file *f = malloc(sizeof(*f) + o->json_len);
 		if (!f) {
 			rc = -ENOMEM;
@@ -348,8 +338,7 @@ int fsread_open(const char *path, struct fuse_file_info *fi)
 			fi->direct_io = 1; /* sizes may change between opens */
 		}
 	}
-	tree_node_release(&n);
-	return rc;
+	return fs_end(&r, rc);
 }
 
 int fsread_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
@@ -391,16 +380,13 @@ static int allow_kernel_cache(struct ovhsnapfs *fs, const struct op *op, const s
 
 int fsread_opendir(const char *path, struct fuse_file_info *fi)
 {
-	struct ovhsnapfs *fs;
-	struct node n;
-	struct op op;
-	int rc = fs_resolve(path, FS_READ, &fs, &op, &n);
+	struct fs_req r;
+	int rc = fs_begin(path, FS_READ, &r);
 	if (rc)
 		return rc;
-	if (n.kind == NODE_INFO || n.kind == NODE_STATUS)
+	if (r.n.kind == NODE_INFO || r.n.kind == NODE_STATUS)
 		rc = -ENOTDIR;
-	else if (n.kind == NODE_SNAPDIR && cache_ttl(fs->tree.cache) > 0)
-		rc = allow_kernel_cache(fs, &op, &n, fi);
-	tree_node_release(&n);
-	return rc;
+	else if (r.n.kind == NODE_SNAPDIR && cache_ttl(r.fs->tree.cache) > 0)
+		rc = allow_kernel_cache(r.fs, &r.op, &r.n, fi);
+	return fs_end(&r, rc);
 }

@@ -10,19 +10,17 @@
 
 int fsxattr_getxattr(const char *path, const char *name, char *buf, size_t size)
 {
-	struct ovhsnapfs *fs;
-	struct node n;
+	struct fs_req r;
 	char *value;
 	size_t len;
-	struct op op;
-	int rc = fs_resolve(path, FS_READ, &fs, &op, &n);
+	int rc = fs_begin(path, FS_READ, &r);
 	if (rc)
 		return rc;
 	if (settings_owns(name))
-		rc = settings_get(&fs->tree, &op, &n, name, &value, &len);
+		rc = settings_get(&r.fs->tree, &r.op, &r.n, name, &value, &len);
 	else
-		rc = xattr_get(&n, name, &value, &len);
-	tree_node_release(&n);
+		rc = xattr_get(&r.n, name, &value, &len);
+	tree_node_release(&r.n);
 	if (rc)
 		return rc;
 	if (size && len > size)
@@ -35,57 +33,41 @@ int fsxattr_getxattr(const char *path, const char *name, char *buf, size_t size)
 
 int fsxattr_listxattr(const char *path, char *buf, size_t size)
 {
-	struct ovhsnapfs *fs;
-	struct node n;
-	struct op op;
-	int rc = fs_resolve(path, FS_READ, &fs, &op, &n);
+	struct fs_req r;
+	int rc = fs_begin(path, FS_READ, &r);
 	if (rc)
 		return rc;
-	rc = xattr_list(&n, buf, size);
-	tree_node_release(&n);
-	return rc;
+	return fs_end(&r, xattr_list(&r.n, buf, size));
 }
 
 int fsxattr_setxattr(const char *path, const char *name, const char *value, size_t size, int flags)
 {
-	struct ovhsnapfs *fs;
-	struct node n;
+	struct fs_req r;
 	enum xattr_change change;
 	char *text = NULL;
-	struct op op;
-	int rc = fs_resolve(path, FS_CHANGE, &fs, &op, &n);
+	int rc = fs_begin(path, FS_CHANGE, &r);
 	if (rc)
 		return rc;
-	if (fs->read_only) {
-		rc = -EROFS;
-	} else if (settings_owns(name) && n.kind == NODE_SHARE) {
-		rc = settings_set(&fs->tree, &fs->settings, &op, &n, name, value, size,
-				  fuse_get_context()->uid);
-		tree_node_release(&n);
-		return rc;
-	} else {
-		rc = xattr_parse_set(&n, name, value, size, flags, &change, &text);
-	}
+	if (settings_owns(name) && r.n.kind == NODE_SHARE)
+		return fs_end(&r, settings_set(&r.fs->tree, &r.fs->settings, &r.op, &r.n, name,
+					       value, size, fuse_get_context()->uid));
+	rc = xattr_parse_set(&r.n, name, value, size, flags, &change, &text);
 	if (rc == 0 && change == XATTR_SET_DESCRIPTION)
-		rc = snapops_set_description(&fs->tree, &op, &n, text);
+		rc = snapops_set_description(&r.fs->tree, &r.op, &r.n, text);
 	else if (rc == 0)
-		rc = snapops_hold(&fs->tree, &fs->change, &op, &n);
+		rc = snapops_hold(&r.fs->tree, &r.fs->change, &r.op, &r.n);
 	free(text);
-	tree_node_release(&n);
-	return rc;
+	return fs_end(&r, rc);
 }
 
 int fsxattr_removexattr(const char *path, const char *name)
 {
-	struct ovhsnapfs *fs;
-	struct node n;
-	struct op op;
-	int rc = fs_resolve(path, FS_CHANGE, &fs, &op, &n);
+	struct fs_req r;
+	int rc = fs_begin(path, FS_CHANGE, &r);
 	if (rc)
 		return rc;
-	rc = fs->read_only ? -EROFS : xattr_check_remove(&n, name);
+	rc = xattr_check_remove(&r.n, name);
 	if (rc == 0)
-		rc = snapops_set_description(&fs->tree, &op, &n, NULL);
-	tree_node_release(&n);
-	return rc;
+		rc = snapops_set_description(&r.fs->tree, &r.op, &r.n, NULL);
+	return fs_end(&r, rc);
 }

@@ -21,9 +21,7 @@ struct prefetch {
 
 	pthread_t ticker;
 	bool ticking;
-	pthread_mutex_t lock;
-	pthread_cond_t stop;
-	bool stopping;
+	struct clock_stop stop; /* the ticker's */
 };
 
 static void load_key(void *arg, const char *key)
@@ -45,18 +43,8 @@ struct prefetch *prefetch_new(struct cache *cache, cache_loader_fn loader, void 
 		free(p);
 		return NULL;
 	}
-	pthread_mutex_init(&p->lock, NULL);
-	clock_cond_init(&p->stop); /* timed waits that no wall-clock jump moves */
+	clock_stop_init(&p->stop);
 	return p;
-}
-
-/* Wait period seconds, or less if stopping; true to go on. Lock held. */
-static bool tick(struct prefetch *p, double period)
-{
-	double until = clock_now() + period;
-	for (double left = period; !p->stopping && left > 0; left = until - clock_now())
-		clock_cond_wait(&p->stop, &p->lock, left);
-	return !p->stopping;
 }
 
 /* Queue the listings that expired after a user saw them. */
@@ -67,17 +55,13 @@ static void *ticker_main(void *arg)
 	char *keys[EXPIRED_MAX];
 
 	period = period < 0.1 ? 0.1 : period > 1 ? 1 : period;
-	pthread_mutex_lock(&p->lock);
-	while (tick(p, period)) {
-		pthread_mutex_unlock(&p->lock);
+	while (clock_stop_sleep(&p->stop, period)) {
 		size_t n = cache_take_expired(p->cache, keys, EXPIRED_MAX);
 		for (size_t i = 0; i < n; i++) {
 			workq_push(p->queue, keys[i]);
 			free(keys[i]);
 		}
-		pthread_mutex_lock(&p->lock);
 	}
-	pthread_mutex_unlock(&p->lock);
 	return NULL;
 }
 
@@ -103,14 +87,10 @@ void prefetch_free(struct prefetch *p)
 {
 	if (!p)
 		return;
-	pthread_mutex_lock(&p->lock);
-	p->stopping = true;
-	pthread_cond_broadcast(&p->stop);
-	pthread_mutex_unlock(&p->lock);
+	clock_stop_ask(&p->stop);
 	if (p->ticking)
 		pthread_join(p->ticker, NULL);
 	workq_free(p->queue);
-	pthread_cond_destroy(&p->stop);
-	pthread_mutex_destroy(&p->lock);
+	clock_stop_destroy(&p->stop);
 	free(p);
 }

@@ -58,11 +58,10 @@ struct status *status_new(const struct ovh_config *cfg, struct ovh_client *api, 
 	st->started = clock_now();
 	st->api = api;
 	st->cache = cache;
-	if (!st->endpoint || !st->base_url) {
-		status_free(st);
-		return NULL;
-	}
-	return st;
+	if (st->endpoint && st->base_url)
+		return st;
+	status_free(st);
+	return NULL;
 }
 
 void status_free(struct status *st)

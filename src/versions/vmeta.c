@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "efs_time.h"
+#include "mountinfo.h"
 #include "mounts.h"
 #include "safetree.h"
 #include "vcore.h"
@@ -92,23 +93,12 @@ static char *absolute(const char *path)
 	return out;
 }
 
-/* Length of mount point m when it holds path, else -1. */
-static long covers(const char *m, const char *path)
-{
-	size_t len = strlen(m);
-	if (strcmp(m, "/") == 0)
-		return 0;
-	if (strncmp(path, m, len) == 0 && (path[len] == '/' || path[len] == '\0'))
-		return (long)len;
-	return -1;
-}
-
 /* The mount on top of live (longest point, last in order): its index, or -1. */
 static long holder(const struct mount_table *t, const char *live)
 {
 	long best = -1, best_len = -1;
 	for (size_t i = 0; i < t->n; i++) {
-		long len = covers(t->items[i].point, live);
+		long len = mountinfo_covers(t->items[i].point, live);
 		if (len >= 0 && len >= best_len) {
 			best = (long)i;
 			best_len = len;
