@@ -201,6 +201,7 @@ void fs_stop(struct ovhsnapfs *fs)
 	fs->inval = NULL;
 	metrics_free(fs->metrics); /* its last write, while the API client is alive */
 	fs->metrics = NULL;
+	fsread_free_open(); /* files a lazy unmount left open get no release */
 }
 
 /* libfuse calls it from fuse_destroy, after freeing its nodes: too late for threads. */

@@ -2,6 +2,7 @@
 #include "fsread.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -18,9 +19,55 @@
 
 /* Bytes of one open info.json, fixed at open so every read agrees. */
 struct open_file {
+	struct open_file *prev, *next; /* open_files */
 	size_t len;
 	char data[];
 };
+
+/*
+ * The files open now (info.json, the status file): release frees each, and
+ * fsread_free_open frees those a lazy unmount left open (the session ends
+ * while a file stays open, and no release comes). One session a process.
+ */
+static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct open_file *open_files;
+
+static void open_add(struct fuse_file_info *fi, struct open_file *f)
+{
+	pthread_mutex_lock(&open_lock);
+	f->prev = NULL;
+	f->next = open_files;
+	if (open_files)
+		open_files->prev = f;
+	open_files = f;
+	pthread_mutex_unlock(&open_lock);
+	fi->fh = (uint64_t)(uintptr_t)f;
+	fi->direct_io = 1; /* sizes may change between opens */
+}
+
+static void open_remove(struct open_file *f)
+{
+	pthread_mutex_lock(&open_lock);
+	if (f->prev)
+		f->prev->next = f->next;
+	else
+		open_files = f->next;
+	if (f->next)
+		f->next->prev = f->prev;
+	pthread_mutex_unlock(&open_lock);
+	free(f);
+}
+
+void fsread_free_open(void)
+{
+	pthread_mutex_lock(&open_lock);
+	while (open_files) {
+		struct open_file *f = open_files;
+		open_files = f->next;
+		free(f);
+	}
+	pthread_mutex_unlock(&open_lock);
+}
 
 static const struct efs_object *info_object(const struct node *n)
 {
@@ -293,8 +340,7 @@ static int open_status(struct ovhsnapfs *fs, struct fuse_file_info *fi)
 	f->len = len;
 	memcpy(f->data, text, len);
 	free(text);
-	fi->fh = (uint64_t)(uintptr_t)f;
-	fi->direct_io = 1;
+	open_add(fi, f);
 	forget_status_attrs(fs);
 	return 0;
 }
@@ -334,8 +380,7 @@ int fsread_open(const char *path, struct fuse_file_info *fi)
 		} else {
 			f->len = o->json_len;
 			memcpy(f->data, o->json, o->json_len);
-			fi->fh = (uint64_t)(uintptr_t)f;
-			fi->direct_io = 1; /* sizes may change between opens */
+			open_add(fi, f);
 		}
 	}
 	return fs_end(&r, rc);
@@ -357,7 +402,7 @@ int fsread_read(const char *path, char *buf, size_t size, off_t off, struct fuse
 int fsread_release(const char *path, struct fuse_file_info *fi)
 {
 	(void)path;
-	free((void *)(uintptr_t)fi->fh);
+	open_remove((struct open_file *)(uintptr_t)fi->fh);
 	return 0;
 }
 

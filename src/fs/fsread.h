@@ -17,4 +17,7 @@ int fsread_open(const char *path, struct fuse_file_info *fi);
 int fsread_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi);
 int fsread_release(const char *path, struct fuse_file_info *fi);
 
+/* Free the files a lazy unmount left open (no release comes for them): after the loop. */
+void fsread_free_open(void);
+
 #endif
