@@ -1280,7 +1280,7 @@ def test_settings_come_from_the_seed_and_show_in_the_admin_view_only(api):
 
 
 def test_a_lone_surrogate_in_a_body_is_refused_400_and_nothing_is_stored(api):
-    """"\ud800" is valid JSON syntax but no Unicode text: a strict parser (OVH's) refuses it,
+    """`"\\ud800"` is valid JSON syntax but no Unicode text: a strict parser (OVH's) refuses it,
     rather than store a name that no reply could then carry."""
     before = len(api.ok("GET", SNAPS))
     for method, path in (("POST", SNAPS), ("PUT", SNAPS + "/" + WWW_SNAP)):
